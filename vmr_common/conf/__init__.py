@@ -1,0 +1,34 @@
+"""VMR configuration: one module per option group (oslo.config).
+
+``register_all(conf)`` registers every group; services call it once before
+parsing the command line.
+"""
+
+import importlib
+
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+#: option modules, in the order they appear in the sample config
+MODULES = ('default', 'etcd', 'heartbeat', 'agent', 'coordinator',
+           'fencing', 'cloud', 'api')
+
+
+def option_modules():
+    """Yield every option module that exists (fencing may be optional)."""
+    for name in MODULES:
+        try:
+            yield importlib.import_module('vmr_common.conf.' + name)
+        except ImportError:
+            continue
+
+
+def register_all(conf=CONF):
+    """Register every VMR option group on ``conf`` (idempotent)."""
+    for module in option_modules():
+        try:
+            module.register_opts(conf)
+        except cfg.DuplicateOptError:
+            pass
+    return conf

@@ -1,0 +1,137 @@
+"""The agent's membership in the tooz group, kept honest.
+
+tooz's etcd3gw driver refreshes a lease but never notices that its member
+key is gone (a member stalled past its TTL never rejoins by itself), and a
+fast restart meets its own stale key (``MemberAlreadyExist``).  This class
+checks its own key on every beat and repairs both cases (FACTS.md).
+"""
+
+import logging
+import urllib.parse
+
+from tooz import coordination
+import tooz
+
+from vmr_common import exceptions
+from vmr_common.keys import Keyspace
+
+LOG = logging.getLogger(__name__)
+
+
+def tooz_url(endpoint, ttl, timeout, conf_etcd=None):
+    """The tooz ``etcd3+http(s)://`` URL for one etcd endpoint."""
+    url = urllib.parse.urlparse(endpoint if '://' in endpoint
+                                else 'http://' + endpoint)
+    options = {'timeout': max(1, int(round(timeout))),
+               'membership_timeout': max(2, int(round(ttl)))}
+    if conf_etcd is not None:
+        if conf_etcd.ca_file:
+            options['ca_cert'] = conf_etcd.ca_file
+        if conf_etcd.cert_file and conf_etcd.key_file:
+            options['cert_cert'] = conf_etcd.cert_file
+            options['cert_key'] = conf_etcd.key_file
+    return 'etcd3+%s://%s:%d?%s' % (url.scheme, url.hostname,
+                                    url.port or 2379,
+                                    urllib.parse.urlencode(options))
+
+
+class Membership:
+    """Join, heartbeat and self-check of one agent in the agents group."""
+
+    def __init__(self, store, host, group, ttl, timeout, conf_etcd=None):
+        self.store = store
+        self.host = host
+        self.group = group.encode()
+        self.ttl = ttl
+        self.timeout = timeout
+        self.conf_etcd = conf_etcd
+        self.member_key = Keyspace.group(group) + host
+        self.coordinator = None
+        self.capabilities = {}
+        self._endpoint_index = 0
+        self.rejoins = 0
+
+    # -- lifecycle ------------------------------------------------------
+    def _connect(self):
+        endpoint = self.store.endpoints[self._endpoint_index %
+                                        len(self.store.endpoints)]
+        url = tooz_url(endpoint, self.ttl, self.timeout, self.conf_etcd)
+        coordinator = coordination.get_coordinator(url, self.host.encode())
+        # The heart is ours: heartbeats come from the loop doing the work,
+        # so a stuck agent stops heartbeating (DESIGN §7b).
+        coordinator.start(start_heart=False)
+        return coordinator
+
+    def join(self, capabilities):
+        """Join the group (creating it if needed) with ``capabilities``."""
+        self.capabilities = dict(capabilities)
+        if self.coordinator is None:
+            self.coordinator = self._connect()
+        try:
+            self.coordinator.create_group(self.group).get()
+        except coordination.GroupAlreadyExist:
+            pass
+        try:
+            self.coordinator.join_group(self.group, self.capabilities).get()
+        except coordination.MemberAlreadyExist:
+            # Our previous incarnation's key, on a lease that has not expired
+            # yet: it is ours, so remove it and join with the new lease.
+            LOG.info('membership: a stale member key of %s exists (fast '
+                     'restart); replacing it', self.host)
+            self.store.delete(self.member_key)
+            self.coordinator.join_group(self.group, self.capabilities).get()
+        LOG.info('membership: %s joined group %s', self.host,
+                 self.group.decode())
+
+    def beat(self, capabilities=None):
+        """Refresh the lease and make sure our key still exists.
+
+        Raises :class:`StoreError`/``tooz.ToozError`` when etcd cannot be
+        reached; the caller counts that towards isolation.
+        """
+        if self.coordinator is None:
+            self.join(capabilities or self.capabilities)
+            return 'joined'
+        self.coordinator.heartbeat()
+        present = self.store.get(self.member_key)
+        if present is None:
+            self.rejoins += 1
+            LOG.warning('membership: my member key %s vanished (this agent '
+                        'stalled longer than the TTL, or etcd lost the '
+                        'lease); rejoining', self.member_key)
+            self.coordinator.join_group(
+                self.group, capabilities or self.capabilities).get()
+            if capabilities is not None:
+                self.capabilities = dict(capabilities)
+            return 'rejoined'
+        if capabilities is not None and capabilities != self.capabilities:
+            self.coordinator.update_capabilities(self.group,
+                                                 capabilities).get()
+            self.capabilities = dict(capabilities)
+            return 'updated'
+        return 'ok'
+
+    def reconnect(self):
+        """Drop the tooz connection and use the next etcd endpoint."""
+        self._endpoint_index += 1
+        self.close(leave=False)
+
+    def close(self, leave=True):
+        """Leave the group (on clean shutdown) and stop the coordinator."""
+        coordinator, self.coordinator = self.coordinator, None
+        if coordinator is None:
+            return
+        if leave:
+            try:
+                coordinator.leave_group(self.group).get()
+                LOG.info('membership: %s left group %s', self.host,
+                         self.group.decode())
+            except (tooz.ToozError, exceptions.StoreError) as exc:
+                LOG.warning('membership: could not leave the group: %s', exc)
+        else:
+            # stop() would try to leave over a connection that just failed.
+            coordinator._joined_groups.clear()
+        try:
+            coordinator.stop()
+        except tooz.ToozError:
+            pass

@@ -1,0 +1,266 @@
+"""vmr-agent's main loop: heartbeat, self-check, probes, isolation.
+
+One loop does the work and the heartbeat, so if the loop wedges the
+heartbeat stops and the host is seen as silent (DESIGN §7b).  Probe requests
+are served by a separate thread so a slow probe never delays a beat.
+"""
+
+import logging
+import os
+import threading
+import time
+
+import cotyledon
+import tooz
+
+import vmr_common
+from vmr_agent import isolation
+from vmr_agent import membership
+from vmr_agent import probes
+from vmr_agent import registration
+from vmr_common import exceptions
+from vmr_common.store import Store, Watcher
+
+LOG = logging.getLogger(__name__)
+
+
+def read_boot_id(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return 'unknown'
+
+
+def process_running(name):
+    """True if a process whose comm (or argv[0] basename) is ``name`` runs."""
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/comm' % pid) as f:
+                if f.read().strip() == name[:15]:
+                    return True
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                argv = f.read().split(b'\0')
+            for arg in argv[:2]:
+                if os.path.basename(arg.decode('utf-8', 'replace')) == name:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+class Agent:
+    """The agent's logic, independent of the process model (testable)."""
+
+    def __init__(self, conf, clock=time.monotonic):
+        self.conf = conf
+        self.host = conf.host
+        self.clock = clock
+        self.store = Store.from_conf(conf)
+        self.membership = membership.Membership(
+            self.store, self.host, conf.heartbeat.group, conf.heartbeat.ttl,
+            conf.etcd.timeout, conf.etcd)
+        self.watchdog = None
+        if conf.agent.watchdog_enabled:
+            self.watchdog = self._make_watchdog()
+        self.isolation = isolation.IsolationGuard(
+            conf.agent.isolation_timeout, conf.agent.isolation_action,
+            conf.agent.isolation_command, self.watchdog, clock=clock)
+        self.last_loop = clock()
+        self.started_at = time.time()
+        self.registered = False
+        self.processes_down = []
+        self._stop = threading.Event()
+        self._probe_wake = threading.Event()
+        self.responder = None
+        self.probe_thread = None
+        self.watcher = None
+        self._last_error = None
+
+    def _make_watchdog(self):
+        try:
+            from vmr_agent import watchdog
+        except ImportError:
+            LOG.error('[agent] watchdog_enabled is set but the watchdog '
+                      'module is unavailable; continuing without')
+            return None
+        action = None
+        command = self.conf.agent.watchdog_command
+        if command:
+            import shlex
+            import subprocess
+
+            def action():
+                subprocess.run(shlex.split(command), check=False)
+        return watchdog.Watchdog(self.conf.agent.watchdog_timeout,
+                                 device=self.conf.agent.watchdog_device,
+                                 fallback_action=action)
+
+    # -- facts ------------------------------------------------------------
+    def facts(self):
+        """What this agent tells the coordinators about its host."""
+        facts = {
+            'host': self.host,
+            'boot_id': read_boot_id(self.conf.agent.boot_id_file),
+            'version': vmr_common.__version__,
+            'addresses': dict(self.conf.agent.addresses),
+            'probe_port': self.conf.agent.probe_port,
+            'zone': self.conf.agent.zone,
+            'fence_profile': self.conf.agent.fence_profile,
+            'heartbeat_ttl': self.conf.heartbeat.ttl,
+        }
+        if self.watchdog is not None:
+            facts['watchdog'] = self.watchdog.describe()
+        return facts
+
+    def capabilities(self):
+        caps = self.facts()
+        caps['started_at'] = self.started_at
+        caps['processes_down'] = list(self.processes_down)
+        return caps
+
+    def alive(self):
+        """Probe answers only while the main loop is fresh."""
+        return self.clock() - self.last_loop < self.conf.heartbeat.ttl
+
+    # -- the loop ---------------------------------------------------------
+    def start_threads(self):
+        endpoints = [probes.parse_address(a, self.conf.agent.probe_port)
+                     for a in self.conf.agent.addresses.values()]
+        if endpoints:
+            self.responder = probes.ProbeResponder(self.host, endpoints,
+                                                   self.alive)
+            self.responder.start()
+        self.probe_thread = threading.Thread(target=self._probe_loop,
+                                             name='vmr-prober', daemon=True)
+        self.probe_thread.start()
+        self.watcher = Watcher(self.store, self.store.keys.probes,
+                               self._probe_wake.set,
+                               timeout=max(2.0, self.conf.heartbeat.ttl))
+        self.watcher.start()
+        if self.watchdog is not None:
+            self.watchdog.arm()
+
+    def step(self):
+        """One beat; returns a short word for the log/tests."""
+        self.last_loop = self.clock()
+        if self.conf.agent.watched_processes:
+            self.processes_down = [
+                p for p in self.conf.agent.watched_processes
+                if not process_running(p)]
+        try:
+            # Join first, then register: a coordinator must never see the
+            # record of a starting host before its membership.
+            outcome = self.membership.beat(self.capabilities())
+            if not self.registered:
+                registration.register(self.store, self.host, self.facts())
+                self.registered = True
+        except (exceptions.StoreError, tooz.ToozError) as exc:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if text != self._last_error:
+                LOG.warning('heartbeat failed: %s', text)
+                self._last_error = text
+            if isinstance(exc, tooz.ToozError):
+                self.membership.reconnect()
+            self.isolation.check()
+            return 'error'
+        if self._last_error is not None:
+            LOG.info('heartbeat restored')
+            self._last_error = None
+        self.isolation.contact()
+        if self.watchdog is not None and self.isolation.may_feed_watchdog:
+            self.watchdog.feed()
+        return outcome
+
+    def run(self):
+        self.start_threads()
+        interval = self.conf.heartbeat.interval
+        LOG.info('vmr-agent %s on %s: heartbeat every %.1f s, TTL %.1f s, '
+                 'etcd %s', vmr_common.__version__, self.host, interval,
+                 self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
+        next_beat = self.clock()
+        while not self._stop.is_set():
+            self.step()
+            next_beat += interval
+            delay = next_beat - self.clock()
+            if delay < 0:  # we were stalled: do not burst to catch up
+                next_beat = self.clock()
+                delay = 0
+            self._stop.wait(delay)
+
+    def stop(self, leave=True):
+        self._stop.set()
+        self._probe_wake.set()
+        if self.watcher:
+            self.watcher.stop()
+        if self.responder:
+            self.responder.stop()
+        if self.watchdog is not None:
+            try:
+                self.watchdog.disarm()
+            except Exception as exc:  # never block shutdown on it
+                LOG.warning('watchdog disarm failed: %s', exc)
+        self.membership.close(leave=leave)
+
+    # -- probe requests -----------------------------------------------------
+    def _probe_loop(self):
+        while not self._stop.is_set():
+            self._probe_wake.wait(self.conf.heartbeat.ttl)
+            self._probe_wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.serve_probe_requests()
+            except exceptions.StoreError as exc:
+                LOG.debug('probe requests: %s', exc)
+
+    def serve_probe_requests(self):
+        """Answer every open probe request that names this host."""
+        keys = self.store.keys
+        kvs, _ = self.store.get_prefix(keys.probes)
+        requests_, answered = {}, set()
+        for kv in kvs:
+            parts = keys.name_in(keys.probes, kv.key).split('/')
+            if len(parts) == 2:
+                try:
+                    requests_[tuple(parts)] = (kv.json(), kv.lease)
+                except exceptions.CorruptRecord:
+                    continue
+            elif len(parts) == 3 and parts[2] == self.host:
+                answered.add((parts[0], parts[1]))
+        served = 0
+        for (target, req_id), (req, lease) in requests_.items():
+            if (target, req_id) in answered or target == self.host:
+                continue
+            if self.host not in req.get('probers', []):
+                continue
+            result = probes.probe(req.get('addresses', {}),
+                                  float(req.get('timeout', 1.0)),
+                                  req.get('port', self.conf.agent.probe_port))
+            self.store.put(keys.probe_answer(target, req_id, self.host),
+                           {'prober': self.host, 'reachable': result,
+                            'at': time.time()}, lease=lease or None)
+            served += 1
+        return served
+
+
+class AgentService(cotyledon.Service):
+    """cotyledon wrapper of :class:`Agent`."""
+
+    name = 'vmr-agent'
+
+    def __init__(self, worker_id, conf):
+        super().__init__(worker_id)
+        self.agent = Agent(conf)
+
+    def run(self):
+        self.agent.run()
+
+    def terminate(self):
+        LOG.info('vmr-agent: terminating, leaving the group')
+        self.agent.stop(leave=True)
+
+    def reload(self):
+        self.agent.conf.mutate_config_files()

@@ -1,0 +1,35 @@
+"""[cloud] options: how VMR reaches OpenStack (openstacksdk)."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('cloud', title='OpenStack access')
+
+OPTS = [
+    cfg.StrOpt('cloud', default='envvars',
+               help='Cloud name in clouds.yaml. Credentials stay in '
+                    'clouds.yaml (mode 0600), never in etcd.'),
+    cfg.StrOpt('clouds_yaml',
+               help='Path of clouds.yaml; default: the openstacksdk search '
+                    'path (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, '
+                    '/etc/openstack).'),
+    cfg.StrOpt('compute_microversion', default='2.95',
+               help='Nova API microversion VMR pins. At >= 2.95 evacuated '
+                    'servers end SHUTOFF and VMR starts them.'),
+    cfg.ListOpt('service_vm_projects', default=[],
+                help='Project ids whose servers belong to other controllers '
+                     '(e.g. the Octavia amphora project); never healed '
+                     'unless a contract selects them explicitly.'),
+    cfg.ListOpt('service_vm_name_prefixes', default=['amphora-'],
+                help='Server name prefixes of service-owned VMs.'),
+    cfg.ListOpt('service_vm_image_tags', default=['amphora'],
+                help='Image tags of service-owned VMs.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

@@ -1,0 +1,59 @@
+"""[coordinator] options of vmr-coordinator: election and the healer loop."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('coordinator', title='Coordinator')
+
+OPTS = [
+    cfg.FloatOpt('period', default=1.0, min=0.05,
+                 help='Seconds between two healer cycles (P). Each cycle '
+                      'takes one snapshot of etcd and decides. Must be at '
+                      'most heartbeat ttl/2.'),
+    cfg.FloatOpt('grace', default=3.0, min=0.0,
+                 help='Seconds a host must stay absent from the agent group '
+                      'before it is declared failed (0 is fine in the lab).'),
+    cfg.FloatOpt('leader_ttl', default=6.0, min=2.0,
+                 help='Lease TTL L of the leader key. Failover takes at most '
+                      'about L + period.'),
+    cfg.FloatOpt('leader_margin', default=0.5, min=0.0,
+                 help='The leader steps down by its own clock at '
+                      'last_refresh + leader_ttl - leader_margin, before '
+                      'etcd could hand leadership to another coordinator.'),
+    cfg.StrOpt('on_partition', default='wait',
+               choices=[('wait', 'a host reachable on another network is '
+                                 'recorded as partitioned and left alone'),
+                        ('fence', 'fence it anyway')],
+               help='What to do with a host that left the group but still '
+                    'answers probes on another network.'),
+    cfg.IntOpt('probers', default=3, min=0,
+               help='How many live agents are asked to probe a suspect.'),
+    cfg.FloatOpt('probe_timeout', default=2.0, min=0.1,
+                 help='Seconds to wait for the probers\' answers.'),
+    cfg.IntOpt('max_failed_percent', default=40, min=1, max=100,
+               help='Disruption brake: if more than this percentage of a '
+                    'zone\'s hosts turn suspect within brake_window, VMR '
+                    'assumes the fault is on its own side, stops automatic '
+                    'fencing and raises an alarm.'),
+    cfg.IntOpt('max_failed_hosts', default=5, min=1,
+               help='Disruption brake: absolute number of hosts turning '
+                    'suspect within brake_window that engages the brake.'),
+    cfg.FloatOpt('brake_window', default=60.0, min=1.0,
+                 help='Window in seconds of the disruption brake.'),
+    cfg.IntOpt('brake_min_hosts', default=3, min=1,
+               help='Zones with fewer hosts than this are judged by '
+                    'max_failed_hosts only.'),
+    cfg.FloatOpt('flap_holddown', default=120.0, min=0.0,
+                 help='Seconds a host that came back after being suspect is '
+                      'watched: if it drops again within this time it is '
+                      'flapping and its grace is doubled each time '
+                      '(hold-down).'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

@@ -1,0 +1,28 @@
+"""[heartbeat] options: how agents prove they are alive."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('heartbeat', title='Agent heartbeat')
+
+OPTS = [
+    cfg.FloatOpt('ttl', default=3.0, min=2.0,
+                 help='Lease TTL T of an agent\'s group membership, in '
+                      'seconds. A host whose agent stops heartbeating leaves '
+                      'the group between T/2 and T later. etcd refuses '
+                      'leases shorter than 2 s by default. Detection latency '
+                      'is about T + grace + period + probe timeout.'),
+    cfg.FloatOpt('interval', default=1.0, min=0.1,
+                 help='Seconds between two heartbeats; must be at most '
+                      'ttl/2.'),
+    cfg.StrOpt('group', default='vmr-agents',
+               help='tooz group the agents join.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

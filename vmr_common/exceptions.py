@@ -1,0 +1,25 @@
+"""Errors VMR raises on purpose; each message names the thing and the fix."""
+
+
+class VmrError(Exception):
+    """Base of every VMR error."""
+
+
+class ConfigError(VmrError):
+    """The configuration is wrong; the message names the option."""
+
+
+class StoreError(VmrError):
+    """etcd could not do what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """No etcd endpoint answered (down, unreachable or without a leader)."""
+
+
+class LeadershipLost(StoreError):
+    """A leader-guarded write was refused: this coordinator no longer leads."""
+
+
+class CorruptRecord(StoreError):
+    """A value under the VMR prefix is not what VMR writes there."""

@@ -1,0 +1,457 @@
+"""The one place that talks to etcd (through etcd3gw's HTTP gateway client).
+
+Why raw gateway requests instead of etcd3gw's helpers: we need the revisions
+and lease ids of every key (the leader's ``create_revision`` is the fencing
+token), multi-key transactions with compare clauses, several endpoints with
+fail-over, and watches that cannot die silently.  etcd3gw gives us the HTTP
+session, TLS and error mapping; the request bodies are built here.
+
+Pitfalls handled here (see FACTS.md): keys and values are base64 in raw
+bodies; numbers come back as strings; ``succeeded`` is absent when a
+transaction fails; PUT events lack ``type``; etcd answers 503 while it has no
+leader; watches die silently on etcd restart or compaction.
+"""
+
+import base64
+import json
+import logging
+import threading
+import urllib.parse
+
+import etcd3gw
+from etcd3gw import exceptions as etcd_exc
+import requests
+
+from vmr_common import exceptions
+from vmr_common.keys import Keyspace
+
+LOG = logging.getLogger(__name__)
+
+
+def _b64(data):
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    return base64.b64encode(data).decode('ascii')
+
+
+def _unb64(data):
+    return base64.b64decode(data) if data else b''
+
+
+def range_end(prefix):
+    """The etcd ``range_end`` that selects every key starting with prefix."""
+    raw = bytearray(prefix.encode('utf-8'))
+    for i in range(len(raw) - 1, -1, -1):
+        if raw[i] < 0xff:
+            raw[i] += 1
+            return bytes(raw[:i + 1])
+    return b'\0'
+
+
+class KeyValue:
+    """One key as etcd returned it (revisions as ints, value as bytes)."""
+
+    __slots__ = ('key', 'raw', 'create_revision', 'mod_revision', 'version',
+                 'lease')
+
+    def __init__(self, kv):
+        self.key = _unb64(kv.get('key')).decode('utf-8', 'replace')
+        self.raw = _unb64(kv.get('value'))
+        self.create_revision = int(kv.get('create_revision', 0))
+        self.mod_revision = int(kv.get('mod_revision', 0))
+        self.version = int(kv.get('version', 0))
+        self.lease = int(kv.get('lease', 0))
+
+    @property
+    def value(self):
+        return self.raw.decode('utf-8', 'replace')
+
+    def json(self):
+        """The value parsed as JSON; :class:`CorruptRecord` if it is not."""
+        try:
+            return json.loads(self.raw)
+        except ValueError as exc:
+            raise exceptions.CorruptRecord(
+                'etcd key %s does not hold JSON (%s); it was not written by '
+                'VMR: delete it or fix its writer' % (self.key, exc))
+
+    def __repr__(self):
+        return '<KeyValue %s rev=%d>' % (self.key, self.mod_revision)
+
+
+class LeaderGuard:
+    """The compare clauses that make a write valid only for the leader.
+
+    ``leader.value == member AND leader.create_revision == token``: a
+    coordinator that lost the key (and even one that re-acquired it later,
+    with a new create_revision) cannot write with an old guard.
+    """
+
+    def __init__(self, key, member, token):
+        self.key = key
+        self.member = member
+        self.token = int(token)
+
+    def compare(self):
+        return [
+            {'key': _b64(self.key), 'result': 'EQUAL', 'target': 'VALUE',
+             'value': _b64(self.member)},
+            {'key': _b64(self.key), 'result': 'EQUAL', 'target': 'CREATE',
+             'create_revision': str(self.token)},
+        ]
+
+    def __repr__(self):
+        return '<LeaderGuard %s token=%d>' % (self.member, self.token)
+
+
+class Op:
+    """Builders for the request operations of a transaction."""
+
+    @staticmethod
+    def put(key, value, lease=None):
+        if not isinstance(value, (str, bytes)):
+            value = json.dumps(value, sort_keys=True)
+        body = {'key': _b64(key), 'value': _b64(value)}
+        if lease:
+            body['lease'] = str(lease)
+        return {'request_put': body}
+
+    @staticmethod
+    def delete(key, prefix=False):
+        body = {'key': _b64(key)}
+        if prefix:
+            body['range_end'] = _b64(range_end(key))
+        return {'request_delete_range': body}
+
+    @staticmethod
+    def get(key, prefix=False):
+        body = {'key': _b64(key)}
+        if prefix:
+            body['range_end'] = _b64(range_end(key))
+        return {'request_range': body}
+
+
+class Compare:
+    """Builders for transaction compare clauses."""
+
+    @staticmethod
+    def absent(key):
+        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'CREATE',
+                'create_revision': '0'}
+
+    @staticmethod
+    def mod_revision(key, revision):
+        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'MOD',
+                'mod_revision': str(int(revision))}
+
+    @staticmethod
+    def value(key, value):
+        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'VALUE',
+                'value': _b64(value)}
+
+
+class TxnResult:
+    """Outcome of a transaction: ``succeeded`` and the range responses."""
+
+    def __init__(self, body):
+        self.succeeded = bool(body.get('succeeded', False))
+        self.revision = int(body.get('header', {}).get('revision', 0))
+        self.responses = body.get('responses', [])
+
+    def ranges(self):
+        """The KeyValues of every ``request_range`` response, in order."""
+        out = []
+        for resp in self.responses:
+            rng = resp.get('response_range')
+            if rng is not None:
+                out.append([KeyValue(kv) for kv in rng.get('kvs', [])])
+        return out
+
+
+class Store:
+    """Client of one VMR cluster's keys in etcd, with endpoint fail-over.
+
+    All methods raise :class:`StoreUnavailable` with a sentence naming the
+    endpoints when no endpoint can serve the request.
+    """
+
+    def __init__(self, endpoints, prefix='/vmr', cluster='default',
+                 timeout=3.0, ca_file=None, cert_file=None, key_file=None,
+                 username=None, password=None):
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise exceptions.ConfigError(
+                '[etcd] endpoints is empty: give at least one etcd client '
+                'URL, e.g. http://127.0.0.1:2379')
+        self.endpoints = list(endpoints)
+        self.keys = Keyspace(prefix, cluster)
+        self.timeout = timeout
+        self._tls = (ca_file, cert_file, key_file)
+        self._username = username
+        self._password = password
+        self._lock = threading.Lock()
+        self._current = 0
+        self._clients = {}
+        for endpoint in self.endpoints:
+            self._parse(endpoint)  # fail early on a malformed URL
+
+    @classmethod
+    def from_conf(cls, conf):
+        e = conf.etcd
+        return cls(e.endpoints, prefix=e.prefix, cluster=e.cluster,
+                   timeout=e.timeout, ca_file=e.ca_file, cert_file=e.cert_file,
+                   key_file=e.key_file, username=e.username,
+                   password=e.password)
+
+    # -- connection handling ------------------------------------------
+    @staticmethod
+    def _parse(endpoint):
+        url = urllib.parse.urlparse(endpoint if '://' in endpoint
+                                    else 'http://' + endpoint)
+        if url.scheme not in ('http', 'https') or not url.hostname:
+            raise exceptions.ConfigError(
+                '[etcd] endpoints: %r is not an etcd client URL; use '
+                'http://HOST:PORT or https://HOST:PORT' % endpoint)
+        return url.scheme, url.hostname, url.port or 2379
+
+    def _client(self, endpoint):
+        client = self._clients.get(endpoint)
+        if client is None:
+            scheme, host, port = self._parse(endpoint)
+            ca_file, cert_file, key_file = self._tls
+            client = etcd3gw.Etcd3Client(
+                host=host, port=port, protocol=scheme, ca_cert=ca_file,
+                cert_key=key_file, cert_cert=cert_file, timeout=self.timeout,
+                api_path='/v3/')
+            if self._username:
+                self._authenticate(client)
+            self._clients[endpoint] = client
+        return client
+
+    def _authenticate(self, client):
+        """Get an etcd auth token (etcd user/password) for this client."""
+        try:
+            body = client.post(client.get_url('/auth/authenticate'),
+                               json={'name': self._username,
+                                     'password': self._password})
+        except etcd_exc.Etcd3Exception as exc:
+            # Never include the password; etcd's text does not contain it.
+            raise exceptions.StoreError(
+                'etcd refused authentication of user %r: %s; check [etcd] '
+                'username and password' % (self._username,
+                                           _short(exc)))
+        client.session.headers['Authorization'] = body['token']
+
+    @property
+    def endpoint(self):
+        """The endpoint currently in use."""
+        return self.endpoints[self._current]
+
+    def call(self, path, body):
+        """POST ``body`` to ``/v3/<path>`` on the first endpoint that works."""
+        errors = []
+        with self._lock:
+            start = self._current
+        n = len(self.endpoints)
+        for i in range(n):
+            idx = (start + i) % n
+            endpoint = self.endpoints[idx]
+            try:
+                client = self._client(endpoint)
+                result = client.post(client.get_url(path), json=body)
+            except (etcd_exc.ConnectionFailedError,
+                    etcd_exc.ConnectionTimeoutError,
+                    requests.exceptions.RequestException) as exc:
+                errors.append('%s: %s' % (endpoint, _short(exc)))
+                with self._lock:
+                    self._clients.pop(endpoint, None)
+                continue
+            except etcd_exc.Etcd3Exception as exc:
+                text = _short(exc)
+                if 'invalid auth token' in text and self._username:
+                    with self._lock:
+                        self._clients.pop(endpoint, None)
+                    errors.append('%s: auth token expired' % endpoint)
+                    continue
+                raise exceptions.StoreError(
+                    'etcd %s refused %s: %s' % (endpoint, path, text))
+            if idx != start:
+                LOG.warning('etcd: switched to endpoint %s', endpoint)
+                with self._lock:
+                    self._current = idx
+            return result
+        raise exceptions.StoreUnavailable(
+            'etcd unavailable (%s); check that etcd runs, has a leader and '
+            'that [etcd] endpoints is right' % '; '.join(errors))
+
+    # -- key/value ------------------------------------------------------
+    def get(self, key):
+        """The :class:`KeyValue` at ``key`` or None."""
+        body = self.call('kv/range', {'key': _b64(key)})
+        kvs = body.get('kvs') or []
+        return KeyValue(kvs[0]) if kvs else None
+
+    def get_prefix(self, prefix):
+        """``(list of KeyValue sorted by key, store revision)``."""
+        body = self.call('kv/range', {'key': _b64(prefix),
+                                      'range_end': _b64(range_end(prefix)),
+                                      'sort_order': 'ASCEND',
+                                      'sort_target': 'KEY'})
+        kvs = [KeyValue(kv) for kv in body.get('kvs') or []]
+        return kvs, int(body.get('header', {}).get('revision', 0))
+
+    def put(self, key, value, lease=None):
+        """Write ``value`` (str, bytes or JSON-able); returns the revision."""
+        op = Op.put(key, value, lease)['request_put']
+        body = self.call('kv/put', op)
+        return int(body.get('header', {}).get('revision', 0))
+
+    def delete(self, key, prefix=False):
+        """Delete ``key`` (or every key below it); returns how many."""
+        op = Op.delete(key, prefix)['request_delete_range']
+        body = self.call('kv/deleterange', op)
+        return int(body.get('deleted', 0))
+
+    def txn(self, compare, success, failure=()):
+        """Run a transaction; returns a :class:`TxnResult`."""
+        body = self.call('kv/txn', {'compare': list(compare),
+                                    'success': list(success),
+                                    'failure': list(failure)})
+        return TxnResult(body)
+
+    def create(self, key, value, lease=None):
+        """Write ``key`` only if it does not exist; True when written."""
+        return self.txn([Compare.absent(key)],
+                        [Op.put(key, value, lease)]).succeeded
+
+    def guarded(self, guard, success, extra_compare=()):
+        """Leader-fenced transaction: raise :class:`LeadershipLost` if the
+        guard no longer holds (or ``extra_compare`` fails)."""
+        result = self.txn(list(guard.compare()) + list(extra_compare),
+                          success, [Op.get(guard.key)])
+        if not result.succeeded:
+            current = result.ranges()
+            holder = current[0][0] if current and current[0] else None
+            if holder is None or holder.value != guard.member or \
+                    holder.create_revision != guard.token:
+                raise exceptions.LeadershipLost(
+                    'write refused: %s (token %d) no longer holds %s (now %s)'
+                    % (guard.member, guard.token, guard.key,
+                       '%s token %d' % (holder.value, holder.create_revision)
+                       if holder else 'nobody'))
+            raise exceptions.StoreError(
+                'conditional write refused: the record changed meanwhile')
+        return result
+
+    # -- leases ---------------------------------------------------------
+    def grant(self, ttl):
+        """Grant a lease of ``ttl`` seconds (rounded up, >= 1); its id."""
+        body = self.call('lease/grant', {'TTL': str(max(1, int(-(-ttl // 1))))})
+        if body.get('error'):
+            raise exceptions.StoreError('etcd refused a lease: %s'
+                                        % body['error'])
+        return int(body['ID'])
+
+    def keepalive(self, lease_id):
+        """Refresh a lease; returns its remaining TTL (<= 0: it expired)."""
+        body = self.call('lease/keepalive', {'ID': str(lease_id)})
+        result = body.get('result', {})
+        return int(result.get('TTL', 0))
+
+    def revoke(self, lease_id):
+        """Revoke a lease (and delete its keys); ignores unknown leases."""
+        try:
+            self.call('lease/revoke', {'ID': str(lease_id)})
+        except exceptions.StoreError as exc:
+            if 'not found' not in str(exc):
+                raise
+
+    def time_to_live(self, lease_id):
+        """Remaining TTL of a lease, -1 when it does not exist."""
+        body = self.call('lease/timetolive', {'ID': str(lease_id)})
+        return int(body.get('TTL', -1))
+
+    # -- cluster --------------------------------------------------------
+    def status(self):
+        """etcd's maintenance status of the current endpoint."""
+        return self.call('maintenance/status', {})
+
+    def revision(self):
+        body = self.call('kv/range', {'key': _b64(self.keys.root),
+                                      'count_only': True})
+        return int(body.get('header', {}).get('revision', 0))
+
+    # -- watches --------------------------------------------------------
+    def wait_for_change(self, prefix, revision, timeout):
+        """Block until a key below ``prefix`` changes after ``revision``.
+
+        Returns True on a change, False on timeout.  Each call opens a fresh
+        watch stream with a computed ``range_end`` (etcd3gw's
+        ``watch_prefix_once`` double-encodes it), so an etcd restart or
+        compaction cannot leave a dead watch behind: callers re-read state
+        after every return anyway.  Raises :class:`StoreUnavailable` if etcd
+        cannot be reached.
+        """
+        client = self._client(self.endpoint)
+        try:
+            client.watch_once(
+                prefix, timeout=timeout,
+                range_end=_b64(range_end(prefix)),
+                start_revision=str(int(revision) + 1))
+            return True
+        except etcd_exc.WatchTimedOut:
+            return False
+        except Exception as exc:  # the watch thread's errors vary widely
+            raise exceptions.StoreUnavailable(
+                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+
+
+class Watcher(threading.Thread):
+    """Calls ``on_change()`` whenever keys below a prefix change.
+
+    It never trusts a watch stream: each wait is short-lived, errors lead to a
+    retry after ``retry`` seconds and an ``on_change()`` so the owner re-reads
+    everything (the state-based loop of DESIGN §3 is the source of truth;
+    this only makes it react sooner).
+    """
+
+    def __init__(self, store, prefix, on_change, timeout=5.0, retry=1.0):
+        super().__init__(name='vmr-watch %s' % prefix, daemon=True)
+        self.store = store
+        self.prefix = prefix
+        self.on_change = on_change
+        self.timeout = timeout
+        self.retry = retry
+        self._stop = threading.Event()
+
+    def stop(self):
+        self._stop.set()
+
+    def run(self):
+        revision = None
+        while not self._stop.is_set():
+            try:
+                if revision is None:
+                    revision = self.store.revision()
+                changed = self.store.wait_for_change(self.prefix, revision,
+                                                     self.timeout)
+                revision = None  # re-read the revision after every event
+                if changed and not self._stop.is_set():
+                    self.on_change()
+            except exceptions.StoreError as exc:
+                LOG.debug('watch on %s: %s; re-watching', self.prefix, exc)
+                revision = None
+                self._stop.wait(self.retry)
+                if not self._stop.is_set():
+                    self.on_change()
+
+
+def _short(exc):
+    text = getattr(exc, 'detail_text', None) or ' '.join(
+        str(a) for a in getattr(exc, 'args', ()) if a)
+    text = '%s: %s' % (exc.__class__.__name__, text) if text else \
+        exc.__class__.__name__
+    text = text.replace('\n', ' ')
+    return text[:300]
+

@@ -1,0 +1,371 @@
+"""Host failure detection: pure decisions over a snapshot (DESIGN §3).
+
+Nothing here does I/O: :func:`detect` takes a :class:`Snapshot`, the time and
+the policy, and returns what should change.  The healer writes it.
+
+A host absent from the agents group is a *suspect*; it becomes *failed* only
+when it stayed absent for the (flap-adjusted) grace, no prober reached it on
+any network, the disruption brake is not engaged for its zone and it is not
+in maintenance.  Inventory minus live members, re-evaluated every cycle: a
+host that died before the coordinator started is found like any other.
+"""
+
+import dataclasses
+import uuid
+
+
+class HostState:
+    """Host states written to ``hosts/<host>``; detection owns the first five."""
+
+    UP = 'up'
+    SUSPECT = 'suspect'
+    PARTITIONED = 'partitioned'
+    FAILED = 'failed'
+    MAINTENANCE = 'maintenance'
+    # Owned by fencing/recovery (later stages of the same record):
+    FENCING = 'fencing'
+    FENCED = 'fenced'
+    BLOCKED = 'blocked'
+    RECOVERING = 'recovering'
+    RECOVERED = 'recovered'
+
+    DETECTION = (UP, SUSPECT, PARTITIONED, MAINTENANCE)
+    #: states in which the host's VMs are handed to a recovery
+    RECOVERY = (FAILED, FENCING, FENCED, BLOCKED, RECOVERING, RECOVERED)
+    ABSENT = (SUSPECT, PARTITIONED, FAILED, FENCING, FENCED, BLOCKED,
+              RECOVERING, RECOVERED)
+
+
+@dataclasses.dataclass
+class Policy:
+    """The detection knobs, taken from ``[coordinator]`` and ``[heartbeat]``."""
+
+    grace: float = 3.0
+    ttl: float = 3.0
+    probe_timeout: float = 2.0
+    probers: int = 3
+    on_partition: str = 'wait'
+    reprobe_interval: float = 10.0
+    max_failed_percent: int = 40
+    max_failed_hosts: int = 5
+    brake_window: float = 60.0
+    brake_min_hosts: int = 3
+    flap_holddown: float = 120.0
+
+    @classmethod
+    def from_conf(cls, conf):
+        co = conf.coordinator
+        return cls(grace=co.grace, ttl=conf.heartbeat.ttl,
+                   probe_timeout=co.probe_timeout, probers=co.probers,
+                   on_partition=co.on_partition,
+                   reprobe_interval=max(5.0, 5 * co.probe_timeout),
+                   max_failed_percent=co.max_failed_percent,
+                   max_failed_hosts=co.max_failed_hosts,
+                   brake_window=co.brake_window,
+                   brake_min_hosts=co.brake_min_hosts,
+                   flap_holddown=co.flap_holddown)
+
+
+@dataclasses.dataclass
+class Transition:
+    """Change host ``host`` to ``state``; ``fields`` are merged into its record."""
+
+    host: str
+    old: str
+    state: str
+    reason: str
+    fields: dict
+    revision: int   # the record's mod_revision it was decided from
+
+
+@dataclasses.dataclass
+class ProbeRequest:
+    """Ask ``probers`` (and the coordinator) to probe ``target``."""
+
+    target: str
+    request_id: str
+    body: dict
+
+
+@dataclasses.dataclass
+class Detection:
+    """Everything one detection pass decided."""
+
+    transitions: list
+    probes: list
+    brake: dict        # zone -> reason, for zones whose brake is engaged
+    brake_changed: bool
+    waiting: list      # (host, why) for suspects still being judged
+
+    def sentence(self):
+        """A short human account, for run_cycle()'s line."""
+        parts = []
+        for t in self.transitions:
+            parts.append('%s %s -> %s (%s)' % (t.host, t.old, t.state,
+                                               t.reason))
+        for zone, entry in sorted(self.brake.items()):
+            parts.append('BRAKE engaged in zone %s: %s'
+                         % (zone, entry['reason']))
+        for host, why in self.waiting:
+            parts.append('%s suspect: %s' % (host, why))
+        return '; '.join(parts)
+
+
+def recent_flaps(record, now, holddown):
+    return [t for t in record.data.get('flaps', []) if now - t < holddown]
+
+
+def effective_grace(record, now, policy):
+    """The grace for this host: doubled for each recent flap (hold-down)."""
+    flaps = len(recent_flaps(record, now, policy.flap_holddown))
+    if not flaps:
+        return policy.grace
+    base = max(policy.grace, policy.ttl)
+    return min(base * (2 ** flaps), max(policy.flap_holddown, base))
+
+
+def probe_outcome(snapshot, host, request_id, now):
+    """``'reachable'``, ``'unreachable'`` or ``'pending'`` for one request."""
+    entry = snapshot.probes.get((host, request_id))
+    if entry is None or entry['request'] is None:
+        # The request expired or was lost (e.g. across a leader change):
+        # never conclude from a probe nobody ran; ask again.
+        return 'lost', []
+    answers = entry['answers']
+    reached = sorted('%s via %s' % (prober, ','.join(
+        net for net, ok in sorted(ans.get('reachable', {}).items()) if ok))
+        for prober, ans in answers.items()
+        if any(ans.get('reachable', {}).values()))
+    if reached:
+        return 'reachable', reached
+    request = entry['request']
+    expected = set(request.get('probers', []))
+    if expected and expected <= set(answers) and now >= request.get(
+            'created', 0):
+        return 'unreachable', []
+    if now >= request.get('deadline', 0):
+        return 'unreachable', []
+    return 'pending', []
+
+
+def choose_probers(snapshot, target, count):
+    """Up to ``count`` live agents to probe ``target``, spread by name."""
+    live = sorted(name for name in snapshot.members if name != target)
+    if not live or count <= 0:
+        return []
+    # Rotate by the target's name so different suspects use different
+    # probers, spreading the load.
+    start = sum(target.encode()) % len(live)
+    ordered = live[start:] + live[:start]
+    return ordered[:count]
+
+
+def make_probe_request(snapshot, record, now, policy, coordinator=None):
+    """A :class:`ProbeRequest` for ``record``'s host."""
+    addresses = record.agent.get('addresses') or {}
+    probers = choose_probers(snapshot, record.name, policy.probers)
+    if coordinator:
+        probers.append(coordinator)
+    request_id = uuid.uuid4().hex[:12]
+    body = {
+        'target': record.name,
+        'probers': probers,
+        'addresses': addresses,
+        'port': record.agent.get('probe_port', 4747),
+        'timeout': max(0.1, policy.probe_timeout / 2),
+        'created': now,
+        'deadline': now + policy.probe_timeout,
+    }
+    return ProbeRequest(record.name, request_id, body)
+
+
+def zone_brakes(snapshot, now, policy, absent):
+    """Zones whose disruption brake is engaged, with the reason.
+
+    ``absent`` is the set of hosts judged absent this cycle.  A zone brakes
+    when more than ``max_failed_hosts`` hosts, or more than
+    ``max_failed_percent`` of its hosts (zones of at least
+    ``brake_min_hosts``), turned suspect inside ``brake_window`` and are
+    still absent.  An engaged brake stays engaged while any of the hosts that
+    engaged it is still absent (so a long etcd outage cannot "age out" of
+    the window and fence everyone).
+    """
+    previous = (snapshot.brake or {}).get('zones', {}) if snapshot.brake \
+        else {}
+    zones = {}
+    for record in snapshot.hosts.values():
+        if record.data.get('maintenance'):
+            continue
+        zones.setdefault(record.zone, []).append(record)
+    engaged = {}
+    for zone, records in zones.items():
+        recent = sorted(
+            r.name for r in records if r.name in absent
+            and r.state in (HostState.UP, HostState.SUSPECT,
+                            HostState.PARTITIONED)
+            and now - r.data.get('suspect_since', now) <= policy.brake_window)
+        size = len(records)
+        over_count = len(recent) > policy.max_failed_hosts
+        over_pct = (size >= policy.brake_min_hosts and
+                    len(recent) * 100 > policy.max_failed_percent * size)
+        if over_count or over_pct:
+            engaged[zone] = {
+                'reason': '%d of %d hosts went silent within %.0f s (%s): '
+                          'suspecting a fault on VMR\'s side, automatic '
+                          'fencing stopped' % (len(recent), size,
+                                               policy.brake_window,
+                                               ', '.join(recent)),
+                'hosts': sorted(set(recent) | set(
+                    previous.get(zone, {}).get('hosts', [])))}
+        elif zone in previous:
+            still = [h for h in previous[zone].get('hosts', [])
+                     if h in absent and h in snapshot.hosts and
+                     snapshot.hosts[h].state in (HostState.SUSPECT,
+                                                 HostState.PARTITIONED)]
+            if still:
+                engaged[zone] = dict(previous[zone])
+    return engaged
+
+
+def detect(snapshot, now, policy, coordinator=None):
+    """Decide every host's next detection state from ``snapshot``.
+
+    ``now`` is wall-clock time (it is compared with times stored in etcd by
+    other coordinators).  ``coordinator`` is this member's name; it is added
+    to every probe request's probers so the coordinator probes too.
+    """
+    transitions, probes, waiting = [], [], []
+    absent = {name for name in snapshot.hosts if not snapshot.live(name)}
+    brakes = zone_brakes(snapshot, now, policy, absent)
+
+    def move(record, state, reason, **fields):
+        fields.setdefault('state_since', now)
+        fields['state'] = state
+        fields['reason'] = reason
+        transitions.append(Transition(record.name, record.state, state,
+                                      reason, fields, record.mod_revision))
+
+    for name in sorted(snapshot.hosts):
+        record = snapshot.hosts[name]
+        data = record.data
+        state = record.state
+        live = name not in absent
+
+        if data.get('maintenance'):
+            if state in (HostState.UP, HostState.SUSPECT,
+                         HostState.PARTITIONED):
+                move(record, HostState.MAINTENANCE,
+                     'in maintenance: not monitored')
+            continue
+
+        if live:
+            if state in (HostState.SUSPECT, HostState.PARTITIONED):
+                since = data.get('suspect_since', now)
+                flaps = recent_flaps(record, now, policy.flap_holddown)
+                flaps.append(now)
+                move(record, HostState.UP,
+                     'back in the agents group after %.1f s' % (now - since),
+                     flaps=flaps, suspect_since=None, probe=None)
+            elif state == HostState.MAINTENANCE:
+                move(record, HostState.UP, 'maintenance ended')
+            elif state == HostState.FAILED and not data.get('recovery'):
+                move(record, HostState.UP,
+                     'back in the agents group (boot id %s)'
+                     % snapshot.members[name].capabilities.get('boot_id'),
+                     suspect_since=None, probe=None)
+            continue
+
+        # -- absent from the group ----------------------------------------
+        def new_probe(record=record):
+            req = make_probe_request(snapshot, record, now, policy,
+                                     coordinator)
+            probes.append(req)
+            return req.request_id
+
+        if state in (HostState.UP, HostState.MAINTENANCE):
+            grace = effective_grace(record, now, policy)
+            reason = 'left the agents group'
+            if grace > policy.grace:
+                reason += ' (flapping: hold-down grace %.0f s)' % grace
+            # Probing starts at once, in parallel with the grace period.
+            move(record, HostState.SUSPECT, reason, suspect_since=now,
+                 probe=new_probe() if record.agent.get('addresses') else None,
+                 grace=grace)
+            continue
+
+        if state == HostState.SUSPECT:
+            since = data.get('suspect_since', now)
+            grace = data.get('grace', policy.grace)
+            request_id = data.get('probe')
+            if not record.agent.get('addresses'):
+                outcome, reached = 'unreachable', []
+            elif not request_id:
+                outcome, reached = 'lost', []
+            else:
+                outcome, reached = probe_outcome(snapshot, name, request_id,
+                                                 now)
+            if outcome == 'lost':
+                move(record, HostState.SUSPECT, 'probing again (the probe '
+                     'request expired)', probe=new_probe(),
+                     state_since=data.get('state_since', now))
+                continue
+            if outcome == 'reachable' and policy.on_partition == 'wait':
+                move(record, HostState.PARTITIONED,
+                     'silent in etcd but reachable: %s' % '; '.join(reached),
+                     probe=None, probed_at=now)
+                continue
+            if now - since < grace:
+                waiting.append((name, 'in grace (%.0f s)' % grace))
+                continue
+            if outcome == 'pending':
+                waiting.append((name, 'waiting for probes'))
+                continue
+            if record.zone in brakes:
+                waiting.append((name, 'brake engaged in zone %s'
+                                % record.zone))
+                continue
+            why = ('absent %.1f s, unreachable on every network'
+                   % (now - since)) if outcome == 'unreachable' else \
+                ('absent %.1f s, reachable (%s) but on_partition=fence'
+                 % (now - since, '; '.join(reached)))
+            move(record, HostState.FAILED, why, failed_at=now,
+                 failed_boot_id=record.agent.get('boot_id'), probe=None)
+            continue
+
+        if state == HostState.PARTITIONED:
+            request_id = data.get('probe')
+            if not request_id:
+                if now - data.get('probed_at', now) >= policy.reprobe_interval:
+                    req = make_probe_request(snapshot, record, now, policy,
+                                             coordinator)
+                    probes.append(req)
+                    move(record, HostState.PARTITIONED, data.get(
+                        'reason', 'partitioned'), probe=req.request_id,
+                        state_since=data.get('state_since', now))
+                continue
+            outcome, reached = probe_outcome(snapshot, name, request_id, now)
+            if outcome == 'pending':
+                continue
+            if outcome == 'lost':
+                move(record, HostState.PARTITIONED, data.get(
+                    'reason', 'partitioned'), probe=None,
+                    state_since=data.get('state_since', now))
+                continue
+            if outcome == 'reachable':
+                move(record, HostState.PARTITIONED,
+                     'silent in etcd but reachable: %s' % '; '.join(reached),
+                     probe=None, probed_at=now,
+                     state_since=data.get('state_since', now))
+                continue
+            if record.zone in brakes:
+                waiting.append((name, 'brake engaged in zone %s'
+                                % record.zone))
+                continue
+            move(record, HostState.FAILED,
+                 'was partitioned, now unreachable on every network',
+                 failed_at=now, failed_boot_id=record.agent.get('boot_id'),
+                 probe=None)
+
+    previous = set(((snapshot.brake or {}).get('zones') or {}).keys())
+    return Detection(transitions, probes, brakes,
+                     previous != set(brakes), waiting)

@@ -1,0 +1,208 @@
+"""The healer loop: one snapshot, one decision, fenced writes, one sentence.
+
+``Healer.run_cycle()`` is the whole coordinator in one call (Patroni's
+``run_cycle``): it keeps or seeks leadership, reads one snapshot, runs the
+pure detection, writes the outcome with leader-guarded transactions and
+returns a plain sentence of what it did.  The service logs that sentence
+whenever it changes; tests assert on it.
+
+Stages beyond detection (fencing, recovery) plug in through
+:attr:`Healer.stages`: callables ``stage(healer, snapshot, now) -> str``
+run only by the leader, only when not paused.
+"""
+
+import concurrent.futures
+import json
+import logging
+import time
+
+from vmr_agent import probes as probe_mod
+from vmr_common import exceptions
+from vmr_common.store import Compare, Op
+from vmr_coordinator import detection
+from vmr_coordinator import election as election_mod
+from vmr_coordinator import snapshot as snapshot_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class Healer:
+    """Leader election + detection (+ later stages) for one coordinator."""
+
+    def __init__(self, conf, store, member, clock=time.time,
+                 monotonic=time.monotonic):
+        self.conf = conf
+        self.store = store
+        self.member = member
+        self.clock = clock
+        self.group = conf.heartbeat.group
+        self.policy = detection.Policy.from_conf(conf)
+        self.election = election_mod.Election(
+            store, member, conf.coordinator.leader_ttl,
+            conf.coordinator.leader_margin, clock=monotonic)
+        self.stages = []
+        self.last_snapshot = None
+        self.last_detection = None
+        self.cycles = 0
+        self.cycle_seconds = 0.0
+        self._probe_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix='vmr-probe')
+        self._probes_started = set()
+
+    # -- the cycle --------------------------------------------------------
+    def run_cycle(self):
+        """Do one cycle; return a sentence saying what happened."""
+        started = time.monotonic()
+        try:
+            return self._cycle()
+        except exceptions.LeadershipLost as exc:
+            self.election.step_down(str(exc))
+            return 'stepped down: %s' % exc
+        except exceptions.StoreUnavailable as exc:
+            return 'etcd unavailable, not acting: %s' % exc
+        except exceptions.StoreError as exc:
+            return 'etcd error, not acting this cycle: %s' % exc
+        finally:
+            self.cycles += 1
+            self.cycle_seconds = time.monotonic() - started
+
+    def _cycle(self):
+        leader = self.election.step()
+        if not leader:
+            self.last_snapshot = None
+            holder = self.election.leader_seen
+            return ('standby: %s is the leader' % holder if holder
+                    else 'standby: no leader yet')
+        snap = snapshot_mod.take(self.store, self.group)
+        now = self.clock()
+        self.last_snapshot = snap
+        if snap.leader is None or snap.leader.value != self.member or \
+                snap.leader.create_revision != self.election.token:
+            raise exceptions.LeadershipLost(
+                'the leader key no longer names me with my token')
+        if snap.paused is not None:
+            return ('paused by %s: observing only, %d hosts, %d live'
+                    % (snap.paused.get('by', 'an operator'),
+                       len(snap.hosts), len(snap.members)))
+        det = detection.detect(snap, now, self.policy, self.member)
+        self.last_detection = det
+        self._write_probe_requests(det.probes)
+        written = self._write_transitions(det.transitions)
+        if det.brake_changed:
+            self._write_brake(det.brake, now)
+        extra = []
+        for stage in self.stages:
+            sentence = stage(self, snap, now)
+            if sentence:
+                extra.append(sentence)
+        self._run_own_probes(snap)
+        text = det.sentence()
+        if written < len(det.transitions):
+            text += ' (%d of %d writes deferred: records changed meanwhile)' \
+                % (len(det.transitions) - written, len(det.transitions))
+        parts = [p for p in [text] + extra if p]
+        if parts:
+            return '; '.join(parts)
+        up = sum(1 for r in snap.hosts.values()
+                 if r.state == detection.HostState.UP)
+        return ('no action: I am the leader (token %d); %d hosts, %d up, %d '
+                'agents live' % (self.election.token, len(snap.hosts), up,
+                                 len(snap.members)))
+
+    # -- writes (all leader-guarded) --------------------------------------
+    def guarded(self, ops, compare=()):
+        """Run ``ops`` only if we still lead (and ``compare`` holds)."""
+        guard = self.election.guard
+        if guard is None or not self.election.is_leader():
+            raise exceptions.LeadershipLost('not the leader any more')
+        return self.store.guarded(guard, ops, compare)
+
+    def update_host(self, name, revision, fields):
+        """Merge ``fields`` into ``hosts/<name>`` if it is still at
+        ``revision``; True when written."""
+        record = self.last_snapshot.hosts.get(name) if self.last_snapshot \
+            else None
+        if record is None:
+            return False
+        data = dict(record.data)
+        for key, value in fields.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        key = self.store.keys.host(name)
+        try:
+            self.guarded([Op.put(key, data)],
+                         [Compare.mod_revision(key, revision)])
+        except exceptions.LeadershipLost:
+            raise
+        except exceptions.StoreError:
+            return False  # the agent updated its part; retry next cycle
+        record.data = data
+        return True
+
+    def _write_transitions(self, transitions):
+        written = 0
+        for t in transitions:
+            if self.update_host(t.host, t.revision, t.fields):
+                written += 1
+                if t.old != t.state:
+                    log = LOG.warning if t.state in (
+                        detection.HostState.FAILED,
+                        detection.HostState.PARTITIONED) else LOG.info
+                    log('host %s: %s -> %s: %s', t.host, t.old, t.state,
+                        t.reason)
+        return written
+
+    def _write_probe_requests(self, requests):
+        for req in requests:
+            lease = self.store.grant(2 * self.policy.probe_timeout + 10)
+            key = self.store.keys.probe_request(req.target, req.request_id)
+            self.guarded([Op.put(key, req.body, lease)])
+
+    def _write_brake(self, brake, now):
+        key = self.store.keys.brake
+        if brake:
+            for zone, entry in brake.items():
+                LOG.critical('ALARM: disruption brake engaged in zone %s: %s',
+                             zone, entry['reason'])
+            self.guarded([Op.put(key, {'zones': brake, 'since': now})])
+        else:
+            LOG.warning('disruption brake released')
+            self.guarded([Op.delete(key)])
+
+    # -- the coordinator's own probes -------------------------------------
+    def _run_own_probes(self, snap):
+        """Probe, from here, every open request that names this member."""
+        for (target, req_id), entry in snap.probes.items():
+            request = entry['request']
+            if request is None or self.member not in request.get(
+                    'probers', []):
+                continue
+            if (target, req_id) in self._probes_started or \
+                    self.member in entry['answers']:
+                continue
+            self._probes_started.add((target, req_id))
+            self._probe_pool.submit(self._probe, target, req_id, request)
+        live = set(snap.probes)
+        self._probes_started &= live
+
+    def _probe(self, target, req_id, request):
+        try:
+            result = probe_mod.probe(request.get('addresses', {}),
+                                     float(request.get('timeout', 1.0)),
+                                     request.get('port', 4747))
+            kv = self.store.get(self.store.keys.probe_request(target, req_id))
+            if kv is None:
+                return
+            self.store.put(
+                self.store.keys.probe_answer(target, req_id, self.member),
+                json.dumps({'prober': self.member, 'reachable': result,
+                            'at': self.clock()}), lease=kv.lease or None)
+        except exceptions.StoreError as exc:
+            LOG.debug('own probe of %s: %s', target, exc)
+
+    def close(self, resign=True):
+        self._probe_pool.shutdown(wait=False, cancel_futures=True)
+        if resign:
+            self.election.resign()

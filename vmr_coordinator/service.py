@@ -1,0 +1,95 @@
+"""vmr-coordinator's processes: the healer loop (and, later, the API).
+
+The loop runs ``Healer.run_cycle()`` every ``[coordinator] period`` and as
+soon as a watched key changes (an agent leaving the group, a probe answer),
+and logs the cycle's sentence whenever it changes.
+"""
+
+import logging
+import threading
+import time
+
+import cotyledon
+
+from vmr_common.keys import Keyspace
+from vmr_common.store import Store, Watcher
+from vmr_coordinator import healer as healer_mod
+
+LOG = logging.getLogger(__name__)
+
+#: the shortest gap between two cycles when watches keep waking us
+MIN_GAP = 0.05
+
+
+class Coordinator:
+    """The coordinator's loop, independent of the process model."""
+
+    def __init__(self, conf, store=None):
+        self.conf = conf
+        self.member = conf.host
+        self.store = store or Store.from_conf(conf)
+        self.healer = healer_mod.Healer(conf, self.store, self.member)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.last_sentence = None
+        self.watchers = [
+            Watcher(self.store, Keyspace.group(conf.heartbeat.group),
+                    self._wake.set, timeout=5.0),
+            Watcher(self.store, self.store.keys.probes, self._wake.set,
+                    timeout=5.0),
+        ]
+
+    def attach_stages(self):
+        """Plug the stages after detection (fencing, recovery) if present."""
+        try:
+            from vmr_coordinator import recovery
+        except ImportError:
+            return
+        recovery.attach(self)
+
+    def run(self):
+        period = self.conf.coordinator.period
+        LOG.info('vmr-coordinator %s: period %.2f s, grace %.1f s, leader TTL '
+                 '%.1f s, heartbeat TTL %.1f s, etcd %s', self.member, period,
+                 self.conf.coordinator.grace, self.conf.coordinator.leader_ttl,
+                 self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
+        self.attach_stages()
+        for watcher in self.watchers:
+            watcher.start()
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self._wake.clear()
+            sentence = self.healer.run_cycle()
+            if sentence != self.last_sentence:
+                LOG.info('%s', sentence)
+                self.last_sentence = sentence
+            elapsed = time.monotonic() - started
+            if self._wake.wait(max(0.0, period - elapsed)):
+                self._stop.wait(MIN_GAP)
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        for watcher in self.watchers:
+            watcher.stop()
+        self.healer.close(resign=True)
+
+
+class CoordinatorService(cotyledon.Service):
+    """cotyledon wrapper of :class:`Coordinator`."""
+
+    name = 'vmr-coordinator'
+
+    def __init__(self, worker_id, conf):
+        super().__init__(worker_id)
+        self.coordinator = Coordinator(conf)
+
+    def run(self):
+        self.coordinator.run()
+
+    def terminate(self):
+        LOG.info('vmr-coordinator: terminating, resigning leadership')
+        self.coordinator.stop()
+
+    def reload(self):
+        self.coordinator.conf.mutate_config_files()
