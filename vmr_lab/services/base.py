@@ -97,6 +97,13 @@ class Service:
         """Headers added to every response (e.g. microversion headers)."""
         return {}
 
+    def check_request(self, req):
+        """Validate a routed request before authentication (raise Fault).
+
+        Nova uses it to negotiate the microversion, so an unsupported version
+        is refused with 406 before anything else happens.
+        """
+
     # -- helpers ---------------------------------------------------------
     def route(self, method, path, handler, public=False):
         """Register ``handler`` for ``method`` on ``path`` (routes syntax)."""
@@ -151,6 +158,8 @@ class Service:
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
         request_id = 'req-' + str(uuid.uuid4())
+        # Handlers record it (Nova instance actions carry the request id).
+        environ['openstack.request_id'] = request_id
         try:
             resp = self._dispatch(req)
         except Fault as fault:
@@ -185,6 +194,7 @@ class Service:
             raise Fault(404, 'The resource could not be found.')
         params = dict(match)
         handler = params.pop('handler')
+        self.check_request(req)
         ctx = None
         if handler not in self._public:
             token = req.headers.get('X-Auth-Token')

@@ -1,0 +1,150 @@
+"""A TCP proxy whose link can be cut: the management path of a lab host.
+
+Agents of a simulated host reach etcd through their host's
+:class:`TcpProxy`.  Modes:
+
+``pass``
+    forward both ways.
+``drop``
+    a black hole: new connections are accepted and held, and nothing is
+    forwarded in either direction (bytes wait in the kernel buffers, like
+    packets retransmitted into a cut link).  Back to ``pass`` and the held
+    data flows again, unless the peers gave up meanwhile.
+``delay``
+    forward, but hold ``fraction`` of the chunks for ``ms`` milliseconds.
+"""
+
+import logging
+import random
+import select
+import socket
+import threading
+import time
+
+LOG = logging.getLogger(__name__)
+
+MODES = ('pass', 'drop', 'delay')
+
+
+class TcpProxy:
+    """Forward ``127.0.0.1:listen_port`` to ``target_host:target_port``."""
+
+    def __init__(self, listen_port, target_host, target_port,
+                 listen_host='127.0.0.1'):
+        self.target = (target_host, int(target_port))
+        self.mode = 'pass'
+        self.delay_ms = 0
+        self.delay_fraction = 1.0
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._conns = []
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((listen_host, int(listen_port)))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self._thread = None
+
+    def start(self):
+        """Start accepting in a daemon thread; return self."""
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                        name='vmr-lab-proxy-%d' % self.port)
+        self._thread.start()
+        return self
+
+    def set_mode(self, mode, ms=0, fraction=1.0):
+        """Switch to ``pass``, ``drop`` or ``delay`` (``ms``, ``fraction``)."""
+        if mode not in MODES:
+            raise ValueError('unknown proxy mode %r; expected one of %s'
+                             % (mode, ', '.join(MODES)))
+        with self._cond:
+            self.mode = mode
+            self.delay_ms = int(ms)
+            self.delay_fraction = float(fraction)
+            self._cond.notify_all()
+
+    def stop(self):
+        """Close the listener and every connection."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+            conns, self._conns = self._conns, []
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        for sock in conns:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _accept_loop(self):
+        while not self._stopped:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._open, args=(client,), daemon=True,
+                             name='vmr-lab-proxy-conn').start()
+
+    def _wait_passable(self):
+        """Block while the link is cut; False when the proxy stopped."""
+        with self._cond:
+            while self.mode == 'drop' and not self._stopped:
+                self._cond.wait(0.5)
+            return not self._stopped
+
+    def _open(self, client):
+        with self._cond:
+            self._conns.append(client)
+        if not self._wait_passable():
+            client.close()
+            return
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+        except OSError as exc:
+            LOG.debug('proxy %d: cannot reach %s:%d: %s', self.port,
+                      self.target[0], self.target[1], exc)
+            client.close()
+            return
+        with self._cond:
+            self._conns.append(upstream)
+        for src, dst in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(src, dst), daemon=True,
+                             name='vmr-lab-proxy-pump').start()
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                # Do not even read while cut: the sender's data stays in
+                # the socket buffers, as on a real partitioned link.
+                if not self._wait_passable():
+                    break
+                ready, _, _ = select.select([src], [], [], 0.5)
+                if not ready:
+                    continue
+                if self.mode == 'drop':
+                    continue
+                data = src.recv(65536)
+                if not data:
+                    break
+                if self.mode == 'delay' and \
+                        random.random() < self.delay_fraction:
+                    time.sleep(self.delay_ms / 1000.0)
+                if not self._wait_passable():
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                try:
+                    sock.close()
+                except OSError:
+                    pass

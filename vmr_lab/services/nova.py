@@ -1,0 +1,2337 @@
+"""Nova (compute v2.1) for the lab, with the rules VMR must respect.
+
+Faithful where a healer can trip (DESIGN.md section 7):
+
+* microversions 2.1 .. ``lab.microversion_max`` (2.96) negotiated through
+  ``OpenStack-API-Version`` / ``X-OpenStack-Nova-API-Version``, 406 outside;
+* evacuate answers 400 while the source nova-compute is up and not forced
+  down; an evacuated server ends SHUTOFF at >= 2.95 and ACTIVE below;
+* evacuate, live-migrate and boot need a destination that is enabled, up,
+  not forced down and has room (vCPUs and RAM of the flavor);
+* a service enabled before it reports up gets a sticky
+  ``COMPUTE_STATUS_DISABLED`` trait (the scheduler then skips the host);
+  disabling a service Nova believes up while it is dead blocks nova-api for
+  ``delays['rpc_timeout']`` like a real RPC call to a dead compute;
+* every action sets ``task_state`` and completes asynchronously after a
+  tunable delay, and only once the compute that must do it is alive (the
+  message waits in its queue); a conflicting action meanwhile gets 409;
+* admin-only APIs answer 403 to other roles, errors use Nova's bodies.
+
+The simulated hypervisors live in :mod:`vmr_lab.hosts`; Nova tells a host to
+start or stop a server when an action completes.
+"""
+
+import copy
+import datetime
+import hashlib
+import itertools
+import logging
+import re
+import time
+import uuid
+
+import webob
+
+from vmr_lab.services.base import Fault
+from vmr_lab.services.base import Service
+
+LOG = logging.getLogger(__name__)
+
+MIN_VERSION = (2, 1)
+
+# power_state values of Nova's objects.
+NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
+
+CONTROLLER_HOST = 'lab-controller'
+
+FLAVORS = (
+    # id, name, vcpus, ram MiB, disk GiB
+    ('1', 'm1.tiny', 1, 512, 1),
+    ('2', 'm1.small', 1, 2048, 20),
+    ('3', 'm1.medium', 2, 4096, 40),
+    ('4', 'm1.large', 4, 8192, 80),
+    ('5', 'm1.xlarge', 8, 16384, 160),
+)
+
+_TASK_STATUS = {
+    'rebuilding': 'REBUILD', 'rebuild_spawning': 'REBUILD',
+    'migrating': 'MIGRATING', 'resize_prep': 'RESIZE',
+    'resize_migrating': 'RESIZE', 'resize_finish': 'RESIZE',
+    'rebooting': 'REBOOT', 'rebooting_hard': 'HARD_REBOOT',
+}
+_VM_STATUS = {
+    'active': 'ACTIVE', 'building': 'BUILD', 'stopped': 'SHUTOFF',
+    'suspended': 'SUSPENDED', 'error': 'ERROR', 'resized': 'VERIFY_RESIZE',
+    'paused': 'PAUSED', 'deleted': 'DELETED',
+}
+
+_VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _iso(moment):
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
+
+
+def _iso_us(moment):
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.%f') if moment else None
+
+
+def status_of(server):
+    """The API ``status`` of an internal server record."""
+    if server['vm_state'] not in ('building', 'error'):
+        by_task = _TASK_STATUS.get(server['task_state'])
+        if by_task:
+            return by_task
+    return _VM_STATUS.get(server['vm_state'], 'UNKNOWN')
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+class NovaAPI(Service):
+    """The compute service (v2.1) of the lab."""
+
+    service_type = 'compute'
+    name = 'nova'
+    endpoint_path = '/v2.1'
+
+    def __init__(self, lab):
+        self.servers = {}          # id -> internal record
+        self.services = {}         # uuid -> service record
+        self.flavors = {}
+        self.server_groups = {}
+        self.aggregates = {}
+        self.migrations = []
+        self.actions = {}          # server id -> [instance action]
+        self._counter = itertools.count(1)
+        self._migration_ids = itertools.count(1)
+        self._aggregate_ids = itertools.count(1)
+        major, minor = lab.microversion_max.split('.')
+        self.max_version = (int(major), int(minor))
+        super().__init__(lab)
+        for fid, name, vcpus, ram, disk in FLAVORS:
+            self.flavors[fid] = {'id': fid, 'name': name, 'vcpus': vcpus,
+                                 'ram': ram, 'disk': disk, 'ephemeral': 0,
+                                 'swap': 0, 'is_public': True,
+                                 'description': None, 'extra_specs': {}}
+        for binary in ('nova-scheduler', 'nova-conductor'):
+            self._add_service(CONTROLLER_HOST, binary, 'internal')
+        for host in lab.hosts:
+            self._add_service(host, 'nova-compute', 'nova')
+
+    def _add_service(self, host, binary, zone):
+        service = {'uuid': str(uuid.uuid4()), 'id': next(self._counter),
+                   'host': host, 'binary': binary, 'zone': zone,
+                   'status': 'enabled', 'disabled_reason': None,
+                   'forced_down': False, 'sticky_disabled_trait': False,
+                   'created_at': _now(), 'updated_at': _now()}
+        self.services[service['uuid']] = service
+        return service
+
+    # -- plumbing -------------------------------------------------------------
+    @property
+    def state_lock(self):
+        """The lab-wide lock: Nova, hosts and monitor state move together."""
+        return self.lab.lock
+
+    def setup_routes(self):
+        r = self.route
+        r('GET', '/', self.versions, public=True)
+        r('GET', '/v2.1', self.version, public=True)
+        p = '/v2.1'
+        r('GET', p + '/servers', self.list_servers)
+        r('GET', p + '/servers/detail', self.list_servers_detail)
+        r('POST', p + '/servers', self.create_server)
+        r('GET', p + '/servers/{server_id}', self.show_server)
+        r('PUT', p + '/servers/{server_id}', self.update_server)
+        r('DELETE', p + '/servers/{server_id}', self.delete_server)
+        r('POST', p + '/servers/{server_id}/action', self.server_action)
+        r('GET', p + '/servers/{server_id}/metadata', self.get_metadata)
+        r('POST', p + '/servers/{server_id}/metadata', self.merge_metadata)
+        r('PUT', p + '/servers/{server_id}/metadata', self.replace_metadata)
+        r('GET', p + '/servers/{server_id}/metadata/{key}', self.get_meta_item)
+        r('PUT', p + '/servers/{server_id}/metadata/{key}', self.set_meta_item)
+        r('DELETE', p + '/servers/{server_id}/metadata/{key}',
+          self.delete_meta_item)
+        r('GET', p + '/servers/{server_id}/os-instance-actions',
+          self.list_instance_actions)
+        r('GET', p + '/servers/{server_id}/os-instance-actions/{request_id}',
+          self.show_instance_action)
+        r('GET', p + '/servers/{server_id}/migrations',
+          self.list_server_migrations)
+        r('GET', p + '/servers/{server_id}/os-volume_attachments',
+          self.list_volume_attachments)
+        r('POST', p + '/servers/{server_id}/os-volume_attachments',
+          self.attach_volume)
+        r('GET', p + '/servers/{server_id}/os-volume_attachments/{volume_id}',
+          self.show_volume_attachment)
+        r('DELETE',
+          p + '/servers/{server_id}/os-volume_attachments/{volume_id}',
+          self.detach_volume)
+        r('GET', p + '/os-services', self.list_services)
+        r('PUT', p + '/os-services/{service_id}', self.update_service)
+        r('GET', p + '/os-hypervisors', self.list_hypervisors)
+        r('GET', p + '/os-hypervisors/detail', self.list_hypervisors_detail)
+        r('GET', p + '/os-hypervisors/statistics', self.hypervisor_statistics)
+        r('GET', p + '/os-hypervisors/{hypervisor_id}', self.show_hypervisor)
+        r('GET', p + '/os-hypervisors/{hostname}/servers',
+          self.hypervisor_servers)
+        r('GET', p + '/os-server-groups', self.list_server_groups)
+        r('POST', p + '/os-server-groups', self.create_server_group)
+        r('GET', p + '/os-server-groups/{group_id}', self.show_server_group)
+        r('DELETE', p + '/os-server-groups/{group_id}',
+          self.delete_server_group)
+        r('GET', p + '/os-aggregates', self.list_aggregates)
+        r('POST', p + '/os-aggregates', self.create_aggregate)
+        r('GET', p + '/os-aggregates/{aggregate_id}', self.show_aggregate)
+        r('PUT', p + '/os-aggregates/{aggregate_id}', self.update_aggregate)
+        r('DELETE', p + '/os-aggregates/{aggregate_id}',
+          self.delete_aggregate)
+        r('POST', p + '/os-aggregates/{aggregate_id}/action',
+          self.aggregate_action)
+        r('GET', p + '/flavors', self.list_flavors)
+        r('GET', p + '/flavors/detail', self.list_flavors_detail)
+        r('POST', p + '/flavors', self.create_flavor)
+        r('GET', p + '/flavors/{flavor_id}', self.show_flavor)
+        r('DELETE', p + '/flavors/{flavor_id}', self.delete_flavor)
+        r('GET', p + '/flavors/{flavor_id}/os-extra_specs',
+          self.flavor_extra_specs)
+        r('GET', p + '/os-migrations', self.list_migrations)
+        r('GET', p + '/os-availability-zone', self.list_zones)
+        r('GET', p + '/os-availability-zone/detail', self.list_zones_detail)
+        r('GET', p + '/limits', self.show_limits)
+
+    # -- microversions --------------------------------------------------------
+    def _format(self, version):
+        return '%d.%d' % version
+
+    def check_request(self, req):
+        raw = None
+        header = req.headers.get('OpenStack-API-Version')
+        if header:
+            for part in header.split(','):
+                words = part.strip().split()
+                if len(words) == 2 and words[0].lower() == 'compute':
+                    raw = words[1]
+        if raw is None:
+            raw = req.headers.get('X-OpenStack-Nova-API-Version')
+        if raw is None:
+            version = MIN_VERSION
+        elif raw.strip().lower() == 'latest':
+            version = self.max_version
+        else:
+            match = _VERSION_RE.match(raw.strip())
+            if not match:
+                raise Fault(400, 'Invalid API version request string %s.'
+                            % raw)
+            version = (int(match.group(1)), int(match.group(2)))
+            if not MIN_VERSION <= version <= self.max_version:
+                raise Fault(406, 'Version %s is not supported by the API. '
+                                 'Minimum is %s and maximum is %s.'
+                            % (raw, self._format(MIN_VERSION),
+                               self._format(self.max_version)))
+        req.environ['nova.api_version'] = version
+
+    def extra_headers(self, req):
+        version = req.environ.get('nova.api_version')
+        if version is None:
+            return {}
+        text = self._format(version)
+        return {'OpenStack-API-Version': 'compute ' + text,
+                'X-OpenStack-Nova-API-Version': text,
+                'Vary': 'OpenStack-API-Version, X-OpenStack-Nova-API-Version'}
+
+    @staticmethod
+    def mv(req, major_minor):
+        """True when the request's microversion is at least ``'2.NN'``."""
+        want = tuple(int(x) for x in major_minor.split('.'))
+        return req.environ.get('nova.api_version', MIN_VERSION) >= want
+
+    def _version_doc(self, req):
+        return {'id': 'v2.1', 'status': 'CURRENT',
+                'version': self._format(self.max_version),
+                'min_version': self._format(MIN_VERSION),
+                'updated': '2013-07-23T11:33:21Z',
+                'links': [{'rel': 'self', 'href': req.host_url + '/v2.1/'},
+                          {'rel': 'describedby', 'type': 'text/html',
+                           'href': 'https://docs.openstack.org/'}],
+                'media-types': [{
+                    'base': 'application/json',
+                    'type': 'application/vnd.openstack.compute+json;'
+                            'version=2.1'}]}
+
+    def versions(self, req, ctx):
+        return 200, {'versions': [self._version_doc(req)]}
+
+    def version(self, req, ctx):
+        return 200, {'version': self._version_doc(req)}
+
+    # -- policy ---------------------------------------------------------------
+    @staticmethod
+    def _admin(ctx, rule):
+        if not ctx.is_admin:
+            raise Fault(403, "Policy doesn't allow %s to be performed." % rule)
+
+    @staticmethod
+    def _writer(ctx, rule):
+        if not ctx.can_write:
+            raise Fault(403, "Policy doesn't allow %s to be performed." % rule)
+
+    def _server(self, ctx, server_id):
+        server = self.servers.get(server_id)
+        if server is None or (not ctx.is_admin
+                              and server['project_id'] != ctx.project_id):
+            raise Fault(404, 'Instance %s could not be found.' % server_id)
+        return server
+
+    # -- hosts, services, scheduling ------------------------------------------
+    def compute_service(self, host):
+        """The nova-compute service record of ``host`` (or None)."""
+        for service in self.services.values():
+            if service['host'] == host and service['binary'] == 'nova-compute':
+                return service
+        return None
+
+    def _last_report(self, service):
+        host = self.lab.hosts.get(service['host'])
+        if host is None:
+            return time.time()  # controller services always report
+        return host.last_report()
+
+    def service_is_up(self, service):
+        """Nova's servicegroup view: recent report and not forced down."""
+        if service['forced_down']:
+            return False
+        return time.time() - self._last_report(service) <= \
+            self.lab.service_down_time
+
+    def _host_zone(self, host):
+        for aggregate in self.aggregates.values():
+            if host in aggregate['hosts'] and \
+                    aggregate['metadata'].get('availability_zone'):
+                return aggregate['metadata']['availability_zone']
+        return 'nova'
+
+    def _usage(self, host):
+        vcpus = ram = 0
+        for server in self.servers.values():
+            if server['host'] == host or server.get('migration_dest') == host:
+                flavor = server['flavor']
+                vcpus += flavor['vcpus']
+                ram += flavor['ram']
+        return vcpus, ram
+
+    def _host_problem(self, name, flavor, group=None, server_id=None):
+        """Why ``name`` cannot take a server of ``flavor`` (None: it can)."""
+        host = self.lab.hosts.get(name)
+        service = self.compute_service(name)
+        if host is None or service is None:
+            return 'unknown host'
+        if service['status'] != 'enabled':
+            return 'service disabled'
+        if not self.service_is_up(service):
+            return 'service down'
+        if service['sticky_disabled_trait']:
+            return 'COMPUTE_STATUS_DISABLED trait'
+        vcpus, ram = self._usage(name)
+        if vcpus + flavor['vcpus'] > host.vcpus or \
+                ram + flavor['ram'] > host.ram_mb:
+            return 'not enough vCPUs or RAM'
+        if group is not None:
+            members = {self.servers[m]['host'] for m in group['members']
+                       if m in self.servers and m != server_id}
+            if group['policy'] == 'anti-affinity' and name in members:
+                return 'anti-affinity'
+            if group['policy'] == 'affinity' and members and \
+                    name not in members:
+                return 'affinity'
+        return None
+
+    def _schedule(self, flavor, exclude=(), group=None, server_id=None,
+                  zone=None):
+        """Pick the fitting host with the most free RAM, or None."""
+        best = None
+        for name, host in self.lab.hosts.items():
+            if name in exclude:
+                continue
+            if zone and self._host_zone(name) != zone:
+                continue
+            if self._host_problem(name, flavor, group, server_id):
+                continue
+            free = host.ram_mb - self._usage(name)[1]
+            if group is not None and group['policy'] == 'soft-anti-affinity':
+                crowd = sum(1 for m in group['members']
+                            if self.servers.get(m, {}).get('host') == name)
+                free -= crowd * 10 ** 7
+            if best is None or free > best[0]:
+                best = (free, name)
+        return best[1] if best else None
+
+    def _group_of(self, server_id):
+        for group in self.server_groups.values():
+            if server_id in group['members']:
+                return group
+        return None
+
+    # -- hooks for the lab and other services ---------------------------------
+    def _public_record(self, server):
+        record = copy.deepcopy({k: v for k, v in server.items()
+                                if not k.startswith('_')})
+        record['status'] = status_of(server)
+        return record
+
+    def get_server(self, server_id):
+        """The internal record of ``server_id`` (a copy) or None."""
+        with self.state_lock:
+            server = self.servers.get(server_id)
+            return self._public_record(server) if server else None
+
+    def server_running(self, server_id):
+        """True when the server runs on a powered, healthy host."""
+        with self.state_lock:
+            for host in self.lab.hosts.values():
+                if server_id in host.running and host.power == 'on' and \
+                        not host.hung:
+                    return True
+            return False
+
+    def find_servers(self, **filters):
+        """Internal records matching every ``field=value`` filter."""
+        with self.state_lock:
+            rows = []
+            for server in self.servers.values():
+                record = self._public_record(server)
+                if all(record.get(k) == v for k, v in filters.items()):
+                    rows.append(record)
+            return sorted(rows, key=lambda s: s['created_seq'])
+
+    def compute_service_view(self, host):
+        """nova-compute of ``host`` as the control API shows it."""
+        with self.state_lock:
+            service = self.compute_service(host)
+            if service is None:
+                return None
+            return {'id': service['uuid'],
+                    'state': 'up' if self.service_is_up(service) else 'down',
+                    'status': service['status'],
+                    'forced_down': service['forced_down'],
+                    'disabled_reason': service['disabled_reason'],
+                    'last_report': self._last_report(service),
+                    'compute_status_disabled_trait':
+                        service['sticky_disabled_trait'] or
+                        service['status'] == 'disabled'}
+
+    def host_started(self, host_name):
+        """nova-compute on ``host_name`` started: its init_host pass.
+
+        Servers still assigned here come up SHUTOFF (no
+        resume_guests_state_on_host_boot); servers evacuated away are
+        destroyed locally and their migrations completed.
+        """
+        with self.state_lock:
+            host = self.lab.hosts[host_name]
+            for server in self.servers.values():
+                if server['host'] != host_name:
+                    continue
+                if server['id'] in host.running:
+                    continue
+                if server['vm_state'] in ('active', 'suspended', 'resized') \
+                        or server['task_state'] in ('powering-on',
+                                                    'rebooting',
+                                                    'rebooting_hard'):
+                    server['vm_state'] = 'stopped'
+                    server['power_state'] = SHUTDOWN
+                    server['task_state'] = None
+                    server['updated'] = _now()
+            for server_id in sorted(host.running):
+                server = self.servers.get(server_id)
+                if server is None or server['host'] != host_name:
+                    # evacuated or deleted while this host was away
+                    host.stop_server(server_id, reason='cleanup at restart')
+            for migration in self.migrations:
+                if migration['migration_type'] == 'evacuation' and \
+                        migration['source_compute'] == host_name and \
+                        migration['status'] == 'done':
+                    migration['status'] = 'completed'
+                    migration['updated_at'] = _now()
+            self.lab.events.add('nova_compute_started', host=host_name)
+
+    def seed_server(self, name, host, project='demo', flavor_id='2'):
+        """Create an ACTIVE server running on ``host`` without delay."""
+        project_id = self.lab.keystone.project_id(project)
+        user = self.lab.keystone.user_by_name(
+            'demo' if project == 'demo' else 'admin')
+        with self.state_lock:
+            server = self._new_record(name, project_id, user['id'],
+                                      self.flavors[flavor_id],
+                                      self._default_image_id(), {}, host)
+            server['vm_state'] = 'active'
+            server['power_state'] = RUNNING
+            server['launched_at'] = _now()
+            self.servers[server['id']] = server
+        self._create_ports(server, None)
+        with self.state_lock:
+            self.lab.hosts[host].start_server(server['id'])
+        return server['id']
+
+    def _default_image_id(self):
+        glance = self.lab.glance
+        if glance is not None:
+            images = getattr(glance, 'images', None)
+            if isinstance(images, dict) and images:
+                return next(iter(images))
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, 'vmr-lab-image'))
+
+    # -- views ----------------------------------------------------------------
+    def _flavor_view_in_server(self, req, flavor):
+        if self.mv(req, '2.47'):
+            return {'vcpus': flavor['vcpus'], 'ram': flavor['ram'],
+                    'disk': flavor['disk'], 'ephemeral': flavor['ephemeral'],
+                    'swap': flavor['swap'], 'original_name': flavor['name'],
+                    'extra_specs': dict(flavor['extra_specs'])}
+        return {'id': flavor['id'], 'links': [{
+            'rel': 'bookmark',
+            'href': req.host_url + '/flavors/' + flavor['id']}]}
+
+    def _host_status(self, server):
+        if not server['host']:
+            return ''
+        service = self.compute_service(server['host'])
+        if service is None:
+            return 'UNKNOWN'
+        if service['forced_down'] or not self.service_is_up(service):
+            return 'DOWN' if service['forced_down'] else 'UNKNOWN'
+        if service['status'] == 'disabled':
+            return 'MAINTENANCE'
+        return 'UP'
+
+    def _server_view(self, req, ctx, server, addresses):
+        base = req.host_url + '/v2.1/servers/' + server['id']
+        host_id = ''
+        if server['host']:
+            host_id = hashlib.sha224(
+                (server['project_id'] + server['host']).encode()).hexdigest()
+        view = {
+            'id': server['id'], 'name': server['name'],
+            'status': status_of(server),
+            'tenant_id': server['project_id'], 'user_id': server['user_id'],
+            'metadata': dict(server['metadata']), 'hostId': host_id,
+            'image': ({'id': server['image_id'], 'links': []}
+                      if server['image_id'] else ''),
+            'flavor': self._flavor_view_in_server(req, server['flavor']),
+            'created': _iso(server['created']),
+            'updated': _iso(server['updated']),
+            'addresses': addresses, 'accessIPv4': '', 'accessIPv6': '',
+            'links': [{'rel': 'self', 'href': base},
+                      {'rel': 'bookmark', 'href': base}],
+            'OS-DCF:diskConfig': 'MANUAL',
+            'OS-EXT-AZ:availability_zone': (
+                self._host_zone(server['host']) if server['host'] else ''),
+            'config_drive': '', 'key_name': server['key_name'],
+            'OS-SRV-USG:launched_at': _iso_us(server['launched_at']),
+            'OS-SRV-USG:terminated_at': None,
+            'security_groups': [{'name': 'default'}],
+            'OS-EXT-STS:task_state': server['task_state'],
+            'OS-EXT-STS:vm_state': server['vm_state'],
+            'OS-EXT-STS:power_state': server['power_state'],
+            'os-extended-volumes:volumes_attached': [
+                ({'id': v['volume_id'],
+                  'delete_on_termination': v['delete_on_termination']}
+                 if self.mv(req, '2.3') else {'id': v['volume_id']})
+                for v in server['volumes']],
+        }
+        if server['vm_state'] in ('building', 'resized') or \
+                server['task_state']:
+            view['progress'] = 0
+        if ctx.is_admin:
+            view['OS-EXT-SRV-ATTR:host'] = server['host']
+            view['OS-EXT-SRV-ATTR:hypervisor_hostname'] = server['host']
+            view['OS-EXT-SRV-ATTR:instance_name'] = server['instance_name']
+            if self.mv(req, '2.3'):
+                view.update({
+                    'OS-EXT-SRV-ATTR:reservation_id': server['reservation_id'],
+                    'OS-EXT-SRV-ATTR:launch_index': 0,
+                    'OS-EXT-SRV-ATTR:kernel_id': '',
+                    'OS-EXT-SRV-ATTR:ramdisk_id': '',
+                    'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
+                    'OS-EXT-SRV-ATTR:user_data': None})
+            if self.mv(req, '2.16'):
+                view['host_status'] = self._host_status(server)
+        if self.mv(req, '2.3') and (ctx.is_admin or self.mv(req, '2.90')):
+            view['OS-EXT-SRV-ATTR:hostname'] = server['hostname']
+        if self.mv(req, '2.9'):
+            view['locked'] = server['locked']
+        if self.mv(req, '2.73'):
+            view['locked_reason'] = server['locked_reason']
+        if self.mv(req, '2.19'):
+            view['description'] = server['description']
+        if self.mv(req, '2.26'):
+            view['tags'] = list(server['tags'])
+        if self.mv(req, '2.63'):
+            view['trusted_image_certificates'] = None
+        if self.mv(req, '2.71'):
+            group = self._group_of(server['id'])
+            view['server_groups'] = [group['id']] if group else []
+        if self.mv(req, '2.96'):
+            view['pinned_availability_zone'] = server['pinned_az']
+        if server['fault'] and server['vm_state'] == 'error':
+            fault = dict(server['fault'])
+            if not ctx.is_admin:
+                fault.pop('details', None)
+            view['fault'] = fault
+        return view
+
+    def _addresses(self, server_id):
+        neutron = self.lab.neutron
+        if neutron is None:
+            return {}
+        try:
+            return neutron.server_addresses(server_id) or {}
+        except Exception:  # another service's bug must not break Nova views
+            LOG.exception('neutron.server_addresses(%s) failed', server_id)
+            return {}
+
+    def _render(self, req, ctx, servers):
+        """Views of ``servers`` (records copied under the lock)."""
+        addresses = {s['id']: self._addresses(s['id']) for s in servers}
+        with self.state_lock:
+            return [self._server_view(req, ctx, s, addresses[s['id']])
+                    for s in servers]
+
+    # -- instance actions and migrations --------------------------------------
+    def _record_action(self, req, ctx, server, action, event=None):
+        now = _now()
+        entry = {'action': action, 'instance_uuid': server['id'],
+                 'request_id': req.environ.get('openstack.request_id'),
+                 'user_id': ctx.user_id, 'project_id': ctx.project_id,
+                 'start_time': now, 'updated_at': now, 'message': None,
+                 'events': []}
+        if event:
+            entry['events'].append({'event': event, 'start_time': now,
+                                    'finish_time': None, 'result': None,
+                                    'host': server['host'],
+                                    'hostId': '', 'details': None})
+        self.actions.setdefault(server['id'], []).append(entry)
+        return entry
+
+    @staticmethod
+    def _finish_action(entry, result='Success', message=None):
+        if entry is None:
+            return
+        now = _now()
+        entry['updated_at'] = now
+        if message:
+            entry['message'] = message
+        for event in entry['events']:
+            if event['finish_time'] is None:
+                event['finish_time'] = now
+                event['result'] = result
+
+    def _new_migration(self, server, kind, source, dest, status):
+        now = _now()
+        migration = {'id': next(self._migration_ids),
+                     'uuid': str(uuid.uuid4()), 'migration_type': kind,
+                     'source_compute': source, 'dest_compute': dest,
+                     'source_node': source, 'dest_node': dest,
+                     'dest_host': '127.0.0.1', 'status': status,
+                     'instance_uuid': server['id'],
+                     'old_instance_type_id': server['flavor']['id'],
+                     'new_instance_type_id': server['flavor']['id'],
+                     'project_id': server['project_id'],
+                     'user_id': server['user_id'],
+                     'created_at': now, 'updated_at': now}
+        self.migrations.append(migration)
+        return migration
+
+    # -- async machinery ------------------------------------------------------
+    def _start_task(self, server, task_state, action):
+        """Claim ``server`` for an action: 409 while another runs."""
+        if server['task_state'] is not None:
+            raise Fault(409, "Cannot '%s' instance %s while it is in "
+                             "task_state %s" % (action, server['id'],
+                                                server['task_state']))
+        if server['locked']:
+            raise Fault(409, 'Instance %s is locked' % server['id'])
+        server['task_state'] = task_state
+        server['updated'] = _now()
+        server['_op'] = uuid.uuid4().hex
+        return server['_op']
+
+    @staticmethod
+    def _require_vm_state(server, action, allowed):
+        if server['vm_state'] not in allowed:
+            raise Fault(409, "Cannot '%s' instance %s while it is in "
+                             "vm_state %s" % (action, server['id'],
+                                              server['vm_state']))
+
+    def _later(self, delay_name, server_id, op, worker, needs_host, *args):
+        """Run ``worker(server, *args)`` after the action's delay.
+
+        The worker runs under the state lock, only if the server still
+        exists and no other operation superseded ``op``.  ``needs_host`` is
+        the compute that must do the work: while it is not alive the message
+        waits in its queue, as RPC casts to a dead nova-compute do.
+        """
+        def attempt():
+            with self.state_lock:
+                server = self.servers.get(server_id)
+                if server is None or server.get('_op') != op:
+                    return
+                host = self.lab.hosts.get(needs_host) if needs_host else None
+                if needs_host and (host is None or not host.compute_alive()):
+                    self.lab.schedule(0.25, attempt)
+                    return
+                after = worker(server, *args)
+            if after:
+                after()
+        self.lab.schedule(self.lab.delays.get(delay_name, 0.2), attempt)
+
+    def _host_of(self, server):
+        return self.lab.hosts.get(server['host']) if server['host'] else None
+
+    # -- servers: read --------------------------------------------------------
+    def _filtered(self, req, ctx):
+        params = req.GET
+        all_tenants = params.get('all_tenants')
+        admin_only = [k for k in ('host', 'node', 'all_tenants')
+                      if k in params]
+        if admin_only and not ctx.is_admin:
+            raise Fault(403, "Policy doesn't allow "
+                             "os_compute_api:servers:index:get_all_tenants "
+                             "to be performed." if 'all_tenants' in params
+                        else "Policy doesn't allow os_compute_api:servers:"
+                             "allow_all_filters to be performed.")
+        everyone = all_tenants is not None and \
+            str(all_tenants).lower() not in ('0', 'false', 'off', 'no')
+        project = params.get('project_id') or params.get('tenant_id')
+        name = params.get('name')
+        status = params.get('status')
+        host = params.get('host') or params.get('node')
+        image = params.get('image')
+        flavor = params.get('flavor')
+        changes_since = params.get('changes-since') or \
+            params.get('changes_since')
+        rows = []
+        for server in sorted(self.servers.values(),
+                             key=lambda s: s['created_seq'], reverse=True):
+            if everyone:
+                if project and server['project_id'] != project:
+                    continue
+            elif server['project_id'] != ctx.project_id:
+                continue
+            if name:
+                try:
+                    if not re.search(name, server['name']):
+                        continue
+                except re.error:
+                    if name != server['name']:
+                        continue
+            if status and status_of(server) != status.upper():
+                continue
+            if host and server['host'] != host:
+                continue
+            if image and server['image_id'] != image:
+                continue
+            if flavor and server['flavor']['id'] != flavor:
+                continue
+            if changes_since and _iso(server['updated']) < changes_since:
+                continue
+            rows.append(copy.deepcopy(server))
+        marker = params.get('marker')
+        if marker:
+            ids = [s['id'] for s in rows]
+            if marker not in ids:
+                raise Fault(400, 'marker [%s] not found' % marker)
+            rows = rows[ids.index(marker) + 1:]
+        limit = params.get('limit')
+        more = False
+        if limit is not None:
+            try:
+                limit = int(limit)
+            except ValueError:
+                raise Fault(400, "Invalid input for query parameters limit. "
+                                 "Value: %s." % limit)
+            more = len(rows) > limit
+            rows = rows[:limit]
+        return rows, more
+
+    def _list(self, req, ctx, detail):
+        with self.state_lock:
+            rows, more = self._filtered(req, ctx)
+        if detail:
+            servers = self._render(req, ctx, rows)
+        else:
+            servers = [{'id': s['id'], 'name': s['name'], 'links': [
+                {'rel': 'self',
+                 'href': req.host_url + '/v2.1/servers/' + s['id']}]}
+                for s in rows]
+        body = {'servers': servers}
+        if more and rows:
+            query = dict(req.GET)
+            query['marker'] = rows[-1]['id']
+            href = req.path_url + '?' + '&'.join(
+                '%s=%s' % (k, v) for k, v in sorted(query.items()))
+            body['servers_links'] = [{'rel': 'next', 'href': href}]
+        return 200, body
+
+    def list_servers(self, req, ctx):
+        return self._list(req, ctx, detail=False)
+
+    def list_servers_detail(self, req, ctx):
+        return self._list(req, ctx, detail=True)
+
+    def show_server(self, req, ctx, server_id):
+        with self.state_lock:
+            server = copy.deepcopy(self._server(ctx, server_id))
+        return 200, {'server': self._render(req, ctx, [server])[0]}
+
+    def update_server(self, req, ctx, server_id):
+        self._writer(ctx, 'os_compute_api:servers:update')
+        body = self.json_body(req, 'server')
+        unknown = set(body) - {'name', 'description', 'hostname'}
+        if unknown:
+            raise Fault(400, "Invalid input for field/attribute server. "
+                             "Additional properties are not allowed (%s "
+                             "were unexpected)" % ', '.join(sorted(unknown)))
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            for key in ('name', 'description', 'hostname'):
+                if key in body:
+                    server[key] = body[key]
+            server['updated'] = _now()
+            server = copy.deepcopy(server)
+        return 200, {'server': self._render(req, ctx, [server])[0]}
+
+    # -- servers: create ------------------------------------------------------
+    def _new_record(self, name, project_id, user_id, flavor, image_id,
+                    metadata, host):
+        server_id = str(uuid.uuid4())
+        seq = next(self._counter)
+        now = _now()
+        return {
+            'id': server_id, 'name': name, 'project_id': project_id,
+            'user_id': user_id, 'flavor': dict(flavor), 'image_id': image_id,
+            'metadata': dict(metadata), 'vm_state': 'building',
+            'task_state': 'scheduling', 'power_state': NOSTATE,
+            'host': host, 'created': now, 'updated': now,
+            'launched_at': None, 'key_name': None, 'description': None,
+            'hostname': re.sub(r'[^a-z0-9-]', '-', name.lower())[:63] or
+            'server',
+            'instance_name': 'instance-%08x' % seq, 'created_seq': seq,
+            'reservation_id': 'r-' + uuid.uuid4().hex[:8], 'locked': False,
+            'locked_reason': None, 'tags': [], 'fault': None,
+            'volumes': [], 'deliberately_stopped': False,
+            'pinned_az': None, 'migration_dest': None, '_op': None,
+        }
+
+    def create_server(self, req, ctx):
+        self._writer(ctx, 'os_compute_api:servers:create')
+        body = self.json_body(req, 'server')
+        name = body.get('name')
+        if not isinstance(name, str) or not name.strip():
+            raise Fault(400, "Invalid input for field/attribute server. "
+                             "Value: %s. 'name' is a required property"
+                        % body)
+        flavor_ref = str(body.get('flavorRef') or '').rstrip('/')
+        flavor_ref = flavor_ref.rsplit('/', 1)[-1]
+        networks = body.get('networks')
+        if networks is None and self.mv(req, '2.37'):
+            raise Fault(400, "Invalid input for field/attribute server. "
+                             "Value: %s. 'networks' is a required property"
+                        % body)
+        metadata = body.get('metadata') or {}
+        if not isinstance(metadata, dict) or not all(
+                isinstance(v, str) for v in metadata.values()):
+            raise Fault(400, 'Invalid input for field/attribute metadata: '
+                             'values must be strings.')
+        bdms = body.get('block_device_mapping_v2') or []
+        boot_volume = None
+        for bdm in bdms:
+            if bdm.get('source_type') == 'volume' and \
+                    str(bdm.get('boot_index', '')) == '0':
+                boot_volume = bdm.get('uuid')
+        image_ref = str(body.get('imageRef') or '').rsplit('/', 1)[-1]
+        if not image_ref and boot_volume is None:
+            raise Fault(400, 'Block Device Mapping is Invalid: Boot sequence '
+                             'for the instance and image/block device '
+                             'mapping combination is not valid.')
+        if image_ref and self.lab.glance is not None:
+            if self.lab.glance.get_image(image_ref) is None:
+                raise Fault(400, 'Image %s could not be found.' % image_ref)
+        volume_ids = [b['uuid'] for b in bdms
+                      if b.get('source_type') == 'volume' and b.get('uuid')]
+        for volume_id in volume_ids:
+            if self.lab.cinder is not None and \
+                    self.lab.cinder.get_volume(volume_id) is None:
+                raise Fault(400, 'Invalid volume: Volume %s could not be '
+                                 'found.' % volume_id)
+        requested_host = body.get('host') or body.get('hypervisor_hostname')
+        if requested_host and not self.mv(req, '2.74'):
+            raise Fault(400, "Invalid input for field/attribute server. "
+                             "Additional properties are not allowed ('host' "
+                             "was unexpected)")
+        zone = body.get('availability_zone')
+        if zone and ':' in zone:
+            zone, _, zone_host = zone.partition(':')
+            requested_host = requested_host or zone_host
+            zone = zone or None
+        if requested_host:
+            self._admin(ctx, 'compute:servers:create:requested_destination')
+            if requested_host not in self.lab.hosts:
+                raise Fault(400, 'Compute host %s could not be found.'
+                            % requested_host)
+        hints = self.json_body(req).get('os:scheduler_hints') or \
+            body.get('os:scheduler_hints') or {}
+        group_id = hints.get('group')
+        replaces = metadata.get('vmr_lab:replaces')
+
+        with self.state_lock:
+            flavor = self.flavors.get(flavor_ref)
+            if flavor is None:
+                raise Fault(400, 'Flavor %s could not be found.' % flavor_ref)
+            group = None
+            if group_id:
+                group = self.server_groups.get(group_id)
+                if group is None:
+                    raise Fault(400, 'Invalid input: server group %s not '
+                                     'found.' % group_id)
+            server = self._new_record(name, ctx.project_id, ctx.user_id,
+                                      flavor, image_ref or '', metadata, None)
+            server['key_name'] = body.get('key_name')
+            server['description'] = body.get('description')
+            server['pinned_az'] = zone
+            if group is not None:
+                group['members'].append(server['id'])
+            if requested_host:
+                problem = self._host_problem(requested_host, flavor, group,
+                                             server['id'])
+                host = None if problem else requested_host
+            else:
+                host = self._schedule(flavor, group=group,
+                                      server_id=server['id'], zone=zone)
+            server['host'] = host
+            self.servers[server['id']] = server
+            entry = self._record_action(req, ctx, server, 'create',
+                                        'compute__do_build_and_run_instance')
+            op = server['_op'] = uuid.uuid4().hex
+            if host is None:
+                server['vm_state'] = 'error'
+                server['task_state'] = None
+                server['fault'] = {
+                    'code': 500, 'created': _iso(_now()),
+                    'message': 'No valid host was found. There are not '
+                               'enough hosts available.',
+                    'details': 'scheduler: no host with room'}
+                self._finish_action(entry, 'Error')
+        if host is not None:
+            self._create_ports(server, networks)
+            for volume_id in volume_ids:
+                self._cinder('attach', volume_id, server['id'],
+                             '/dev/vda' if volume_id == boot_volume
+                             else '/dev/vdb')
+            with self.state_lock:
+                for bdm in bdms:
+                    if bdm.get('source_type') == 'volume' and bdm.get('uuid'):
+                        server['volumes'].append({
+                            'volume_id': bdm['uuid'],
+                            'attachment_id': str(uuid.uuid4()),
+                            'device': ('/dev/vda' if bdm['uuid'] == boot_volume
+                                       else '/dev/vdb'),
+                            'delete_on_termination': bool(
+                                bdm.get('delete_on_termination'))})
+            if replaces:
+                self.lab.monitor.server_replaced(replaces, server['id'])
+            self._later('boot', server['id'], op, self._finish_boot, host,
+                        entry)
+        self.lab.events.add('server_created', server=server['id'],
+                            host=host, name=name)
+        base = req.host_url + '/v2.1/servers/' + server['id']
+        return 202, {'server': {
+            'id': server['id'], 'OS-DCF:diskConfig': 'MANUAL',
+            'security_groups': [{'name': 'default'}],
+            'adminPass': uuid.uuid4().hex[:12],
+            'links': [{'rel': 'self', 'href': base},
+                      {'rel': 'bookmark', 'href': base}]}}
+
+    def _create_ports(self, server, networks):
+        neutron = self.lab.neutron
+        if neutron is None or networks in ('none', []):
+            return
+        requests = networks if isinstance(networks, list) else [{}]
+        for request in requests:
+            try:
+                neutron.create_server_port(
+                    server['id'], server['project_id'], server['host'],
+                    network_id=request.get('uuid'),
+                    port_id=request.get('port'))
+            except Fault:
+                raise
+            except Exception:
+                LOG.exception('neutron.create_server_port failed for %s',
+                              server['id'])
+
+    def _cinder(self, method, *args):
+        cinder = self.lab.cinder
+        if cinder is None:
+            return None
+        return getattr(cinder, method)(*args)
+
+    def _finish_boot(self, server, entry):
+        server['vm_state'] = 'active'
+        server['task_state'] = None
+        server['power_state'] = RUNNING
+        server['launched_at'] = server['updated'] = _now()
+        self.lab.hosts[server['host']].start_server(server['id'])
+        self._finish_action(entry)
+
+    # -- servers: delete ------------------------------------------------------
+    def delete_server(self, req, ctx, server_id):
+        self._writer(ctx, 'os_compute_api:servers:delete')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            if server['locked'] and not ctx.is_admin:
+                raise Fault(409, 'Instance %s is locked' % server_id)
+            host = self._host_of(server)
+            server['task_state'] = 'deleting'
+            op = server['_op'] = uuid.uuid4().hex
+            self._record_action(req, ctx, server, 'delete')
+            local = host is None or not host.compute_alive()
+        if local:
+            # Nova deletes locally when the compute is down; a partitioned
+            # host may keep running the VM until it restarts.
+            self._remove_server(server_id)
+        else:
+            self._later('delete', server_id, op, self._finish_delete, None)
+        return 204, None
+
+    def _finish_delete(self, server):
+        host = self._host_of(server)
+        if host is not None:
+            host.stop_server(server['id'], reason='deleted')
+        return lambda: self._remove_server(server['id'])
+
+    def _remove_server(self, server_id):
+        with self.state_lock:
+            server = self.servers.pop(server_id, None)
+            if server is None:
+                return
+            for group in self.server_groups.values():
+                if server_id in group['members']:
+                    group['members'].remove(server_id)
+            host = self._host_of(server)
+            if host is not None and host.compute_alive():
+                host.stop_server(server_id, reason='deleted')
+        for volume in server['volumes']:
+            self._cinder('detach', volume['volume_id'], server_id)
+        self._cinder('on_server_deleted', server_id)
+        if self.lab.neutron is not None:
+            self.lab.neutron.on_server_deleted(server_id)
+        self.lab.events.add('server_deleted', server=server_id,
+                            host=server['host'])
+
+    # -- actions --------------------------------------------------------------
+    def server_action(self, req, ctx, server_id):
+        body = self.json_body(req)
+        if len(body) != 1:
+            raise Fault(400, 'There is no such action: %s'
+                        % ', '.join(sorted(body)) if body else
+                        'Malformed request body')
+        action, args = next(iter(body.items()))
+        handler = {
+            'os-stop': self._act_stop, 'os-start': self._act_start,
+            'reboot': self._act_reboot, 'suspend': self._act_suspend,
+            'resume': self._act_resume, 'rebuild': self._act_rebuild,
+            'evacuate': self._act_evacuate,
+            'os-migrateLive': self._act_live_migrate,
+            'migrate': self._act_migrate,
+            'confirmResize': self._act_confirm_resize,
+            'revertResize': self._act_revert_resize,
+            'createImage': self._act_create_image,
+            'os-resetState': self._act_reset_state,
+            'lock': self._act_lock, 'unlock': self._act_unlock,
+        }.get(action)
+        if handler is None:
+            raise Fault(400, 'There is no such action: %s' % action)
+        if args is not None and not isinstance(args, dict):
+            raise Fault(400, "Invalid input for field/attribute %s. Value: "
+                             "%s. %r is not of type 'object'"
+                        % (action, args, args))
+        return handler(req, ctx, server_id, args or {})
+
+    def _simple(self, req, ctx, server_id, rule, action, allowed, task,
+                delay, worker, event):
+        self._writer(ctx, rule)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, action, allowed)
+            op = self._start_task(server, task, action)
+            entry = self._record_action(req, ctx, server, action, event)
+            self._later(delay, server_id, op, worker, server['host'], entry)
+        return 202, None
+
+    def _act_stop(self, req, ctx, server_id, args):
+        def work(server, entry):
+            server['vm_state'] = 'stopped'
+            server['power_state'] = SHUTDOWN
+            server['task_state'] = None
+            server['deliberately_stopped'] = True
+            server['updated'] = _now()
+            self._host_of(server).stop_server(server['id'], reason='os-stop')
+            self._finish_action(entry)
+        return self._simple(req, ctx, server_id,
+                            'os_compute_api:servers:stop', 'stop',
+                            ('active', 'error'), 'powering-off', 'stop',
+                            work, 'compute_stop_instance')
+
+    def _act_start(self, req, ctx, server_id, args):
+        def work(server, entry):
+            server['vm_state'] = 'active'
+            server['power_state'] = RUNNING
+            server['task_state'] = None
+            server['deliberately_stopped'] = False
+            server['updated'] = _now()
+            self._host_of(server).start_server(server['id'])
+            self._finish_action(entry)
+        return self._simple(req, ctx, server_id,
+                            'os_compute_api:servers:start', 'start',
+                            ('stopped',), 'powering-on', 'start', work,
+                            'compute_start_instance')
+
+    def _act_reboot(self, req, ctx, server_id, args):
+        kind = str(args.get('type', '')).upper()
+        if kind not in ('SOFT', 'HARD'):
+            raise Fault(400, "Invalid input for field/attribute type. "
+                             "Value: %s. %r is not one of ['HARD', 'Hard', "
+                             "'hard', 'SOFT', 'Soft', 'soft']"
+                        % (args.get('type'), args.get('type')))
+        allowed = ('active',) if kind == 'SOFT' else (
+            'active', 'stopped', 'suspended', 'paused', 'error')
+
+        def work(server, entry):
+            host = self._host_of(server)
+            host.stop_server(server['id'], reason='reboot')
+            server['vm_state'] = 'active'
+            server['power_state'] = RUNNING
+            server['task_state'] = None
+            server['deliberately_stopped'] = False
+            server['updated'] = _now()
+            host.start_server(server['id'])
+            self._finish_action(entry)
+        return self._simple(req, ctx, server_id,
+                            'os_compute_api:servers:reboot', 'reboot',
+                            allowed, 'rebooting' if kind == 'SOFT'
+                            else 'rebooting_hard', 'reboot', work,
+                            'compute_reboot_instance')
+
+    def _act_suspend(self, req, ctx, server_id, args):
+        def work(server, entry):
+            server['vm_state'] = 'suspended'
+            server['power_state'] = SUSPENDED
+            server['task_state'] = None
+            server['deliberately_stopped'] = True
+            server['updated'] = _now()
+            self._host_of(server).stop_server(server['id'], reason='suspend')
+            self._finish_action(entry)
+        return self._simple(req, ctx, server_id,
+                            'os_compute_api:os-suspend-server:suspend',
+                            'suspend', ('active',), 'suspending', 'suspend',
+                            work, 'compute_suspend_instance')
+
+    def _act_resume(self, req, ctx, server_id, args):
+        def work(server, entry):
+            server['vm_state'] = 'active'
+            server['power_state'] = RUNNING
+            server['task_state'] = None
+            server['deliberately_stopped'] = False
+            server['updated'] = _now()
+            self._host_of(server).start_server(server['id'])
+            self._finish_action(entry)
+        return self._simple(req, ctx, server_id,
+                            'os_compute_api:os-suspend-server:resume',
+                            'resume', ('suspended',), 'resuming', 'resume',
+                            work, 'compute_resume_instance')
+
+    def _act_rebuild(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:servers:rebuild')
+        image_ref = str(args.get('imageRef') or '').rsplit('/', 1)[-1]
+        if not image_ref:
+            raise Fault(400, "Invalid input for field/attribute rebuild. "
+                             "Value: %s. 'imageRef' is a required property"
+                        % args)
+        if self.lab.glance is not None and \
+                self.lab.glance.get_image(image_ref) is None:
+            raise Fault(400, 'Image %s could not be found.' % image_ref)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'rebuild',
+                                   ('active', 'stopped', 'error'))
+            was = server['vm_state']
+            op = self._start_task(server, 'rebuilding', 'rebuild')
+            entry = self._record_action(req, ctx, server, 'rebuild',
+                                        'compute_rebuild_instance')
+            server['image_id'] = image_ref
+            for key in ('name', 'description'):
+                if key in args:
+                    server[key] = args[key]
+            if 'metadata' in args:
+                server['metadata'] = dict(args['metadata'] or {})
+
+            def work(server, entry):
+                host = self._host_of(server)
+                host.stop_server(server['id'], reason='rebuild')
+                server['task_state'] = None
+                server['fault'] = None
+                server['updated'] = _now()
+                if was == 'stopped':
+                    server['vm_state'] = 'stopped'
+                    server['power_state'] = SHUTDOWN
+                else:
+                    server['vm_state'] = 'active'
+                    server['power_state'] = RUNNING
+                    host.start_server(server['id'])
+                self._finish_action(entry)
+            self._later('rebuild', server_id, op, work, server['host'], entry)
+            snapshot = copy.deepcopy(server)
+        return 202, {'server': self._render(req, ctx, [snapshot])[0]}
+
+    def _act_evacuate(self, req, ctx, server_id, args):
+        self._admin(ctx, 'os_compute_api:os-evacuate')
+        target = args.get('host')
+        if 'onSharedStorage' in args and self.mv(req, '2.14'):
+            raise Fault(400, "Invalid input for field/attribute evacuate. "
+                             "Additional properties are not allowed "
+                             "('onSharedStorage' was unexpected)")
+        if 'force' in args and (not self.mv(req, '2.29')
+                                or self.mv(req, '2.68')):
+            raise Fault(400, "Invalid input for field/attribute evacuate. "
+                             "Additional properties are not allowed "
+                             "('force' was unexpected)")
+        final_shutoff = self.mv(req, '2.95')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'evacuate',
+                                   ('active', 'stopped', 'error'))
+            if server['task_state'] is not None:
+                raise Fault(409, "Cannot 'evacuate' instance %s while it is "
+                                 "in task_state %s"
+                            % (server_id, server['task_state']))
+            source = server['host']
+            service = self.compute_service(source)
+            if service is not None and self.service_is_up(service):
+                raise Fault(400, 'Compute service of %s is still in use.'
+                            % source)
+            if target:
+                if target not in self.lab.hosts:
+                    raise Fault(404, 'Compute host %s could not be found.'
+                                % target)
+                if target == source:
+                    raise Fault(400, "The target host can't be the same one.")
+                problem = None if args.get('force') else self._host_problem(
+                    target, server['flavor'], self._group_of(server_id),
+                    server_id)
+                if problem:
+                    raise Fault(400, 'No valid host was found. %s: %s'
+                                % (target, problem))
+                dest = target
+            else:
+                dest = self._schedule(server['flavor'], exclude=(source,),
+                                      group=self._group_of(server_id),
+                                      server_id=server_id)
+                if dest is None:
+                    raise Fault(400, 'No valid host was found. There are not '
+                                     'enough hosts available.')
+            was = server['vm_state']
+            op = self._start_task(server, 'rebuilding', 'evacuate')
+            server['migration_dest'] = dest
+            entry = self._record_action(req, ctx, server, 'evacuate',
+                                        'compute_rebuild_instance')
+            migration = self._new_migration(server, 'evacuation', source,
+                                            dest, 'accepted')
+            self.lab.monitor.server_moved(server_id, source, dest, 'evacuate')
+            self.lab.events.add('evacuate', server=server_id, source=source,
+                                dest=dest, microversion='%d.%d' % req.environ[
+                                    'nova.api_version'])
+            self._later('evacuate', server_id, op, self._finish_evacuate,
+                        dest, dest, was, final_shutoff, migration, entry)
+        if self.mv(req, '2.14'):
+            return 200, None
+        return 200, {'adminPass': args.get('adminPass') or
+                     uuid.uuid4().hex[:12]}
+
+    def _finish_evacuate(self, server, dest, was, final_shutoff, migration,
+                         entry):
+        server['host'] = dest
+        server['migration_dest'] = None
+        server['task_state'] = None
+        server['updated'] = _now()
+        migration['status'] = 'done'
+        migration['updated_at'] = _now()
+        if was == 'stopped' or final_shutoff:
+            server['vm_state'] = 'stopped'
+            server['power_state'] = SHUTDOWN
+        else:
+            server['vm_state'] = 'active'
+            server['power_state'] = RUNNING
+            self.lab.hosts[dest].start_server(server['id'])
+        self._finish_action(entry)
+        return self._moved_hook(server['id'], dest)
+
+    def _moved_hook(self, server_id, host):
+        neutron = self.lab.neutron
+        if neutron is None:
+            return None
+        return lambda: neutron.on_server_moved(server_id, host)
+
+    def _act_live_migrate(self, req, ctx, server_id, args):
+        self._admin(ctx, 'os_compute_api:os-migrate-server:migrate_live')
+        if 'block_migration' not in args:
+            raise Fault(400, "Invalid input for field/attribute "
+                             "os-migrateLive. Value: %s. 'block_migration' "
+                             "is a required property" % args)
+        target = args.get('host')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'os-migrateLive',
+                                   ('active', 'paused'))
+            source = server['host']
+            source_host = self.lab.hosts.get(source)
+            if source_host is None or not source_host.compute_alive() or \
+                    not self.service_is_up(self.compute_service(source)):
+                raise Fault(400, 'Compute service of %s is unavailable at '
+                                 'this time.' % source)
+            if target:
+                if target not in self.lab.hosts:
+                    raise Fault(400, 'Compute host %s could not be found.'
+                                % target)
+                if target == source:
+                    raise Fault(400, 'Unable to migrate instance (%s) to '
+                                     'current host (%s).' % (server_id,
+                                                             source))
+                problem = self._host_problem(target, server['flavor'],
+                                             self._group_of(server_id),
+                                             server_id)
+                if problem:
+                    raise Fault(400, 'No valid host was found. %s: %s'
+                                % (target, problem))
+                dest = target
+            else:
+                dest = self._schedule(server['flavor'], exclude=(source,),
+                                      group=self._group_of(server_id),
+                                      server_id=server_id)
+                if dest is None:
+                    raise Fault(400, 'No valid host was found. There are not '
+                                     'enough hosts available.')
+            op = self._start_task(server, 'migrating', 'os-migrateLive')
+            server['migration_dest'] = dest
+            entry = self._record_action(req, ctx, server, 'live-migration',
+                                        'compute_live_migration')
+            migration = self._new_migration(server, 'live-migration', source,
+                                            dest, 'running')
+            self.lab.events.add('live_migrate', server=server_id,
+                                source=source, dest=dest)
+
+            def work(server, entry):
+                # libvirt pauses the destination until the source stops:
+                # never both running.
+                self.lab.hosts[source].stop_server(server_id,
+                                                   reason='live-migrated')
+                server['host'] = dest
+                server['migration_dest'] = None
+                server['task_state'] = None
+                server['updated'] = _now()
+                self.lab.hosts[dest].start_server(server_id)
+                migration['status'] = 'completed'
+                migration['updated_at'] = _now()
+                self._finish_action(entry)
+                return self._moved_hook(server_id, dest)
+            self._later('live_migrate', server_id, op, work, source, entry)
+        return 202, None
+
+    def _act_migrate(self, req, ctx, server_id, args):
+        self._admin(ctx, 'os_compute_api:os-migrate-server:migrate')
+        target = args.get('host')
+        if target and not self.mv(req, '2.56'):
+            raise Fault(400, "Invalid input for field/attribute migrate. "
+                             "Value: %s. None is not of type 'null'" % args)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'migrate', ('active', 'stopped'))
+            source = server['host']
+            group = self._group_of(server_id)
+            if target:
+                if target not in self.lab.hosts:
+                    raise Fault(404, 'Compute host %s could not be found.'
+                                % target)
+                problem = self._host_problem(target, server['flavor'], group,
+                                             server_id)
+                dest = None if problem or target == source else target
+            else:
+                dest = self._schedule(server['flavor'], exclude=(source,),
+                                      group=group, server_id=server_id)
+            if dest is None:
+                raise Fault(400, 'No valid host was found. There are not '
+                                 'enough hosts available.')
+            was = server['vm_state']
+            op = self._start_task(server, 'resize_prep', 'migrate')
+            server['migration_dest'] = dest
+            entry = self._record_action(req, ctx, server, 'migrate',
+                                        'compute_prep_resize')
+            migration = self._new_migration(server, 'migration', source, dest,
+                                            'migrating')
+
+            def work(server, entry):
+                self.lab.hosts[source].stop_server(server_id,
+                                                   reason='cold-migrated')
+                server['host'] = dest
+                server['migration_dest'] = None
+                server['_resize'] = {'source': source, 'was': was,
+                                     'migration': migration['id']}
+                server['vm_state'] = 'resized'
+                server['task_state'] = None
+                server['updated'] = _now()
+                if was == 'active':
+                    self.lab.hosts[dest].start_server(server_id)
+                migration['status'] = 'finished'
+                migration['updated_at'] = _now()
+                self._finish_action(entry)
+                return self._moved_hook(server_id, dest)
+            self._later('migrate', server_id, op, work, source, entry)
+        return 202, None
+
+    def _resize_migration(self, server):
+        info = server.get('_resize') or {}
+        for migration in self.migrations:
+            if migration['id'] == info.get('migration'):
+                return info, migration
+        return info, None
+
+    def _act_confirm_resize(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:servers:confirm_resize')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'confirmResize', ('resized',))
+            info, migration = self._resize_migration(server)
+            server['vm_state'] = info.get('was', 'active')
+            server['_resize'] = None
+            server['updated'] = _now()
+            if migration:
+                migration['status'] = 'confirmed'
+                migration['updated_at'] = _now()
+            self._record_action(req, ctx, server, 'confirmResize')
+        return 204, None
+
+    def _act_revert_resize(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:servers:revert_resize')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'revertResize', ('resized',))
+            info, migration = self._resize_migration(server)
+            self.lab.hosts[server['host']].stop_server(server_id,
+                                                       reason='revert')
+            server['host'] = info['source']
+            server['vm_state'] = info.get('was', 'active')
+            server['_resize'] = None
+            server['updated'] = _now()
+            if server['vm_state'] == 'active':
+                self.lab.hosts[server['host']].start_server(server_id)
+            if migration:
+                migration['status'] = 'reverted'
+                migration['updated_at'] = _now()
+            self._record_action(req, ctx, server, 'revertResize')
+        hook = self._moved_hook(server_id, info['source'])
+        if hook:
+            hook()
+        return 202, None
+
+    def _act_create_image(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:servers:create_image')
+        name = args.get('name')
+        if not name:
+            raise Fault(400, "Invalid input for field/attribute createImage. "
+                             "Value: %s. 'name' is a required property" % args)
+        metadata = args.get('metadata') or {}
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'createImage',
+                                   ('active', 'stopped', 'suspended',
+                                    'paused'))
+            op = self._start_task(server, 'image_snapshot', 'createImage')
+            entry = self._record_action(req, ctx, server, 'createImage',
+                                        'compute_snapshot_instance')
+            snapshot = self._public_record(server)
+        image_id = None
+        glance = self.lab.glance
+        try:
+            if glance is not None:
+                image = glance.create_snapshot_image(snapshot, name, metadata)
+                image_id = image['id']
+            else:
+                image_id = str(uuid.uuid4())
+        except Exception:
+            with self.state_lock:
+                if server.get('_op') == op:
+                    server['task_state'] = None
+            raise
+
+        def work(server, entry):
+            server['task_state'] = None
+            server['updated'] = _now()
+            self._finish_action(entry)
+        self._later('snapshot', server_id, op, work, snapshot['host'], entry)
+        self.lab.events.add('snapshot', server=server_id, image=image_id)
+        if self.mv(req, '2.45'):
+            return 202, {'image_id': image_id}
+        resp = webob.Response(status=202)
+        resp.content_type = None
+        image_base = ''
+        for service_type, _, url in self.lab.endpoints(ctx.project_id):
+            if service_type == 'image':
+                image_base = url
+        resp.headers['Location'] = '%s/v2/images/%s' % (image_base, image_id)
+        return resp
+
+    def _act_reset_state(self, req, ctx, server_id, args):
+        self._admin(ctx, 'os_compute_api:os-admin-actions:reset_state')
+        state = args.get('state')
+        if state not in ('active', 'error'):
+            raise Fault(400, "Invalid input for field/attribute state. "
+                             "Value: %s. %r is not one of ['active', 'error']"
+                        % (state, state))
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['vm_state'] = state
+            server['task_state'] = None
+            server['migration_dest'] = None
+            server['_op'] = None
+            server['updated'] = _now()
+            self._record_action(req, ctx, server, 'resetState')
+        return 202, None
+
+    def _act_lock(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:os-lock-server:lock')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['locked'] = True
+            server['locked_reason'] = args.get('locked_reason')
+            self._record_action(req, ctx, server, 'lock')
+        return 202, None
+
+    def _act_unlock(self, req, ctx, server_id, args):
+        self._writer(ctx, 'os_compute_api:os-lock-server:unlock')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['locked'] = False
+            server['locked_reason'] = None
+            self._record_action(req, ctx, server, 'unlock')
+        return 202, None
+
+    # -- metadata -------------------------------------------------------------
+    @staticmethod
+    def _check_metadata(metadata):
+        if not isinstance(metadata, dict):
+            raise Fault(400, 'Malformed request body: metadata must be an '
+                             'object.')
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not 0 < len(key) <= 255 or \
+                    not isinstance(value, str) or len(value) > 255:
+                raise Fault(400, 'Invalid input for field/attribute metadata.'
+                                 ' Value: %s.' % {key: value})
+
+    def get_metadata(self, req, ctx, server_id):
+        with self.state_lock:
+            return 200, {'metadata': dict(self._server(ctx, server_id)[
+                'metadata'])}
+
+    def merge_metadata(self, req, ctx, server_id):
+        self._writer(ctx, 'os_compute_api:server-metadata:create')
+        metadata = self.json_body(req).get('metadata')
+        self._check_metadata(metadata)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['metadata'].update(metadata)
+            server['updated'] = _now()
+            return 200, {'metadata': dict(server['metadata'])}
+
+    def replace_metadata(self, req, ctx, server_id):
+        self._writer(ctx, 'os_compute_api:server-metadata:update_all')
+        metadata = self.json_body(req).get('metadata')
+        self._check_metadata(metadata)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['metadata'] = dict(metadata)
+            server['updated'] = _now()
+            return 200, {'metadata': dict(server['metadata'])}
+
+    def get_meta_item(self, req, ctx, server_id, key):
+        with self.state_lock:
+            metadata = self._server(ctx, server_id)['metadata']
+            if key not in metadata:
+                raise Fault(404, 'Metadata item was not found')
+            return 200, {'meta': {key: metadata[key]}}
+
+    def set_meta_item(self, req, ctx, server_id, key):
+        self._writer(ctx, 'os_compute_api:server-metadata:update')
+        meta = self.json_body(req).get('meta')
+        self._check_metadata(meta)
+        if list(meta) != [key]:
+            raise Fault(400, 'Request body and URI mismatch')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['metadata'][key] = meta[key]
+            server['updated'] = _now()
+        return 200, {'meta': meta}
+
+    def delete_meta_item(self, req, ctx, server_id, key):
+        self._writer(ctx, 'os_compute_api:server-metadata:delete')
+        with self.state_lock:
+            metadata = self._server(ctx, server_id)['metadata']
+            if key not in metadata:
+                raise Fault(404, 'Metadata item was not found')
+            del metadata[key]
+        return 204, None
+
+    # -- instance actions, migrations -----------------------------------------
+    def _action_view(self, req, entry, with_events):
+        view = {'action': entry['action'],
+                'instance_uuid': entry['instance_uuid'],
+                'request_id': entry['request_id'],
+                'user_id': entry['user_id'],
+                'project_id': entry['project_id'],
+                'start_time': _iso_us(entry['start_time']),
+                'message': entry['message']}
+        if self.mv(req, '2.58'):
+            view['updated_at'] = _iso_us(entry['updated_at'])
+        if with_events:
+            view['events'] = [{
+                'event': e['event'], 'start_time': _iso_us(e['start_time']),
+                'finish_time': _iso_us(e['finish_time']),
+                'result': e['result'], 'traceback': None,
+                'host': e['host'], 'hostId': e['hostId'],
+                'details': e['details']} for e in entry['events']]
+        return view
+
+    def list_instance_actions(self, req, ctx, server_id):
+        with self.state_lock:
+            self._server(ctx, server_id)
+            rows = [self._action_view(req, e, False) for e in reversed(
+                self.actions.get(server_id, []))]
+        return 200, {'instanceActions': rows}
+
+    def show_instance_action(self, req, ctx, server_id, request_id):
+        with self.state_lock:
+            self._server(ctx, server_id)
+            for entry in self.actions.get(server_id, []):
+                if entry['request_id'] == request_id:
+                    return 200, {'instanceAction': self._action_view(
+                        req, entry, True)}
+        raise Fault(404, 'Action %s could not be found.' % request_id)
+
+    def _migration_view(self, req, migration):
+        view = {k: migration[k] for k in (
+            'id', 'source_compute', 'dest_compute', 'source_node',
+            'dest_node', 'dest_host', 'status', 'instance_uuid',
+            'old_instance_type_id', 'new_instance_type_id')}
+        view['source_region'] = view['dest_region'] = 'RegionOne'
+        view['created_at'] = _iso_us(migration['created_at'])
+        view['updated_at'] = _iso_us(migration['updated_at'])
+        if self.mv(req, '2.23'):
+            view['migration_type'] = migration['migration_type']
+            view['links'] = []
+        if self.mv(req, '2.59'):
+            view['uuid'] = migration['uuid']
+        if self.mv(req, '2.80'):
+            view['project_id'] = migration['project_id']
+            view['user_id'] = migration['user_id']
+        return view
+
+    def list_migrations(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-migrations:index')
+        params = req.GET
+        with self.state_lock:
+            rows = []
+            for migration in reversed(self.migrations):
+                host = params.get('host')
+                if host and host not in (migration['source_compute'],
+                                         migration['dest_compute']):
+                    continue
+                if params.get('status') and \
+                        migration['status'] != params['status']:
+                    continue
+                if params.get('migration_type') and \
+                        migration['migration_type'] != \
+                        params['migration_type']:
+                    continue
+                if params.get('instance_uuid') and \
+                        migration['instance_uuid'] != params['instance_uuid']:
+                    continue
+                rows.append(self._migration_view(req, migration))
+        return 200, {'migrations': rows}
+
+    def list_server_migrations(self, req, ctx, server_id):
+        self._admin(ctx, 'os_compute_api:servers:migrations:index')
+        with self.state_lock:
+            self._server(ctx, server_id)
+            rows = [self._migration_view(req, m) for m in self.migrations
+                    if m['instance_uuid'] == server_id and
+                    m['migration_type'] == 'live-migration' and
+                    m['status'] in ('queued', 'preparing', 'running')]
+        return 200, {'migrations': rows}
+
+    # -- volume attachments ---------------------------------------------------
+    def _attachment_view(self, req, server_id, volume):
+        view = {'id': volume['volume_id'], 'volumeId': volume['volume_id'],
+                'serverId': server_id, 'device': volume['device']}
+        if self.mv(req, '2.70'):
+            view['tag'] = None
+        if self.mv(req, '2.79'):
+            view['delete_on_termination'] = volume['delete_on_termination']
+        if self.mv(req, '2.89'):
+            del view['id']
+            view['attachment_id'] = volume['attachment_id']
+            view['bdm_uuid'] = str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                              volume['attachment_id']))
+        return view
+
+    def list_volume_attachments(self, req, ctx, server_id):
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            rows = [self._attachment_view(req, server_id, v)
+                    for v in server['volumes']]
+        return 200, {'volumeAttachments': rows}
+
+    def show_volume_attachment(self, req, ctx, server_id, volume_id):
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            for volume in server['volumes']:
+                if volume['volume_id'] == volume_id:
+                    return 200, {'volumeAttachment': self._attachment_view(
+                        req, server_id, volume)}
+        raise Fault(404, 'Volume %s is not attached to %s'
+                    % (volume_id, server_id))
+
+    def attach_volume(self, req, ctx, server_id):
+        self._writer(ctx, 'os_compute_api:os-volumes-attachments:create')
+        body = self.json_body(req, 'volumeAttachment')
+        volume_id = body.get('volumeId')
+        if not volume_id:
+            raise Fault(400, "Invalid input for field/attribute "
+                             "volumeAttachment. 'volumeId' is a required "
+                             "property")
+        if self.lab.cinder is not None and \
+                self.lab.cinder.get_volume(volume_id) is None:
+            raise Fault(404, 'Volume %s could not be found.' % volume_id)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'attach_volume',
+                                   ('active', 'stopped', 'paused',
+                                    'suspended', 'resized'))
+            if any(v['volume_id'] == volume_id for v in server['volumes']):
+                raise Fault(400, 'Invalid volume: volume %s is already '
+                                 'attached to %s' % (volume_id, server_id))
+            device = body.get('device') or '/dev/vd%s' % chr(
+                ord('b') + len(server['volumes']))
+            volume = {'volume_id': volume_id,
+                      'attachment_id': str(uuid.uuid4()), 'device': device,
+                      'delete_on_termination': bool(
+                          body.get('delete_on_termination'))}
+            server['volumes'].append(volume)
+            self._record_action(req, ctx, server, 'attach_volume')
+            view = self._attachment_view(req, server_id, volume)
+        try:
+            self._cinder('attach', volume_id, server_id, device)
+        except Exception:
+            with self.state_lock:
+                if volume in server['volumes']:
+                    server['volumes'].remove(volume)
+            raise
+        return 200, {'volumeAttachment': view}
+
+    def detach_volume(self, req, ctx, server_id, volume_id):
+        self._writer(ctx, 'os_compute_api:os-volumes-attachments:delete')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            found = [v for v in server['volumes']
+                     if v['volume_id'] == volume_id]
+            if not found:
+                raise Fault(404, 'Volume %s is not attached to %s'
+                            % (volume_id, server_id))
+            server['volumes'].remove(found[0])
+            self._record_action(req, ctx, server, 'detach_volume')
+        self._cinder('detach', volume_id, server_id)
+        return 202, None
+
+    # -- os-services ----------------------------------------------------------
+    def _service_view(self, req, service):
+        up = self.service_is_up(service)
+        updated = datetime.datetime.fromtimestamp(
+            self._last_report(service), datetime.timezone.utc).replace(
+                tzinfo=None)
+        view = {'id': service['uuid'] if self.mv(req, '2.53')
+                else service['id'],
+                'binary': service['binary'], 'host': service['host'],
+                'zone': (self._host_zone(service['host'])
+                         if service['binary'] == 'nova-compute'
+                         else service['zone']),
+                'status': service['status'], 'state': 'up' if up else 'down',
+                'updated_at': _iso_us(updated),
+                'disabled_reason': service['disabled_reason']}
+        if self.mv(req, '2.11'):
+            view['forced_down'] = service['forced_down']
+        return view
+
+    def list_services(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-services:list')
+        host = req.GET.get('host')
+        binary = req.GET.get('binary')
+        with self.state_lock:
+            rows = [self._service_view(req, s) for s in sorted(
+                self.services.values(), key=lambda s: s['id'])
+                if (not host or s['host'] == host) and
+                (not binary or s['binary'] == binary)]
+        return 200, {'services': rows}
+
+    def update_service(self, req, ctx, service_id):
+        self._admin(ctx, 'os_compute_api:os-services:update')
+        if not self.mv(req, '2.53'):
+            return self._update_service_legacy(req, ctx, service_id)
+        if not _is_uuid(service_id):
+            raise Fault(400, 'Invalid uuid %s' % service_id)
+        body = self.json_body(req)
+        unknown = set(body) - {'status', 'disabled_reason', 'forced_down'}
+        if unknown:
+            raise Fault(400, "Invalid input for field/attribute service. "
+                             "Additional properties are not allowed (%s "
+                             "were unexpected)" % ', '.join(sorted(unknown)))
+        if 'status' not in body and 'forced_down' not in body:
+            raise Fault(400, "At least one of 'status' or 'forced_down' "
+                             "must be specified in the request body.")
+        status = body.get('status')
+        if status is not None and status not in ('enabled', 'disabled'):
+            raise Fault(400, "Invalid input for field/attribute status. "
+                             "Value: %s. %r is not one of ['enabled', "
+                             "'disabled']" % (status, status))
+        if 'disabled_reason' in body and status != 'disabled':
+            raise Fault(400, "Specifying 'disabled_reason' with status "
+                             "'%s' is invalid." % status)
+        forced = body.get('forced_down')
+        if 'forced_down' in body and not isinstance(forced, bool):
+            raise Fault(400, "Invalid input for field/attribute forced_down. "
+                             "Value: %s. %r is not of type 'boolean'"
+                        % (forced, forced))
+        with self.state_lock:
+            service = self.services.get(service_id)
+            if service is None:
+                raise Fault(404, 'Service %s not found.' % service_id)
+            if service['binary'] != 'nova-compute' and 'forced_down' in body:
+                raise Fault(400, 'Updating a %s service is not supported. '
+                                 'Only nova-compute services can be updated.'
+                            % service['binary'])
+        if status == 'disabled':
+            self._maybe_block_on_dead_compute(service)
+        with self.state_lock:
+            self._apply_service_update(service, status,
+                                       body.get('disabled_reason'), forced)
+            return 200, {'service': self._service_view(req, service)}
+
+    def _maybe_block_on_dead_compute(self, service):
+        """nova-api calls the compute to sync the trait: blocks if it's dead.
+
+        Happens when Nova still believes the service up (recent report, not
+        forced down) but the compute no longer answers RPC.
+        """
+        with self.state_lock:
+            host = self.lab.hosts.get(service['host'])
+            dead_but_up = (host is not None and
+                           self.service_is_up(service) and
+                           not host.compute_alive())
+        if dead_but_up:
+            LOG.warning('disabling %s while Nova believes it up: blocking '
+                        '%.1fs (rpc_response_timeout)', service['host'],
+                        self.lab.delays['rpc_timeout'])
+            self.lab.events.add('rpc_timeout', host=service['host'],
+                                detail='disable of a dead compute believed '
+                                       'up: COMPUTE_STATUS_DISABLED unsynced')
+            time.sleep(self.lab.delays['rpc_timeout'])
+
+    def _apply_service_update(self, service, status, reason, forced):
+        host_name = service['host']
+        if forced is not None and forced != service['forced_down']:
+            service['forced_down'] = forced
+            host = self.lab.hosts.get(host_name)
+            if not forced and host is not None and not host.compute_alive():
+                # Un-forcing before the host restarted: evacuated instances
+                # stay unreconciled (DESIGN 7).
+                self.lab.events.add('unforced_before_restart', host=host_name)
+            self.lab.events.add('service_forced_down', host=host_name,
+                                forced_down=forced)
+        if status == 'enabled' and service['status'] != 'enabled':
+            service['status'] = 'enabled'
+            service['disabled_reason'] = None
+            up = self.service_is_up(service)
+            service['sticky_disabled_trait'] = not up
+            if not up:
+                self.lab.events.add(
+                    'sticky_disabled_trait', host=host_name,
+                    detail='enabled before it reported up: '
+                           'COMPUTE_STATUS_DISABLED stays in placement')
+            self.lab.events.add('service_enabled', host=host_name)
+        elif status == 'enabled' and self.service_is_up(service):
+            service['sticky_disabled_trait'] = False
+        elif status == 'disabled':
+            service['status'] = 'disabled'
+            service['disabled_reason'] = reason
+            self.lab.events.add('service_disabled', host=host_name,
+                                reason=reason)
+        service['updated_at'] = _now()
+
+    def _update_service_legacy(self, req, ctx, action):
+        body = self.json_body(req)
+        host, binary = body.get('host'), body.get('binary')
+        if action not in ('enable', 'disable', 'disable-log-reason',
+                          'force-down'):
+            raise Fault(404, 'Unknown action')
+        if action == 'force-down' and not self.mv(req, '2.11'):
+            raise Fault(404, 'Unknown action')
+        with self.state_lock:
+            service = next((s for s in self.services.values()
+                            if s['host'] == host and s['binary'] == binary),
+                           None)
+            if service is None:
+                raise Fault(404, 'Service %s could not be found.' % host)
+        if action.startswith('disable'):
+            self._maybe_block_on_dead_compute(service)
+        with self.state_lock:
+            result = {'host': host, 'binary': binary}
+            if action == 'enable':
+                self._apply_service_update(service, 'enabled', None, None)
+                result['status'] = 'enabled'
+            elif action == 'disable':
+                self._apply_service_update(service, 'disabled', None, None)
+                result['status'] = 'disabled'
+            elif action == 'disable-log-reason':
+                self._apply_service_update(service, 'disabled',
+                                           body.get('disabled_reason'), None)
+                result['status'] = 'disabled'
+                result['disabled_reason'] = body.get('disabled_reason')
+            else:
+                forced = body.get('forced_down')
+                if not isinstance(forced, bool):
+                    raise Fault(400, "Invalid input for field/attribute "
+                                     "forced_down.")
+                self._apply_service_update(service, None, None, forced)
+                result['forced_down'] = forced
+        return 200, {'service': result}
+
+    # -- hypervisors ----------------------------------------------------------
+    def _hypervisor_view(self, req, name, detail, with_servers):
+        host = self.lab.hosts[name]
+        service = self.compute_service(name)
+        hid = (str(uuid.uuid5(uuid.NAMESPACE_URL, 'hypervisor:' + name))
+               if self.mv(req, '2.53') else list(self.lab.hosts).index(name) + 1)
+        view = {'id': hid, 'hypervisor_hostname': name,
+                'state': 'up' if self.service_is_up(service) else 'down',
+                'status': service['status']}
+        if detail:
+            view.update({
+                'hypervisor_type': 'QEMU', 'hypervisor_version': 8002000,
+                'host_ip': '127.0.0.1',
+                'service': {'host': name, 'id': service['uuid']
+                            if self.mv(req, '2.53') else service['id'],
+                            'disabled_reason': service['disabled_reason']}})
+            if not self.mv(req, '2.88'):
+                vcpus, ram = self._usage(name)
+                count = sum(1 for s in self.servers.values()
+                            if s['host'] == name)
+                view.update({
+                    'vcpus': host.vcpus, 'memory_mb': host.ram_mb,
+                    'local_gb': host.disk_gb, 'vcpus_used': vcpus,
+                    'memory_mb_used': ram, 'local_gb_used': 0,
+                    'free_ram_mb': host.ram_mb - ram,
+                    'free_disk_gb': host.disk_gb, 'current_workload': 0,
+                    'running_vms': count, 'disk_available_least':
+                        host.disk_gb, 'cpu_info': '{}'})
+            else:
+                view['uptime'] = None
+        if with_servers:
+            servers = [{'uuid': s['id'], 'name': s['instance_name']}
+                       for s in self.servers.values() if s['host'] == name]
+            if servers or not self.mv(req, '2.75'):
+                view['servers'] = servers
+            else:
+                view['servers'] = []
+        return view
+
+    def _hypervisors(self, req, ctx, detail):
+        self._admin(ctx, 'os_compute_api:os-hypervisors:list')
+        with_servers = str(req.GET.get('with_servers', '')).lower() in (
+            'true', '1', 'yes') and self.mv(req, '2.53')
+        pattern = req.GET.get('hypervisor_hostname_pattern')
+        with self.state_lock:
+            rows = [self._hypervisor_view(req, name, detail, with_servers)
+                    for name in self.lab.hosts
+                    if not pattern or pattern in name]
+        if pattern and not rows:
+            raise Fault(404, 'Hypervisor matching %s could not be found.'
+                        % pattern)
+        return 200, {'hypervisors': rows}
+
+    def list_hypervisors(self, req, ctx):
+        return self._hypervisors(req, ctx, False)
+
+    def list_hypervisors_detail(self, req, ctx):
+        return self._hypervisors(req, ctx, True)
+
+    def show_hypervisor(self, req, ctx, hypervisor_id):
+        self._admin(ctx, 'os_compute_api:os-hypervisors:show')
+        with_servers = str(req.GET.get('with_servers', '')).lower() in (
+            'true', '1', 'yes')
+        with self.state_lock:
+            for name in self.lab.hosts:
+                view = self._hypervisor_view(req, name, True, with_servers)
+                if str(view['id']) == hypervisor_id or \
+                        (not self.mv(req, '2.53') and name == hypervisor_id):
+                    return 200, {'hypervisor': view}
+        raise Fault(404, 'Hypervisor with ID %s could not be found.'
+                    % hypervisor_id)
+
+    def hypervisor_servers(self, req, ctx, hostname):
+        self._admin(ctx, 'os_compute_api:os-hypervisors:servers')
+        if self.mv(req, '2.53'):
+            raise Fault(404, 'The resource could not be found.')
+        with self.state_lock:
+            rows = [self._hypervisor_view(req, n, False, True)
+                    for n in self.lab.hosts if hostname in n]
+        if not rows:
+            raise Fault(404, 'Hypervisor matching %s could not be found.'
+                        % hostname)
+        return 200, {'hypervisors': rows}
+
+    def hypervisor_statistics(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-hypervisors:statistics')
+        if self.mv(req, '2.88'):
+            raise Fault(404, 'The resource could not be found.')
+        with self.state_lock:
+            stats = {'count': len(self.lab.hosts), 'vcpus': 0,
+                     'memory_mb': 0, 'vcpus_used': 0, 'memory_mb_used': 0,
+                     'running_vms': 0}
+            for name, host in self.lab.hosts.items():
+                vcpus, ram = self._usage(name)
+                stats['vcpus'] += host.vcpus
+                stats['memory_mb'] += host.ram_mb
+                stats['vcpus_used'] += vcpus
+                stats['memory_mb_used'] += ram
+                stats['running_vms'] += len(host.running)
+        return 200, {'hypervisor_statistics': stats}
+
+    # -- server groups --------------------------------------------------------
+    def _group_view(self, req, group):
+        view = {'id': group['id'], 'name': group['name'],
+                'members': list(group['members'])}
+        if self.mv(req, '2.64'):
+            view['policy'] = group['policy']
+            view['rules'] = dict(group['rules'])
+        else:
+            view['policies'] = [group['policy']]
+            view['metadata'] = {}
+        if self.mv(req, '2.13'):
+            view['project_id'] = group['project_id']
+            view['user_id'] = group['user_id']
+        return view
+
+    def list_server_groups(self, req, ctx):
+        everyone = req.GET.get('all_projects') is not None
+        if everyone:
+            self._admin(ctx, 'os_compute_api:os-server-groups:index:'
+                             'all_projects')
+        with self.state_lock:
+            rows = [self._group_view(req, g)
+                    for g in self.server_groups.values()
+                    if everyone or g['project_id'] == ctx.project_id]
+        return 200, {'server_groups': rows}
+
+    def create_server_group(self, req, ctx):
+        self._writer(ctx, 'os_compute_api:os-server-groups:create')
+        body = self.json_body(req, 'server_group')
+        if not body.get('name'):
+            raise Fault(400, "Invalid input for field/attribute server_group."
+                             " 'name' is a required property")
+        if self.mv(req, '2.64'):
+            policy = body.get('policy')
+        else:
+            policies = body.get('policies') or []
+            policy = policies[0] if len(policies) == 1 else None
+        if policy not in ('affinity', 'anti-affinity', 'soft-affinity',
+                          'soft-anti-affinity'):
+            raise Fault(400, "Invalid input for field/attribute policy. "
+                             "Value: %s. %r is not one of ['anti-affinity', "
+                             "'affinity', 'soft-anti-affinity', "
+                             "'soft-affinity']" % (policy, policy))
+        group = {'id': str(uuid.uuid4()), 'name': body['name'],
+                 'policy': policy, 'rules': body.get('rules') or {},
+                 'members': [], 'project_id': ctx.project_id,
+                 'user_id': ctx.user_id}
+        with self.state_lock:
+            self.server_groups[group['id']] = group
+            return 200, {'server_group': self._group_view(req, group)}
+
+    def _get_group(self, ctx, group_id):
+        group = self.server_groups.get(group_id)
+        if group is None or (not ctx.is_admin and
+                             group['project_id'] != ctx.project_id):
+            raise Fault(404, 'Instance group %s could not be found.'
+                        % group_id)
+        return group
+
+    def show_server_group(self, req, ctx, group_id):
+        with self.state_lock:
+            return 200, {'server_group': self._group_view(
+                req, self._get_group(ctx, group_id))}
+
+    def delete_server_group(self, req, ctx, group_id):
+        self._writer(ctx, 'os_compute_api:os-server-groups:delete')
+        with self.state_lock:
+            self._get_group(ctx, group_id)
+            del self.server_groups[group_id]
+        return 204, None
+
+    # -- aggregates -----------------------------------------------------------
+    def _aggregate_view(self, req, aggregate):
+        view = {'id': aggregate['id'], 'name': aggregate['name'],
+                'availability_zone': aggregate['metadata'].get(
+                    'availability_zone'),
+                'hosts': list(aggregate['hosts']),
+                'metadata': dict(aggregate['metadata']),
+                'created_at': _iso_us(aggregate['created_at']),
+                'updated_at': _iso_us(aggregate['updated_at']),
+                'deleted': False, 'deleted_at': None}
+        if self.mv(req, '2.41'):
+            view['uuid'] = aggregate['uuid']
+        return view
+
+    def _get_aggregate(self, aggregate_id):
+        for aggregate in self.aggregates.values():
+            if str(aggregate['id']) == str(aggregate_id) or \
+                    aggregate['uuid'] == aggregate_id:
+                return aggregate
+        raise Fault(404, 'Aggregate %s could not be found.' % aggregate_id)
+
+    def list_aggregates(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-aggregates:index')
+        with self.state_lock:
+            return 200, {'aggregates': [self._aggregate_view(req, a)
+                                        for a in self.aggregates.values()]}
+
+    def create_aggregate(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-aggregates:create')
+        body = self.json_body(req, 'aggregate')
+        name = body.get('name')
+        if not name:
+            raise Fault(400, "Invalid input for field/attribute aggregate. "
+                             "'name' is a required property")
+        with self.state_lock:
+            if any(a['name'] == name for a in self.aggregates.values()):
+                raise Fault(409, 'Aggregate %s already exists.' % name)
+            now = _now()
+            aggregate = {'id': next(self._aggregate_ids),
+                         'uuid': str(uuid.uuid4()), 'name': name,
+                         'hosts': [], 'metadata': {}, 'created_at': now,
+                         'updated_at': None}
+            if body.get('availability_zone'):
+                aggregate['metadata']['availability_zone'] = \
+                    body['availability_zone']
+            self.aggregates[aggregate['id']] = aggregate
+            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
+
+    def show_aggregate(self, req, ctx, aggregate_id):
+        self._admin(ctx, 'os_compute_api:os-aggregates:show')
+        with self.state_lock:
+            return 200, {'aggregate': self._aggregate_view(
+                req, self._get_aggregate(aggregate_id))}
+
+    def update_aggregate(self, req, ctx, aggregate_id):
+        self._admin(ctx, 'os_compute_api:os-aggregates:update')
+        body = self.json_body(req, 'aggregate')
+        with self.state_lock:
+            aggregate = self._get_aggregate(aggregate_id)
+            if body.get('name'):
+                aggregate['name'] = body['name']
+            if 'availability_zone' in body:
+                if body['availability_zone']:
+                    aggregate['metadata']['availability_zone'] = \
+                        body['availability_zone']
+                else:
+                    aggregate['metadata'].pop('availability_zone', None)
+            aggregate['updated_at'] = _now()
+            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
+
+    def delete_aggregate(self, req, ctx, aggregate_id):
+        self._admin(ctx, 'os_compute_api:os-aggregates:delete')
+        with self.state_lock:
+            aggregate = self._get_aggregate(aggregate_id)
+            if aggregate['hosts']:
+                raise Fault(400, 'Cannot remove aggregate %s: it still has '
+                                 'hosts %s.' % (aggregate_id,
+                                                ', '.join(aggregate['hosts'])))
+            del self.aggregates[aggregate['id']]
+        return 200, None
+
+    def aggregate_action(self, req, ctx, aggregate_id):
+        self._admin(ctx, 'os_compute_api:os-aggregates:add_host')
+        body = self.json_body(req)
+        with self.state_lock:
+            aggregate = self._get_aggregate(aggregate_id)
+            if 'add_host' in body:
+                host = (body['add_host'] or {}).get('host')
+                if host not in self.lab.hosts:
+                    raise Fault(404, 'Compute host %s could not be found.'
+                                % host)
+                if host in aggregate['hosts']:
+                    raise Fault(409, 'Aggregate %s already has host %s.'
+                                % (aggregate_id, host))
+                aggregate['hosts'].append(host)
+            elif 'remove_host' in body:
+                host = (body['remove_host'] or {}).get('host')
+                if host not in aggregate['hosts']:
+                    raise Fault(404, 'Cannot remove host %s in aggregate %s: '
+                                     'not found.' % (host, aggregate_id))
+                aggregate['hosts'].remove(host)
+            elif 'set_metadata' in body:
+                metadata = (body['set_metadata'] or {}).get('metadata')
+                if not isinstance(metadata, dict):
+                    raise Fault(400, "Invalid input for field/attribute "
+                                     "set_metadata. 'metadata' is a required "
+                                     "property")
+                for key, value in metadata.items():
+                    if value is None:
+                        aggregate['metadata'].pop(key, None)
+                    else:
+                        aggregate['metadata'][key] = str(value)
+            else:
+                raise Fault(400, 'Invalid request body: unknown aggregate '
+                                 'action %s' % ', '.join(body))
+            aggregate['updated_at'] = _now()
+            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
+
+    # -- flavors --------------------------------------------------------------
+    def _flavor_view(self, req, flavor, detail=True):
+        href = req.host_url + '/v2.1/flavors/' + flavor['id']
+        view = {'id': flavor['id'], 'name': flavor['name'],
+                'links': [{'rel': 'self', 'href': href},
+                          {'rel': 'bookmark', 'href': href}]}
+        if self.mv(req, '2.55'):
+            view['description'] = flavor['description']
+        if detail:
+            view.update({'vcpus': flavor['vcpus'], 'ram': flavor['ram'],
+                         'disk': flavor['disk'],
+                         'OS-FLV-EXT-DATA:ephemeral': flavor['ephemeral'],
+                         'swap': (flavor['swap'] if self.mv(req, '2.75')
+                                  else flavor['swap'] or ''),
+                         'os-flavor-access:is_public': flavor['is_public'],
+                         'OS-FLV-DISABLED:disabled': False})
+            if not self.mv(req, '2.75'):
+                view['rxtx_factor'] = 1.0
+            if self.mv(req, '2.61'):
+                view['extra_specs'] = dict(flavor['extra_specs'])
+        return view
+
+    def list_flavors(self, req, ctx):
+        return 200, {'flavors': [self._flavor_view(req, f, False)
+                                 for f in self.flavors.values()]}
+
+    def list_flavors_detail(self, req, ctx):
+        return 200, {'flavors': [self._flavor_view(req, f)
+                                 for f in self.flavors.values()]}
+
+    def show_flavor(self, req, ctx, flavor_id):
+        flavor = self.flavors.get(flavor_id)
+        if flavor is None:
+            raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
+        return 200, {'flavor': self._flavor_view(req, flavor)}
+
+    def flavor_extra_specs(self, req, ctx, flavor_id):
+        flavor = self.flavors.get(flavor_id)
+        if flavor is None:
+            raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
+        return 200, {'extra_specs': dict(flavor['extra_specs'])}
+
+    def create_flavor(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-flavor-manage:create')
+        body = self.json_body(req, 'flavor')
+        try:
+            flavor = {'id': str(body.get('id') or uuid.uuid4()),
+                      'name': body['name'], 'vcpus': int(body['vcpus']),
+                      'ram': int(body['ram']), 'disk': int(body.get('disk',
+                                                                    0)),
+                      'ephemeral': int(body.get(
+                          'OS-FLV-EXT-DATA:ephemeral', 0)),
+                      'swap': int(body.get('swap') or 0),
+                      'is_public': bool(body.get('os-flavor-access:is_public',
+                                                 True)),
+                      'description': body.get('description'),
+                      'extra_specs': {}}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Fault(400, 'Invalid input for field/attribute flavor: %s'
+                        % exc)
+        with self.state_lock:
+            if flavor['id'] in self.flavors or any(
+                    f['name'] == flavor['name']
+                    for f in self.flavors.values()):
+                raise Fault(409, 'Flavor with name %s already exists.'
+                            % flavor['name'])
+            self.flavors[flavor['id']] = flavor
+        return 200, {'flavor': self._flavor_view(req, flavor)}
+
+    def delete_flavor(self, req, ctx, flavor_id):
+        self._admin(ctx, 'os_compute_api:os-flavor-manage:delete')
+        with self.state_lock:
+            if self.flavors.pop(flavor_id, None) is None:
+                raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
+        return 202, None
+
+    # -- availability zones, limits -------------------------------------------
+    def list_zones(self, req, ctx):
+        with self.state_lock:
+            zones = sorted({self._host_zone(h) for h in self.lab.hosts})
+        return 200, {'availabilityZoneInfo': [
+            {'zoneName': z, 'zoneState': {'available': True}, 'hosts': None}
+            for z in zones]}
+
+    def list_zones_detail(self, req, ctx):
+        self._admin(ctx, 'os_compute_api:os-availability-zone:detail')
+        with self.state_lock:
+            zones = {'internal': {}}
+            for service in self.services.values():
+                zone = (self._host_zone(service['host'])
+                        if service['binary'] == 'nova-compute' else 'internal')
+                updated = datetime.datetime.fromtimestamp(
+                    self._last_report(service), datetime.timezone.utc)
+                zones.setdefault(zone, {}).setdefault(service['host'], {})[
+                    service['binary']] = {
+                        'available': self.service_is_up(service),
+                        'active': service['status'] == 'enabled',
+                        'updated_at': _iso_us(updated.replace(tzinfo=None))}
+        return 200, {'availabilityZoneInfo': [
+            {'zoneName': z, 'zoneState': {'available': True},
+             'hosts': hosts or None} for z, hosts in sorted(zones.items())]}
+
+    def show_limits(self, req, ctx):
+        with self.state_lock:
+            mine = [s for s in self.servers.values()
+                    if s['project_id'] == ctx.project_id]
+            cores = sum(s['flavor']['vcpus'] for s in mine)
+            ram = sum(s['flavor']['ram'] for s in mine)
+        return 200, {'limits': {'rate': [], 'absolute': {
+            'maxTotalInstances': 1000, 'maxTotalCores': 4000,
+            'maxTotalRAMSize': 10 ** 7, 'maxServerMeta': 128,
+            'maxServerGroups': 100, 'maxServerGroupMembers': 100,
+            'totalInstancesUsed': len(mine), 'totalCoresUsed': cores,
+            'totalRAMUsed': ram, 'totalServerGroupsUsed': 0}}}
