@@ -1,0 +1,194 @@
+"""The ``nova_force_down`` post step: tell Nova the fenced host is down.
+
+Not a fence (``is_fence = False``): it powers nothing off and may only run
+*after* a verified fence, as a ``post`` step of a fence profile.  Nova
+refuses to evacuate while it believes the source nova-compute is up, and
+would otherwise wait ``service_down_time``; forcing the service down lets
+recoveries start at once (DESIGN §7).
+
+Order matters (DESIGN §7): force down **first**, then disable.  Disabling a
+service Nova still believes up makes nova-api call the dead compute and
+block for ``rpc_response_timeout``.
+
+``unfence`` reverses it only when the compute is back: un-force once
+nova-compute reports again, enable only once it reports ``up`` and only if
+VMR disabled it (an operator's own ``disabled_reason`` is left alone).
+
+Options: ``disable`` (default true), ``reason`` (default ``vmr: fenced``),
+``binary`` (default ``nova-compute``), ``nova_host`` (Nova's name for the
+host when it differs from VMR's), ``up_window`` (seconds: a forced-down
+service whose last report is this recent counts as restarted).
+"""
+
+import datetime
+import time
+
+from vmr_coordinator.fencing import base
+
+try:
+    from openstack import exceptions as sdk_exceptions
+except ImportError:  # pragma: no cover - openstacksdk is a requirement
+    sdk_exceptions = None
+
+VMR_REASON_PREFIX = 'vmr:'
+
+
+def _parse_time(value):
+    """Nova's ``updated_at`` (ISO 8601, maybe without zone) -> epoch s."""
+    if not value:
+        return None
+    text = str(value).replace('Z', '+00:00')
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+class NovaForceDownFencer(base.Fencer):
+    """Mark the fenced host's nova-compute forced_down (and disabled)."""
+
+    name = 'nova_force_down'
+    is_fence = False
+    optional_options = {'disable': True, 'reason': 'vmr: fenced',
+                        'binary': 'nova-compute', 'nova_host': None,
+                        'up_window': 60.0}
+
+    def _host(self, target):
+        return self.options['nova_host'] or target.host
+
+    def _label(self, target):
+        return '%s@%s' % (self.options['binary'], self._host(target))
+
+    def _service(self, conn, target):
+        host, binary = self._host(target), self.options['binary']
+        found = [s for s in conn.compute.services(host=host, binary=binary)
+                 if s.host == host and s.binary == binary]
+        if not found:
+            raise base.FenceError('Nova has no %s service on host %s'
+                                  % (binary, host))
+        return found[0]
+
+    def _conn(self, target):
+        if target.cloud is None:
+            raise base.FenceError('no OpenStack connection for %s (the '
+                                  'healer passes one when [cloud] is set)'
+                                  % target.host)
+        return target.cloud
+
+    def _sdk_call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except base.FenceError:
+            raise
+        except Exception as exc:
+            if sdk_exceptions is not None and isinstance(
+                    exc, sdk_exceptions.SDKException):
+                raise base.FenceError('Nova: %s failed: %s'
+                                      % (what, self.scrub(exc)))
+            raise
+
+    def status(self, target):
+        # Nova's opinion is not a power state.
+        return base.PowerState.UNKNOWN
+
+    def fence(self, target, timeout):
+        start = time.monotonic()
+        label = self._label(target)
+        try:
+            conn = self._conn(target)
+            svc = self._sdk_call('listing services', self._service, conn,
+                                 target)
+            steps = []
+            if not svc.is_forced_down:
+                self._sdk_call('force down', conn.compute.
+                               update_service_forced_down, svc, svc.host,
+                               svc.binary, True)
+                steps.append('forced down')
+            else:
+                steps.append('already forced down')
+            if self.options['disable']:
+                if svc.status != 'disabled':
+                    # Only after forced_down: see the module docstring.
+                    self._sdk_call('disable', conn.compute.disable_service,
+                                   svc, svc.host, svc.binary,
+                                   disabled_reason=self.options['reason'])
+                    steps.append("disabled ('%s')" % self.options['reason'])
+                else:
+                    steps.append('already disabled')
+            svc = self._sdk_call('re-reading the service', self._service,
+                                 conn, target)
+        except base.FenceError as exc:
+            return self.result(False, duration=time.monotonic() - start,
+                               error='%s: %s' % (label, exc))
+        elapsed = time.monotonic() - start
+        disabled_ok = (not self.options['disable']
+                       or svc.status == 'disabled')
+        evidence = '%s (id %s): %s; Nova reports forced_down=%s status=%s' % (
+            label, svc.id, ', '.join(steps),
+            str(bool(svc.is_forced_down)).lower(), svc.status)
+        if svc.is_forced_down and disabled_ok:
+            return self.result(True, evidence=evidence, duration=elapsed)
+        return self.result(False, evidence=evidence, duration=elapsed,
+                           error='%s: Nova does not report the change: '
+                                 'forced_down=%s status=%s'
+                                 % (label, svc.is_forced_down, svc.status))
+
+    def _reported_back(self, svc, now):
+        if svc.state == 'up':
+            return True
+        updated = _parse_time(svc.updated_at)
+        return (updated is not None
+                and now - updated <= float(self.options['up_window']))
+
+    def unfence(self, target):
+        """Un-force and re-enable, only once nova-compute runs again."""
+        start = time.monotonic()
+        label = self._label(target)
+        now = target.now if target.now is not None else time.time()
+        try:
+            conn = self._conn(target)
+            svc = self._sdk_call('listing services', self._service, conn,
+                                 target)
+            steps = []
+            if svc.is_forced_down:
+                if not self._reported_back(svc, now):
+                    return self.result(
+                        False, duration=time.monotonic() - start,
+                        error='%s has not reported since it was fenced '
+                              '(state %s, last report %s): un-forcing now '
+                              'would leave evacuated instances unreconciled; '
+                              'retry after nova-compute restarts'
+                              % (label, svc.state, svc.updated_at or 'never'))
+                self._sdk_call('un-force', conn.compute.
+                               update_service_forced_down, svc, svc.host,
+                               svc.binary, False)
+                steps.append('un-forced')
+                svc = self._sdk_call('re-reading the service', self._service,
+                                     conn, target)
+            if svc.status == 'disabled':
+                reason = svc.disabled_reason or ''
+                if not reason.startswith(VMR_REASON_PREFIX):
+                    steps.append("left disabled (operator's reason '%s')"
+                                 % reason)
+                elif svc.state != 'up':
+                    return self.result(
+                        False, duration=time.monotonic() - start,
+                        error='%s: %s; not enabled yet: Nova reports it %s '
+                              '(enabling a down service leaves the '
+                              'COMPUTE_STATUS_DISABLED trait stuck)'
+                              % (label, ', '.join(steps) or 'not forced down',
+                                 svc.state))
+                else:
+                    self._sdk_call('enable', conn.compute.enable_service,
+                                   svc, svc.host, svc.binary)
+                    steps.append('enabled')
+        except base.FenceError as exc:
+            return self.result(False, duration=time.monotonic() - start,
+                               error='%s: %s' % (label, exc))
+        return self.result(True, duration=time.monotonic() - start,
+                           power_state=base.PowerState.UNKNOWN,
+                           evidence='%s: %s' % (label, ', '.join(steps)
+                                                or 'nothing to undo'))
