@@ -744,8 +744,11 @@ class CinderAPI(Service):
             volume = self.volumes.get(volume_id)
             return copy.deepcopy(volume) if volume else None
 
-    def attach(self, volume_id, server_id, device):
+    def attach(self, volume_id, server_id, device, attachment_id=None):
         """Attach for Nova's ``os-volume_attachments``; return the entry.
+
+        ``attachment_id`` lets Nova reuse the id it shows in its own
+        ``volumeAttachment`` (a new one is made otherwise).
 
         Raises ``Fault(404)`` for an unknown volume and ``Fault(400)`` when
         the volume is not available (already in use and not multiattach),
@@ -757,7 +760,9 @@ class CinderAPI(Service):
             if volume is None:
                 raise Fault(404, 'Volume %s could not be found.' % volume_id)
             self._reserve_check(volume)
-            return copy.deepcopy(self._attach(volume, server_id, device))
+            record = {'id': attachment_id} if attachment_id else None
+            return copy.deepcopy(self._attach(volume, server_id, device,
+                                              attachment=record))
 
     def detach(self, volume_id, server_id):
         """Detach ``volume_id`` from ``server_id``; False if not attached."""

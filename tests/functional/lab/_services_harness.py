@@ -1,0 +1,102 @@
+"""Helpers shared by the Neutron, Octavia, Glance/Cinder and Mistral tests.
+
+Everything goes through openstacksdk, so the same tests run against the lab
+(the ``lab``/``conn`` fixtures of ``conftest.py``) and against a real cloud
+named by ``VMR_TEST_CLOUD``.  On a real cloud these variables pick what the
+tests use (defaults: the lab's seeded names):
+
+``VMR_TEST_NETWORK``           tenant network with a subnet routed to ...
+``VMR_TEST_EXTERNAL_NETWORK``  ... this external network (floating IPs)
+``VMR_TEST_IMAGE``             image to boot (default: first active image)
+``VMR_TEST_FLAVOR``            flavor to boot (default: the smallest)
+"""
+
+import os
+
+import openstack.exceptions
+import pytest
+
+REAL_CLOUD = os.environ.get('VMR_TEST_CLOUD')
+NETWORK = os.environ.get('VMR_TEST_NETWORK', 'private')
+EXTERNAL_NETWORK = os.environ.get('VMR_TEST_EXTERNAL_NETWORK', 'public')
+
+
+def lab_or_none(request):
+    """The lab fixture's cloud, or None on a real cloud (no skip)."""
+    if REAL_CLOUD:
+        return None
+    return request.getfixturevalue('lab')
+
+
+class Cleanup:
+    """Undo what a test created, newest first, even when the test failed."""
+
+    def __init__(self, request):
+        self._calls = []
+        request.addfinalizer(self.run)
+
+    def add(self, func, *args, **kwargs):
+        self._calls.append((func, args, kwargs))
+
+    def run(self):
+        while self._calls:
+            func, args, kwargs = self._calls.pop()
+            try:
+                func(*args, **kwargs)
+            except openstack.exceptions.NotFoundException:
+                pass
+
+
+def network(conn, name=NETWORK):
+    net = conn.network.find_network(name)
+    if net is None:
+        pytest.skip('network %r not found (set VMR_TEST_NETWORK)' % name)
+    return net
+
+
+def external_network(conn):
+    net = conn.network.find_network(EXTERNAL_NETWORK)
+    if net is None:
+        pytest.skip('external network %r not found (set '
+                    'VMR_TEST_EXTERNAL_NETWORK)' % EXTERNAL_NETWORK)
+    return net
+
+
+def image_id(conn):
+    wanted = os.environ.get('VMR_TEST_IMAGE')
+    if wanted:
+        return conn.image.find_image(wanted, ignore_missing=False).id
+    for image in conn.image.images(status='active'):
+        return image.id
+    pytest.skip('no active image to boot')
+
+
+def flavor_id(conn):
+    wanted = os.environ.get('VMR_TEST_FLAVOR')
+    if wanted:
+        return conn.compute.find_flavor(wanted, ignore_missing=False).id
+    flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus))
+    if not flavors:
+        pytest.skip('no flavor to boot')
+    return flavors[0].id
+
+
+def boot_server(conn, cleanup, name, port_id=None, image=None):
+    """Boot ``name`` on the test network (or on ``port_id``), wait ACTIVE."""
+    nic = {'port': port_id} if port_id else {'uuid': network(conn).id}
+    server = conn.compute.create_server(
+        name=name, image_id=image or image_id(conn),
+        flavor_id=flavor_id(conn), networks=[nic])
+    cleanup.add(delete_server, conn, server.id)
+    return conn.compute.wait_for_server(server, interval=0.1, wait=120)
+
+
+def delete_server(conn, server_id):
+    conn.compute.delete_server(server_id)
+    conn.compute.wait_for_delete(
+        conn.compute.get_server(server_id), interval=0.1, wait=120)
+
+
+def wait_lb(conn, lb_id):
+    return conn.load_balancer.wait_for_load_balancer(lb_id, interval=0.1,
+                                                     wait=300)

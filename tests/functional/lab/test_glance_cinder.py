@@ -1,0 +1,204 @@
+"""Glance and Cinder through openstacksdk: what ``boot_from_snapshot`` needs.
+
+Snapshot a server, find its newest snapshot, boot a replacement from it,
+move the data volume and the floating IP over; plus the images/volumes
+basics and the real error codes.
+"""
+
+import json
+
+import openstack.exceptions
+import pytest
+
+try:
+    from . import _services_harness as h
+except ImportError:  # the lab test directory is not a package
+    import _services_harness as h
+
+
+def test_image_create_upload_update_tags_delete(request, conn, unique_name):
+    cleanup = h.Cleanup(request)
+    image = conn.image.create_image(
+        unique_name, data=b'lab image bytes', disk_format='raw',
+        container_format='bare', wait=True, timeout=60,
+        properties={'vmr_test': 'yes'})
+    cleanup.add(conn.image.delete_image, image.id)
+    image = conn.image.get_image(image.id)
+    assert image.status == 'active'
+    assert image.size == len(b'lab image bytes')
+    assert image.properties['vmr_test'] == 'yes'
+
+    conn.image.update_image(image, name=unique_name + '-renamed',
+                            vmr_extra='1')
+    conn.image.add_tag(image, 'vmr-tag')
+    image = conn.image.get_image(image.id)
+    assert image.name == unique_name + '-renamed'
+    assert image.properties['vmr_extra'] == '1'
+    assert image.tags == ['vmr-tag']
+    assert [i.id for i in conn.image.images(tag='vmr-tag')] == [image.id]
+
+    conn.image.delete_image(image)
+    with pytest.raises(openstack.exceptions.NotFoundException) as err:
+        conn.image.get_image(image.id)
+    assert 'No image found' in str(err.value) or '404' in str(err.value)
+
+
+def test_image_errors(conn, unique_name):
+    with pytest.raises(openstack.exceptions.BadRequestException):
+        conn.image.create_image(unique_name, disk_format='no-such-format',
+                                container_format='bare')
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        conn.image.get_image('00000000-0000-0000-0000-000000000000')
+
+
+def test_volume_lifecycle_and_errors(request, lab, conn, unique_name):
+    cleanup = h.Cleanup(request)
+    volume = conn.block_storage.create_volume(size=1, name=unique_name,
+                                              metadata={'ha': 'true'})
+    cleanup.add(conn.block_storage.delete_volume, volume.id)
+    assert volume.status == 'creating'
+    volume = conn.block_storage.wait_for_status(volume, 'available',
+                                                interval=0.1, wait=60)
+    assert volume.is_bootable is False and volume.attachments == []
+    assert unique_name in [v.name for v in conn.block_storage.volumes()]
+
+    # Attach/detach through Cinder's own actions, as a non-Nova consumer.
+    conn.block_storage.attach_volume(volume, '/dev/vdz',
+                                     instance='00000000-0000-0000-0000-0000'
+                                              '00000abc')
+    volume = conn.block_storage.get_volume(volume.id)
+    assert volume.status == 'in-use'
+    with pytest.raises(openstack.exceptions.BadRequestException) as err:
+        conn.block_storage.delete_volume(volume)
+    assert 'Volume status must be available' in str(err.value)
+    conn.block_storage.detach_volume(
+        volume, volume.attachments[0]['attachment_id'])
+    assert conn.block_storage.get_volume(volume.id).status == 'available'
+
+    with pytest.raises(openstack.exceptions.NotFoundException) as err:
+        conn.block_storage.get_volume('00000000-0000-0000-0000-000000000000')
+    assert 'could not be found' in str(err.value)
+    with pytest.raises(openstack.exceptions.BadRequestException):
+        conn.block_storage.create_volume(size=0, name=unique_name + '-zero')
+
+
+def test_attachments_api_and_microversions(request, lab, conn, unique_name):
+    cleanup = h.Cleanup(request)
+    volume = conn.block_storage.create_volume(size=1, name=unique_name)
+    cleanup.add(conn.block_storage.delete_volume, volume.id)
+    volume = conn.block_storage.wait_for_status(volume, 'available',
+                                                interval=0.1, wait=60)
+    server_id = '00000000-0000-0000-0000-000000000def'
+    attachment = conn.block_storage.create_attachment(
+        volume, instance=server_id,
+        connector={'host': 'compute-1', 'mountpoint': '/dev/vdc'})
+    conn.block_storage.complete_attachment(attachment)
+    volume = conn.block_storage.get_volume(volume.id)
+    assert volume.status == 'in-use'
+    assert volume.attachments[0]['server_id'] == server_id
+    conn.block_storage.delete_attachment(attachment, volume)
+    assert conn.block_storage.get_volume(volume.id).status == 'available'
+    # Beyond the highest microversion: 406 as Cinder answers.
+    with pytest.raises(openstack.exceptions.HttpException) as err:
+        response = conn.block_storage.get('/volumes', microversion='3.999')
+        openstack.exceptions.raise_from_response(response)
+    assert err.value.status_code == 406
+
+
+def test_snapshot_boot_and_reattach(request, lab, conn, unique_name):
+    """The whole ``boot_from_snapshot`` path VMR takes after a host dies."""
+    cleanup = h.Cleanup(request)
+    net = h.network(conn)
+    ext = h.external_network(conn)
+    original = h.boot_server(conn, cleanup, unique_name + '-orig')
+    data = conn.block_storage.create_volume(size=1, name=unique_name)
+    cleanup.add(conn.block_storage.delete_volume, data.id)
+    conn.block_storage.wait_for_status(data, 'available', interval=0.1,
+                                       wait=60)
+    conn.compute.create_volume_attachment(original, volume_id=data.id)
+    data = conn.block_storage.wait_for_status(data, 'in-use', interval=0.1,
+                                              wait=60)
+    assert data.attachments[0]['server_id'] == original.id
+    port = next(conn.network.ports(device_id=original.id))
+    fip = conn.network.create_ip(floating_network_id=ext.id, port_id=port.id)
+    cleanup.add(conn.network.delete_ip, fip.id)
+
+    # Two snapshots: VMR boots from the newest one.
+    images = []
+    for i in range(2):
+        image = conn.compute.create_server_image(
+            original, '%s-snap-%d' % (unique_name, i),
+            metadata={'vmr_snapshot': str(i)}, wait=True, timeout=120)
+        cleanup.add(conn.image.delete_image, image.id)
+        images.append(image)
+    found = list(conn.image.images(instance_uuid=original.id,
+                                   sort='created_at:desc'))
+    assert [i.id for i in found] == [images[1].id, images[0].id]
+    newest = conn.image.get_image(found[0].id)
+    assert newest.status == 'active'
+    assert newest.properties['image_type'] == 'snapshot'
+    assert newest.properties['vmr_snapshot'] == '1'
+    assert newest.instance_uuid == original.id
+
+    # The replacement, then the volume and the floating IP move over.
+    replacement = h.boot_server(conn, cleanup, unique_name + '-new',
+                                image=newest.id)
+    assert replacement.image.id == newest.id
+    conn.compute.delete_volume_attachment(original, data.id)
+    conn.block_storage.wait_for_status(data, 'available', interval=0.1,
+                                       wait=60)
+    conn.compute.create_volume_attachment(replacement, volume_id=data.id)
+    data = conn.block_storage.wait_for_status(data, 'in-use', interval=0.1,
+                                              wait=60)
+    assert [a['server_id'] for a in data.attachments] == [replacement.id]
+    new_port = next(conn.network.ports(device_id=replacement.id))
+    fip = conn.network.update_ip(fip, port_id=new_port.id)
+    addresses = conn.compute.get_server(replacement.id).addresses[net.name]
+    assert fip.floating_ip_address in [a['addr'] for a in addresses]
+
+
+def test_volume_in_use_cannot_attach_twice(request, lab, conn, unique_name):
+    cleanup = h.Cleanup(request)
+    first = h.boot_server(conn, cleanup, unique_name + '-1')
+    second = h.boot_server(conn, cleanup, unique_name + '-2')
+    volume = conn.block_storage.create_volume(size=1, name=unique_name)
+    cleanup.add(conn.block_storage.delete_volume, volume.id)
+    conn.block_storage.wait_for_status(volume, 'available', interval=0.1,
+                                       wait=60)
+    conn.compute.create_volume_attachment(first, volume_id=volume.id)
+    with pytest.raises(openstack.exceptions.BadRequestException) as err:
+        conn.compute.create_volume_attachment(second, volume_id=volume.id)
+    assert 'in-use' in str(err.value)
+    # Deleting the server frees the volume (it is not deleted with it).
+    h.delete_server(conn, first.id)
+    volume = conn.block_storage.get_volume(volume.id)
+    assert volume.status == 'available' and volume.attachments == []
+
+
+def test_bootable_volume_from_image(request, lab, conn, unique_name):
+    cleanup = h.Cleanup(request)
+    image_id = h.image_id(conn)
+    volume = conn.block_storage.create_volume(size=1, name=unique_name,
+                                              image_id=image_id)
+    cleanup.add(conn.block_storage.delete_volume, volume.id)
+    volume = conn.block_storage.wait_for_status(volume, 'available',
+                                                interval=0.1, wait=60)
+    assert volume.is_bootable is True
+    assert volume.volume_image_metadata['image_id'] == image_id
+
+
+def test_state_snapshot_round_trip(lab, conn, unique_name):
+    volume = conn.block_storage.create_volume(size=1, name=unique_name)
+    image = conn.image.create_image(unique_name, disk_format='raw',
+                                    container_format='bare')
+    glance = json.loads(json.dumps(lab.glance.snapshot()))
+    cinder = json.loads(json.dumps(lab.cinder.snapshot()))
+    conn.block_storage.wait_for_status(volume, 'available', interval=0.1,
+                                       wait=60)
+    conn.block_storage.delete_volume(volume)
+    conn.image.delete_image(image)
+    lab.glance.restore(glance)
+    lab.cinder.restore(cinder)
+    assert conn.image.get_image(image.id).name == unique_name
+    conn.block_storage.wait_for_status(volume, 'available', interval=0.1,
+                                       wait=60)
