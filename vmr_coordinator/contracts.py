@@ -14,6 +14,7 @@ Reference documentation is rendered from the schema by
 
 import copy
 import dataclasses
+import datetime
 import difflib
 import functools
 import importlib.resources
@@ -30,6 +31,7 @@ import jsonschema
 import yaml
 
 from vmr_coordinator.triggers.base import TriggerEventError, load_trigger
+from vmr_coordinator.triggers.instance_down import DEFAULT_STATUSES
 
 SCHEMA_PACKAGE = 'vmr_common.schema'
 SCHEMA_FILE = 'contract.json'
@@ -292,23 +294,81 @@ def trigger_types() -> list[str]:
     return list(_defs()['trigger']['properties']['type']['enum'])
 
 
+_PLAIN_KEY = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+
+
 def _path(parts: Iterable) -> str:
+    """JSON path of a field: ``action.params.workflow``, ``on_failure[1]``.
+
+    Keys that are not plain words are quoted (``metadata["a key"]``) so a user's
+    key can never break the one-line error message.
+    """
     text = ''
     for part in parts:
         if isinstance(part, int) and not isinstance(part, bool):
             text += f'[{part}]'
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
+            text += f'.{part}' if text else part
         else:
-            text += f'.{part}' if text else str(part)
+            text += f'[{_shown(part, 66)}]'
     return text
+
+
+def _render(value: Any, depth: int) -> str:
+    # Bounded on purpose: the value may be huge or deeply nested (YAML
+    # aliases), and an error message must stay one short line.
+    if isinstance(value, Mapping):
+        if depth <= 0 or not value:
+            return '{…}' if value else '{}'
+        items = [f'{_render(k, 0)}: {_render(v, depth - 1)}'
+                 for k, v in itertools.islice(value.items(), 3)]
+        return '{' + ', '.join(items) + (', …}' if len(value) > 3 else '}')
+    if isinstance(value, (list, tuple)):
+        if depth <= 0 or not value:
+            return '[…]' if value else '[]'
+        items = [_render(v, depth - 1) for v in value[:3]]
+        return '[' + ', '.join(items) + (', …]' if len(value) > 3 else ']')
+    if value is None or isinstance(value, (bool, int, float, str)):
+        try:
+            text = json.dumps(value[:200] if isinstance(value, str) else value,
+                              ensure_ascii=False)
+        except ValueError:
+            text = repr(value)
+        return text
+    return f'<{type(value).__name__}>'
 
 
 def _shown(value: Any, limit: int = 40) -> str:
     """A short rendering of a user value for error messages."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
+    text = _render(value, 2)
     return text if len(text) <= limit else text[:limit - 1] + '…'
+
+
+#: Most values (counting every use of a YAML alias) a document may expand to.
+MAX_DOCUMENT_NODES = 100_000
+#: Deepest nesting accepted (a contract needs about 5 levels).
+MAX_DOCUMENT_DEPTH = 32
+
+
+def _too_big(document: Any) -> str | None:
+    """Why ``document`` is too large to handle safely, or None."""
+    # Iterative and bounded: a few YAML aliases can expand to billions of
+    # nodes, and deep nesting would exhaust the stack in copy/json later.
+    stack, seen = [(document, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_DOCUMENT_NODES:
+            return (f'expands to more than {MAX_DOCUMENT_NODES} values (YAML aliases?); '
+                    'a contract holds a few dozen')
+        if depth > MAX_DOCUMENT_DEPTH:
+            return f'is nested more than {MAX_DOCUMENT_DEPTH} levels deep'
+        if isinstance(node, Mapping):
+            stack.extend((child, depth + 1) for child in node.values())
+            seen += len(node)
+        elif isinstance(node, (list, tuple)):
+            stack.extend((child, depth + 1) for child in node)
+    return None
 
 
 _JSON_TYPES = {'string': 'a string', 'integer': 'an integer', 'number': 'a number',
@@ -373,6 +433,8 @@ def _explain(error: jsonschema.ValidationError, doc: Any) -> tuple[list, str]:
         problem = f'must be {want} (got {_shown(instance)})'
         if 'string' in wanted and isinstance(instance, (bool, int, float)):
             problem += f'; quote it in YAML: "{_shown(instance)}"'
+        elif 'string' in wanted and isinstance(instance, datetime.date):
+            problem += f'; quote it in YAML: "{instance.isoformat()}"'
         elif hint:
             problem += f'; {hint}'
         return path, problem
@@ -433,7 +495,7 @@ def _load_text(text: str) -> Any:
     if stripped.startswith(('{', '[')):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass  # YAML flow style looks like JSON but is not always JSON
     try:
         documents = list(yaml.safe_load_all(text))
@@ -530,7 +592,7 @@ def _incompatibility(trigger: Mapping, action: str) -> str | None:
                     f'{which} is down; use evacuate or boot_from_snapshot, or set '
                     f'trigger.process to a process Nova does not need')
     if kind == 'instance_down' and action == 'resume':
-        if set(trigger.get('statuses') or ()) - {'SUSPENDED'}:
+        if set(trigger.get('statuses') or DEFAULT_STATUSES) - {'SUSPENDED'}:
             return ('resume only wakes SUSPENDED servers; set trigger.statuses: '
                     '[SUSPENDED] or use reboot')
     return None
@@ -572,7 +634,7 @@ def _check_webhook(params: Mapping, where: str) -> None:
                             'and reference it by name')
     for header in params.get('headers') or {}:
         if header.lower() in _CREDENTIAL_HEADERS:
-            raise ContractError(f'{where}.params.headers.{header}',
+            raise ContractError(f'{where}.params.' + _path(['headers', header]),
                                 'credentials do not belong in a contract (it is stored in '
                                 'etcd); the request is signed with secret_ref instead')
 
@@ -624,6 +686,9 @@ def parse_contract(doc: Mapping | str | bytes) -> Contract:
     name = _name_of(doc)
     if not isinstance(doc, Mapping):
         raise ContractError('', f'must be a mapping of fields (got {_shown(doc)})')
+    too_big = _too_big(doc)
+    if too_big:
+        raise ContractError('', too_big, contract=name)
     error = _first_error(doc)
     if error is not None:
         path, problem = _explain(error, doc)

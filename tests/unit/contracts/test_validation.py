@@ -251,3 +251,45 @@ def test_contract_error_pickles_with_its_fields():
     import pickle
     error = pickle.loads(pickle.dumps(refused(doc(priority=2000))))
     assert (error.field, error.contract) == ('priority', 'web-ha')
+
+
+def test_yaml_alias_bombs_are_refused_quickly():
+    levels = ['l0: &l0 [x, x, x, x, x, x, x, x, x]']
+    for i in range(1, 10):
+        levels.append(f'l{i}: &l{i} [' + ', '.join([f'*l{i - 1}'] * 9) + ']')
+    text = 'name: bomb\n' + '\n'.join(levels) + '\nselector: {servers: *l9}\n'
+    error = refused(text)
+    assert error.field == '' and 'YAML aliases' in error.problem
+    assert error.contract == 'bomb'
+
+
+@pytest.mark.parametrize('text', ['[' * 50000, '{"a":' * 50000, 'a:\n' + ' - ' * 5000])
+def test_absurd_nesting_in_text_is_refused(text):
+    assert refused(text).field == ''
+
+
+def test_deep_nesting_in_params_is_refused():
+    deep = current = {}
+    for _ in range(100):
+        current['k'] = {}
+        current = current['k']
+    error = refused(doc(action={'type': 'mistral', 'params': {'workflow': 'w', 'input': deep}}))
+    assert 'nested more than' in error.problem
+
+
+def test_values_in_messages_are_short_even_when_the_value_is_not():
+    error = refused(doc(name={'k': list(range(10000))}))
+    assert error.field == 'name' and len(str(error)) < 200
+
+
+def test_odd_keys_are_quoted_in_the_field_path():
+    error = refused(doc(selector={'metadata': {'bad\nkey': 5}}))
+    assert error.field == 'selector.metadata["bad\\nkey"]'
+    assert '\n' not in str(error)
+
+
+def test_yaml_only_types_are_refused_with_their_type():
+    error = refused('name: web\ntrigger: {type: host_down}\nselector: {availability_zone: '
+                    '2026-01-01}\naction: {type: evacuate}\n')
+    assert error.field == 'selector.availability_zone'
+    assert 'quote it in YAML: "2026-01-01"' in error.problem
