@@ -387,6 +387,10 @@ class NovaAPI(Service):
         record = copy.deepcopy({k: v for k, v in server.items()
                                 if not k.startswith('_')})
         record['status'] = status_of(server)
+        # Nova's API field names too, for hooks written against the API.
+        record['tenant_id'] = server['project_id']
+        record['image'] = ({'id': server['image_id']} if server['image_id']
+                           else '')
         return record
 
     def get_server(self, server_id):
@@ -889,8 +893,10 @@ class NovaAPI(Service):
             if requested_host not in self.lab.hosts:
                 raise Fault(400, 'Compute host %s could not be found.'
                             % requested_host)
-        hints = self.json_body(req).get('os:scheduler_hints') or \
-            body.get('os:scheduler_hints') or {}
+        outer = self.json_body(req)
+        hints = (outer.get('os:scheduler_hints') or
+                 outer.get('OS-SCH-HNT:scheduler_hints') or
+                 body.get('os:scheduler_hints') or {})
         group_id = hints.get('group')
         replaces = metadata.get('vmr_lab:replaces')
 
