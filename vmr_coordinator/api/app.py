@@ -1,0 +1,229 @@
+"""The REST API's WSGI application (WebOb + Routes).
+
+Every coordinator serves it, leader or standby: reads come from one etcd
+snapshot per request, writes go to etcd and only the leader acts on them.
+:func:`make_app` composes the pieces::
+
+    ErrorCatcher                     never a traceback, always JSON
+      └─ PublicSplit                 /healthz /readyz /metrics /v1/alarms/*
+           ├─ public  → Api             /v1/openapi.json: no Keystone
+           └─ others  → auth_token(Api)  keystone: token + oslo.policy
+                        Api              noauth: the lab only
+
+The resources themselves live in :mod:`vmr_coordinator.api.resources`.
+"""
+
+import json
+import logging
+
+import routes
+import webob
+
+from vmr_coordinator.api import resources
+
+LOG = logging.getLogger(__name__)
+
+JSON = 'application/json'
+
+
+class ApiError(Exception):
+    """An answer other than success: rendered as ``{"error": {...}}``.
+
+    ``field`` names the offending request field, when there is one.
+    """
+
+    def __init__(self, status, message, field=None, headers=None):
+        super().__init__(message)
+        self.status = int(status)
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+def error_response(status, message, field=None, headers=None):
+    """The JSON error body every failure uses."""
+    error = {'code': int(status), 'message': message}
+    if field:
+        error['field'] = field
+    resp = webob.Response(status=int(status), content_type=JSON,
+                          charset='utf-8')
+    resp.text = json.dumps({'error': error}, sort_keys=True)
+    for name, value in (headers or {}).items():
+        resp.headers[name] = value
+    return resp
+
+
+def json_response(status, body, headers=None):
+    """A JSON answer (204 and None: no body)."""
+    if body is None:
+        resp = webob.Response(status=int(status))
+        resp.content_type = None
+    else:
+        resp = webob.Response(status=int(status), content_type=JSON,
+                              charset='utf-8')
+        resp.text = json.dumps(body, sort_keys=True, default=str)
+    for name, value in (headers or {}).items():
+        resp.headers[name] = value
+    return resp
+
+
+class Api:
+    """The router: matches a route, checks policy, calls its handler.
+
+    Handlers (in :class:`resources.Resources`) take ``(req, **params)`` and
+    return ``(status, body)`` or a ready :class:`webob.Response`; they raise
+    :class:`ApiError` for anything else.
+    """
+
+    def __init__(self, conf, store, coordinator=None, enforcer=None):
+        self.conf = conf
+        self.keystone = conf.api.auth_strategy == 'keystone'
+        self.enforcer = enforcer
+        self.resources = resources.Resources(conf, store, coordinator)
+        self.mapper = routes.Mapper()
+        # The same paths without method conditions: tells 405 from 404.
+        self.any_method = routes.Mapper()
+        self.routes = {}
+        self.methods = {}
+        for route in resources.ROUTES:
+            self.routes[route.name] = route
+            self.mapper.connect(route.name, route.path,
+                                conditions={'method': [route.method]},
+                                requirements=route.requirements)
+            if route.path not in self.methods:
+                self.any_method.connect(route.path, route.path,
+                                        requirements=route.requirements)
+            self.methods.setdefault(route.path, set()).add(route.method)
+
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
+        return self.handle(req)(environ, start_response)
+
+    def handle(self, req):
+        """Answer one request (errors included)."""
+        found = self.mapper.routematch(environ=req.environ)
+        if found is None:
+            return self._no_route(req)
+        params, matched = found
+        route = self.routes[matched.name]
+        try:
+            limit = self.conf.api.max_body_bytes
+            if req.content_length and req.content_length > limit:
+                raise ApiError(413, 'request body larger than %d bytes'
+                               % limit)
+            rule = route.rule(req) if callable(route.rule) else route.rule
+            if rule and self.keystone:
+                self._authorize(req, rule)
+            result = getattr(self.resources, route.handler)(req, **dict(params))
+        except ApiError as exc:
+            if exc.status >= 500:
+                LOG.error('%s %s: %s', req.method, req.path, exc.message)
+            return error_response(exc.status, exc.message, exc.field,
+                                  exc.headers)
+        if isinstance(result, webob.Response):
+            return result
+        status, body = result
+        return json_response(status, body)
+
+    def _no_route(self, req):
+        found = self.any_method.routematch(req.path_info)
+        if found is not None:
+            methods = ', '.join(sorted(self.methods[found[1].name]))
+            return error_response(
+                405, 'method %s not allowed on %s; allowed: %s'
+                % (req.method, req.path_info, methods),
+                headers={'Allow': methods})
+        return error_response(404, 'no such resource: %s' % req.path_info)
+
+    def _authorize(self, req, rule):
+        from oslo_context import context as oslo_context
+        from oslo_policy import policy as oslo_policy
+
+        from vmr_coordinator.api import policy
+
+        # keystonemiddleware already refused bad tokens; this guards
+        # against a pipeline that lost it.
+        if req.headers.get('X-Identity-Status') != 'Confirmed':
+            raise ApiError(401, 'authentication required: send a valid '
+                                'Keystone token in X-Auth-Token')
+        context = oslo_context.RequestContext.from_environ(req.environ)
+        try:
+            policy.authorize(self.enforcer, rule, context)
+        except oslo_policy.PolicyNotAuthorized:
+            raise ApiError(403, 'policy does not allow %s (roles: %s)'
+                           % (rule, ', '.join(context.roles) or 'none'))
+        except oslo_policy.InvalidScope as exc:
+            raise ApiError(403, 'token scope not allowed for %s: %s'
+                           % (rule, exc))
+
+
+class PublicSplit:
+    """Sends public paths straight to the API and others through auth."""
+
+    PUBLIC_PREFIXES = ('/healthz', '/readyz', '/metrics', '/v1/alarms/',
+                       '/v1/openapi.json')
+
+    def __init__(self, public, protected):
+        self.public = public
+        self.protected = protected
+
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '') or '/'
+        if any(path == p or (p.endswith('/') and path.startswith(p))
+               for p in self.PUBLIC_PREFIXES):
+            return self.public(environ, start_response)
+        return self.protected(environ, start_response)
+
+
+class ErrorCatcher:
+    """The outermost layer: any exception becomes a generic JSON 500.
+
+    The traceback goes to the log only; the caller learns nothing about the
+    internals (and no secret can leak through an exception text).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.app(environ, start_response)
+        except Exception:
+            LOG.exception('API: unhandled error on %s %s',
+                          environ.get('REQUEST_METHOD'),
+                          environ.get('PATH_INFO'))
+            resp = error_response(500, 'internal error; the coordinator '
+                                       'log has the details')
+            return resp(environ, start_response)
+
+
+def keystone_middleware(conf):
+    """keystonemiddleware's auth_token, configured from ``conf``."""
+    from keystonemiddleware import auth_token
+
+    def wrap(app):
+        return auth_token.AuthProtocol(app, {'oslo_config_config': conf})
+    return wrap
+
+
+def make_app(conf, store, coordinator=None, auth_middleware=None):
+    """The API as one WSGI callable.
+
+    ``conf`` has the VMR groups registered; ``store`` is the coordinator's
+    :class:`~vmr_common.store.Store`; ``coordinator`` (optional) is the local
+    :class:`~vmr_coordinator.service.Coordinator`, for leadership, its last
+    sentence and cycle time. ``auth_middleware`` (keystone only) replaces
+    keystonemiddleware's ``auth_token`` — tests use it to stand in for
+    Keystone.
+    """
+    enforcer = None
+    if conf.api.auth_strategy == 'keystone':
+        from vmr_coordinator.api import policy
+        enforcer = policy.make_enforcer(conf)
+    api = Api(conf, store, coordinator, enforcer)
+    if conf.api.auth_strategy == 'keystone':
+        wrap = auth_middleware or keystone_middleware(conf)
+        app = PublicSplit(api, wrap(api))
+    else:
+        app = api
+    return ErrorCatcher(app)

@@ -1,0 +1,334 @@
+"""The OpenAPI 3.1 description of the REST API, built from the route table.
+
+Served at ``/v1/openapi.json`` and kept in ``doc/api/openapi.json``; a test
+checks that both are equal. After changing an endpoint, regenerate it::
+
+    python -m vmr_coordinator.api.openapi > doc/api/openapi.json
+"""
+
+import copy
+import json
+import sys
+
+import vmr_common
+from vmr_coordinator.api import resources
+
+
+def _ref(name):
+    return {'$ref': '#/components/schemas/%s' % name}
+
+
+def _obj(properties, required=(), additional=True):
+    schema = {'type': 'object', 'properties': properties}
+    if required:
+        schema['required'] = list(required)
+    if not additional:
+        schema['additionalProperties'] = False
+    return schema
+
+
+STR = {'type': 'string'}
+NSTR = {'type': ['string', 'null']}
+NUM = {'type': 'number'}
+NNUM = {'type': ['number', 'null']}
+BOOL = {'type': 'boolean'}
+INT = {'type': 'integer'}
+ANY_OBJ = {'type': 'object'}
+NOBJ = {'type': ['object', 'null']}
+COUNTS = {'type': 'object', 'additionalProperties': INT}
+
+SCHEMAS = {
+    'Error': _obj({'error': _obj({
+        'code': INT, 'message': STR,
+        'field': {'type': 'string', 'description': 'The offending request '
+                  'field (dotted path), when there is one.'}},
+        required=('code', 'message'))}, required=('error',)),
+    'Contract': _obj({
+        'name': STR, 'description': STR, 'priority': INT, 'enabled': BOOL,
+        'trigger': _obj({'type': STR}, required=('type',)),
+        'selector': ANY_OBJ,
+        'action': _obj({'type': STR, 'params': ANY_OBJ}, required=('type',)),
+        'on_failure': {'type': 'array', 'items': ANY_OBJ},
+        'limits': ANY_OBJ}, required=('name', 'trigger', 'action')),
+    'ContractEnvelope': _obj({'contract': _ref('Contract'),
+                              'dry_run': BOOL}, required=('contract',)),
+    'ContractList': _obj({'contracts': {'type': 'array',
+                                        'items': _ref('Contract')}},
+                         required=('contracts',)),
+    'HostSummary': _obj({
+        'host': STR, 'state': STR, 'state_since': NNUM, 'reason': NSTR,
+        'live': BOOL, 'enabled': BOOL, 'maintenance': BOOL, 'zone': STR,
+        'recovery': NSTR}, required=('host', 'state', 'live')),
+    'HostList': _obj({'hosts': {'type': 'array',
+                                'items': _ref('HostSummary')},
+                      'members': {'type': 'array', 'items': STR}},
+                     required=('hosts', 'members')),
+    'Host': _obj({'host': _obj({
+        'host': STR, 'state': STR, 'enabled': BOOL, 'maintenance': BOOL,
+        'maintenance_by': NSTR, 'maintenance_reason': NSTR,
+        'maintenance_at': NNUM, 'agent': ANY_OBJ, 'live': BOOL,
+        'mod_revision': INT}, required=('host',)),
+        'member': {'type': ['object', 'null'], 'description': 'The live '
+                   "agent's capabilities, null when it is absent."}},
+        required=('host',)),
+    'MaintenanceRequest': _obj({'enabled': BOOL, 'reason': STR},
+                               required=('enabled',), additional=False),
+    'ReasonRequest': _obj({'reason': STR}),
+    'OperatorRequest': _obj({'request': _obj({
+        'type': STR, 'host': STR, 'by': STR, 'at': NUM, 'reason': NSTR})},
+        required=('request',)),
+    'RecoverySummary': _obj({
+        'id': STR, 'host': NSTR, 'state': NSTR, 'trigger': NSTR,
+        'created_at': NNUM, 'updated_at': NNUM, 'fenced': BOOL,
+        'steps': INT, 'steps_by_state': COUNTS}, required=('id', 'state')),
+    'RecoveryList': _obj({'recoveries': {
+        'type': 'array', 'items': _ref('RecoverySummary')}},
+        required=('recoveries',)),
+    'Recovery': _obj({'recovery': _obj({
+        'id': STR, 'host': STR, 'state': STR, 'trigger': ANY_OBJ,
+        'created_at': NUM, 'updated_at': NUM, 'fencing': ANY_OBJ,
+        'steps': {'type': 'array', 'items': _obj({
+            'server_id': STR, 'server_name': NSTR, 'contract': STR,
+            'action': STR, 'state': STR, 'attempts': INT,
+            'started_at': NNUM, 'finished_at': NNUM, 'result': {},
+            'error': NSTR, 'request_ids': {'type': 'array',
+                                           'items': STR}})},
+        'timeline': {'type': 'array', 'items': _obj({
+            'at': NUM, 'event': STR, 'detail': {}})}},
+        required=('id', 'state'))}, required=('recovery',)),
+    'Pause': _obj({'paused': {'oneOf': [{'type': 'null'}, _obj({
+        'by': STR, 'at': NUM, 'reason': NSTR})]}, 'was_paused': BOOL},
+        required=('paused',)),
+    'BrakeRelease': _obj({'released': BOOL, 'brake': NOBJ},
+                         required=('released',)),
+    'Status': _obj({
+        'leader': {'oneOf': [{'type': 'null'},
+                             _obj({'member': STR, 'token': INT})]},
+        'coordinator': _obj({'member': NSTR, 'is_leader': BOOL,
+                             'token': {'type': ['integer', 'null']},
+                             'sentence': NSTR, 'cycle_seconds': NNUM,
+                             'cycles': {'type': ['integer', 'null']}}),
+        'paused': NOBJ, 'brake': NOBJ,
+        'hosts': _obj({'total': INT, 'by_state': COUNTS}),
+        'recoveries': _obj({'total': INT, 'by_state': COUNTS}),
+        'members': {'type': 'array', 'items': STR},
+        'contracts': INT, 'revision': INT,
+        'corrupt_keys': {'type': 'array', 'items': STR}},
+        required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
+    'AlarmAccepted': _obj({'event': STR, 'alerts': INT},
+                          required=('event',)),
+    'Health': _obj({'status': STR}),
+    'Ready': _obj({'ready': BOOL, 'role': STR, 'member': NSTR,
+                   'leader': NSTR, 'reason': STR}, required=('ready',)),
+}
+
+
+def _json(schema_name, description):
+    return {'description': description, 'content': {
+        'application/json': {'schema': _ref(schema_name)}}}
+
+
+def _error(description):
+    return _json('Error', description)
+
+
+def _path_param(name, description):
+    return {'name': name, 'in': 'path', 'required': True,
+            'description': description, 'schema': STR}
+
+
+def _query(name, description, schema=STR):
+    return {'name': name, 'in': 'query', 'required': False,
+            'description': description, 'schema': schema}
+
+
+def _body(schema_name, required=True, yaml=False):
+    content = {'application/json': {'schema': _ref(schema_name)}}
+    if yaml:
+        content['application/yaml'] = {'schema': STR}
+    return {'required': required, 'content': content}
+
+
+NAME = _path_param('name', 'Contract name.')
+HOST = _path_param('host', 'Compute host name.')
+RID = _path_param('recovery_id', 'Recovery id.')
+AUTH = [{'keystone': []}, {}]
+WEBHOOK = [{'webhookToken': []}, {'webhookSignature': []}]
+
+#: route name -> (summary, tag, parameters, request body, responses)
+OPERATIONS = {
+    'healthz': ('The process is alive.', 'health', [], None,
+                {'200': _json('Health', 'Alive.')}),
+    'readyz': ('Ready: the leader, or a standby that can read etcd.',
+               'health', [], None,
+               {'200': _json('Ready', 'Ready.'),
+                '503': _json('Ready', 'Not ready (etcd unreachable).')}),
+    'metrics': ('Prometheus metrics (text exposition format).', 'health',
+                [], None, {'200': {'description': 'Metrics.', 'content': {
+                    'text/plain': {'schema': STR}}}}),
+    'openapi': ('This document.', 'health', [], None,
+                {'200': {'description': 'OpenAPI 3.1 document.',
+                         'content': {'application/json': {
+                             'schema': ANY_OBJ}}}}),
+    'status': ('Leader, switches and counts of hosts and recoveries.',
+               'cluster', [], None, {'200': _json('Status', 'Status.')}),
+    'contracts.list': ('List contracts.', 'contracts', [], None,
+                       {'200': _json('ContractList', 'Contracts.')}),
+    'contracts.create': (
+        'Create a contract (or validate it with dry_run=1).', 'contracts',
+        [_query('dry_run', 'Validate and return the parsed contract '
+                'without storing it.', {'type': 'string',
+                                        'enum': ['0', '1']})],
+        _body('Contract', yaml=True),
+        {'200': _json('ContractEnvelope', 'Valid (dry run).'),
+         '201': _json('ContractEnvelope', 'Created.'),
+         '400': _error('Invalid contract; `field` names the offending '
+                       'field.'),
+         '409': _error('A contract with this name exists.')}),
+    'contracts.get': ('Show a contract.', 'contracts', [NAME], None,
+                      {'200': _json('ContractEnvelope', 'The contract.'),
+                       '404': _error('No such contract.')}),
+    'contracts.put': ('Create or replace a contract.', 'contracts', [NAME],
+                      _body('Contract', yaml=True),
+                      {'200': _json('ContractEnvelope', 'Replaced.'),
+                       '201': _json('ContractEnvelope', 'Created.'),
+                       '400': _error('Invalid contract.')}),
+    'contracts.delete': ('Delete a contract.', 'contracts', [NAME], None,
+                         {'204': {'description': 'Deleted.'},
+                          '404': _error('No such contract.')}),
+    'hosts.list': ('List hosts with their state and live membership.',
+                   'hosts', [_query('state', 'Only hosts in this state.',
+                                    {'type': 'string', 'enum': list(
+                                        resources.HOST_STATES)})], None,
+                   {'200': _json('HostList', 'Hosts.'),
+                    '400': _error('Unknown state.')}),
+    'hosts.get': ("Show a host with its agent's last facts.", 'hosts',
+                  [HOST], None, {'200': _json('Host', 'The host.'),
+                                 '404': _error('No such host.')}),
+    'hosts.maintenance': (
+        'Start or end maintenance (compare-and-swap on the host record).',
+        'hosts', [HOST], _body('MaintenanceRequest'),
+        {'200': _json('Host', 'The updated host.'),
+         '400': _error('Malformed body.'), '404': _error('No such host.'),
+         '409': _error('The record kept changing; retry.')}),
+    'hosts.confirm_fenced': (
+        'Confirm by hand that a host is powered off (journaled).', 'hosts',
+        [HOST], _body('ReasonRequest', required=False),
+        {'202': _json('OperatorRequest', 'Handed to the leader.'),
+         '404': _error('No such host.'),
+         '409': _error('The host is alive in the agents group.')}),
+    'recoveries.list': (
+        'List recoveries.', 'recoveries',
+        [_query('state', 'Only recoveries in this state.',
+                {'type': 'string', 'enum': list(resources.RECOVERY_STATES)}),
+         _query('host', 'Only recoveries of this host.')], None,
+        {'200': _json('RecoveryList', 'Recoveries, newest first.'),
+         '400': _error('Unknown state.')}),
+    'recoveries.get': ('Show a recovery with its steps and timeline.',
+                       'recoveries', [RID], None,
+                       {'200': _json('Recovery', 'The recovery.'),
+                        '404': _error('No such recovery.')}),
+    'pause': ('Pause VMR: the leader observes but does nothing.', 'cluster',
+              [], _body('ReasonRequest', required=False),
+              {'200': _json('Pause', 'Paused.')}),
+    'resume': ('Resume after a pause.', 'cluster', [], None,
+               {'200': _json('Pause', 'Resumed.')}),
+    'brake.release': ('Release the disruption brake.', 'cluster', [], None,
+                      {'200': _json('BrakeRelease', 'Released (or was not '
+                                    'engaged).')}),
+    'alarms.aodh': ('Receive an Aodh alarm notification.', 'alarms', [],
+                    {'required': True, 'content': {'application/json': {
+                        'schema': ANY_OBJ}}},
+                    {'202': _json('AlarmAccepted', 'Stored for the leader.'),
+                     '400': _error('Not an Aodh notification.'),
+                     '401': _error('Bad or missing token/signature; '
+                                   'nothing stored.')}),
+    'alarms.alertmanager': (
+        'Receive an Alertmanager webhook notification.', 'alarms', [],
+        {'required': True, 'content': {'application/json': {
+            'schema': ANY_OBJ}}},
+        {'202': _json('AlarmAccepted', 'Stored for the leader.'),
+         '400': _error('Not an Alertmanager notification.'),
+         '401': _error('Bad or missing token/signature; nothing stored.')}),
+}
+
+COMMON_ERRORS = {
+    '401': _error('No valid Keystone token (auth_strategy = keystone).'),
+    '403': _error('The policy does not allow this caller.'),
+    '503': _error('etcd is unreachable.'),
+}
+
+
+def document():
+    """The OpenAPI document (a fresh dict)."""
+    paths = {}
+    for route in resources.ROUTES:
+        summary, tag, params, body, responses = OPERATIONS[route.name]
+        op = {'operationId': route.name, 'summary': summary, 'tags': [tag],
+              'responses': copy.deepcopy(responses)}
+        if params:
+            op['parameters'] = copy.deepcopy(params)
+        if body:
+            op['requestBody'] = copy.deepcopy(body)
+        if route.rule is not None:
+            op['security'] = copy.deepcopy(AUTH)
+            for code, resp in COMMON_ERRORS.items():
+                op['responses'].setdefault(code, copy.deepcopy(resp))
+            if route.method == 'POST' and body and '400' not in \
+                    op['responses']:
+                op['responses']['400'] = _error('Malformed body.')
+        elif route.name.startswith('alarms.'):
+            op['security'] = copy.deepcopy(WEBHOOK)
+        else:
+            op['security'] = []
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        'openapi': '3.1.0',
+        'info': {
+            'title': 'VMR API',
+            'version': vmr_common.__version__,
+            'summary': 'Autohealing of OpenStack virtual machines.',
+            'description': 'Served by every VMR coordinator. Errors are '
+                           '`{"error": {"code", "message", "field"?}}`. With '
+                           'auth_strategy = keystone send X-Auth-Token; '
+                           'reads need the reader, member or admin role, '
+                           'writes need admin. The alarm webhooks take '
+                           'X-VMR-Token or X-VMR-Signature instead.',
+            'license': {'name': 'Apache-2.0',
+                        'identifier': 'Apache-2.0'},
+        },
+        'tags': [{'name': t} for t in ('cluster', 'contracts', 'hosts',
+                                       'recoveries', 'alarms', 'health')],
+        'paths': paths,
+        'components': {
+            'schemas': copy.deepcopy(SCHEMAS),
+            'securitySchemes': {
+                'keystone': {'type': 'apiKey', 'in': 'header',
+                             'name': 'X-Auth-Token',
+                             'description': 'A Keystone token.'},
+                'webhookToken': {'type': 'apiKey', 'in': 'header',
+                                 'name': 'X-VMR-Token',
+                                 'description': '[api] webhook_token.'},
+                'webhookSignature': {
+                    'type': 'apiKey', 'in': 'header',
+                    'name': 'X-VMR-Signature',
+                    'description': 'sha256=<hex HMAC-SHA256 of the body '
+                                   'keyed with [api] webhook_token>.'},
+            },
+        },
+    }
+
+
+def render():
+    """The document as the text stored in ``doc/api/openapi.json``."""
+    return json.dumps(document(), indent=2, sort_keys=True) + '\n'
+
+
+def main():
+    """Print the document (``python -m vmr_coordinator.api.openapi``)."""
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""oslo.policy rules of the REST API, with their defaults registered in code.
+
+Reads need a reader (``reader``, ``member`` or ``admin`` role); every write
+— contracts, maintenance, confirm-fenced, pause, brake release — needs
+``admin``. Operators override rules in the ``[oslo_policy] policy_file``.
+:func:`list_rules` feeds the ``oslo.policy.policies`` entry point
+(``oslopolicy-sample-generator --namespace vmr``).
+"""
+
+from oslo_policy import policy
+
+ADMIN = 'role:admin'
+READER = 'role:reader or role:member or role:admin'
+
+BASE_RULES = [
+    policy.RuleDefault('vmr:admin', ADMIN,
+                       description='Who may change what VMR does.'),
+    policy.RuleDefault('vmr:reader', READER,
+                       description='Who may see what VMR does and did.'),
+]
+
+
+def _rule(name, check, description, method, path):
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=check, description=description,
+        operations=[{'method': method, 'path': path}])
+
+
+API_RULES = [
+    _rule('vmr:status:get', 'rule:vmr:reader', 'Show the cluster status.',
+          'GET', '/v1/status'),
+    _rule('vmr:contract:list', 'rule:vmr:reader', 'List contracts.',
+          'GET', '/v1/contracts'),
+    _rule('vmr:contract:get', 'rule:vmr:reader', 'Show a contract.',
+          'GET', '/v1/contracts/{name}'),
+    _rule('vmr:contract:validate', 'rule:vmr:reader',
+          'Validate a contract without storing it (dry_run=1).',
+          'POST', '/v1/contracts?dry_run=1'),
+    _rule('vmr:contract:create', 'rule:vmr:admin', 'Create a contract.',
+          'POST', '/v1/contracts'),
+    _rule('vmr:contract:update', 'rule:vmr:admin',
+          'Create or replace a contract.', 'PUT', '/v1/contracts/{name}'),
+    _rule('vmr:contract:delete', 'rule:vmr:admin', 'Delete a contract.',
+          'DELETE', '/v1/contracts/{name}'),
+    _rule('vmr:host:list', 'rule:vmr:reader', 'List hosts.',
+          'GET', '/v1/hosts'),
+    _rule('vmr:host:get', 'rule:vmr:reader', 'Show a host.',
+          'GET', '/v1/hosts/{host}'),
+    _rule('vmr:host:maintenance', 'rule:vmr:admin',
+          'Put a host into or out of maintenance.',
+          'POST', '/v1/hosts/{host}/maintenance'),
+    _rule('vmr:host:confirm_fenced', 'rule:vmr:admin',
+          'Confirm by hand that a host is powered off.',
+          'POST', '/v1/hosts/{host}/confirm-fenced'),
+    _rule('vmr:recovery:list', 'rule:vmr:reader', 'List recoveries.',
+          'GET', '/v1/recoveries'),
+    _rule('vmr:recovery:get', 'rule:vmr:reader',
+          'Show a recovery with its steps and timeline.',
+          'GET', '/v1/recoveries/{id}'),
+    _rule('vmr:cluster:pause', 'rule:vmr:admin',
+          'Pause VMR: the leader keeps observing but does nothing.',
+          'POST', '/v1/pause'),
+    _rule('vmr:cluster:resume', 'rule:vmr:admin', 'Resume after a pause.',
+          'POST', '/v1/resume'),
+    _rule('vmr:brake:release', 'rule:vmr:admin',
+          'Release the disruption brake.', 'POST', '/v1/brake/release'),
+]
+
+
+def list_rules():
+    """Every default rule (the ``oslo.policy.policies`` entry point)."""
+    return BASE_RULES + API_RULES
+
+
+def make_enforcer(conf):
+    """An :class:`oslo_policy.policy.Enforcer` with VMR's defaults."""
+    enforcer = policy.Enforcer(conf)
+    enforcer.register_defaults(list_rules())
+    return enforcer
+
+
+def authorize(enforcer, rule, context):
+    """Raise :class:`oslo_policy.policy.PolicyNotAuthorized` unless the
+    caller (an ``oslo_context`` RequestContext) passes ``rule``."""
+    enforcer.authorize(rule, {'project_id': context.project_id},
+                       context, do_raise=True)

@@ -1,0 +1,171 @@
+"""Prometheus metrics of a coordinator (served at ``/metrics`` by the API).
+
+Two kinds:
+
+* durations the healer measures as things happen — detection, fencing, one
+  action — kept in process-wide histograms; the healer calls
+  :func:`observe_detection`, :func:`observe_fence` and :func:`observe_action`;
+* the cluster's state — hosts and recoveries by state, leader, brake,
+  pause, live agents — read from one etcd snapshot at scrape time by
+  :class:`ClusterCollector`, so every coordinator (leader or standby) reports
+  the same numbers and nothing goes stale between cycles.
+"""
+
+import logging
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from vmr_common import exceptions
+from vmr_coordinator import snapshot as snapshot_mod
+from vmr_coordinator.detection import HostState
+
+LOG = logging.getLogger(__name__)
+
+HOST_STATES = (HostState.UP, HostState.SUSPECT, HostState.PARTITIONED,
+               HostState.FAILED, HostState.FENCING, HostState.FENCED,
+               HostState.BLOCKED, HostState.RECOVERING, HostState.RECOVERED,
+               HostState.MAINTENANCE)
+RECOVERY_STATES = ('detected', 'confirming', 'fencing', 'fenced', 'acting',
+                   'done', 'failed', 'blocked')
+
+# Buckets follow the latency budget (T + grace + P + probe timeout) and the
+# slowest things VMR waits for: BMC power-off and a Nova evacuation.
+DETECTION = Histogram(
+    'vmr_detection_seconds',
+    'Time from a host leaving the agents group to its being declared '
+    'failed.', buckets=(0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 60, 120),
+    registry=None)
+FENCE = Histogram(
+    'vmr_fence_seconds', 'Time to fence a host, verified off.',
+    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300), registry=None)
+ACTION = Histogram(
+    'vmr_action_seconds', 'Time of one recovery step (one server, one '
+    'action).', buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200),
+    registry=None)
+
+
+def observe_detection(seconds):
+    """Record how long detecting one failed host took."""
+    DETECTION.observe(max(0.0, float(seconds)))
+
+
+def observe_fence(seconds):
+    """Record how long one (verified) fencing took."""
+    FENCE.observe(max(0.0, float(seconds)))
+
+
+def observe_action(seconds):
+    """Record how long one recovery step took."""
+    ACTION.observe(max(0.0, float(seconds)))
+
+
+class ClusterCollector:
+    """Gauges of the cluster's state, read from etcd at each scrape.
+
+    ``coordinator`` (optional) is the local coordinator: it tells whether
+    this process leads and how long its last cycle took.
+    """
+
+    def __init__(self, store, group, coordinator=None):
+        self.store = store
+        self.group = group
+        self.coordinator = coordinator
+
+    def collect(self):
+        view = coordinator_view(self.coordinator)
+        leader = GaugeMetricFamily(
+            'vmr_leader', '1 when this coordinator is the leader.')
+        leader.add_metric([], 1 if view['is_leader'] else 0)
+        yield leader
+        cycle = GaugeMetricFamily(
+            'vmr_cycle_seconds', 'Duration of the last healer cycle of this '
+            'coordinator.')
+        cycle.add_metric([], view['cycle_seconds'] or 0.0)
+        yield cycle
+        etcd_up = GaugeMetricFamily(
+            'vmr_etcd_up', '1 when this coordinator could read etcd for '
+            'this scrape.')
+        try:
+            snap = snapshot_mod.take(self.store, self.group)
+        except exceptions.StoreError as exc:
+            LOG.warning('metrics: cannot read etcd: %s', exc)
+            etcd_up.add_metric([], 0)
+            yield etcd_up
+            return
+        etcd_up.add_metric([], 1)
+        yield etcd_up
+        yield from snapshot_metrics(snap)
+
+
+def snapshot_metrics(snap):
+    """The gauges that describe one :class:`Snapshot`."""
+    hosts = GaugeMetricFamily('vmr_hosts', 'Hosts by state.',
+                              labels=['state'])
+    for state, count in sorted(count_by(
+            (r.state for r in snap.hosts.values()), HOST_STATES).items()):
+        hosts.add_metric([state], count)
+    yield hosts
+    recoveries = GaugeMetricFamily('vmr_recoveries', 'Recoveries in the '
+                                   'journal by state.', labels=['state'])
+    for state, count in sorted(count_by(
+            (data.get('state', 'detected') for data, _rev in
+             snap.journal.values()), RECOVERY_STATES).items()):
+        recoveries.add_metric([state], count)
+    yield recoveries
+    brake = GaugeMetricFamily('vmr_brake_engaged', '1 while the disruption '
+                              'brake stops automatic fencing.')
+    brake.add_metric([], 1 if snap.brake is not None else 0)
+    yield brake
+    paused = GaugeMetricFamily('vmr_paused', '1 while VMR is paused.')
+    paused.add_metric([], 1 if snap.paused is not None else 0)
+    yield paused
+    live = GaugeMetricFamily('vmr_agents_live', 'Agents in the agents '
+                             'group.')
+    live.add_metric([], len(snap.members))
+    yield live
+
+
+def count_by(states, known):
+    """``{state: count}`` with every ``known`` state present (zero or more)."""
+    counts = dict.fromkeys(known, 0)
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def coordinator_view(coordinator):
+    """What the API shows of the local coordinator (all keys always set).
+
+    Reads attributes defensively: the coordinator object belongs to
+    ``vmr_coordinator.service`` and the API must keep serving even if it is
+    absent (tests, a standalone API) or half started.
+    """
+    view = {'member': None, 'is_leader': False, 'token': None,
+            'sentence': None, 'cycle_seconds': None, 'cycles': None}
+    if coordinator is None:
+        return view
+    healer = getattr(coordinator, 'healer', None)
+    election = getattr(healer, 'election', None)
+    view['member'] = getattr(coordinator, 'member', None)
+    view['sentence'] = getattr(coordinator, 'last_sentence', None)
+    if healer is not None:
+        view['cycle_seconds'] = getattr(healer, 'cycle_seconds', None)
+        view['cycles'] = getattr(healer, 'cycles', None)
+    if election is not None:
+        try:
+            view['is_leader'] = bool(election.is_leader())
+        except Exception:  # a half-built election must not break the API
+            view['is_leader'] = False
+        view['token'] = getattr(election, 'token', None) \
+            if view['is_leader'] else None
+    return view
+
+
+def make_registry(store, group, coordinator=None):
+    """A registry with the duration histograms and the cluster gauges."""
+    registry = CollectorRegistry(auto_describe=False)
+    for histogram in (DETECTION, FENCE, ACTION):
+        registry.register(histogram)
+    registry.register(ClusterCollector(store, group, coordinator))
+    return registry
