@@ -825,6 +825,12 @@ class ServiceVmPolicy:
                 if prefix.startswith('amphora'):
                     return f'looks like an Octavia amphora (name {server.name})'
                 return f'looks service-owned (name starts with {prefix!r})'
+        for prefix in self.name_prefixes:
+            # Octavia's images are named like its VMs (amphora-x64-haproxy).
+            if prefix and server.image_name and server.image_name.startswith(prefix):
+                if prefix.startswith('amphora'):
+                    return f'looks like an Octavia amphora (image {server.image_name})'
+                return f'looks service-owned (image name starts with {prefix!r})'
         tags = sorted(self.image_tags & server.image_tags)
         if tags:
             if 'amphora' in tags:

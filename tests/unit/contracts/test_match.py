@@ -120,6 +120,8 @@ AMPHORA = dict(name='amphora-1f2e3d4c', id='amp-1', host='compute-3')
 @pytest.mark.parametrize('facts, words', [
     (AMPHORA, 'looks like an Octavia amphora (name amphora-1f2e3d4c)'),
     (dict(name='lb-vm', id='x', image_tags=['amphora']), "image tagged 'amphora'"),
+    (dict(name='lb-vm', id='x', image_name='amphora-x64-haproxy'),
+     'looks like an Octavia amphora (image amphora-x64-haproxy)'),
     (dict(name='lb-vm', id='x', project_id='octavia-project'),
      'belongs to service project octavia-project'),
     (dict(name='k8s-master', id='x', owner='magnum'), 'is managed by magnum'),
