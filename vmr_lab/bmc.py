@@ -298,6 +298,15 @@ class BmcServer:
                   int(port))
         return handle
 
+    def remove(self, name):
+        """Stop serving BMC ``name`` and free its port."""
+        with self._lock:
+            handle = self._bmcs.pop(name, None)
+        if handle is not None:
+            handle.is_unreachable = True
+            with _SERVER_LOCK:
+                self._close(handle._bmc)
+
     def __getitem__(self, name):
         return self._bmcs[name]
 

@@ -297,6 +297,11 @@ class _Outcome:
         self.error = None
 
 
+def report_reserve(timeout):
+    """Seconds kept at the end of a ``timeout`` to report, not to wait."""
+    return min(0.2, 0.2 * float(timeout))
+
+
 def call_with_deadline(func, timeout, name='vmr-fence'):
     """Run ``func()`` in a daemon thread; wait at most ``timeout`` seconds.
 

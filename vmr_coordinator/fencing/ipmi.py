@@ -58,13 +58,36 @@ class IpmiFencer(base.Fencer):
                      or self.settings.poll_interval)
 
     def _login(self):
+        try:
+            return self._command()
+        except AttributeError:
+            # pyghmi 1.6 sometimes marks a failed login broken without a
+            # reason ('Session' object has no attribute 'errormsg'), e.g.
+            # while another login shares its socket.  Forget that session
+            # and log in once more to learn the real reason.
+            self._forget_sessions()
+            return self._command()
+
+    def _command(self):
         return ipmi_command.Command(
             bmc=self.options['address'], userid=self.options['username'],
             password=self.options['password'], port=self.options['port'],
             kg=self.options['kg'])
 
-    @staticmethod
-    def _logout(cmd):
+    def _forget_sessions(self, session=None):
+        """Drop pyghmi's cached half-open sessions to this BMC."""
+        cache = getattr(ipmi_session.Session, 'initting_sessions', None)
+        if not isinstance(cache, dict):
+            return
+        for key, value in list(cache.items()):
+            if session is not None:
+                if value is session:
+                    cache.pop(key, None)
+            elif (key[0] == self.options['address']
+                  and key[3] == self.options['port']):
+                cache.pop(key, None)
+
+    def _logout(self, cmd):
         session = cmd.ipmi_session
         try:
             session.logout()
@@ -74,11 +97,7 @@ class IpmiFencer(base.Fencer):
         # hands it to the next Command for the same BMC and credentials,
         # which then fails ('<' between float and None).  Drop it so the
         # next fence logs in afresh.
-        cache = getattr(ipmi_session.Session, 'initting_sessions', None)
-        if isinstance(cache, dict):
-            for key, value in list(cache.items()):
-                if value is session:
-                    cache.pop(key, None)
+        self._forget_sessions(session)
 
     def _explain(self, exc, timeout, stage):
         """One sentence for an exception raised while talking to the BMC."""
@@ -116,7 +135,9 @@ class IpmiFencer(base.Fencer):
     def _set_and_poll(self, wanted, timeout):
         """Request power ``wanted`` then poll; returns the result pieces."""
         start = time.monotonic()
-        deadline = start + timeout
+        # Stop polling a little before the hard deadline so a host that
+        # stays on is reported as such, not as a BMC that went silent.
+        deadline = start + timeout - base.report_reserve(timeout)
         interval = self._poll_interval()
 
         def work(stages):

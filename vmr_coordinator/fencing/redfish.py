@@ -103,7 +103,9 @@ class RedfishFencer(base.Fencer):
 
     def _reset_and_poll(self, reset_type, wanted, timeout):
         start = time.monotonic()
-        deadline = start + timeout
+        # Stop polling a little before the hard deadline so a host that
+        # stays on is reported as such, not as a BMC that went silent.
+        deadline = start + timeout - base.report_reserve(timeout)
         interval = float(self.options['poll_interval']
                          or self.settings.poll_interval)
 

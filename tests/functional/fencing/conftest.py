@@ -1,0 +1,131 @@
+"""Fixtures for fencing against real virtual BMCs on 127.0.0.1.
+
+``bmc_server``  one :class:`vmr_lab.bmc.BmcServer` for the module.
+``make_bmc``    factory: a fresh BMC on a free UDP port with an in-memory
+                host power state (``host.power``), removed after the test.
+``conf``        oslo.config object with the [fencing] options registered.
+``ipmitool``    ``ipmitool(bmc, 'power', 'status')`` -> stdout; the password
+                goes through ``IPMI_PASSWORD`` (-E), never argv.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+
+import pytest
+from oslo_config import cfg
+
+from vmr_common.conf import fencing as fencing_conf
+from vmr_lab.bmc import BmcServer
+
+FENCE_IPMILAN = '/usr/sbin/fence_ipmilan'
+IPMITOOL = shutil.which('ipmitool') or '/usr/bin/ipmitool'
+BMC_USER = 'fence-admin'
+
+needs_fence_ipmilan = pytest.mark.skipif(
+    not os.access(FENCE_IPMILAN, os.X_OK),
+    reason='%s is not installed (Debian package fence-agents)'
+    % FENCE_IPMILAN)
+needs_ipmitool = pytest.mark.skipif(
+    not os.access(IPMITOOL, os.X_OK),
+    reason='ipmitool is not installed (Debian package ipmitool)')
+
+
+def free_udp_port():
+    """A UDP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class SimPower:
+    """The power state of a simulated host, as a BMC drives it."""
+
+    def __init__(self):
+        self.power = 'on'
+        self.requests = []
+
+    def get_power(self):
+        return self.power
+
+    def set_power(self, state):
+        self.requests.append(state)
+        if state in ('off', 'shutdown'):
+            self.power = 'off'
+        elif state in ('on', 'reset', 'cycle'):
+            self.power = 'on'
+
+
+class Bmc:
+    """A test BMC: its handle, its host's power, and its credentials."""
+
+    def __init__(self, handle, host, password):
+        self.handle = handle
+        self.host = host
+        self.password = password
+        self.address = handle.address
+        self.port = handle.port
+        self.username = handle.username
+
+    def ipmi_options(self, **extra):
+        options = {'address': self.address, 'port': self.port,
+                   'username': self.username, 'password': self.password}
+        options.update(extra)
+        return options
+
+    def agent_options(self, **extra):
+        options = self.ipmi_options(agent='fence_ipmilan', options={
+            'lanplus': 1, 'power_wait': 0, 'stonith_status_sleep': 0,
+            'power_timeout': 5})
+        options.update(extra)
+        return options
+
+
+@pytest.fixture(scope='module')
+def bmc_server():
+    server = BmcServer(address='127.0.0.1').start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_bmc(bmc_server):
+    created = []
+
+    def make(password=None):
+        name = 'bmc-%s' % uuid.uuid4().hex[:8]
+        password = password or 'pw-%s' % uuid.uuid4().hex[:12]
+        host = SimPower()
+        handle = bmc_server.add(name, free_udp_port(), BMC_USER, password,
+                                host.get_power, host.set_power)
+        created.append(name)
+        return Bmc(handle, host, password)
+
+    yield make
+    for name in created:
+        bmc_server.remove(name)
+
+
+@pytest.fixture
+def conf():
+    c = cfg.ConfigOpts()
+    fencing_conf.register_opts(c)
+    c([])
+    c.set_override('poll_interval', 0.05, 'fencing')
+    return c
+
+
+@pytest.fixture
+def ipmitool():
+    def run(bmc, *args):
+        env = dict(os.environ, IPMI_PASSWORD=bmc.password)
+        proc = subprocess.run(
+            [IPMITOOL, '-I', 'lanplus', '-H', bmc.address, '-p',
+             str(bmc.port), '-U', bmc.username, '-E', '-N', '1', '-R', '2']
+            + list(args), env=env, capture_output=True, text=True,
+            timeout=20)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+    return run
