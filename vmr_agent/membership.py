@@ -22,7 +22,8 @@ def tooz_url(endpoint, ttl, timeout, conf_etcd=None):
     """The tooz ``etcd3+http(s)://`` URL for one etcd endpoint."""
     url = urllib.parse.urlparse(endpoint if '://' in endpoint
                                 else 'http://' + endpoint)
-    options = {'timeout': max(1, int(round(timeout))),
+    options = {'api_version': 'v3',
+               'timeout': max(1, int(round(timeout))),
                'membership_timeout': max(2, int(round(ttl)))}
     if conf_etcd is not None:
         if conf_etcd.ca_file:

@@ -11,6 +11,8 @@ import threading
 import time
 
 import cotyledon
+from etcd3gw import exceptions as etcd_exc
+import requests
 import tooz
 
 import vmr_common
@@ -78,6 +80,7 @@ class Agent:
         self.probe_thread = None
         self.watcher = None
         self._last_error = None
+        self._failures = 0
 
     def _make_watchdog(self):
         try:
@@ -157,18 +160,26 @@ class Agent:
             if not self.registered:
                 registration.register(self.store, self.host, self.facts())
                 self.registered = True
-        except (exceptions.StoreError, tooz.ToozError) as exc:
+        except (exceptions.StoreError, tooz.ToozError,
+                etcd_exc.Etcd3Exception, requests.RequestException) as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, etcd_exc.Etcd3Exception):
+                text = 'etcd unavailable (%s): %s' % (
+                    type(exc).__name__, ','.join(self.store.endpoints))
             if text != self._last_error:
                 LOG.warning('heartbeat failed: %s', text)
                 self._last_error = text
-            if isinstance(exc, tooz.ToozError):
+            self._failures += 1
+            # Another endpoint may serve us; with a single endpoint the same
+            # client simply works again once etcd is back.
+            if len(self.store.endpoints) > 1 and self._failures >= 2:
                 self.membership.reconnect()
             self.isolation.check()
             return 'error'
         if self._last_error is not None:
             LOG.info('heartbeat restored')
             self._last_error = None
+        self._failures = 0
         self.isolation.contact()
         if self.watchdog is not None and self.isolation.may_feed_watchdog:
             self.watchdog.feed()

@@ -52,6 +52,8 @@ def prepare(prog, role, argv=None, description=None):
             raise exceptions.ConfigError(
                 '[etcd] cert_file is set but key_file is not: set both for '
                 'TLS client authentication')
+        from vmr_common.store import Store
+        Store.from_conf(conf)  # validates the endpoint URLs, no I/O
         if conf.etcd.username and not conf.etcd.password:
             raise exceptions.ConfigError(
                 '[etcd] username is set but password is not')

@@ -125,6 +125,10 @@ class Healer:
         if record is None:
             return False
         data = dict(record.data)
+        # Who wrote it, under which term: lets anyone audit that writes
+        # never go back to an older leader's token.
+        fields = dict(fields, updated_by=self.member,
+                      token=self.election.token)
         for key, value in fields.items():
             if value is None:
                 data.pop(key, None)

@@ -32,6 +32,9 @@ class Coordinator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.last_sentence = None
+        self.recovery = None
+        #: ``metrics(kind, seconds)`` observer, set when metrics exist
+        self.metrics = None
         self.watchers = [
             Watcher(self.store, Keyspace.group(conf.heartbeat.group),
                     self._wake.set, timeout=5.0),
@@ -72,6 +75,8 @@ class Coordinator:
         self._wake.set()
         for watcher in self.watchers:
             watcher.stop()
+        if self.recovery is not None:
+            self.recovery.close()
         self.healer.close(resign=True)
 
 

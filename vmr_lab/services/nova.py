@@ -89,6 +89,28 @@ def status_of(server):
     return _VM_STATUS.get(server['vm_state'], 'UNKNOWN')
 
 
+def _encode(value):
+    """JSON-able copy of ``value``: datetimes become tagged strings."""
+    if isinstance(value, datetime.datetime):
+        return {'__datetime__': value.isoformat()}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value):
+    """Inverse of :func:`_encode`."""
+    if isinstance(value, dict):
+        if set(value) == {'__datetime__'}:
+            return datetime.datetime.fromisoformat(value['__datetime__'])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
 def _is_uuid(value):
     try:
         uuid.UUID(str(value))
@@ -136,6 +158,48 @@ class NovaAPI(Service):
                    'created_at': _now(), 'updated_at': _now()}
         self.services[service['uuid']] = service
         return service
+
+    # -- state file ----------------------------------------------------------
+    def snapshot(self):
+        """Nova's state as a JSON-serialisable dict (for the state file)."""
+        with self.state_lock:
+            return _encode({
+                'servers': self.servers, 'services': self.services,
+                'flavors': self.flavors, 'server_groups': self.server_groups,
+                'aggregates': list(self.aggregates.values()),
+                'migrations': self.migrations, 'actions': self.actions})
+
+    def restore(self, state):
+        """Replace the state with one returned by :meth:`snapshot`.
+
+        Services of hosts the lab no longer has are dropped and new hosts
+        get fresh services; servers keep their host, and the lab restarts
+        the ACTIVE ones on their (powered) hosts.
+        """
+        state = _decode(state)
+        with self.state_lock:
+            self.servers = state['servers']
+            for server in self.servers.values():
+                server['_op'] = None
+            self.flavors = state['flavors']
+            self.server_groups = state['server_groups']
+            self.aggregates = {a['id']: a for a in state['aggregates']}
+            self.migrations = state['migrations']
+            self.actions = state['actions']
+            services = {k: v for k, v in state['services'].items()
+                        if v['host'] in self.lab.hosts
+                        or v['binary'] != 'nova-compute'}
+            self.services = services
+            for host in self.lab.hosts:
+                if self.compute_service(host) is None:
+                    self._add_service(host, 'nova-compute', 'nova')
+            top = max([s['created_seq'] for s in self.servers.values()] +
+                      [s['id'] for s in self.services.values()] + [0])
+            self._counter = itertools.count(top + 1)
+            self._migration_ids = itertools.count(
+                max([m['id'] for m in self.migrations] + [0]) + 1)
+            self._aggregate_ids = itertools.count(
+                max(list(self.aggregates) + [0]) + 1)
 
     # -- plumbing -------------------------------------------------------------
     @property
@@ -479,6 +543,7 @@ class NovaAPI(Service):
                                       self.flavors[flavor_id],
                                       self._default_image_id(), {}, host)
             server['vm_state'] = 'active'
+            server['task_state'] = None
             server['power_state'] = RUNNING
             server['launched_at'] = _now()
             self.servers[server['id']] = server

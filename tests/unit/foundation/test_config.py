@@ -1,0 +1,62 @@
+"""Configuration: timing invariants and the sample generator."""
+
+import os
+import subprocess
+import sys
+
+from oslo_config import cfg
+
+from vmr_common import conf as vmr_conf
+from vmr_common.conf import checks
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+
+def make_conf(overrides=None):
+    # A config file rather than set_override: oslo.config shares option
+    # groups between ConfigOpts objects, so overrides would leak.
+    import tempfile
+    lines = []
+    for (group, name), value in (overrides or {}).items():
+        lines.append('[%s]\n%s = %s\n' % (group, name, value))
+    with tempfile.NamedTemporaryFile('w', suffix='.conf',
+                                     delete=False) as f:
+        f.write(''.join(lines))
+    conf = cfg.ConfigOpts()
+    vmr_conf.register_all(conf)
+    conf(['--config-file', f.name], project='vmr', default_config_files=[])
+    os.unlink(f.name)
+    return conf
+
+
+def test_defaults_are_valid_for_both_roles():
+    conf = make_conf()
+    assert checks.timing_problems(conf, 'agent') == []
+    assert checks.timing_problems(conf, 'coordinator') == []
+
+
+def test_each_invariant_is_named():
+    conf = make_conf({('heartbeat', 'interval'): 2.0})
+    assert '[heartbeat] interval' in checks.timing_problems(conf, 'agent')[0]
+    conf = make_conf({('coordinator', 'period'): 2.0})
+    problems = checks.timing_problems(conf, 'coordinator')
+    assert any('[coordinator] period' in p for p in problems)
+    conf = make_conf({('etcd', 'election_timeout'): 5.0})
+    assert 'election_timeout' in checks.timing_problems(conf, 'agent')[0]
+    conf = make_conf({('coordinator', 'leader_margin'): 3.0})
+    assert any('leader_margin' in p
+               for p in checks.timing_problems(conf, 'coordinator'))
+
+
+def test_config_generator_produces_every_group(tmp_path):
+    out = tmp_path / 'vmr.conf.sample'
+    subprocess.run([sys.executable, '-m', 'oslo_config.generator',
+                    '--config-file',
+                    os.path.join(ROOT, 'etc/vmr/vmr-config-generator.conf'),
+                    '--output-file', str(out)], check=True, cwd=ROOT)
+    text = out.read_text()
+    for group in ('[etcd]', '[heartbeat]', '[agent]', '[coordinator]',
+                  '[cloud]', '[api]'):
+        assert group in text
+    assert '#password = <None>' in text   # secrets have no default shown

@@ -1,0 +1,144 @@
+"""Detection decisions over hand-made snapshots, with an injected clock."""
+
+from vmr_coordinator import detection
+from vmr_coordinator.detection import HostState, Policy
+from vmr_coordinator.snapshot import HostRecord, Member, Snapshot
+
+ADDR = {'management': '127.0.0.1:4747'}
+
+
+def snap(hosts, live, probes=None, brake=None):
+    records = {}
+    for name, data in hosts.items():
+        data = dict(data)
+        data.setdefault('state', HostState.UP)
+        data.setdefault('agent', {'addresses': ADDR, 'zone': 'az1'})
+        records[name] = HostRecord(name, data, 7)
+    members = {name: Member(name, {'boot_id': 'b-' + name}, 1, 1)
+               for name in live}
+    return Snapshot(10, records, members, {}, probes or {}, {}, None, brake,
+                    None, [])
+
+
+def states(det):
+    return {t.host: t.state for t in det.transitions}
+
+
+def test_absent_host_becomes_suspect_and_probed_at_once():
+    s = snap({'a': {}, 'b': {}, 'c': {}}, ['a', 'b'])
+    det = detection.detect(s, 100.0, Policy(grace=5), 'ctl-1')
+    assert states(det) == {'c': HostState.SUSPECT}
+    assert len(det.probes) == 1
+    req = det.probes[0]
+    assert req.target == 'c'
+    assert sorted(req.body['probers'][:2]) == ['a', 'b']
+    assert req.body['probers'][-1] == 'ctl-1'
+    assert req.body['deadline'] == 100.0 + Policy().probe_timeout
+
+
+def test_suspect_waits_for_grace_then_fails_when_unreachable():
+    probes = {('c', 'r1'): {'request': {'probers': ['a', 'b'],
+                                        'deadline': 101.0, 'created': 100.0},
+                            'answers': {'a': {'reachable': {'m': False}},
+                                        'b': {'reachable': {'m': False}}}}}
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.SUSPECT,
+                                     'suspect_since': 100.0, 'grace': 5,
+                                     'probe': 'r1'}}
+    s = snap(hosts, ['a', 'b'], probes)
+    det = detection.detect(s, 103.0, Policy(grace=5), 'ctl')
+    assert states(det) == {}
+    assert det.waiting == [('c', 'in grace (5 s)')]
+    det = detection.detect(s, 105.5, Policy(grace=5), 'ctl')
+    assert states(det) == {'c': HostState.FAILED}
+    assert 'unreachable on every network' in det.transitions[0].reason
+
+
+def test_any_reachable_answer_means_partitioned():
+    probes = {('c', 'r1'): {'request': {'probers': ['a', 'b'],
+                                        'deadline': 101.0},
+                            'answers': {'a': {'reachable': {'tenant': True,
+                                                            'mgmt': False}}}}}
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.SUSPECT,
+                                     'suspect_since': 100.0, 'probe': 'r1'}}
+    det = detection.detect(snap(hosts, ['a', 'b'], probes), 100.5,
+                           Policy(grace=0))
+    assert states(det) == {'c': HostState.PARTITIONED}
+    assert 'a via tenant' in det.transitions[0].reason
+
+
+def test_on_partition_fence_fails_a_reachable_host():
+    probes = {('c', 'r1'): {'request': {'probers': ['a'], 'deadline': 101.0},
+                            'answers': {'a': {'reachable': {'m': True}}}}}
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.SUSPECT,
+                                     'suspect_since': 100.0, 'probe': 'r1'}}
+    det = detection.detect(snap(hosts, ['a', 'b'], probes), 102,
+                           Policy(grace=0, on_partition='fence'))
+    assert states(det) == {'c': HostState.FAILED}
+
+
+def test_pending_probe_and_lost_probe():
+    hosts = {'a': {}, 'c': {'state': HostState.SUSPECT,
+                            'suspect_since': 100.0, 'probe': 'r1'}}
+    pending = {('c', 'r1'): {'request': {'probers': ['a'], 'deadline': 105},
+                             'answers': {}}}
+    det = detection.detect(snap(hosts, ['a'], pending), 101, Policy(grace=0))
+    assert states(det) == {} and det.waiting == [('c', 'waiting for probes')]
+    # the request vanished (leader change): probe again, never conclude
+    det = detection.detect(snap(hosts, ['a']), 101, Policy(grace=0))
+    assert states(det) == {'c': HostState.SUSPECT}
+    assert len(det.probes) == 1
+
+
+def test_brake_engages_on_mass_silence_and_blocks_failure():
+    hosts = {n: {} for n in 'abcdef'}
+    det = detection.detect(snap(hosts, ['a', 'b', 'c']), 100,
+                           Policy(grace=0))
+    assert 'az1' in det.brake and det.brake_changed
+    assert '3 of 6 hosts' in det.brake['az1']['reason']
+    # the suspects are unreachable but the brake holds them
+    hosts = {n: {} for n in 'abc'}
+    hosts.update({n: {'state': HostState.SUSPECT, 'suspect_since': 100,
+                      'probe': None} for n in 'def'})
+    for h in 'def':
+        hosts[h]['agent'] = {'zone': 'az1'}   # no addresses: unreachable
+    brake = {'zones': det.brake}
+    det2 = detection.detect(snap(hosts, ['a', 'b', 'c'], brake=brake), 130,
+                            Policy(grace=0))
+    assert states(det2) == {}
+    assert all('brake engaged' in why for _, why in det2.waiting)
+
+
+def test_single_failure_does_not_brake():
+    det = detection.detect(snap({n: {} for n in 'abc'}, ['a', 'b']), 100,
+                           Policy(grace=0))
+    assert det.brake == {}
+
+
+def test_flapping_host_gets_longer_grace():
+    hosts = {'a': {}, 'b': {}, 'c': {'flaps': [90.0, 95.0]}}
+    det = detection.detect(snap(hosts, ['a', 'b']), 100,
+                           Policy(grace=2, ttl=3))
+    t = det.transitions[0]
+    assert t.state == HostState.SUSPECT
+    assert t.fields['grace'] == 12     # max(2, 3) * 2 ** 2
+    assert 'flapping' in t.reason
+
+
+def test_return_records_a_flap():
+    hosts = {'c': {'state': HostState.SUSPECT, 'suspect_since': 98.0}}
+    det = detection.detect(snap(hosts, ['c']), 100, Policy())
+    t = det.transitions[0]
+    assert t.state == HostState.UP
+    assert t.fields['flaps'] == [100]
+
+
+def test_maintenance_is_never_failed():
+    hosts = {'a': {}, 'c': {'maintenance': True}}
+    det = detection.detect(snap(hosts, ['a']), 100, Policy(grace=0))
+    assert states(det) == {'c': HostState.MAINTENANCE}
+
+
+def test_recovery_states_left_alone():
+    hosts = {'a': {}, 'c': {'state': HostState.FENCED, 'recovery': 'r'}}
+    det = detection.detect(snap(hosts, ['a', 'c']), 100, Policy())
+    assert states(det) == {}

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Run VMR's default test suite on a fresh Debian 12 / Python 3.11 machine.
+#
+# As root it first installs the system packages the tests drive for real
+# (etcd, keepalived, ipmitool, fence-agents); then it installs tox and runs
+# the lint, unit and functional suites in one shared virtualenv.
+# Extra arguments go to tox, e.g. `tools/run-tests.sh -e py3`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q etcd-server keepalived ipmitool fence-agents \
+        iproute2 curl >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -m tox --version >/dev/null 2>&1; then
+    "$PYTHON" -m pip install -q 'tox>=4'
+fi
+
+if [ "$#" -gt 0 ]; then
+    exec "$PYTHON" -m tox "$@"
+fi
+exec "$PYTHON" -m tox -e pep8,py3,functional

@@ -1,0 +1,91 @@
+"""Actions: what a contract does to one server (``vmr.actions`` plugins).
+
+Every action is idempotent: ``run`` first checks whether its goal already
+holds (a new leader may resume a half-done step) and only then acts, then
+waits for the goal with a deadline.  Errors worth retrying (HTTP 409, 503,
+timeouts) raise :class:`RetryableError`; others :class:`ActionError`.
+"""
+
+import dataclasses
+import time
+
+import openstack
+from stevedore import driver
+
+from vmr_common import exceptions
+
+NAMESPACE = 'vmr.actions'
+RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
+
+
+class ActionError(exceptions.VmrError):
+    """The action failed for good (the contract's on_failure is next)."""
+
+
+class RetryableError(ActionError):
+    """The action failed for a reason that may pass (409, 503, timeout)."""
+
+
+@dataclasses.dataclass
+class ActionContext:
+    """What an action needs: the cloud, the server, the event, a deadline."""
+
+    conn: object
+    server: object            # contracts.ServerFacts
+    host: str                 # the failed (source) host
+    event: dict
+    deadline: float           # time.monotonic() deadline
+    poll: float = 0.2
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+
+class Action:
+    """Base of every action plugin."""
+
+    name = None
+    #: True if the source host must be verified off first (DESIGN §5)
+    needs_fence = True
+
+    def __init__(self, params=None):
+        self.params = dict(params or {})
+
+    def run(self, ctx):
+        """Reach the goal for ``ctx.server``; returns a short result text."""
+        raise NotImplementedError
+
+    # helpers
+    def wait(self, ctx, predicate, what):
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if ctx.remaining() <= 0:
+                raise RetryableError('timed out waiting for %s' % what)
+            time.sleep(min(ctx.poll, max(0.01, ctx.remaining())))
+
+
+def call(func, *args, **kwargs):
+    """Call openstacksdk, mapping HTTP errors to retryable or final ones."""
+    try:
+        return func(*args, **kwargs)
+    except openstack.exceptions.HttpException as exc:
+        status = getattr(exc, 'status_code', None)
+        text = (getattr(exc, 'details', None) or str(exc)).splitlines()[0]
+        if status in RETRYABLE_STATUS:
+            raise RetryableError('HTTP %s: %s' % (status, text))
+        raise ActionError('HTTP %s: %s' % (status, text))
+    except openstack.exceptions.SDKException as exc:
+        raise RetryableError(str(exc).splitlines()[0])
+
+
+def load_action(name, params=None):
+    """Instantiate the ``vmr.actions`` plugin ``name``."""
+    try:
+        mgr = driver.DriverManager(NAMESPACE, name, invoke_on_load=True,
+                                   invoke_args=(params or {},))
+    except Exception as exc:  # stevedore raises NoMatches and import errors
+        raise ActionError('no action %r in entry point namespace %s (%s)'
+                          % (name, NAMESPACE, exc))
+    return mgr.driver

@@ -1,0 +1,135 @@
+"""The recovery journal: one etcd record per recovery (DESIGN §6).
+
+A record moves ``detected → fencing → fenced → acting → done | failed``
+(or ``blocked`` when no fence could be proven).  It carries the fencing
+evidence, one step per server and a timeline.  Only the leader writes it,
+always through a leader-guarded compare-and-swap, so a deposed leader can
+never change it and two writers never interleave.
+"""
+
+import copy
+import time
+
+from vmr_common import exceptions
+from vmr_common.store import Compare, Op
+
+
+class RecoveryState:
+    DETECTED = 'detected'
+    CONFIRMING = 'confirming'
+    FENCING = 'fencing'
+    FENCED = 'fenced'
+    ACTING = 'acting'
+    DONE = 'done'
+    FAILED = 'failed'
+    BLOCKED = 'blocked'
+
+    TERMINAL = (DONE, FAILED)
+    OPEN = (DETECTED, CONFIRMING, FENCING, FENCED, ACTING, BLOCKED)
+
+
+class StepState:
+    PENDING = 'pending'
+    RUNNING = 'running'
+    DONE = 'done'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'
+
+    TERMINAL = (DONE, FAILED, SKIPPED)
+
+
+def recovery_id(host, boot_id, now):
+    """A readable, unique id: host, boot incarnation and time."""
+    return '%s-%s-%s' % (host, (boot_id or 'unknown')[:8],
+                         time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)))
+
+
+def new_record(rid, host, trigger, now, boot_id=None):
+    return {
+        'id': rid,
+        'host': host,
+        'boot_id': boot_id,
+        'trigger': dict(trigger),
+        'state': RecoveryState.DETECTED,
+        'created_at': now,
+        'updated_at': now,
+        'fencing': {},
+        'steps': [],
+        'skipped': [],
+        'timeline': [{'at': now, 'event': 'detected',
+                      'detail': trigger.get('reason', '')}],
+    }
+
+
+def add_event(record, now, event, detail=''):
+    record.setdefault('timeline', []).append(
+        {'at': now, 'event': event, 'detail': detail})
+    record['updated_at'] = now
+
+
+class Journal:
+    """Guarded read-modify-write of journal records for the leader."""
+
+    def __init__(self, store, guarded):
+        """``guarded(ops, compare)`` runs a leader-guarded transaction."""
+        self.store = store
+        self.guarded = guarded
+
+    def key(self, rid):
+        return self.store.keys.recovery(rid)
+
+    def create(self, record, host_key=None, host_revision=None,
+               host_fields=None, host_data=None):
+        """Create the record, take the host lock and update the host record,
+        all in one guarded transaction; False if the lock was taken."""
+        rid = record['id']
+        lock = self.store.keys.host_lock(record['host'])
+        compare = [Compare.absent(self.key(rid)), Compare.absent(lock)]
+        ops = [Op.put(self.key(rid), record), Op.put(lock, rid)]
+        if host_key is not None:
+            compare.append(Compare.mod_revision(host_key, host_revision))
+            data = dict(host_data)
+            data.update(host_fields)
+            ops.append(Op.put(host_key, data))
+        try:
+            self.guarded(ops, compare)
+        except exceptions.LeadershipLost:
+            raise
+        except exceptions.StoreError:
+            return False
+        return True
+
+    def update(self, rid, mutate, attempts=20, extra_ops=()):
+        """Apply ``mutate(record)`` with CAS retries; the new record.
+
+        ``mutate`` may return False to skip the write.
+        """
+        key = self.key(rid)
+        for _ in range(attempts):
+            kv = self.store.get(key)
+            if kv is None:
+                raise exceptions.StoreError('recovery %s vanished' % rid)
+            record = kv.json()
+            before = copy.deepcopy(record)
+            if mutate(record) is False or record == before:
+                return record
+            record['updated_at'] = time.time()
+            try:
+                self.guarded([Op.put(key, record)] + list(extra_ops),
+                             [Compare.mod_revision(key, kv.mod_revision)])
+                return record
+            except exceptions.LeadershipLost:
+                raise
+            except exceptions.StoreError:
+                continue   # someone else updated the record: retry
+        raise exceptions.StoreError('recovery %s: too many concurrent '
+                                    'updates' % rid)
+
+    def release_lock(self, host, rid):
+        lock = self.store.keys.host_lock(host)
+        try:
+            self.guarded([Op.delete(lock)], [Compare.value(lock, rid)])
+        except exceptions.LeadershipLost:
+            raise
+        except exceptions.StoreError:
+            pass

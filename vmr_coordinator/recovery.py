@@ -1,0 +1,484 @@
+"""From "host failed" to "VMs healed": the stages after detection.
+
+Plugged into the healer loop (``Healer.stages``), run by the leader only:
+
+1. a *failed* host gets a journal record and the host lock (one open
+   recovery per host incarnation), in one guarded transaction;
+2. the record is *fenced* with the host's fence profile (ladder of fencers,
+   then ``post`` steps such as ``nova_force_down``) — or *blocked* and
+   retried with back-off, or confirmed by an operator;
+3. only a verified fence lets it plan: the host's servers are matched with
+   the contracts, one step per server, highest priority first;
+4. steps run in a bounded pool under per-contract limits, with retries and
+   the contract's ``on_failure`` actions; every action is idempotent, so a
+   new leader resumes a record without repeating finished work;
+5. when the fenced host returns with a new boot id, its Nova service is
+   un-forced and enabled once it reports up, and the host is *up* again.
+
+The loop itself never blocks: fencing and actions run in worker threads and
+write their outcome through the same leader-guarded journal.
+"""
+
+import concurrent.futures
+import logging
+import threading
+import time
+
+from vmr_common import exceptions
+from vmr_common.store import Compare, Op
+from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator.detection import HostState
+from vmr_coordinator.journal import Journal, RecoveryState, StepState
+from vmr_coordinator import journal as journal_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class Recovery:
+    """The recovery stages of one coordinator."""
+
+    def __init__(self, coordinator, max_workers=8):
+        self.coordinator = coordinator
+        self.conf = coordinator.conf
+        self.store = coordinator.store
+        self.healer = coordinator.healer
+        self.journal = Journal(self.store, self.healer.guarded)
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix='vmr-recovery')
+        self.inflight = set()
+        self._lock = threading.Lock()
+        self._conn = None
+        self._profiles = None
+        self._limits = {}
+        self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
+            self.conf)
+
+    # -- resources ----------------------------------------------------------
+    @property
+    def conn(self):
+        if self._conn is None:
+            from vmr_coordinator import cloud
+            self._conn = cloud.connect(self.conf)
+        return self._conn
+
+    def profiles(self):
+        if self._profiles is None:
+            from vmr_coordinator.fencing.profiles import FenceProfiles
+            self._profiles = FenceProfiles.load(
+                self.conf.fencing.profiles_file)
+        return self._profiles
+
+    def _submit(self, key, func, *args):
+        with self._lock:
+            if key in self.inflight:
+                return False
+            self.inflight.add(key)
+
+        def job():
+            try:
+                func(*args)
+            except exceptions.LeadershipLost as exc:
+                LOG.warning('recovery job %s stopped: %s', key, exc)
+            except exceptions.VmrError as exc:
+                LOG.error('recovery job %s: %s', key, exc)
+            except Exception:
+                LOG.exception('recovery job %s failed', key)
+            finally:
+                with self._lock:
+                    self.inflight.discard(key)
+        self.pool.submit(job)
+        return True
+
+    # -- the stage ----------------------------------------------------------
+    def stage(self, healer, snap, now):
+        """Drive every open recovery one step; a sentence of what changed."""
+        said = []
+        open_hosts = {rec.get('host') for rec, _ in snap.journal.values()
+                      if rec.get('state') in RecoveryState.OPEN}
+        for name, record in sorted(snap.hosts.items()):
+            if record.state == HostState.FAILED and \
+                    not record.data.get('recovery') and name not in open_hosts:
+                rid = self._open(snap, record, now)
+                if rid:
+                    said.append('recovery %s opened for %s' % (rid, name))
+        self._confirmations(snap, now)
+        for rid, (rec, _rev) in sorted(snap.journal.items()):
+            state = rec.get('state')
+            if state in (RecoveryState.DETECTED, RecoveryState.FENCING):
+                if self._submit(('fence', rid), self._fence, rid, snap, now):
+                    said.append('fencing %s' % rec.get('host'))
+            elif state == RecoveryState.BLOCKED:
+                if now >= rec.get('fencing', {}).get('next_retry_at', 0):
+                    if self._submit(('fence', rid), self._fence, rid, snap,
+                                    now):
+                        said.append('retrying the fence of %s'
+                                    % rec.get('host'))
+            elif state == RecoveryState.FENCED:
+                if self._submit(('plan', rid), self._plan, rid, snap):
+                    said.append('planning recovery %s' % rid)
+            elif state == RecoveryState.ACTING:
+                self._drive_steps(rid, rec)
+        self._returns(snap)
+        return '; '.join(said)
+
+    # -- 1. open --------------------------------------------------------------
+    def _open(self, snap, record, now):
+        boot_id = record.data.get('failed_boot_id') or \
+            record.agent.get('boot_id')
+        rid = journal_mod.recovery_id(record.name, boot_id, now)
+        trigger = {'type': 'host_down', 'host': record.name,
+                   'reason': record.data.get('reason', '')}
+        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id)
+        rec['state'] = RecoveryState.FENCING
+        journal_mod.add_event(rec, now, 'fencing', 'fence profile of %s'
+                              % record.name)
+        host_key = self.store.keys.host(record.name)
+        if not self.journal.create(
+                rec, host_key, record.mod_revision,
+                {'state': HostState.FENCING, 'recovery': rid,
+                 'state_since': now, 'updated_by': self.healer.member,
+                 'token': self.healer.election.token,
+                 'reason': 'fencing (recovery %s)' % rid}, record.data):
+            return None
+        LOG.warning('recovery %s: opened for failed host %s', rid,
+                    record.name)
+        return rid
+
+    def _set_host(self, host, fields):
+        """CAS-update the leader-owned fields of a host record."""
+        key = self.store.keys.host(host)
+        fields = dict(fields, updated_by=self.healer.member,
+                      token=self.healer.election.token)
+        for _ in range(10):
+            kv = self.store.get(key)
+            if kv is None:
+                return
+            data = kv.json()
+            for k, v in fields.items():
+                if v is None:
+                    data.pop(k, None)
+                else:
+                    data[k] = v
+            try:
+                self.healer.guarded([Op.put(key, data)],
+                                    [Compare.mod_revision(key,
+                                                          kv.mod_revision)])
+                return
+            except exceptions.LeadershipLost:
+                raise
+            except exceptions.StoreError:
+                continue
+
+    # -- 2. fence -------------------------------------------------------------
+    def _fence(self, rid, snap, now):
+        from vmr_coordinator.fencing.base import FenceTarget
+        from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
+        rec, _ = snap.journal.get(rid, (None, None))
+        host = rec['host'] if rec else rid.split('-')[0]
+        record = snap.hosts.get(host)
+        started = time.time()
+        try:
+            profile = self.profiles().profile_for(host)
+        except Exception as exc:  # a config problem: blocked, with the fix
+            profile, error = None, str(exc)
+        else:
+            error = None if profile is not None else (
+                'no fence profile matches host %s in %s; add one (or a '
+                '"default" profile)' % (host, self.conf.fencing.profiles_file))
+        if profile is None:
+            verified, fencing = False, {'verified': False, 'reason': error,
+                                        'attempts': []}
+        else:
+            conn = None
+            try:
+                conn = self.conn
+            except Exception as exc:  # nova_force_down will report it
+                LOG.warning('cloud unavailable for fencing %s: %s', host, exc)
+            target = FenceTarget(
+                host=host, record=record.data if record else {},
+                absent_since=(record.data.get('suspect_since')
+                              if record else None),
+                now=time.time(), cloud=conn)
+            result = run_ladder(target, profile, self.conf)
+            verified, fencing = result.verified, result.to_dict()
+        backoff = BlockedBackoff.from_conf(self.conf)
+        done_at = time.time()
+        if self.coordinator.metrics:
+            self.coordinator.metrics('fence', done_at - started)
+
+        def mutate(r):
+            attempt = r.get('fencing', {}).get('attempt', 0) + 1
+            fencing['attempt'] = attempt
+            r['fencing'] = fencing
+            if verified:
+                r['state'] = RecoveryState.FENCED
+                journal_mod.add_event(r, done_at, 'fenced',
+                                      fencing.get('reason', ''))
+            else:
+                r['state'] = RecoveryState.BLOCKED
+                fencing['next_retry_at'] = backoff.next_retry_at(attempt,
+                                                                 done_at)
+                journal_mod.add_event(r, done_at, 'blocked',
+                                      fencing.get('reason', ''))
+        self.journal.update(rid, mutate)
+        if verified:
+            self._set_host(host, {'state': HostState.FENCED,
+                                  'state_since': done_at,
+                                  'reason': fencing.get('reason', '')})
+        else:
+            LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will be '
+                         'restarted until a fence is proven or an operator '
+                         'runs `vmr host confirm-fenced %s`', rid,
+                         fencing.get('reason'), host)
+            self._set_host(host, {'state': HostState.BLOCKED,
+                                  'state_since': done_at,
+                                  'reason': fencing.get('reason', '')})
+
+    def _confirmations(self, snap, now):
+        """Apply operators' ``confirm-fenced`` requests to blocked records."""
+        prefix = self.store.keys.root + 'requests/confirm-fenced/'
+        kvs, _ = self.store.get_prefix(prefix)
+        for kv in kvs:
+            host = kv.key[len(prefix):]
+            try:
+                req = kv.json()
+            except exceptions.CorruptRecord:
+                req = {}
+            for rid, (rec, _) in snap.journal.items():
+                if rec.get('host') != host or rec.get('state') not in (
+                        RecoveryState.BLOCKED, RecoveryState.FENCING):
+                    continue
+
+                def mutate(r, req=req):
+                    r['state'] = RecoveryState.FENCED
+                    r.setdefault('fencing', {}).update(
+                        verified=True, method='operator',
+                        confirmed_by=req.get('by', 'operator'),
+                        confirmed_at=now,
+                        reason='confirmed off by %s: %s' % (
+                            req.get('by', 'operator'), req.get('reason', '')))
+                    journal_mod.add_event(r, now, 'fenced',
+                                          'confirmed by %s' % req.get('by'))
+                self.journal.update(rid, mutate, extra_ops=[
+                    Op.delete(kv.key)])
+                self._set_host(host, {'state': HostState.FENCED,
+                                      'state_since': now,
+                                      'reason': 'fence confirmed by %s'
+                                      % req.get('by', 'operator')})
+
+    # -- 3. plan --------------------------------------------------------------
+    def _plan(self, rid, snap):
+        from vmr_coordinator import cloud
+        rec, _ = snap.journal[rid]
+        host = rec['host']
+        servers = cloud.servers_on_host(self.conn, host)
+        aggregates = cloud.host_aggregates(self.conn, host)
+        facts = [cloud.server_facts(s, aggregates) for s in servers]
+        valid = []
+        for name, doc in sorted(snap.contracts.items()):
+            try:
+                valid.append(contracts_mod.parse_contract(doc))
+            except contracts_mod.ContractError as exc:
+                LOG.error('contract %s skipped: %s', name, exc)
+        plan = contracts_mod.match(valid, {'type': 'host_down', 'host': host},
+                                   facts, self.service_vm_policy)
+        now = time.time()
+        steps = []
+        for step in plan.steps:
+            steps.append({
+                'server_id': step.server.id, 'server_name': step.server.name,
+                'contract': step.contract.name,
+                'priority': step.contract.priority,
+                'action': step.action.type, 'params': dict(step.action.params),
+                'on_failure': [a.to_dict() for a in step.on_failure],
+                'limits': step.contract.limits.to_dict(),
+                'state': StepState.PENDING, 'attempts': 0,
+                'server': step.server.to_dict()})
+
+        def mutate(r):
+            if r.get('state') != RecoveryState.FENCED:
+                return False
+            r['steps'] = steps
+            r['skipped'] = [s.to_dict() for s in plan.skipped] + [
+                {'server_id': s.id, 'server_name': s.name,
+                 'reason': 'no contract matches'} for s in plan.unmatched]
+            r['state'] = RecoveryState.ACTING if steps else \
+                RecoveryState.DONE
+            journal_mod.add_event(r, now, 'planned', plan.summary())
+            if not steps:
+                journal_mod.add_event(r, now, 'done', 'nothing to heal')
+        self.journal.update(rid, mutate)
+        LOG.info('recovery %s: %s', rid, plan.summary())
+        if not steps:
+            self._finish_host(host, rid, RecoveryState.DONE)
+
+    # -- 4. act ---------------------------------------------------------------
+    def _drive_steps(self, rid, rec):
+        steps = rec.get('steps', [])
+        if all(s.get('state') in StepState.TERMINAL for s in steps):
+            self._submit(('finish', rid), self._finish, rid)
+            return
+        order = sorted(range(len(steps)),
+                       key=lambda i: (-steps[i].get('priority', 0), i))
+        for i in order:
+            if steps[i].get('state') in (StepState.PENDING,
+                                         StepState.RUNNING):
+                self._submit(('step', rid, i), self._run_step, rid, i)
+
+    def _limit(self, contract, concurrency):
+        with self._lock:
+            sem = self._limits.get(contract)
+            if sem is None:
+                sem = self._limits[contract] = threading.BoundedSemaphore(
+                    max(1, int(concurrency or 1)))
+            return sem
+
+    def _run_step(self, rid, index):
+        from vmr_coordinator.actions import base as actions
+        kv = self.store.get(self.store.keys.recovery(rid))
+        rec = kv.json()
+        step = rec['steps'][index]
+        if step.get('state') in StepState.TERMINAL:
+            return
+        limits = step.get('limits') or {}
+        with self._limit(step['contract'], limits.get('concurrency', 10)):
+            server = contracts_mod.ServerFacts.from_dict(step['server'])
+            ladder = [{'type': step['action'], 'params': step['params']}] + \
+                list(step.get('on_failure') or [])
+            retries = int(limits.get('retries', 3))
+            backoff = float(limits.get('backoff', 2.0))
+            timeout = float(limits.get('timeout', 600))
+            errors = []
+            result = None
+            for rung in ladder:
+                action = actions.load_action(rung['type'],
+                                             rung.get('params'))
+                if action.needs_fence and not rec.get('fencing', {}).get(
+                        'verified'):
+                    errors.append('%s refused: the host is not verified '
+                                  'off' % rung['type'])
+                    break
+                for attempt in range(retries + 1):
+                    started = time.time()
+                    self._mark(rid, index, state=StepState.RUNNING,
+                               started_at=started, current=rung['type'],
+                               bump=True)
+                    ctx = actions.ActionContext(
+                        conn=self.conn, server=server, host=rec['host'],
+                        event=rec.get('trigger', {}),
+                        deadline=time.monotonic() + timeout)
+                    try:
+                        result = '%s: %s' % (rung['type'], action.run(ctx))
+                        break
+                    except actions.RetryableError as exc:
+                        errors.append('%s attempt %d: %s' % (
+                            rung['type'], attempt + 1, exc))
+                        time.sleep(min(30.0, backoff ** attempt))
+                    except actions.ActionError as exc:
+                        errors.append('%s: %s' % (rung['type'], exc))
+                        break
+                if result is not None:
+                    break
+            finished = time.time()
+            if self.coordinator.metrics:
+                self.coordinator.metrics('action', finished - rec.get(
+                    'created_at', finished))
+            if result is not None:
+                self._mark(rid, index, state=StepState.DONE, result=result,
+                           finished_at=finished,
+                           error='; '.join(errors) or None)
+            else:
+                self._mark(rid, index, state=StepState.FAILED,
+                           finished_at=finished, error='; '.join(errors))
+
+    def _mark(self, rid, index, bump=False, **fields):
+        def mutate(r):
+            step = r['steps'][index]
+            if bump:
+                step['attempts'] = step.get('attempts', 0) + 1
+            step.update({k: v for k, v in fields.items()})
+            if fields.get('state') in StepState.TERMINAL:
+                journal_mod.add_event(
+                    r, fields.get('finished_at', time.time()),
+                    'step %s' % fields['state'],
+                    '%s (%s): %s' % (step.get('server_name'),
+                                     step.get('server_id'),
+                                     fields.get('result') or
+                                     fields.get('error')))
+        self.journal.update(rid, mutate)
+
+    def _finish(self, rid):
+        now = time.time()
+        outcome = {}
+
+        def mutate(r):
+            if r.get('state') != RecoveryState.ACTING:
+                return False
+            failed = [s for s in r['steps']
+                      if s.get('state') == StepState.FAILED]
+            r['state'] = RecoveryState.FAILED if failed else \
+                RecoveryState.DONE
+            outcome['state'] = r['state']
+            outcome['host'] = r['host']
+            journal_mod.add_event(
+                r, now, r['state'], '%d of %d servers healed' % (
+                    len(r['steps']) - len(failed), len(r['steps'])))
+        self.journal.update(rid, mutate)
+        if outcome:
+            LOG.warning('recovery %s: %s', rid, outcome['state'])
+            self._finish_host(outcome['host'], rid, outcome['state'])
+
+    def _finish_host(self, host, rid, state):
+        self._set_host(host, {
+            'state': HostState.RECOVERED, 'state_since': time.time(),
+            'reason': 'recovery %s %s' % (rid, state)})
+
+    # -- 5. the host returns --------------------------------------------------
+    def _returns(self, snap):
+        for name, record in snap.hosts.items():
+            if record.state not in (HostState.RECOVERED,) or \
+                    name not in snap.members:
+                continue
+            boot_id = snap.members[name].capabilities.get('boot_id')
+            if boot_id and boot_id == record.data.get('failed_boot_id'):
+                continue  # same incarnation: not rebooted, do not trust it
+            self._submit(('return', name), self._welcome_back, name,
+                         record.data.get('recovery'))
+
+    def _welcome_back(self, host, rid):
+        from vmr_coordinator.fencing.base import FenceTarget, load_fencer
+        detail = 'host returned with a new boot id'
+        try:
+            profile = self.profiles().profile_for(host)
+        except Exception:  # no profiles: nothing to undo in Nova
+            profile = None
+        for rung in (profile.post if profile else []):
+            if rung.driver != 'nova_force_down':
+                continue
+            fencer = load_fencer(rung.driver, rung.options, self.conf,
+                                 context=profile.context(rung))
+            result = fencer.unfence(FenceTarget(host=host, now=time.time(),
+                                                cloud=self.conn))
+            if not result.verified:
+                # Nova has not seen nova-compute up yet: try next cycle.
+                LOG.info('host %s returned; waiting for nova-compute: %s',
+                         host, result.error or result.evidence)
+                return
+            detail = result.evidence
+        self._set_host(host, {'state': HostState.UP,
+                              'state_since': time.time(), 'recovery': None,
+                              'reason': 'returned: %s' % detail,
+                              'suspect_since': None})
+        if rid:
+            self.journal.release_lock(host, rid)
+
+    def close(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def attach(coordinator):
+    """Plug the recovery stages into ``coordinator``'s healer loop."""
+    recovery = Recovery(coordinator)
+    coordinator.recovery = recovery
+    coordinator.healer.stages.append(recovery.stage)
+    return recovery

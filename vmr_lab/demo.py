@@ -1,0 +1,348 @@
+"""``vmr-lab demo``: the whole of VMR on one machine, one failure, healed.
+
+Starts a throw-away etcd, the lab cloud (Keystone, Nova, Neutron, ... on
+127.0.0.1, simulated hosts with virtual IPMI BMCs, the invariant monitor),
+one real ``vmr-agent`` per simulated host, two real ``vmr-coordinator``
+processes with an IPMI fence profile, loads a contract, then cuts the power
+of one host and prints what VMR does: detection, the fence and its proof,
+each server's evacuation, and the invariant monitor's verdict.  Exits 0
+only when every server of the dead host runs elsewhere and no invariant
+was violated.  Every process it started is stopped on exit and on Ctrl-C.
+"""
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import yaml
+
+SCENARIOS = ('power-loss', 'kernel-hang', 'leader-kill', 'agent-death')
+
+DEMO_CONTRACT = {
+    'name': 'demo-evacuate',
+    'description': 'Evacuate every server of a dead host.',
+    'priority': 100,
+    'trigger': {'type': 'host_down'},
+    'selector': {'all': True},
+    'action': {'type': 'evacuate', 'params': {'start_if_shutoff': True}},
+    'limits': {'concurrency': 10, 'retries': 3, 'backoff': 1.5,
+               'timeout': 120},
+}
+
+
+class Demo:
+    """Owns every process and object of one demo run."""
+
+    def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
+                 out=sys.stdout):
+        self.n_hosts = hosts
+        self.n_servers = servers
+        self.workdir = workdir or tempfile.mkdtemp(prefix='vmr-demo-')
+        self.out = out
+        self.verbose = verbose
+        self.etcd = None
+        self.lab = None
+        self.procs = {}
+        self.store = None
+        self.t0 = time.monotonic()
+
+    # -- output ---------------------------------------------------------------
+    def say(self, text):
+        self.out.write('[%6.2f s] %s\n' % (time.monotonic() - self.t0, text))
+        self.out.flush()
+
+    # -- set-up ---------------------------------------------------------------
+    def start(self):
+        from vmr_common.store import Store
+        from vmr_lab.cloud import LabCloud
+        from vmr_lab.etcd import EtcdServer
+        self.etcd = EtcdServer(name='vmr-demo',
+                               data_dir=os.path.join(self.workdir, 'etcd'))
+        self.etcd.start()
+        self.say('etcd %s' % self.etcd.endpoint)
+        self.lab = LabCloud(hosts=self.n_hosts, servers=self.n_servers,
+                            state_dir=os.path.join(self.workdir, 'lab'),
+                            service_down_time=4.0)
+        self.lab.start()
+        clouds = self.lab.write_clouds_yaml(
+            os.path.join(self.workdir, 'clouds.yaml'))
+        self.say('lab cloud up: %d hosts, %d servers, Keystone %s'
+                 % (self.n_hosts, self.n_servers, self.lab.auth_url))
+        self.store = Store([self.etcd.endpoint], cluster='demo')
+        profiles = self._fence_profiles()
+        for name, host in self.lab.hosts.items():
+            self._spawn('agent', name, self._conf(name, 'agent', clouds,
+                                                  profiles, host))
+            self.lab.hosts[name].attach_agent(-self.procs[name].pid)
+        for i in (1, 2):
+            name = 'controller-%d' % i
+            self._spawn('coordinator', name,
+                        self._conf(name, 'coordinator', clouds, profiles))
+        self.store.put(self.store.keys.contract(DEMO_CONTRACT['name']),
+                       DEMO_CONTRACT)
+        self.say('contract %s loaded: host_down -> evacuate (then start)'
+                 % DEMO_CONTRACT['name'])
+        self.wait(lambda: len(self._states()) == self.n_hosts and all(
+            s == 'up' for s in self._states().values()) and self._leader(),
+            40, 'every host up and a leader elected')
+        self.say('all %d agents up; leader: %s' % (self.n_hosts,
+                                                   self._leader()))
+
+    def _fence_profiles(self):
+        hosts = {}
+        for name, host in self.lab.hosts.items():
+            hosts[name] = {'address': host.bmc.address, 'port': host.bmc.port}
+        data = {'profiles': {'lab': {
+            'hosts': hosts,
+            'ladder': [{'driver': 'ipmi', 'username': self.lab.bmc_username,
+                        'password': self.lab._bmc_password, 'timeout': 10}],
+            'post': [{'driver': 'nova_force_down', 'disable': True}],
+        }}}
+        path = os.path.join(self.workdir, 'fence-profiles.yaml')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as fh:
+            yaml.safe_dump(data, fh)
+        return path
+
+    def _conf(self, name, kind, clouds, profiles, host=None):
+        from vmr_lab.cloud import free_udp_port
+        probe_port = free_udp_port()
+        text = textwrap.dedent('''\
+            [DEFAULT]
+            host = {name}
+            state_path = {workdir}
+            [etcd]
+            endpoints = {etcd}
+            cluster = demo
+            timeout = 2
+            [heartbeat]
+            ttl = 3
+            interval = 1
+            [coordinator]
+            period = 0.5
+            grace = 0
+            leader_ttl = 3
+            leader_margin = 0.5
+            probe_timeout = 1
+            [agent]
+            addresses = management:127.0.0.1:{probe_port}
+            boot_id_file = {boot_id}
+            [fencing]
+            profiles_file = {profiles}
+            [cloud]
+            cloud = vmr-lab
+            clouds_yaml = {clouds}
+            [api]
+            enabled = false
+            auth_strategy = noauth
+            ''').format(name=name, workdir=self.workdir,
+                        etcd=self.etcd.endpoint, probe_port=probe_port,
+                        boot_id=host.boot_id_path if host else '/dev/null',
+                        profiles=profiles, clouds=clouds)
+        path = os.path.join(self.workdir, '%s.conf' % name)
+        with open(path, 'w') as fh:
+            fh.write(text)
+        return path
+
+    def _spawn(self, kind, name, conf):
+        module = 'vmr_agent.cmd' if kind == 'agent' else 'vmr_coordinator.cmd'
+        log = open(os.path.join(self.workdir, '%s.log' % name), 'ab')
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, '-c', 'import sys, %s as m; sys.exit(m.main())'
+             % module, '--config-file', conf],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    # -- observation ----------------------------------------------------------
+    def _states(self):
+        kvs, _ = self.store.get_prefix(self.store.keys.hosts)
+        return {kv.key.rsplit('/', 1)[1]: kv.json().get('state')
+                for kv in kvs}
+
+    def _leader(self):
+        kv = self.store.get(self.store.keys.leader)
+        return kv.value if kv else None
+
+    def _records(self):
+        kvs, _ = self.store.get_prefix(self.store.keys.journal)
+        return [kv.json() for kv in kvs]
+
+    def wait(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = predicate()
+            except Exception:  # a transient read error: keep waiting
+                value = None
+            if value:
+                return value
+            time.sleep(0.1)
+        raise TimeoutError('timed out after %.0f s waiting for %s'
+                           % (timeout, what))
+
+    # -- the scenario ---------------------------------------------------------
+    def run(self, scenario='power-loss', victim='compute-2', timeout=90):
+        servers = [s for s in self.lab.nova.find_servers()
+                   if s.get('host') == victim]
+        ids = [s['id'] for s in servers]
+        self.say('%s carries %d servers: %s' % (victim, len(ids), ', '.join(
+            s['name'] for s in servers)))
+        fault = {'power-loss': 'power_loss', 'kernel-hang': 'kernel_hang',
+                 'agent-death': 'agent_death',
+                 'leader-kill': 'power_loss'}[scenario]
+        t_fail = time.monotonic()
+        self.lab.hosts[victim].apply_fault(fault)
+        self.say('FAULT: %s on %s' % (fault.replace('_', ' '), victim))
+        if scenario == 'agent-death':
+            return self._expect_partitioned(victim, t_fail, timeout)
+        seen = {}
+        killed_leader = False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = self._states()
+            state = states.get(victim)
+            if state != seen.get('state'):
+                seen['state'] = state
+                self.say('host %s: %s' % (victim, state))
+            for rec in self._records():
+                for ev in rec.get('timeline', []):
+                    key = (rec['id'], ev['at'], ev['event'])
+                    if key not in seen:
+                        seen[key] = True
+                        self.say('recovery %s: %s %s' % (
+                            rec['id'], ev['event'], ev.get('detail', '')))
+                if scenario == 'leader-kill' and not killed_leader and \
+                        rec.get('state') == 'acting':
+                    leader = self._leader()
+                    self.procs[leader].send_signal(signal.SIGKILL)
+                    os.killpg(self.procs[leader].pid, signal.SIGKILL)
+                    killed_leader = True
+                    self.say('FAULT: SIGKILL of the leader %s in the middle '
+                             'of the recovery' % leader)
+                if rec.get('state') in ('done', 'failed'):
+                    return self._verdict(rec, ids, victim, t_fail)
+            time.sleep(0.1)
+        self.say('TIMEOUT: the recovery did not finish in %d s' % timeout)
+        return False
+
+    def _expect_partitioned(self, victim, t_fail, timeout):
+        self.wait(lambda: self._states().get(victim) == 'partitioned',
+                  timeout, '%s partitioned' % victim)
+        self.say('host %s: partitioned (reachable, not fenced) after %.1f s'
+                 % (victim, time.monotonic() - t_fail))
+        time.sleep(3)
+        ok = not self._records() and \
+            self.lab.hosts[victim].get_power() == 'on'
+        self.say('no recovery, host still powered: %s' % ok)
+        return ok
+
+    def _verdict(self, rec, ids, victim, t_fail):
+        took = time.monotonic() - t_fail
+        fencing = rec.get('fencing', {})
+        self.say('fenced with proof: %s' % fencing.get('reason'))
+        ok = rec['state'] == 'done'
+        for step in rec.get('steps', []):
+            server = self.lab.nova.get_server(step['server_id']) or {}
+            where = server.get('host')
+            running = self.lab.nova.server_running(step['server_id'])
+            self.say('  %-12s %-8s -> %s on %s (%s)' % (
+                step['server_name'], step['state'], server.get('status'),
+                where, step.get('result') or step.get('error')))
+            ok = ok and where != victim and running
+        healed = {s['server_id'] for s in rec.get('steps', [])}
+        lost = [i for i in ids if i not in healed]
+        if lost:
+            self.say('NOT HEALED: %s' % ', '.join(lost))
+            ok = False
+        violations = self.lab.monitor.violations()
+        self.say('invariant monitor: %s' % (
+            'clean' if not violations else json.dumps(violations)))
+        ok = ok and not violations
+        self.say('%s: recovery %s in %.1f s after the failure' % (
+            'HEALED' if ok else 'FAILED', rec['state'], took))
+        return ok
+
+    # -- tear-down ------------------------------------------------------------
+    def stop(self):
+        for proc in self.procs.values():
+            for sig in (signal.SIGCONT, signal.SIGTERM):
+                try:
+                    os.killpg(proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.lab is not None:
+            self.lab.stop()
+        if self.etcd is not None:
+            self.etcd.cleanup()
+
+    def logs(self):
+        out = {}
+        for name in self.procs:
+            path = os.path.join(self.workdir, '%s.log' % name)
+            with open(path, errors='replace') as fh:
+                out[name] = fh.read()
+        return out
+
+
+def run_demo(args):
+    logging.basicConfig(level=logging.WARNING if not args.verbose
+                        else logging.INFO)
+    demo = Demo(hosts=args.hosts, servers=args.servers, verbose=args.verbose)
+    ok = False
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(
+        KeyboardInterrupt()))
+    try:
+        demo.start()
+        ok = demo.run(args.scenario, args.victim, args.timeout)
+    except KeyboardInterrupt:
+        demo.say('interrupted: cleaning up')
+    except Exception as exc:
+        demo.say('ERROR: %s' % exc)
+    finally:
+        demo.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if args.keep:
+            demo.say('logs kept in %s' % demo.workdir)
+        else:
+            shutil.rmtree(demo.workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        'demo', help='run VMR end to end on the lab and heal a failure',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--scenario', choices=SCENARIOS,
+                        default='power-loss',
+                        help='the failure to inject (default power-loss)')
+    parser.add_argument('--hosts', type=int, default=3,
+                        help='simulated compute hosts (default 3)')
+    parser.add_argument('--servers', type=int, default=6,
+                        help='servers spread over the hosts (default 6)')
+    parser.add_argument('--victim', default='compute-2',
+                        help='the host that fails (default compute-2)')
+    parser.add_argument('--timeout', type=float, default=90,
+                        help='seconds to wait for the recovery')
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the work directory with every log')
+    parser.add_argument('-v', '--verbose', action='store_true')
+    parser.set_defaults(func=run_demo)
+    return parser
