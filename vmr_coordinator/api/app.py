@@ -197,9 +197,18 @@ class ErrorCatcher:
             return resp(environ, start_response)
 
 
+def register_keystone_opts(conf):
+    """Register ``[keystone_authtoken]`` on ``conf`` (idempotent), so it can
+    be set before the middleware reads it at construction."""
+    from keystonemiddleware import auth_token
+    for group, opts in auth_token.list_opts():
+        conf.register_opts(opts, group=group)
+
+
 def keystone_middleware(conf):
     """keystonemiddleware's auth_token, configured from ``conf``."""
     from keystonemiddleware import auth_token
+    register_keystone_opts(conf)
 
     def wrap(app):
         return auth_token.AuthProtocol(app, {'oslo_config_config': conf})

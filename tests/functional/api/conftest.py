@@ -118,13 +118,21 @@ class ApiHarness:
 
 
 def start_harness(etcd_server, store_cls=Store, coordinator=None,
-                  auth_middleware=None, **api):
-    """An API on a fresh cluster; ``store_cls`` builds the API's store."""
+                  auth_middleware=None, keystone_authtoken=None, **api):
+    """An API on a fresh cluster; ``store_cls`` builds the API's store.
+
+    ``keystone_authtoken`` options are set before keystonemiddleware reads
+    them.
+    """
     from vmr_coordinator.api import app as app_mod
     cluster = 't' + uuid.uuid4().hex[:10]
     conf = make_conf(etcd_server.endpoint, cluster, **api)
     store = Store([etcd_server.endpoint], cluster=cluster)
     api_store = store_cls([etcd_server.endpoint], cluster=cluster)
+    if keystone_authtoken:
+        app_mod.register_keystone_opts(conf)
+        for name, value in keystone_authtoken.items():
+            conf.set_override(name, value, 'keystone_authtoken')
     app = app_mod.make_app(conf, api_store, coordinator,
                            auth_middleware=auth_middleware)
     server = server_mod.ApiServer(conf, api_store, coordinator, app=app,

@@ -1,0 +1,159 @@
+"""Keystone mode: 401 without a token, 403 where oslo.policy says no.
+
+``FakeAuthToken`` stands in for Keystone (keystonemiddleware's auth_token):
+like auth_token it drops identity headers a caller sent, and for a known
+token sets the headers auth_token sets after validating a token with
+Keystone (X-Identity-Status: Confirmed, X-Roles, X-Project-Id, ...). The
+policy enforcement under test is the real oslo.policy with VMR's defaults.
+"""
+
+import json
+
+import pytest
+
+from tests.functional.api.conftest import WEBHOOK_TOKEN, start_harness
+
+TOKENS = {
+    'admin-token': ('alice', ['admin', 'member', 'reader']),
+    'member-token': ('bob', ['member', 'reader']),
+    'reader-token': ('carol', ['reader']),
+    'guest-token': ('dave', ['guest']),
+}
+IDENTITY_HEADERS = ('HTTP_X_IDENTITY_STATUS', 'HTTP_X_ROLES',
+                    'HTTP_X_PROJECT_ID', 'HTTP_X_PROJECT_NAME',
+                    'HTTP_X_USER_ID', 'HTTP_X_USER_NAME')
+
+
+class FakeAuthToken:
+    """WSGI filter standing in for keystonemiddleware.auth_token."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        for name in IDENTITY_HEADERS:
+            environ.pop(name, None)
+        known = TOKENS.get(environ.get('HTTP_X_AUTH_TOKEN'))
+        if known is None:
+            body = json.dumps({'error': {'code': 401, 'message':
+                                         'Authentication required'}})
+            start_response('401 Unauthorized', [
+                ('Content-Type', 'application/json'),
+                ('WWW-Authenticate', "Keystone uri='http://keystone'")])
+            return [body.encode()]
+        user, roles = known
+        environ.update({
+            'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+            'HTTP_X_ROLES': ','.join(roles),
+            'HTTP_X_PROJECT_ID': 'p-ops', 'HTTP_X_PROJECT_NAME': 'ops',
+            'HTTP_X_USER_ID': 'u-' + user, 'HTTP_X_USER_NAME': user})
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def kapi(etcd_server):
+    harness = start_harness(etcd_server, auth_strategy='keystone',
+                            auth_middleware=FakeAuthToken)
+    yield harness
+    harness.close()
+
+
+def as_(token):
+    return {'X-Auth-Token': token}
+
+
+def test_no_or_bad_token_is_401(kapi):
+    assert kapi.get('/v1/status').status_code == 401
+    r = kapi.call('GET', '/v1/status', headers=as_('forged'))
+    assert r.status_code == 401
+    # Identity headers sent by the caller are not trusted.
+    r = kapi.call('POST', '/v1/pause', {}, headers={
+        'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin'})
+    assert r.status_code == 401
+    assert kapi.store.get(kapi.store.keys.pause) is None
+
+
+@pytest.mark.parametrize('token', ['reader-token', 'member-token',
+                                   'admin-token'])
+def test_readers_can_read(kapi, token):
+    for path in ('/v1/status', '/v1/hosts', '/v1/contracts',
+                 '/v1/recoveries'):
+        r = kapi.call('GET', path, headers=as_(token))
+        assert r.status_code == 200, (path, r.text)
+
+
+def test_guest_cannot_read(kapi):
+    r = kapi.call('GET', '/v1/status', headers=as_('guest-token'))
+    assert r.status_code == 403
+    assert 'vmr:status:get' in r.json()['error']['message']
+
+
+@pytest.mark.parametrize('token', ['reader-token', 'member-token'])
+def test_only_admin_writes(kapi, token):
+    kapi.add_host('compute-1')
+    writes = [
+        ('POST', '/v1/pause', {}),
+        ('POST', '/v1/resume', {}),
+        ('POST', '/v1/brake/release', {}),
+        ('POST', '/v1/hosts/compute-1/maintenance', {'enabled': True}),
+        ('POST', '/v1/hosts/compute-1/confirm-fenced', {}),
+        ('POST', '/v1/contracts', {'name': 'x'}),
+        ('PUT', '/v1/contracts/x', {'name': 'x'}),
+        ('DELETE', '/v1/contracts/x', None),
+    ]
+    for method, path, body in writes:
+        r = kapi.call(method, path, body, headers=as_(token))
+        assert r.status_code == 403, (method, path, r.text)
+    assert kapi.store.get(kapi.store.keys.pause) is None
+    assert kapi.store.get(kapi.store.keys.host(
+        'compute-1')).json()['maintenance'] is False
+
+
+def test_readers_may_validate_with_dry_run(kapi):
+    doc = {'name': 'x', 'trigger': {'type': 'host_down'},
+           'selector': {'all': True}, 'action': {'type': 'evacuate'}}
+    r = kapi.call('POST', '/v1/contracts?dry_run=1', doc,
+                  headers=as_('reader-token'))
+    assert r.status_code == 200, r.text
+    r = kapi.call('POST', '/v1/contracts', doc, headers=as_('reader-token'))
+    assert r.status_code == 403
+
+
+def test_admin_writes_are_recorded_with_the_caller(kapi):
+    kapi.add_host('compute-1')
+    r = kapi.call('POST', '/v1/pause', {'reason': 'upgrade'},
+                  headers=as_('admin-token'))
+    assert r.status_code == 200, r.text
+    assert kapi.store.get(kapi.store.keys.pause).json()['by'] == 'alice@ops'
+    r = kapi.call('POST', '/v1/hosts/compute-1/maintenance',
+                  {'enabled': True}, headers=as_('admin-token'))
+    assert r.status_code == 200
+    assert r.json()['host']['maintenance_by'] == 'alice@ops'
+
+
+def test_public_endpoints_need_no_keystone_token(kapi):
+    assert kapi.get('/healthz').status_code == 200
+    assert kapi.get('/readyz').status_code == 200
+    assert kapi.get('/metrics').status_code == 200
+    assert kapi.get('/v1/openapi.json').status_code == 200
+    r = kapi.post('/v1/alarms/aodh', {'alarm_id': 'a', 'alarm_name': 'n',
+                                      'current': 'ok'},
+                  headers={'X-VMR-Token': WEBHOOK_TOKEN})
+    assert r.status_code == 202
+    r = kapi.post('/v1/alarms/aodh', {}, headers=as_('admin-token'))
+    assert r.status_code == 401  # a Keystone token is no webhook token
+
+
+def test_real_auth_token_middleware_refuses_a_missing_token(etcd_server):
+    """keystonemiddleware itself (no Keystone needed to refuse no token)."""
+    api = start_harness(etcd_server, auth_strategy='keystone',
+                        keystone_authtoken={
+                            'www_authenticate_uri':
+                                'http://127.0.0.1:5000/v3'})
+    try:
+        r = api.get('/v1/status')
+        assert r.status_code == 401
+        assert 'http://127.0.0.1:5000/v3' in r.headers['WWW-Authenticate']
+        assert api.get('/healthz').status_code == 200
+    finally:
+        api.close()

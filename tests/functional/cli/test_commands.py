@@ -1,0 +1,224 @@
+"""Every `vmr` command against the real API (noauth) on a real etcd."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import yaml
+
+CONTRACT = '''\
+name: web-ha
+priority: 200
+trigger: {type: host_down}
+selector:
+  metadata: {ha: "true"}
+action: {type: evacuate}
+on_failure: [{type: boot_from_snapshot}]
+'''
+
+
+def write(tmp_path, text, name='contract.yaml'):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_contract_lifecycle(vmr, api, tmp_path):
+    path = write(tmp_path, CONTRACT)
+    out, _ = vmr('contract', 'validate', path, '-f', 'json')
+    assert json.loads(out)['name'] == 'web-ha'
+    assert api.store.get(api.store.keys.contract('web-ha')) is None
+
+    out, _ = vmr('contract', 'create', path)
+    assert 'web-ha' in out and 'evacuate' in out
+    assert api.store.get(api.store.keys.contract('web-ha')) is not None
+
+    _, err = vmr('contract', 'create', path, expect=1)
+    assert 'exists' in err and 'HTTP 409' in err
+    replaced = write(tmp_path, CONTRACT.replace('200', '300'), 'v2.yaml')
+    out, _ = vmr('contract', 'create', '--replace', replaced, '-f', 'json')
+    assert json.loads(out)['priority'] == 300
+
+    out, _ = vmr('contract', 'list', '-f', 'json')
+    (row,) = json.loads(out)
+    assert row['Name'] == 'web-ha'
+    assert row['On failure'] == 'boot_from_snapshot'
+    assert row['Selector'] == {'metadata': {'ha': 'true'}}
+
+    out, _ = vmr('contract', 'show', 'web-ha', '-f', 'yaml')
+    shown = yaml.safe_load(out)
+    assert shown['action'] == {'type': 'evacuate', 'params': {
+        'on_shared_storage': 'auto', 'start_if_shutoff': True}}
+
+    out, _ = vmr('contract', 'delete', 'web-ha')
+    assert 'deleted contract web-ha' in out
+    _, err = vmr('contract', 'delete', 'web-ha', expect=1)
+    assert "no contract named 'web-ha'" in err
+
+
+def test_contract_validate_names_the_bad_field(vmr, tmp_path):
+    bad = write(tmp_path, CONTRACT.replace('evacuate', 'evacuat'))
+    _, err = vmr('contract', 'validate', bad, expect=1)
+    assert 'action.type' in err and 'HTTP 400' in err
+    broken = write(tmp_path, 'name: [unclosed', 'broken.yaml')
+    _, err = vmr('contract', 'create', broken, expect=1)
+    assert 'not valid YAML' in err
+    _, err = vmr('contract', 'create', str(tmp_path / 'missing.yaml'),
+                 expect=1)
+    assert 'cannot read' in err
+
+
+def test_contract_create_dry_run_from_json(vmr, api, tmp_path):
+    doc = yaml.safe_load(CONTRACT)
+    path = write(tmp_path, json.dumps(doc), 'c.json')
+    out, _ = vmr('contract', 'create', '--dry-run', path, '-f', 'value',
+                 '-c', 'name')
+    assert out.strip() == 'web-ha'
+    assert api.store.get(api.store.keys.contract('web-ha')) is None
+
+
+def test_host_commands(vmr, api):
+    api.add_host('compute-1')
+    api.add_member('compute-1', version='0.1.0')
+    api.add_host('compute-2', state='blocked', recovery='r-9')
+
+    out, _ = vmr('host', 'list')
+    assert 'compute-1' in out and 'blocked' in out and 'r-9' in out
+    out, _ = vmr('host', 'list', '--state', 'blocked', '-f', 'value',
+                 '-c', 'Host')
+    assert out.split() == ['compute-2']
+
+    out, _ = vmr('host', 'show', 'compute-1', '-f', 'json')
+    shown = json.loads(out)
+    assert shown['boot_id'] == 'b-compute-1'
+    assert shown['live'] is True
+    assert shown['member']['version'] == '0.1.0'
+
+    out, _ = vmr('host', 'maintenance', 'compute-1', '--on', '--reason',
+                 'BIOS update', '-f', 'json')
+    assert json.loads(out)['maintenance'] is True
+    record = api.store.get(api.store.keys.host('compute-1')).json()
+    assert record['maintenance_reason'] == 'BIOS update'
+    vmr('host', 'maintenance', 'compute-1', '--off')
+    assert api.store.get(api.store.keys.host(
+        'compute-1')).json()['maintenance'] is False
+    _, err = vmr('host', 'maintenance', 'compute-1', expect=2)
+    assert '--on' in err
+
+    _, err = vmr('host', 'confirm-fenced', 'compute-2', expect=1)
+    assert '--yes' in err
+    out, _ = vmr('host', 'confirm-fenced', 'compute-2', '--yes', '--reason',
+                 'PDU off')
+    assert 'handed to the leader' in out
+    request = api.store.get(api.store.keys.root +
+                            'requests/confirm-fenced/compute-2').json()
+    assert request['reason'] == 'PDU off'
+    _, err = vmr('host', 'show', 'compute-9', expect=1)
+    assert "no host named 'compute-9'" in err
+
+
+def test_host_list_output_formats(vmr, api):
+    api.add_host('compute-1')
+    api.add_host('compute-2', state='failed')
+    api.add_member('compute-1')
+
+    out, _ = vmr('host', 'list', '-f', 'table')
+    assert out.splitlines()[0].startswith('+')
+    assert '| Host' in out and '| compute-2' in out
+
+    out, _ = vmr('host', 'list', '-f', 'json')
+    rows = json.loads(out)
+    assert [(r['Host'], r['State'], r['Live']) for r in rows] == [
+        ('compute-1', 'up', True), ('compute-2', 'failed', False)]
+
+    out, _ = vmr('host', 'list', '-f', 'yaml')
+    assert [r['Host'] for r in yaml.safe_load(out)] == ['compute-1',
+                                                        'compute-2']
+
+    out, _ = vmr('host', 'list', '-f', 'value', '-c', 'Host', '-c', 'State')
+    assert out.splitlines() == ['compute-1 up', 'compute-2 failed']
+
+    out, _ = vmr('host', 'list', '-f', 'csv')
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:2] == ['Host', 'State']
+    assert rows[2][:2] == ['compute-2', 'failed']
+
+
+def test_recovery_commands(vmr, api):
+    api.add_recovery('r-1', 'compute-2', state='acting')
+    api.add_recovery('r-0', 'compute-1', state='done', created_at=50.0)
+
+    out, _ = vmr('recovery', 'list', '-f', 'json')
+    rows = json.loads(out)
+    assert [r['ID'] for r in rows] == ['r-1', 'r-0']
+    assert rows[0]['Steps'] == '1 done, 1 running of 2'
+    out, _ = vmr('recovery', 'list', '--state', 'done', '-f', 'value',
+                 '-c', 'ID')
+    assert out.split() == ['r-0']
+
+    out, _ = vmr('recovery', 'show', 'r-1')
+    assert 'Recovery r-1: host compute-2, ACTING (trigger host_down)' in out
+    assert 'Fencing: verified off' in out
+    assert 'web-1 (s1)' in out and '[req-1]' in out
+    assert '+4.0 s' in out and 'fenced' in out
+
+    out, _ = vmr('recovery', 'show', 'r-1', '-f', 'json')
+    data = json.loads(out)
+    assert data['steps'][0]['request_ids'] == ['req-1']
+    assert data['created_at'] == 100.0
+    _, err = vmr('recovery', 'show', 'r-404', expect=1)
+    assert 'no recovery' in err
+
+
+def test_status_pause_resume_brake(vmr, api):
+    api.add_host('compute-1')
+    api.add_host('compute-2', state='failed')
+    api.store.put(api.store.keys.leader, 'controller-1')
+
+    out, _ = vmr('status', '-f', 'json')
+    status = json.loads(out)
+    assert status['leader'] == 'controller-1'
+    assert status['hosts'] == '2 (failed=1, up=1)'
+    assert status['paused'] is False
+    assert status['brake'] == 'released'
+
+    out, _ = vmr('pause', '--reason', 'etcd upgrade')
+    assert 'paused' in out and 'etcd upgrade' in out
+    out, _ = vmr('status', '-f', 'json')
+    assert json.loads(out)['paused']['reason'] == 'etcd upgrade'
+    out, _ = vmr('resume')
+    assert out.strip() == 'VMR resumed'
+    assert api.store.get(api.store.keys.pause) is None
+
+    api.store.put(api.store.keys.brake, {'zones': {'az1': {
+        'reason': '4 of 5 hosts went silent', 'hosts': []}}, 'since': 1.0})
+    out, _ = vmr('status', '-f', 'value', '-c', 'brake')
+    assert 'az1: 4 of 5 hosts went silent' in out
+    out, _ = vmr('brake', 'release')
+    assert out.strip() == 'disruption brake released'
+    out, _ = vmr('brake', 'release')
+    assert 'not engaged' in out
+
+
+def test_as_a_subprocess_with_the_url_from_the_environment(api):
+    import os
+    env = dict(os.environ, VMR_URL=api.url)
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmr_client.shell', 'status', '-f', 'json'],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)['leader'] == 'none'
+
+
+def test_no_url_and_unreachable_api(capsys, monkeypatch):
+    from tests.etcd_fixture import free_port
+    from vmr_client import shell
+    for name in ('VMR_URL', 'OS_CLOUD', 'OS_TOKEN'):
+        monkeypatch.delenv(name, raising=False)
+    assert shell.main(['status']) == 1
+    assert '--url' in capsys.readouterr().err
+    url = 'http://127.0.0.1:%d' % free_port()
+    assert shell.main(['--url', url, 'status']) == 1
+    assert 'cannot reach the VMR API' in capsys.readouterr().err

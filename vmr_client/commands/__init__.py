@@ -1,0 +1,1 @@
+"""The `vmr` commands (cliff), one module per resource."""

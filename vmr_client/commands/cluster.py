@@ -1,0 +1,87 @@
+"""``vmr status``, ``vmr pause|resume``, ``vmr brake release``."""
+
+from cliff import command, show
+
+from vmr_client import render
+
+
+def _counts(by_state):
+    return ', '.join('%s=%d' % (state, n) for state, n in
+                     sorted(by_state.items()) if n) or 'none'
+
+
+class Status(show.ShowOne):
+    """Leader, pause, brake and counts of hosts and recoveries by state."""
+
+    def take_action(self, parsed_args):
+        body = self.app.client.get('/v1/status')
+        leader = body.get('leader') or {}
+        brake = body.get('brake')
+        zones = sorted(((brake or {}).get('zones') or {}).items())
+        fields = [
+            ('leader', leader.get('member') or 'none'),
+            ('leader_token', leader.get('token')),
+            ('paused', render.JsonColumn(body.get('paused'))
+             if body.get('paused') else False),
+            ('brake', '; '.join('%s: %s' % (zone, entry.get('reason', ''))
+                                for zone, entry in zones)
+             if brake else 'released'),
+            ('hosts', '%d (%s)' % (body['hosts']['total'],
+                                   _counts(body['hosts']['by_state']))),
+            ('recoveries', '%d (%s)' % (body['recoveries']['total'],
+                                        _counts(body['recoveries'][
+                                            'by_state']))),
+            ('agents_live', len(body.get('members') or [])),
+            ('contracts', body.get('contracts')),
+        ]
+        me = body.get('coordinator') or {}
+        if me.get('member'):
+            fields += [
+                ('this_coordinator', '%s (%s)' % (
+                    me['member'], 'leader' if me.get('is_leader')
+                    else 'standby')),
+                ('last_cycle', me.get('sentence')),
+                ('cycle_seconds', me.get('cycle_seconds')),
+            ]
+        return tuple(f for f, _v in fields), tuple(v for _f, v in fields)
+
+
+class Pause(command.Command):
+    """Pause VMR: the leader keeps observing but fences and heals nothing."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--reason', help='why (shown in vmr status)')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = {}
+        if parsed_args.reason is not None:
+            body['reason'] = parsed_args.reason
+        paused = self.app.client.post('/v1/pause', body)['paused']
+        self.app.stdout.write('VMR paused by %s%s\n' % (
+            paused.get('by'), ': %s' % paused['reason']
+            if paused.get('reason') else ''))
+
+
+class Resume(command.Command):
+    """Resume after a pause."""
+
+    def take_action(self, parsed_args):
+        body = self.app.client.post('/v1/resume', {})
+        self.app.stdout.write('VMR resumed\n' if body.get('was_paused')
+                              else 'VMR was not paused\n')
+
+
+class BrakeRelease(command.Command):
+    """Release the disruption brake once the cause is understood.
+
+    While the many hosts that engaged it are still absent, the leader may
+    engage it again on its next cycle.
+    """
+
+    def take_action(self, parsed_args):
+        body = self.app.client.post('/v1/brake/release', {})
+        self.app.stdout.write('disruption brake released\n'
+                              if body.get('released')
+                              else 'the disruption brake was not engaged\n')

@@ -1,0 +1,131 @@
+"""``vmr host list|show|maintenance|confirm-fenced``."""
+
+import time
+
+from cliff import command, lister, show
+
+from vmr_client import render
+from vmr_client.http import ApiError
+
+HOST_STATES = ('up', 'suspect', 'partitioned', 'failed', 'fencing', 'fenced',
+               'blocked', 'recovering', 'recovered', 'maintenance')
+
+
+def _since(ts, now=None):
+    if ts is None:
+        return ''
+    now = time.time() if now is None else now
+    return '%s ago' % render.fmt_duration(max(0.0, now - float(ts)))
+
+
+class ListHosts(lister.Lister):
+    """List compute hosts: state, live membership, maintenance."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--state', choices=HOST_STATES,
+                            help='only hosts in this state')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = self.app.client.get('/v1/hosts', state=parsed_args.state)
+        rows = [(h['host'], h['state'], h['live'], h['maintenance'],
+                 h.get('zone'), _since(h.get('state_since')),
+                 h.get('recovery') or '', h.get('reason') or '')
+                for h in body['hosts']]
+        return (('Host', 'State', 'Live', 'Maintenance', 'Zone', 'Since',
+                 'Recovery', 'Reason'), rows)
+
+
+def host_row(host, member=None):
+    """``(columns, values)`` of one host for ShowOne."""
+    agent = host.get('agent') or {}
+    fields = [
+        ('host', host.get('host')),
+        ('state', host.get('state')),
+        ('state_since', render.TimeColumn(host.get('state_since'))),
+        ('reason', host.get('reason')),
+        ('live', host.get('live')),
+        ('enabled', host.get('enabled', True)),
+        ('maintenance', bool(host.get('maintenance'))),
+        ('maintenance_by', host.get('maintenance_by')),
+        ('maintenance_reason', host.get('maintenance_reason')),
+        ('maintenance_at', render.TimeColumn(host.get('maintenance_at'))),
+        ('zone', agent.get('zone') or host.get('zone')),
+        ('boot_id', agent.get('boot_id')),
+        ('version', agent.get('version')),
+        ('addresses', render.JsonColumn(agent.get('addresses'))),
+        ('recovery', host.get('recovery')),
+        ('agent', render.JsonColumn(agent)),
+        ('member', render.JsonColumn(member)),
+    ]
+    return tuple(f for f, _v in fields), tuple(v for _f, v in fields)
+
+
+class ShowHost(show.ShowOne):
+    """Show a host with its agent's last reported facts."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', help='compute host name')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = self.app.client.get('/v1/hosts/' + parsed_args.host)
+        return host_row(body['host'], body.get('member'))
+
+
+class HostMaintenance(show.ShowOne):
+    """Put a host into maintenance (VMR leaves it alone) or take it out."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', help='compute host name')
+        switch = parser.add_mutually_exclusive_group(required=True)
+        switch.add_argument('--on', dest='enabled', action='store_true',
+                            default=None, help='start maintenance')
+        switch.add_argument('--off', dest='enabled', action='store_false',
+                            help='end maintenance')
+        parser.add_argument('--reason', help='why (kept in the host record)')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = {'enabled': parsed_args.enabled}
+        if parsed_args.reason is not None:
+            body['reason'] = parsed_args.reason
+        result = self.app.client.post(
+            '/v1/hosts/%s/maintenance' % parsed_args.host, body)
+        return host_row(result['host'])
+
+
+class ConfirmFenced(command.Command):
+    """Confirm that you powered a host off yourself (when fencing is blocked).
+
+    VMR then treats the host as fenced and restarts its servers elsewhere:
+    if the host is in fact running, its servers could run twice. The
+    confirmation is journaled with your name.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', help='compute host name')
+        parser.add_argument('--reason', help='how you verified it is off')
+        parser.add_argument('--yes', action='store_true',
+                            help='I verified the host is powered off')
+        return parser
+
+    def take_action(self, parsed_args):
+        if not parsed_args.yes:
+            raise ApiError('confirm-fenced tells VMR that %s is powered off '
+                           'and its servers may be restarted elsewhere; '
+                           'verify it is off, then repeat with --yes'
+                           % parsed_args.host)
+        body = {}
+        if parsed_args.reason is not None:
+            body['reason'] = parsed_args.reason
+        result = self.app.client.post(
+            '/v1/hosts/%s/confirm-fenced' % parsed_args.host, body)
+        request = result['request']
+        self.app.stdout.write(
+            'confirm-fenced for %s handed to the leader (by %s)\n'
+            % (parsed_args.host, request.get('by')))

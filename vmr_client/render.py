@@ -1,0 +1,166 @@
+"""Pure formatting of API answers for people (no I/O): times, columns, the
+recovery timeline."""
+
+import datetime
+import json
+
+from cliff import columns
+
+
+class JsonColumn(columns.FormattableColumn):
+    """A nested value: compact JSON in tables, the value itself in
+    json/yaml output."""
+
+    def human_readable(self):
+        if self._value in (None, {}, []):
+            return ''
+        return json.dumps(self._value, sort_keys=True, separators=(', ', ': '))
+
+
+class TimeColumn(columns.FormattableColumn):
+    """An epoch time: UTC text in tables, the number in json/yaml."""
+
+    def human_readable(self):
+        return fmt_time(self._value)
+
+
+def fmt_time(ts, with_date=True):
+    """``2026-11-27 11:50:05Z`` (or ``11:50:05``) for an epoch time."""
+    if ts in (None, ''):
+        return ''
+    try:
+        when = datetime.datetime.fromtimestamp(float(ts), datetime.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+    return when.strftime('%Y-%m-%d %H:%M:%SZ' if with_date else '%H:%M:%S')
+
+
+def fmt_duration(seconds):
+    """``850 ms``, ``4.2 s``, ``3m05s``, ``2h10m``."""
+    if seconds is None:
+        return ''
+    seconds = float(seconds)
+    if seconds < 1:
+        return '%d ms' % round(seconds * 1000)
+    if seconds < 60:
+        return '%.1f s' % seconds
+    if seconds < 3600:
+        return '%dm%02ds' % divmod(int(seconds), 60)
+    hours, rest = divmod(int(seconds), 3600)
+    return '%dh%02dm' % (hours, rest // 60)
+
+
+def _plural(count, word):
+    return '%d %s%s' % (count, word, '' if count == 1 else 's')
+
+
+def _table(rows, indent='  '):
+    """Left-aligned columns; trailing empty cells trimmed."""
+    if not rows:
+        return []
+    widths = [max(len(str(row[i])) for row in rows if i < len(row))
+              for i in range(max(len(r) for r in rows))]
+    out = []
+    for row in rows:
+        cells = [str(c).ljust(widths[i]) for i, c in enumerate(row)]
+        out.append((indent + '  '.join(cells)).rstrip())
+    return out
+
+
+def step_counts(steps):
+    """``{state: count}`` of a recovery's steps."""
+    counts = {}
+    for step in steps:
+        state = step.get('state', 'pending')
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def format_steps_summary(counts, total=None):
+    """``2 done, 1 failed of 3`` from ``{state: count}``."""
+    total = sum(counts.values()) if total is None else total
+    if not total:
+        return 'none'
+    order = ('done', 'running', 'pending', 'failed', 'skipped')
+    parts = ['%d %s' % (counts[s], s) for s in order if counts.get(s)]
+    parts += ['%d %s' % (n, s) for s, n in sorted(counts.items())
+              if s not in order and n]
+    return '%s of %d' % (', '.join(parts), total)
+
+
+def format_recovery(record):
+    """A recovery record as readable text: header, fencing, steps, timeline.
+
+    Times in the timeline are shown as UTC clock times and as offsets from
+    the detection, which is what an operator reconstructing an incident
+    wants.
+    """
+    lines = []
+    trigger = record.get('trigger') or {}
+    created = record.get('created_at')
+    lines.append('Recovery %s: host %s, %s (trigger %s)' % (
+        record.get('id', '?'), record.get('host') or '?',
+        str(record.get('state', '?')).upper(), trigger.get('type', '?')))
+    times = 'Detected %s' % (fmt_time(created) or '?')
+    if record.get('updated_at') is not None:
+        times += ', last update %s' % fmt_time(record['updated_at'])
+        if created is not None:
+            times += ' (+%s)' % fmt_duration(record['updated_at'] - created)
+    lines.append(times)
+
+    fencing = record.get('fencing') or {}
+    lines.append('')
+    verdict = 'verified off' if fencing.get('verified') else 'NOT verified'
+    if fencing.get('confirmed_by'):
+        verdict += ', confirmed by hand by %s at %s' % (
+            fencing['confirmed_by'], fmt_time(fencing.get('confirmed_at')))
+    lines.append('Fencing: %s' % verdict)
+    rows = []
+    for attempt in fencing.get('attempts') or []:
+        rows.append([attempt.get('method', '?'),
+                     'verified' if attempt.get('verified') else 'failed',
+                     fmt_duration(attempt.get('duration')),
+                     attempt.get('evidence') or attempt.get('error') or ''])
+    lines.extend(_table(rows))
+
+    steps = record.get('steps') or []
+    lines.append('')
+    lines.append('Steps: %s' % format_steps_summary(step_counts(steps)))
+    rows = []
+    for step in steps:
+        name = step.get('server_name') or step.get('server_id') or '?'
+        if step.get('server_name') and step.get('server_id'):
+            name = '%s (%s)' % (step['server_name'], step['server_id'])
+        took = ''
+        if step.get('started_at') is not None and \
+                step.get('finished_at') is not None:
+            took = fmt_duration(step['finished_at'] - step['started_at'])
+        outcome = step.get('error') or step.get('result') or ''
+        if not isinstance(outcome, str):
+            outcome = json.dumps(outcome, sort_keys=True)
+        ids = step.get('request_ids') or []
+        if ids:
+            outcome = ('%s [%s]' % (outcome, ', '.join(ids))).strip()
+        rows.append([name, step.get('action', '?'),
+                     step.get('state', 'pending'),
+                     _plural(int(step.get('attempts') or 0), 'attempt'),
+                     took, outcome])
+    lines.extend(_table(rows))
+
+    timeline = record.get('timeline') or []
+    lines.append('')
+    lines.append('Timeline:')
+    rows = []
+    for entry in timeline:
+        at = entry.get('at')
+        offset = ''
+        if at is not None and created is not None:
+            gap = max(0.0, at - created)
+            offset = '+%.1f s' % gap if gap < 1 else '+' + fmt_duration(gap)
+        detail = entry.get('detail')
+        if detail is not None and not isinstance(detail, str):
+            detail = json.dumps(detail, sort_keys=True)
+        rows.append([fmt_time(at, with_date=False), offset,
+                     entry.get('event', ''), detail or ''])
+    lines.extend(_table(rows) or ['  (empty)'])
+    return '\n'.join(lines) + '\n'
