@@ -76,6 +76,7 @@ class VrrpLab:
         self.procs: dict[str, subprocess.Popen] = {}
         self._all_procs: list[subprocess.Popen] = []
         self._logs: list = []
+        self.log_paths: dict[str, str] = {}  # namespace -> current keepalived log
 
     # -- building -----------------------------------------------------------
     def build(self) -> 'VrrpLab':
@@ -116,6 +117,7 @@ class VrrpLab:
         tag = self.path(f'{ns}-{len(self._all_procs)}')
         log = open(f'{tag}.log', 'w')  # noqa: SIM115 - closed in close()
         self._logs.append(log)
+        self.log_paths[ns] = f'{tag}.log'
         proc = subprocess.Popen(
             [KEEPALIVED, '-n', '-l', '-D', '-G', '-P', '-s', ns, '-f', config_path,
              '-p', f'{tag}.pid', '-r', f'{tag}-vrrp.pid'],
@@ -179,6 +181,11 @@ class VrrpLab:
             if time.monotonic() - start > timeout:
                 raise TimeoutError(f'condition not met within {timeout} s\n{self.logs()}')
             time.sleep(interval)
+
+    def log_count(self, ns: str, text: str) -> int:
+        """How often ``text`` appears in the current keepalived log of ``ns``."""
+        with open(self.log_paths[ns], errors='replace') as f:
+            return f.read().count(text)
 
     def logs(self) -> str:
         """The keepalived logs of this lab, for failure messages."""
