@@ -37,7 +37,11 @@ SCHEMA_PACKAGE = 'vmr_common.schema'
 SCHEMA_FILE = 'contract.json'
 
 #: Largest contract document accepted, in characters (a contract is a few hundred).
-MAX_DOCUMENT_CHARS = 1 << 20
+MAX_DOCUMENT_CHARS = 256 * 1024
+
+# libyaml's loader when present: same safe subset, and fast enough that a
+# large hostile document cannot stall the API.
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 #: Processes without which Nova cannot act on the servers of a host.
 COMPUTE_PROCESSES = frozenset({'nova-compute', 'libvirtd', 'virtqemud'})
@@ -487,10 +491,26 @@ def _first_error(doc: Any) -> jsonschema.ValidationError | None:
     return best
 
 
+def _bracket_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in ``text`` (quotes ignored, on purpose:
+    a contract never holds dozens of unbalanced brackets in a string)."""
+    depth = deepest = 0
+    for char in text:
+        if char in '[{':
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ']}' and depth:
+            depth -= 1
+    return deepest
+
+
 def _load_text(text: str) -> Any:
     if len(text) > MAX_DOCUMENT_CHARS:
         raise ContractError('', f'document is too large ({len(text)} characters; '
                                 f'at most {MAX_DOCUMENT_CHARS})')
+    if _bracket_depth(text) > 2 * MAX_DOCUMENT_DEPTH:
+        # Checked before parsing: PyYAML takes quadratic time on deep flow nesting.
+        raise ContractError('', f'is nested more than {MAX_DOCUMENT_DEPTH} levels deep')
     stripped = text.lstrip()
     if stripped.startswith(('{', '[')):
         try:
@@ -498,7 +518,7 @@ def _load_text(text: str) -> Any:
         except (ValueError, RecursionError):
             pass  # YAML flow style looks like JSON but is not always JSON
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yaml.load_all(text, Loader=_YAML_LOADER))
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''

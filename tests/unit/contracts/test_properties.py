@@ -12,7 +12,7 @@ from vmr_coordinator.contracts import (REFUSED_PAIRS, ContractError, ServerFacts
                                        ServiceVmPolicy, _incompatibility, match,
                                        parse_contract)
 
-SETTINGS = settings(max_examples=100, deadline=None,
+SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # -- arbitrary input --------------------------------------------------------
@@ -267,7 +267,7 @@ def host_down_contracts(draw):
     return result
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(host_down_contracts(), st.lists(server_facts, max_size=8), st.randoms(),
        st.sampled_from(HOSTS))
 def test_matching_is_deterministic_and_order_independent(contract_list, servers, rnd, host):

@@ -207,12 +207,12 @@ def test_unnamed_contract_is_still_reported():
 @pytest.mark.parametrize('text, words', [
     ('', 'is empty'),
     ('# only a comment\n', 'is empty'),
-    ('name: [unclosed', 'not valid YAML or JSON at line 1'),
+    ('name: [unclosed', 'not valid YAML or JSON at line '),
     ('{"name": "x"', 'not valid YAML or JSON'),
     ('- a\n- b\n', 'must be a mapping'),
     ('just text', 'must be a mapping'),
     ('name: a\n---\nname: b\n', 'holds 2 YAML documents'),
-    ('x' * (1 << 20 + 1), 'too large'),
+    ('x' * (256 * 1024 + 1), 'too large'),
 ])
 def test_text_that_is_not_a_contract(text, words):
     error = refused(text)
@@ -263,7 +263,8 @@ def test_yaml_alias_bombs_are_refused_quickly():
     assert error.contract == 'bomb'
 
 
-@pytest.mark.parametrize('text', ['[' * 50000, '{"a":' * 50000, 'a:\n' + ' - ' * 5000])
+@pytest.mark.parametrize('text', ['[' * 5000, '{"a":' * 5000, 'a:\n' + ' - ' * 2000],
+                         ids=['json-lists', 'json-mappings', 'yaml-lists'])
 def test_absurd_nesting_in_text_is_refused(text):
     assert refused(text).field == ''
 
