@@ -1,0 +1,52 @@
+"""Cluster gauges from a snapshot, and the local coordinator's view."""
+
+from types import SimpleNamespace
+
+from vmr_coordinator import metrics
+from vmr_coordinator.snapshot import HostRecord, Snapshot
+
+
+def families(snap):
+    out = {}
+    for family in metrics.snapshot_metrics(snap):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = \
+                sample.value
+    return out
+
+
+def test_snapshot_gauges():
+    hosts = {'a': HostRecord('a', {'state': 'up'}, 1),
+             'b': HostRecord('b', {'state': 'failed'}, 2),
+             'c': HostRecord('c', {'state': 'weird'}, 3)}
+    journal = {'r1': ({'state': 'done'}, 4), 'r2': ({}, 5)}
+    snap = Snapshot(9, hosts, {'a': object()}, journal, {}, {}, None,
+                    {'zones': {}}, None, [])
+    s = families(snap)
+    assert s[('vmr_hosts', (('state', 'up'),))] == 1
+    assert s[('vmr_hosts', (('state', 'fenced'),))] == 0
+    # An unknown state is still counted, not dropped.
+    assert s[('vmr_hosts', (('state', 'weird'),))] == 1
+    assert s[('vmr_recoveries', (('state', 'done'),))] == 1
+    assert s[('vmr_recoveries', (('state', 'detected'),))] == 1
+    assert s[('vmr_brake_engaged', ())] == 1
+    assert s[('vmr_paused', ())] == 0
+    assert s[('vmr_agents_live', ())] == 1
+
+
+def test_coordinator_view():
+    assert metrics.coordinator_view(None)['is_leader'] is False
+    election = SimpleNamespace(is_leader=lambda: True, token=17)
+    coordinator = SimpleNamespace(
+        member='ctl-1', last_sentence='no action',
+        healer=SimpleNamespace(election=election, cycle_seconds=0.01,
+                               cycles=5))
+    view = metrics.coordinator_view(coordinator)
+    assert view == {'member': 'ctl-1', 'is_leader': True, 'token': 17,
+                    'sentence': 'no action', 'cycle_seconds': 0.01,
+                    'cycles': 5}
+
+    def broken():
+        raise RuntimeError('half started')
+    election.is_leader = broken
+    assert metrics.coordinator_view(coordinator)['is_leader'] is False
