@@ -143,7 +143,9 @@ def test_track_script_failure_moves_vip(lab):
         own = dataclasses.replace(d.pair, check_command=f'/usr/bin/test -e {healthy[member]}')
         conf = templater.render_guest_pair(own)[member][templater.CONF_FILE]
         lab.start_keepalived(ns, lab.write(f'{member}-track.conf', conf))
-    lab.wait_for(_only_holder(lab, d.namespaces['web-1']), ELECTION_TIMEOUT)
+        # nopreempt: let web-1 win before web-2 starts (see deploy_guest_pair).
+        lab.wait_for(lambda: len(lab.holders(VIP)) == 1, ELECTION_TIMEOUT)
+    assert lab.holders(VIP) == [d.namespaces['web-1']]
 
     os.unlink(healthy['web-1'])
     lab.wait_for(_only_holder(lab, d.namespaces['web-2']), ELECTION_TIMEOUT)
@@ -171,11 +173,14 @@ def test_controller_vip_follows_readyz():
             lab.start_in_namespace(ns, [
                 'python3', '-m', 'http.server', str(port), '--bind', '127.0.0.1',
                 '--directory', docroot])
+        n0, n1, _ = lab.nodes
         for i, ns in enumerate(lab.nodes):
             conf = rendered[f'ctl-{i}'][templater.CONF_FILE]
             lab.start_keepalived(ns, lab.write(f'ctl-{i}.conf', conf))
-        n0, n1, _ = lab.nodes
-        lab.wait_for(lambda: lab.holders(VIP) == [n0], ELECTION_TIMEOUT)
+            if i == 0:
+                # nopreempt: the first MASTER keeps the VIP, so let ctl-0 win
+                # before the others start (see deploy_guest_pair).
+                lab.wait_for(lambda: lab.holders(VIP) == [n0], ELECTION_TIMEOUT)
         os.unlink(os.path.join(lab.path('ctl-0-www'), 'readyz'))
         # ctl-1 has the next priority (125 > 100).
         lab.wait_for(lambda: lab.holders(VIP) == [n1], ELECTION_TIMEOUT)

@@ -261,6 +261,8 @@ def deploy_guest_pair(lab: VrrpLab, *, webhook: bool = True, start: bool = True,
                       **overrides) -> DeployedPair:
     """Render a guest pair for the lab's first two nodes and start keepalived.
 
+    The VIP is on the first member when this returns (with ``start``).
+
     Each member gets its own notify script path (both members share the lab's
     file system, unlike real VMs); everything else is rendered unchanged.
     """
@@ -286,6 +288,12 @@ def deploy_guest_pair(lab: VrrpLab, *, webhook: bool = True, start: bool = True,
         if templater.NOTIFY_FILE in files:
             lab.write(f'{member}-notify.sh', files[templater.NOTIFY_FILE], 0o755)
         configs[member] = lab.write(f'{member}.conf', files[templater.CONF_FILE])
-        if start:
-            lab.start_keepalived(ns, configs[member])
+    if start:
+        # Start the preferred member alone and let it take the VIP first: with
+        # nopreempt whoever becomes MASTER first keeps the VIP, and on a loaded
+        # machine a simultaneous start could let the standby's timer fire first.
+        first, second = pair.members[0].name, pair.members[1].name
+        lab.start_keepalived(namespaces[first], configs[first])
+        lab.wait_for(lambda: lab.has_address(namespaces[first], VIP), 20, interval=0.05)
+        lab.start_keepalived(namespaces[second], configs[second])
     return DeployedPair(pair=pair, namespaces=namespaces, configs=configs, records=records)
