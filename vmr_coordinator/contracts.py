@@ -965,10 +965,12 @@ def match(contracts: Iterable[Contract], event: Mapping, servers: Iterable[Serve
     trigger.validate_event(event)
 
     ordered = sorted(contracts, key=lambda c: (-c.priority, c.name))
-    for before, after in itertools.pairwise(ordered):
-        if before.name == after.name:
+    names: set[str] = set()
+    for contract in ordered:
+        if contract.name in names:
             raise ContractError('name', 'duplicate name: two contracts in the batch use it',
-                                after.name)
+                                contract.name)
+        names.add(contract.name)
     active = [c for c in ordered if c.enabled and c.trigger_type == trigger.type
               and trigger.matches(c.trigger, event)]
 

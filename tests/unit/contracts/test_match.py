@@ -213,7 +213,7 @@ def test_duplicate_server_facts_are_planned_once():
 
 def test_duplicate_contract_names_are_refused():
     with pytest.raises(ContractError, match='duplicate name'):
-        plan_of([contract('c', 1), contract('c', 2)], [server('a')])
+        plan_of([contract('c', 1), contract('b', 50), contract('c', 100)], [server('a')])
 
 
 @pytest.mark.parametrize('event, error', [
