@@ -130,8 +130,10 @@ class Agent:
 
     # -- the loop ---------------------------------------------------------
     def start_threads(self):
+        nets = self.conf.agent.responder_networks
         endpoints = [probes.parse_address(a, self.conf.agent.probe_port)
-                     for a in self.conf.agent.addresses.values()]
+                     for net, a in self.conf.agent.addresses.items()
+                     if '*' in nets or net in nets]
         if endpoints:
             self.responder = probes.ProbeResponder(self.host, endpoints,
                                                    self.alive)

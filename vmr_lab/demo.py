@@ -78,6 +78,7 @@ class Demo:
                  % (self.n_hosts, self.n_servers, self.lab.auth_url))
         self.store = Store([self.etcd.endpoint], cluster='demo')
         profiles = self._fence_profiles()
+        self._start_host_responders()
         for name, host in self.lab.hosts.items():
             self._spawn('agent', name, self._conf(name, 'agent', clouds,
                                                   profiles, host))
@@ -95,6 +96,23 @@ class Demo:
             40, 'every host up and a leader elected')
         self.say('all %d agents up; leader: %s' % (self.n_hosts,
                                                    self._leader()))
+
+    def _start_host_responders(self):
+        """Each simulated host answers probes on its 'tenant' network while
+        it is powered and not hung, whatever its agent does: this is what
+        tells a dead agent from a dead host."""
+        from vmr_agent.probes import ProbeResponder
+        from vmr_lab.cloud import free_udp_port
+        self.responders = {}
+        self.tenant_ports = {}
+        for name, host in self.lab.hosts.items():
+            port = free_udp_port()
+            responder = ProbeResponder(
+                name, [('127.0.0.1', port)],
+                alive=lambda h=host: h.get_power() == 'on' and not h.hung)
+            responder.start()
+            self.responders[name] = responder
+            self.tenant_ports[name] = port
 
     def _fence_profiles(self):
         hosts = {}
@@ -133,7 +151,8 @@ class Demo:
             leader_margin = 0.5
             probe_timeout = 1
             [agent]
-            addresses = management:127.0.0.1:{probe_port}
+            addresses = {addresses}
+            responder_networks = management
             boot_id_file = {boot_id}
             [fencing]
             profiles_file = {profiles}
@@ -144,13 +163,20 @@ class Demo:
             enabled = false
             auth_strategy = noauth
             ''').format(name=name, workdir=self.workdir,
-                        etcd=self.etcd.endpoint, probe_port=probe_port,
+                        etcd=self.etcd.endpoint,
+                        addresses=self._addresses(name, probe_port),
                         boot_id=host.boot_id_path if host else '/dev/null',
                         profiles=profiles, clouds=clouds)
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:
             fh.write(text)
         return path
+
+    def _addresses(self, name, probe_port):
+        out = 'management:127.0.0.1:%d' % probe_port
+        if name in getattr(self, 'tenant_ports', {}):
+            out += ',tenant:127.0.0.1:%d' % self.tenant_ports[name]
+        return out
 
     def _spawn(self, kind, name, conf):
         module = 'vmr_agent.cmd' if kind == 'agent' else 'vmr_coordinator.cmd'
@@ -261,6 +287,16 @@ class Demo:
         if lost:
             self.say('NOT HEALED: %s' % ', '.join(lost))
             ok = False
+        # Journal and lab must agree: one evacuation per server, no more.
+        evacuations = {}
+        for ev in self.lab.events.since(0):
+            if ev.get('type') == 'evacuate':
+                evacuations[ev.get('server')] = evacuations.get(
+                    ev.get('server'), 0) + 1
+        twice = {k: v for k, v in evacuations.items() if v > 1}
+        if twice:
+            self.say('EVACUATED MORE THAN ONCE: %s' % twice)
+            ok = False
         violations = self.lab.monitor.violations()
         self.say('invariant monitor: %s' % (
             'clean' if not violations else json.dumps(violations)))
@@ -286,6 +322,8 @@ class Demo:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        for responder in getattr(self, 'responders', {}).values():
+            responder.stop()
         if self.lab is not None:
             self.lab.stop()
         if self.etcd is not None:

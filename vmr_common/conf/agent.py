@@ -13,8 +13,12 @@ OPTS = [
     cfg.PortOpt('probe_port', default=4747,
                 help='UDP port the agent answers probes on (on every '
                      'address in `addresses`).'),
-    cfg.StrOpt('probe_bind', default='0.0.0.0',
-               help='Address to bind the probe responder to.'),
+    cfg.ListOpt('responder_networks', default=['*'],
+                help='Networks of `addresses` this agent answers probes on '
+                     'itself (`*` = all). Leave out networks whose address '
+                     'is answered by something else (e.g. a host-level '
+                     'responder), so a dead agent on a live host still '
+                     'looks reachable there.'),
     cfg.FloatOpt('probe_timeout', default=0.5, min=0.05,
                  help='Seconds to wait for a probe answer.'),
     cfg.StrOpt('boot_id_file', default='/proc/sys/kernel/random/boot_id',

@@ -1,0 +1,68 @@
+"""Whole-lab scenarios: real etcd, lab cloud, agents and coordinators.
+
+Each runs `vmr-lab demo`'s harness (the same code the README's demo runs)
+and asserts on the journal, the lab and the invariant monitor.
+"""
+
+import io
+
+import pytest
+
+from vmr_lab.demo import Demo
+
+
+@pytest.fixture
+def demo():
+    out = io.StringIO()
+    d = Demo(hosts=3, servers=6, out=out)
+    try:
+        d.start()
+        yield d
+    finally:
+        d.stop()
+        print(out.getvalue())
+
+
+@pytest.mark.parametrize('scenario', ['power-loss', 'kernel-hang',
+                                      'leader-kill'])
+def test_failure_is_healed_safely(demo, scenario):
+    assert demo.run(scenario, 'compute-2', timeout=90), \
+        demo.out.getvalue()
+    records = demo._records()
+    assert len(records) == 1
+    rec = records[0]
+    assert rec['state'] == 'done'
+    assert rec['fencing']['verified'] is True
+    assert rec['fencing']['method'] == 'ipmi'
+    # fenced strictly before any step started
+    fenced_at = [e['at'] for e in rec['timeline'] if e['event'] == 'fenced']
+    assert fenced_at and all(s['started_at'] >= fenced_at[0]
+                             for s in rec['steps'])
+    assert all(s['state'] == 'done' for s in rec['steps'])
+    assert demo.lab.monitor.violations() == []
+    # the dead host's Nova service was forced down after the fence
+    service = demo.lab.nova.compute_service('compute-2')
+    assert service['forced_down'] is True
+
+
+def test_agent_death_is_partition_not_failure(demo):
+    assert demo.run('agent-death', 'compute-2', timeout=30)
+    assert demo._records() == []
+    assert demo.lab.hosts['compute-2'].get_power() == 'on'
+
+
+def test_returning_host_is_unforced_after_nova_compute_is_up(demo):
+    assert demo.run('power-loss', 'compute-2', timeout=90)
+    host = demo.lab.hosts['compute-2']
+    host.set_power('on')
+    # a new agent incarnation on the rebooted host
+    name = 'compute-2'
+    conf = demo._conf(name, 'agent', demo.workdir + '/clouds.yaml',
+                      demo.workdir + '/fence-profiles.yaml', host)
+    demo._spawn('agent', name, conf)
+    demo.wait(lambda: demo._states().get(name) == 'up', 40,
+              'compute-2 back up')
+    service = demo.lab.nova.compute_service(name)
+    assert service['forced_down'] is False
+    assert service['status'] == 'enabled'
+    assert demo.lab.monitor.violations() == []
