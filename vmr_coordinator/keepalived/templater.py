@@ -11,7 +11,9 @@ Two variants ship as templates (package data under ``templates/``):
   (:func:`render_controller_vip`).
 
 The inputs (:mod:`vmr_coordinator.keepalived.model`) validate themselves, so
-every rendered keepalived.conf is one that ``keepalived -t`` accepts.
+every rendered keepalived.conf is one that ``keepalived -t`` accepts on a node
+that has the named interface and the track script's program (``-t`` checks
+both).
 """
 
 import dataclasses
@@ -43,8 +45,8 @@ GUEST_CONF_PATH = '/etc/keepalived/keepalived.conf'
 GUEST_NOTIFY_PATH = '/usr/local/sbin/vmr-keepalived-notify'
 GUEST_TOKEN_FILE = '/etc/vmr/keepalived-notify.token'
 
-# pidof lives in /usr/bin on every distribution with a merged /usr (and has a
-# /bin compatibility link elsewhere); script security wants an absolute path.
+# Script security wants absolute paths. pidof is /usr/bin/pidof on Debian,
+# Ubuntu and other merged-/usr systems; elsewhere give check_command instead.
 PIDOF = '/usr/bin/pidof'
 CURL = '/usr/bin/curl'
 
@@ -150,8 +152,10 @@ class GuestPair:
     ``preempt`` false (the default) a returning member never takes the VIP
     back from a healthy peer, which avoids a second interruption; with
     ``preempt`` true the first member reclaims the VIP (``preempt_delay``
-    seconds after it comes back, if set). Both members start in state BACKUP
-    and the priorities elect the preferred one within three adverts.
+    seconds after it comes back, if set). Both members start in state BACKUP;
+    when they start together the priorities elect the preferred one within
+    three adverts, but with ``nopreempt`` whoever becomes MASTER first keeps
+    the VIP.
 
     The guarded service is either ``service`` (a process name checked with
     ``pidof``) or ``check_command`` (an absolute command from the contract).
@@ -213,6 +217,9 @@ class GuestPair:
                                                         f'got {self.preempt!r}')
         if self.preempt_delay is not None and not self.preempt:
             raise KeepalivedConfigError(f'{w}.preempt_delay', 'requires preempt: true')
+        if not isinstance(self.install_packages, bool):
+            raise KeepalivedConfigError(f'{w}.install_packages', f'must be true or false, '
+                                                                 f'got {self.install_packages!r}')
         # Build once so a bad address or priority is reported at construction.
         self.configs()
 
@@ -243,8 +250,7 @@ class GuestPair:
                 virtual_router_id=self.virtual_router_id,
                 priority=ACTIVE_PRIORITY if active else STANDBY_PRIORITY,
                 # Both start as BACKUP: keepalived ignores nopreempt and
-                # preempt_delay in state MASTER, and the priorities alone
-                # elect the preferred member within 3 adverts.
+                # preempt_delay in state MASTER.
                 state='BACKUP',
                 advert_int=self.advert_int,
                 unicast_src_ip=member.fixed_ip,
@@ -265,10 +271,6 @@ class GuestPair:
         return out
 
 
-def _coerce(cls: type, value: Any, where: str) -> Any:
-    return from_mapping(cls, value, where)
-
-
 def render_guest_pair(pair: 'GuestPair | Mapping[str, Any]',
                       templater: KeepalivedTemplater | None = None
                       ) -> dict[str, dict[str, str]]:
@@ -279,7 +281,7 @@ def render_guest_pair(pair: 'GuestPair | Mapping[str, Any]',
     webhook. The user data (``#cloud-config``) writes the other files to their
     places on first boot and starts keepalived.
     """
-    pair = _coerce(GuestPair, pair, 'guest_pair')
+    pair = from_mapping(GuestPair, pair, 'guest_pair')
     templater = templater or KeepalivedTemplater()
     out: dict[str, dict[str, str]] = {}
     for index, (member_name, config) in enumerate(pair.configs().items()):
@@ -417,7 +419,7 @@ def render_controller_vip(spec: 'ControllerVip | Mapping[str, Any]',
 
     Returns ``{controller_name: {"keepalived.conf": ...}}``.
     """
-    spec = _coerce(ControllerVip, spec, 'controller_vip')
+    spec = from_mapping(ControllerVip, spec, 'controller_vip')
     templater = templater or KeepalivedTemplater()
     out = {}
     for name, config in spec.configs().items():
