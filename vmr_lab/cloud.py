@@ -54,6 +54,7 @@ _OPTIONAL_SERVICES = (
     ('mistral', 'vmr_lab.services.mistral', 'MistralAPI'),
 )
 
+STATE_FORMAT = 'vmr-lab-state/1'
 ADMIN_PASSWORD = 'vmr-lab-admin'  # noqa: S105 - a published lab default
 BMC_USERNAME = 'admin'
 BMC_PASSWORD = 'vmr-lab-bmc'  # noqa: S105 - a published lab default
@@ -111,7 +112,8 @@ class LabCloud:
         nova-compute ``down`` (60 in production).
     :param delays: overrides of :data:`DEFAULT_DELAYS`.
     :param microversion_max: highest Nova microversion served.
-    :param state_file: JSON file the lab state is written to on stop.
+    :param state_file: JSON file the lab state is written to on stop and
+        resumed from at construction when it exists.
     :param state_dir: where per-host files (``<host>/boot_id``) live; a
         temporary directory by default.
     :param bmc: wire a virtual IPMI BMC to every host when
@@ -169,6 +171,10 @@ class LabCloud:
             cls = _load_optional(module_name, class_name)
             setattr(self, attr, cls(self) if cls is not None else None)
         self.control = ControlAPI(self)
+        if state_file and os.path.exists(state_file):
+            # Resume: the saved cloud replaces the seed.
+            self.load_state(state_file)
+            servers = 0
         for i in range(int(servers)):
             host = names[i % len(names)] if names else None
             self.nova.seed_server('lab-vm-%d' % (i + 1), host)
@@ -235,6 +241,9 @@ class LabCloud:
     def _serve(self, service, port):
         server = wsgi.Server(('127.0.0.1', port), service, numthreads=16,
                              server_name='vmr-lab-%s' % service.name)
+        # The accept loop notices stop() only after this poll interval
+        # (0.5 s by default): keep stopping a lab fast.
+        server.expiration_interval = 0.05
         server.prepare()
         self.ports[service.name] = server.bind_addr[1]
         thread = threading.Thread(target=server.serve, daemon=True,
@@ -382,9 +391,18 @@ class LabCloud:
         }
 
     def save_state(self, path):
-        """Write a JSON snapshot of hosts, servers, events and violations."""
+        """Write the lab state to ``path`` (JSON) so a later lab resumes it.
+
+        Holds every service's ``snapshot()``, host power, and -- for
+        people reading it -- the servers, violations and the event timeline.
+        """
         state = {
-            'hosts': [host.to_dict() for host in self.hosts.values()],
+            'format': STATE_FORMAT,
+            'services': {service.name: service.snapshot()
+                         for service in self.services()
+                         if hasattr(service, 'snapshot')},
+            'hosts': {name: {'power': host.power}
+                      for name, host in self.hosts.items()},
             'servers': self.nova.find_servers() if self.nova else [],
             'violations': self.monitor.violations(),
             'events': self.events.since(0),
@@ -394,3 +412,31 @@ class LabCloud:
             json.dump(state, fh, indent=1, sort_keys=True, default=str)
         os.replace(tmp, path)
         return path
+
+    def load_state(self, path):
+        """Resume the state ``save_state`` wrote (before :meth:`start`).
+
+        Hosts keep their power state; ACTIVE servers run again on their
+        powered hosts.
+        """
+        with open(path) as fh:
+            state = json.load(fh)
+        if state.get('format') != STATE_FORMAT:
+            raise ValueError('%s is not a vmr-lab state file (format %r, '
+                             'expected %r)' % (path, state.get('format'),
+                                               STATE_FORMAT))
+        by_name = {service.name: service for service in self.services()}
+        for name, snapshot in state['services'].items():
+            service = by_name.get(name)
+            if service is not None and hasattr(service, 'restore'):
+                service.restore(snapshot)
+        with self.lock:
+            for name, saved in state.get('hosts', {}).items():
+                host = self.hosts.get(name)
+                if host is not None and saved.get('power') == 'off':
+                    host.set_power('off')
+            for server in self.nova.find_servers(vm_state='active'):
+                host = self.hosts.get(server['host'] or '')
+                if host is not None:
+                    host.start_server(server['id'])
+        self.events.add('state_loaded', path=path)

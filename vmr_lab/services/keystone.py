@@ -8,6 +8,7 @@ the other services, plus the read APIs an operator expects.  Seeded with::
                    user viewer / vmr-lab-viewer role reader
 """
 
+import copy
 import datetime
 import json
 import uuid
@@ -102,6 +103,24 @@ class KeystoneAPI(Service):
                 if entry not in self.assignments:
                     self.assignments.append(entry)
             return user
+
+    def snapshot(self):
+        """Projects, users, roles and assignments (tokens are not kept)."""
+        with self.lock:
+            return copy.deepcopy({
+                'projects': self.projects, 'users': self.users,
+                'roles': self.roles,
+                'assignments': [list(a) for a in self.assignments]})
+
+    def restore(self, state):
+        """Replace identities with a :meth:`snapshot`; drop every token."""
+        state = copy.deepcopy(state)
+        with self.lock:
+            self.projects = state['projects']
+            self.users = state['users']
+            self.roles = state['roles']
+            self.assignments = [tuple(a) for a in state['assignments']]
+            self.tokens = {}
 
     def project_by_name(self, name):
         """The project called ``name`` or None."""

@@ -253,3 +253,24 @@ class _EchoServer:
         self._sock.close()
         for conn in self._conns:
             conn.close()
+
+
+def test_state_file_resumes_the_cloud(tmp_path):
+    from vmr_lab.cloud import LabCloud
+    path = str(tmp_path / 'state.json')
+    first = LabCloud(hosts=2, servers=3, state_file=path, bmc=False)
+    first.start()
+    try:
+        first.hosts['compute-2'].set_power('off')
+        servers = {s['id']: s['host'] for s in first.nova.find_servers()}
+    finally:
+        first.stop()
+    second = LabCloud(hosts=2, servers=3, state_file=path, bmc=False)
+    try:
+        assert {s['id']: s['host'] for s in second.nova.find_servers()} == \
+            servers
+        assert second.hosts['compute-2'].get_power() == 'off'
+        running = {s for s, h in servers.items() if h == 'compute-1'}
+        assert second.hosts['compute-1'].running == running
+    finally:
+        second.stop()

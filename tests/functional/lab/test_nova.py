@@ -246,8 +246,9 @@ def test_create_image_and_boot_from_it(conn, unique_name):
     server = boot(conn, unique_name + '-snap')
     try:
         image = conn.compute.create_server_image(
-            server, unique_name + '-image', metadata={'vmr': 'snapshot'},
-            wait=True, timeout=30)
+            server, unique_name + '-image', metadata={'vmr': 'snapshot'})
+        image = conn.image.wait_for_status(image, 'active', interval=0.05,
+                                           wait=60)
         assert image.status == 'active'
         clone = boot(conn, unique_name + '-clone', image_id=image.id)
         assert clone.image.id == image.id
@@ -416,3 +417,16 @@ def test_volume_attachment(lab, conn):
     assert [a.volume_id for a in attachments] == [volume.id]
     conn.compute.delete_volume_attachment(server, volume.id)
     assert list(conn.compute.volume_attachments(server)) == []
+
+
+@lab_only('hangs a lab host')
+def test_disabling_a_dead_compute_nova_believes_up_blocks(lab, conn):
+    import time
+    lab.hosts['compute-1'].apply_fault('kernel_hang')
+    service = compute_service(conn, 'compute-1')
+    assert service.state == 'up'          # Nova has not noticed yet
+    start = time.monotonic()
+    conn.compute.disable_service(service, disabled_reason='maintenance')
+    assert time.monotonic() - start >= lab.delays['rpc_timeout']
+    types = [e['type'] for e in lab.events.since(0)]
+    assert 'rpc_timeout' in types
