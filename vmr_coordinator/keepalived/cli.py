@@ -38,7 +38,7 @@ interface: eth0
 service: nginx            # or check_command: /usr/local/bin/check-web
 preempt: false
 webhook:
-  url: https://vmr.example.org:8779/v1/webhooks/keepalived
+  url: https://vmr.example.org:8779/v1/alarms/keepalived
   token_file: /etc/vmr/keepalived-notify.token
 """
 

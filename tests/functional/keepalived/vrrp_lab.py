@@ -149,7 +149,7 @@ class VrrpLab:
             '--port', str(RECEIVER_PORT), '--token-file', token_path,
             '--out', records, '--ready-file', ready])
         self.wait_for(lambda: os.path.exists(ready), timeout=10, interval=0.02)
-        return f'http://{HUB_ADDRESS}:{RECEIVER_PORT}/v1/keepalived/notify', records
+        return f'http://{HUB_ADDRESS}:{RECEIVER_PORT}/v1/alarms/keepalived', records
 
     def stop_keepalived(self, ns: str, sig: int = signal.SIGTERM, wait: bool = True) -> None:
         """Signal the keepalived of ``ns`` by PID (SIGTERM releases the VIP)."""

@@ -25,7 +25,7 @@ def guest_pair_nopreempt():
         name='web', vip='10.0.0.100/24', virtual_router_id=51, service='nginx',
         members=[{'name': 'web-1', 'fixed_ip': '10.0.0.11'},
                  {'name': 'web-2', 'fixed_ip': '10.0.0.12'}],
-        webhook={'url': 'https://vmr.example.org:8779/v1/webhooks/keepalived',
+        webhook={'url': 'https://vmr.example.org:8779/v1/alarms/keepalived',
                  'token': TOKEN},
         auth_pass='s3cr3t')
 

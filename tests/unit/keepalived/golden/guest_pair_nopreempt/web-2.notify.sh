@@ -6,7 +6,7 @@
 # stdin, so it appears neither in keepalived.conf nor in any process's argv.
 set -u
 
-URL='https://vmr.example.org:8779/v1/webhooks/keepalived'
+URL='https://vmr.example.org:8779/v1/alarms/keepalived'
 TOKEN_FILE='/etc/vmr/keepalived-notify.token'
 
 state="${3:-UNKNOWN}"
