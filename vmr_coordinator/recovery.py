@@ -102,9 +102,16 @@ class Recovery:
                 if rid:
                     said.append('recovery %s opened for %s' % (rid, name))
         self._confirmations(snap, now)
+        said.extend(self._intake(snap, now))
         for rid, (rec, _rev) in sorted(snap.journal.items()):
             state = rec.get('state')
-            if state in (RecoveryState.DETECTED, RecoveryState.FENCING):
+            if state == RecoveryState.DETECTED and \
+                    rec.get('trigger', {}).get('type') != 'host_down':
+                # Not a dead host: nothing to fence, match contracts now;
+                # actions that need a fence will refuse on their own.
+                if self._submit(('plan', rid), self._plan, rid, snap):
+                    said.append('planning recovery %s' % rid)
+            elif state in (RecoveryState.DETECTED, RecoveryState.FENCING):
                 if self._submit(('fence', rid), self._fence, rid, snap, now):
                     said.append('fencing %s' % rec.get('host'))
             elif state == RecoveryState.BLOCKED:
@@ -168,6 +175,145 @@ class Recovery:
                 raise
             except exceptions.StoreError:
                 continue
+
+    # -- 1b. other triggers ---------------------------------------------------
+    def _intake(self, snap, now):
+        """Turn events, maintenance requests, agent reports and Nova polls
+        into recovery records (one each, exactly once)."""
+        said = []
+        open_keys = {(rec.get('trigger', {}).get('type'),
+                      rec.get('trigger', {}).get('host'),
+                      rec.get('trigger', {}).get('server_id'))
+                     for rec, _ in snap.journal.values()
+                     if rec.get('state') in RecoveryState.OPEN}
+        # queued events: webhooks (alarms), manual requests
+        kvs, _ = self.store.get_prefix(self.store.keys.events)
+        for kv in kvs:
+            try:
+                raw = kv.json()
+            except exceptions.CorruptRecord as exc:
+                LOG.error('%s; deleting it', exc)
+                self.healer.guarded([Op.delete(kv.key)])
+                continue
+            events = self._expand(raw)
+            ops = [Op.delete(kv.key)]
+            for event in events:
+                rec = self._event_record(event, now)
+                ops += [Op.put(self.store.keys.recovery(rec['id']), rec)]
+                said.append('%s: recovery %s' % (event['type'], rec['id']))
+            # one transaction: the event is consumed exactly once
+            self.healer.guarded(ops, [Compare.mod_revision(
+                kv.key, kv.mod_revision)])
+        # maintenance: drain a host the operator put in maintenance
+        for name, record in snap.hosts.items():
+            if record.data.get('maintenance') and not record.data.get(
+                    'drain') and ('maintenance', name, None) not in open_keys:
+                rec = self._event_record({'type': 'maintenance', 'host': name,
+                                          'reason': record.data.get(
+                                              'maintenance_reason', '')}, now)
+                self.healer.guarded(
+                    [Op.put(self.store.keys.recovery(rec['id']), rec)])
+                self._set_host(name, {'drain': rec['id']})
+                said.append('draining %s: recovery %s' % (name, rec['id']))
+            elif not record.data.get('maintenance') and record.data.get(
+                    'drain'):
+                self._set_host(name, {'drain': None})
+        # agents reporting dead local processes (e.g. nova-compute)
+        for name, member in snap.members.items():
+            for process in member.capabilities.get('processes_down') or []:
+                if ('process_down', name, None) in open_keys:
+                    continue
+                reported = (snap.hosts.get(name).data.get('processes_down')
+                            if name in snap.hosts else None) or []
+                if process in reported:
+                    continue
+                rec = self._event_record({'type': 'process_down',
+                                          'host': name, 'process': process},
+                                         now)
+                self.healer.guarded(
+                    [Op.put(self.store.keys.recovery(rec['id']), rec)])
+                self._set_host(name, {'processes_down': sorted(
+                    set(reported) | {process})})
+                said.append('%s on %s: recovery %s' % (process, name,
+                                                       rec['id']))
+        for name, record in snap.hosts.items():
+            reported = record.data.get('processes_down') or []
+            member = snap.members.get(name)
+            if reported and member is not None:
+                now_down = member.capabilities.get('processes_down') or []
+                if set(reported) - set(now_down):
+                    self._set_host(name, {'processes_down': sorted(
+                        set(reported) & set(now_down)) or None})
+        said.extend(self._poll_instances(snap, now, open_keys))
+        return said
+
+    def _expand(self, raw):
+        """A queued event (maybe a raw webhook body) as trigger events."""
+        from vmr_coordinator.triggers import alarm
+        if raw.get('type') == 'alarm' and 'body' in raw:
+            try:
+                if raw.get('source') == 'aodh':
+                    return alarm.parse_aodh(raw['body'])
+                return alarm.parse_alertmanager(raw['body'])
+            except alarm.AlarmPayloadError as exc:
+                LOG.error('alarm webhook body skipped: %s', exc)
+                return []
+        return [raw] if raw.get('type') else []
+
+    def _event_record(self, event, now):
+        import uuid
+        subject = event.get('host') or event.get('server_id') or \
+            event.get('name') or 'event'
+        rid = '%s-%s-%s-%s' % (event['type'], subject, time.strftime(
+            '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
+        rec = journal_mod.new_record(rid, event.get('host'), event, now)
+        return rec
+
+    def _poll_instances(self, snap, now, open_keys):
+        """Every ``instance_poll_interval``: servers ERROR/SHUTOFF on live
+        hosts that nobody stopped on purpose become instance_down events."""
+        interval = getattr(self.conf.coordinator, 'instance_poll_interval', 0)
+        if not interval or now - getattr(self, '_last_poll', 0) < interval:
+            return []
+        if not any(c.get('trigger', {}).get('type') == 'instance_down'
+                   for c in snap.contracts.values()):
+            return []
+        self._last_poll = now
+        self._submit(('poll',), self._poll_job, snap, open_keys)
+        return []
+
+    def _poll_job(self, snap, open_keys):
+        conn = self.conn
+        now = time.time()
+        for status in ('ERROR', 'SHUTOFF'):
+            for server in conn.compute.servers(details=True,
+                                               all_projects=True,
+                                               status=status):
+                host = server.compute_host
+                record = snap.hosts.get(host)
+                if record is None or record.state != HostState.UP:
+                    continue   # a dead host's servers belong to host_down
+                if ('instance_down', host, server.id) in open_keys:
+                    continue
+                if status == 'SHUTOFF' and self._stopped_on_purpose(
+                        conn, server):
+                    continue
+                rec = self._event_record({
+                    'type': 'instance_down', 'server_id': server.id,
+                    'status': status, 'host': host}, now)
+                self.healer.guarded(
+                    [Op.put(self.store.keys.recovery(rec['id']), rec)])
+
+    @staticmethod
+    def _stopped_on_purpose(conn, server):
+        try:
+            actions = list(conn.compute.server_actions(server))
+        except Exception:  # no instance-actions API: assume deliberate
+            return True
+        if not actions:
+            return False
+        latest = max(actions, key=lambda a: a.start_time or '')
+        return latest.action in ('stop', 'suspend', 'shelve')
 
     # -- 2. fence -------------------------------------------------------------
     def _fence(self, rid, snap, now):
@@ -270,18 +416,18 @@ class Recovery:
     def _plan(self, rid, snap):
         from vmr_coordinator import cloud
         rec, _ = snap.journal[rid]
-        host = rec['host']
-        servers = cloud.servers_on_host(self.conn, host)
-        aggregates = cloud.host_aggregates(self.conn, host)
-        facts = [cloud.server_facts(s, aggregates) for s in servers]
+        host = rec.get('host')
+        event = {k: v for k, v in rec.get('trigger', {}).items()
+                 if k != 'reason'}
+        facts = self._candidates(cloud, event)
         valid = []
         for name, doc in sorted(snap.contracts.items()):
             try:
                 valid.append(contracts_mod.parse_contract(doc))
             except contracts_mod.ContractError as exc:
                 LOG.error('contract %s skipped: %s', name, exc)
-        plan = contracts_mod.match(valid, {'type': 'host_down', 'host': host},
-                                   facts, self.service_vm_policy)
+        plan = contracts_mod.match(valid, event, facts,
+                                   self.service_vm_policy)
         now = time.time()
         steps = []
         for step in plan.steps:
@@ -296,7 +442,8 @@ class Recovery:
                 'server': step.server.to_dict()})
 
         def mutate(r):
-            if r.get('state') != RecoveryState.FENCED:
+            if r.get('state') not in (RecoveryState.FENCED,
+                                      RecoveryState.DETECTED):
                 return False
             r['steps'] = steps
             r['skipped'] = [s.to_dict() for s in plan.skipped] + [
@@ -309,8 +456,43 @@ class Recovery:
                 journal_mod.add_event(r, now, 'done', 'nothing to heal')
         self.journal.update(rid, mutate)
         LOG.info('recovery %s: %s', rid, plan.summary())
-        if not steps:
+        if not steps and event.get('type') == 'host_down':
             self._finish_host(host, rid, RecoveryState.DONE)
+
+    def _candidates(self, cloud, event):
+        """ServerFacts of every server the event may concern."""
+        conn = self.conn
+        ids = list(event.get('server_ids') or [])
+        if event.get('server_id'):
+            ids.append(event['server_id'])
+        names = []
+        for ref in event.get('servers') or []:
+            (ids if _looks_like_id(ref) else names).append(ref)
+        found = {}
+        for sid in ids:
+            try:
+                server = conn.compute.get_server(sid)
+            except Exception as exc:  # gone or unreachable: nothing to heal
+                LOG.warning('server %s: %s', sid, str(exc).splitlines()[0])
+                continue
+            found[server.id] = server
+        for name in names:
+            for server in conn.compute.servers(details=True,
+                                               all_projects=True, name=name):
+                if server.name == name:
+                    found[server.id] = server
+        host = event.get('host')
+        if host and not ids and not names:
+            for server in cloud.servers_on_host(conn, host):
+                found[server.id] = server
+        by_host = {}
+        facts = []
+        for server in found.values():
+            h = server.compute_host
+            if h not in by_host:
+                by_host[h] = cloud.host_aggregates(conn, h) if h else []
+            facts.append(cloud.server_facts(server, by_host[h]))
+        return facts
 
     # -- 4. act ---------------------------------------------------------------
     def _drive_steps(self, rid, rec):
@@ -414,6 +596,7 @@ class Recovery:
         def mutate(r):
             if r.get('state') != RecoveryState.ACTING:
                 return False
+            outcome['type'] = r.get('trigger', {}).get('type')
             failed = [s for s in r['steps']
                       if s.get('state') == StepState.FAILED]
             r['state'] = RecoveryState.FAILED if failed else \
@@ -426,7 +609,8 @@ class Recovery:
         self.journal.update(rid, mutate)
         if outcome:
             LOG.warning('recovery %s: %s', rid, outcome['state'])
-            self._finish_host(outcome['host'], rid, outcome['state'])
+            if outcome['type'] == 'host_down':
+                self._finish_host(outcome['host'], rid, outcome['state'])
 
     def _finish_host(self, host, rid, state):
         self._set_host(host, {
@@ -482,3 +666,12 @@ def attach(coordinator):
     coordinator.recovery = recovery
     coordinator.healer.stages.append(recovery.stage)
     return recovery
+
+
+def _looks_like_id(ref):
+    import uuid
+    try:
+        uuid.UUID(str(ref))
+        return True
+    except ValueError:
+        return False

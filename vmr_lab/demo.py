@@ -121,7 +121,7 @@ class Demo:
         data = {'profiles': {'lab': {
             'hosts': hosts,
             'ladder': [{'driver': 'ipmi', 'username': self.lab.bmc_username,
-                        'password': self.lab._bmc_password, 'timeout': 10}],
+                        'password': self.lab._bmc_password, 'timeout': 4}],
             'post': [{'driver': 'nova_force_down', 'disable': True}],
         }}}
         path = os.path.join(self.workdir, 'fence-profiles.yaml')

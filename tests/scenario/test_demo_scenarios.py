@@ -66,3 +66,29 @@ def test_returning_host_is_unforced_after_nova_compute_is_up(demo):
     assert service['forced_down'] is False
     assert service['status'] == 'enabled'
     assert demo.lab.monitor.violations() == []
+
+
+def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
+    victim = 'compute-2'
+    demo.lab.hosts[victim].apply_fault('bmc_unreachable')
+    demo.lab.hosts[victim].apply_fault('power_loss')
+    demo.wait(lambda: demo._states().get(victim) == 'blocked', 60,
+              'compute-2 blocked')
+    rec = demo._records()[0]
+    assert rec['state'] == 'blocked'
+    assert rec['fencing']['verified'] is False
+    assert 'ipmi' in rec['fencing']['reason']
+    assert rec['steps'] == []
+    # nothing was evacuated while the fence was unproven
+    assert not [e for e in demo.lab.events.since(0)
+                if e['type'] == 'evacuate']
+    # the operator checked the host by hand and confirms it is off
+    store = demo.store
+    store.put(store.keys.root + 'requests/confirm-fenced/' + victim,
+              {'by': 'alice', 'reason': 'power cord pulled, checked on site'})
+    demo.wait(lambda: demo._records()[0]['state'] == 'done', 60,
+              'recovery done after confirmation')
+    rec = demo._records()[0]
+    assert rec['fencing']['confirmed_by'] == 'alice'
+    assert all(s['state'] == 'done' for s in rec['steps'])
+    assert demo.lab.monitor.violations() == []

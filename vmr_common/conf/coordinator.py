@@ -47,6 +47,11 @@ OPTS = [
                       'watched: if it drops again within this time it is '
                       'flapping and its grace is doubled each time '
                       '(hold-down).'),
+    cfg.FloatOpt('instance_poll_interval', default=30.0, min=0.0,
+                 help='Seconds between two Nova polls for servers in ERROR '
+                      'or SHUTOFF on live hosts (instance_down trigger); 0 '
+                      'disables the poll. Runs only when an instance_down '
+                      'contract exists.'),
 ]
 
 
