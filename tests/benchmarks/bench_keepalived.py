@@ -8,7 +8,9 @@ and repeatedly takes the current master down:
 * ``sigterm``: SIGTERM to the master's keepalived (it sends a priority-0
   advert and releases the VIP), then restart it;
 * ``link-down``: the master's own eth0 goes down (keepalived enters FAULT and
-  cannot advertise, so the backup waits the master-down interval), then up.
+  cannot advertise, so the backup waits the master-down interval), then up;
+* ``sigkill`` (not run by default): SIGKILL to the foreground keepalived
+  parent; its VRRP child still stops cleanly, so this behaves like SIGTERM.
 
 Failover time = from the signal / link change until the VIP is configured on
 the other node (polled every 5 ms with ``ip addr``). With ``nopreempt`` the VIP
@@ -21,6 +23,7 @@ Run as root::
 
 import argparse
 import math
+import signal
 import statistics
 import sys
 import time
@@ -28,7 +31,8 @@ import time
 from tests.functional.keepalived import vrrp_lab
 from tests.functional.keepalived.vrrp_lab import VIP, VrrpLab, deploy_guest_pair
 
-MODES = ('sigterm', 'link-down')
+MODES = ('sigterm', 'link-down', 'sigkill')
+DEFAULT_MODES = ('sigterm', 'link-down')
 BACKUP_LINE = 'Entering BACKUP STATE'
 
 
@@ -53,9 +57,10 @@ def run_mode(lab: VrrpLab, d, mode: str, repetitions: int, timeout: float) -> li
         master = _master(lab, d)
         backup = next(m for m in d.namespaces if m != master)
         m_ns, b_ns = d.namespaces[master], d.namespaces[backup]
-        if mode == 'sigterm':
+        if mode in ('sigterm', 'sigkill'):
+            sig = signal.SIGTERM if mode == 'sigterm' else signal.SIGKILL
             start = time.monotonic()
-            lab.stop_keepalived(m_ns, wait=False)
+            lab.stop_keepalived(m_ns, sig, wait=False)
         else:
             before = lab.log_count(m_ns, BACKUP_LINE)
             start = time.monotonic()
@@ -65,7 +70,7 @@ def run_mode(lab: VrrpLab, d, mode: str, repetitions: int, timeout: float) -> li
 
         # Bring the old master back and wait until it settled as BACKUP, so
         # the next repetition starts from a clean master/backup pair.
-        if mode == 'sigterm':
+        if mode in ('sigterm', 'sigkill'):
             lab.procs[m_ns].wait(timeout=10)
             lab.start_keepalived(m_ns, d.configs[master])
             before = 0
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--repetitions', type=int, default=20)
-    parser.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
+    parser.add_argument('--modes', nargs='+', choices=MODES, default=list(DEFAULT_MODES))
     parser.add_argument('--advert-int', type=int, default=1)
     args = parser.parse_args(argv)
     reason = vrrp_lab.unavailable_reason()
