@@ -111,10 +111,17 @@ def format_recovery(record):
     fencing = record.get('fencing') or {}
     lines.append('')
     verdict = 'verified off' if fencing.get('verified') else 'NOT verified'
+    if fencing.get('verified') and fencing.get('method'):
+        verdict += ' by %s' % fencing['method']
     if fencing.get('confirmed_by'):
         verdict += ', confirmed by hand by %s at %s' % (
             fencing['confirmed_by'], fmt_time(fencing.get('confirmed_at')))
     lines.append('Fencing: %s' % verdict)
+    if fencing.get('reason'):
+        lines.append('  %s' % fencing['reason'])
+    if not fencing.get('verified') and fencing.get('next_retry_at'):
+        lines.append('  next attempt at %s'
+                     % fmt_time(fencing['next_retry_at']))
     rows = []
     for attempt in fencing.get('attempts') or []:
         rows.append([attempt.get('method', '?'),

@@ -4,7 +4,8 @@ Two kinds:
 
 * durations the healer measures as things happen — detection, fencing, one
   action — kept in process-wide histograms; the healer calls
-  :func:`observe_detection`, :func:`observe_fence` and :func:`observe_action`;
+  :func:`observe_detection`, :func:`observe_fence` and :func:`observe_action`
+  (or :func:`observe` with the kind, the ``Coordinator.metrics`` hook);
 * the cluster's state — hosts and recoveries by state, leader, brake,
   pause, live agents — read from one etcd snapshot at scrape time by
   :class:`ClusterCollector`, so every coordinator (leader or standby) reports
@@ -58,6 +59,25 @@ def observe_fence(seconds):
 def observe_action(seconds):
     """Record how long one recovery step took."""
     ACTION.observe(max(0.0, float(seconds)))
+
+
+_OBSERVERS = {'detection': observe_detection, 'fence': observe_fence,
+              'action': observe_action}
+
+
+def observe(kind, seconds):
+    """Record a duration by kind (``detection``, ``fence``, ``action``).
+
+    The shape of ``Coordinator.metrics(kind, seconds)``: the service sets
+    ``coordinator.metrics = metrics.observe``. An unknown kind raises
+    ``ValueError`` naming the known ones (a typo must not vanish silently).
+    """
+    try:
+        observer = _OBSERVERS[kind]
+    except KeyError:
+        raise ValueError('unknown duration kind %r; one of: %s'
+                         % (kind, ', '.join(sorted(_OBSERVERS))))
+    observer(seconds)
 
 
 class ClusterCollector:

@@ -33,8 +33,11 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    # A fresh OptGroup per ConfigOpts: register_group() copies the group
+    # shallowly, so a shared module-level group would share its options'
+    # overrides between every ConfigOpts of the process (tests build many).
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title))
+    conf.register_opts(OPTS, group=GROUP.name)
 
 
 def list_opts():

@@ -107,10 +107,7 @@ class Api:
         params, matched = found
         route = self.routes[matched.name]
         try:
-            limit = self.conf.api.max_body_bytes
-            if req.content_length and req.content_length > limit:
-                raise ApiError(413, 'request body larger than %d bytes'
-                               % limit)
+            self._bound_body(req, self.conf.api.max_body_bytes)
             rule = route.rule(req) if callable(route.rule) else route.rule
             if rule and self.keystone:
                 self._authorize(req, rule)
@@ -124,6 +121,23 @@ class Api:
             return result
         status, body = result
         return json_response(status, body)
+
+    @staticmethod
+    def _bound_body(req, limit):
+        """413 for a body over ``limit`` bytes, chunked ones included."""
+        if req.content_length is not None:
+            if req.content_length > limit:
+                raise ApiError(413, 'request body larger than %d bytes'
+                               % limit)
+            return
+        if req.method not in ('POST', 'PUT', 'PATCH'):
+            return
+        # No Content-Length (chunked): read at most one byte past the limit
+        # so a client cannot make us buffer an unbounded body.
+        data = req.body_file_raw.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, 'request body larger than %d bytes' % limit)
+        req.body = data
 
     def _no_route(self, req):
         found = self.any_method.routematch(req.path_info)

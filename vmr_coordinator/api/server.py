@@ -10,6 +10,7 @@ import threading
 
 from cheroot import wsgi
 
+from vmr_common import exceptions
 from vmr_coordinator.api import app as app_mod
 
 LOG = logging.getLogger(__name__)
@@ -76,9 +77,31 @@ def start_api(conf, store, coordinator=None):
     """Start the API for ``coordinator`` unless ``[api] enabled`` is false.
 
     Returns the running :class:`ApiServer` (``.port``, ``.url``, ``.stop()``)
-    or None. Raises ``OSError`` when the address cannot be bound.
+    or None. Raises ``OSError`` when the address cannot be bound and
+    :class:`~vmr_common.exceptions.ConfigError` when keystone mode is not
+    configured.
     """
     if not conf.api.enabled:
         LOG.info('API: disabled ([api] enabled = false)')
         return None
+    check_auth_config(conf)
     return ApiServer(conf, store, coordinator).start()
+
+
+def check_auth_config(conf):
+    """Refuse keystone mode without a way to validate tokens.
+
+    Without ``[keystone_authtoken] auth_type`` keystonemiddleware cannot
+    validate any token and fails every request; saying so at start-up is
+    kinder than a stream of 500s. Raises :class:`ConfigError`.
+    """
+    if conf.api.auth_strategy != 'keystone':
+        return
+    app_mod.register_keystone_opts(conf)
+    section = conf.keystone_authtoken
+    if not section.auth_type and not section.auth_section:
+        raise exceptions.ConfigError(
+            '[api] auth_strategy = keystone but [keystone_authtoken] has no '
+            'auth_type: set auth_type = password, auth_url, the service '
+            'user\'s username/password/project and www_authenticate_uri; '
+            'or, in a lab without Keystone, set [api] auth_strategy = noauth')

@@ -18,11 +18,27 @@ from vmr_coordinator.api import server as server_mod
 WEBHOOK_TOKEN = 'test-webhook-secret-' + uuid.uuid4().hex[:8]
 
 
+def clear_overrides(conf):
+    """Drop overrides left by earlier tests.
+
+    oslo.config copies a module-level OptGroup shallowly into each
+    ConfigOpts, so overrides set on one test's conf show up in the next.
+    """
+    for key in list(conf):
+        value = conf[key]
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for name in list(value):
+                conf.clear_override(name, key)
+        else:
+            conf.clear_override(key)
+
+
 def make_conf(endpoint, cluster, **api):
     """A parsed ConfigOpts for one test cluster (no files, no argv)."""
     conf = cfg.ConfigOpts()
     vmr_conf.register_all(conf)
     conf([], project='vmr', default_config_files=[])
+    clear_overrides(conf)
     conf.set_override('endpoints', [endpoint], 'etcd')
     conf.set_override('cluster', cluster, 'etcd')
     conf.set_override('host', 'controller-test')

@@ -19,6 +19,21 @@ def test_too_large_body(etcd_server):
     try:
         r = api.post('/v1/pause', {'reason': 'x' * 2000})
         assert r.status_code == 413
+
+        def chunks():  # no Content-Length: Transfer-Encoding: chunked
+            yield b'{"reason": "'
+            for _ in range(64):
+                yield b'y' * 1024
+            yield b'"}'
+        r = api.http.post(api.url + '/v1/pause', data=chunks(),
+                          headers={'Content-Type': 'application/json'})
+        assert r.status_code == 413
+        small = api.http.post(api.url + '/v1/pause', data=iter(
+            [b'{"reason": ', b'"chunked"}']))
+        assert small.status_code == 200, small.text
+        assert api.store.get(api.store.keys.pause).json()['reason'] == \
+            'chunked'
+        api.post('/v1/resume')
         assert api.store.get(api.store.keys.pause) is None
     finally:
         api.close()

@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace
 
+import pytest
+
 from vmr_coordinator import metrics
 from vmr_coordinator.snapshot import HostRecord, Snapshot
 
@@ -50,3 +52,15 @@ def test_coordinator_view():
         raise RuntimeError('half started')
     election.is_leader = broken
     assert metrics.coordinator_view(coordinator)['is_leader'] is False
+
+
+def test_observe_by_kind():
+    before = metrics.FENCE.collect()[0]
+    count = next(s.value for s in before.samples
+                 if s.name == 'vmr_fence_seconds_count')
+    metrics.observe('fence', 2.0)
+    after = metrics.FENCE.collect()[0]
+    assert next(s.value for s in after.samples
+                if s.name == 'vmr_fence_seconds_count') == count + 1
+    with pytest.raises(ValueError, match='detection'):
+        metrics.observe('fencing', 1.0)

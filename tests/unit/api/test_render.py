@@ -7,6 +7,8 @@ RECORD = {
     'trigger': {'type': 'host_down', 'host': 'compute-3'},
     'created_at': 1000.0, 'updated_at': 1095.5,
     'fencing': {'verified': True, 'confirmed_by': 'alice@ops',
+                'method': 'operator',
+                'reason': 'confirmed off by alice@ops: PDU',
                 'confirmed_at': 1010.0, 'attempts': [
                     {'method': 'ipmi', 'verified': False, 'evidence': None,
                      'duration': 20.0, 'error': 'BMC timeout'},
@@ -58,8 +60,9 @@ def test_recovery_report():
                        'host_down)'
     assert lines[1] == ('Detected 1970-01-01 00:16:40Z, last update '
                         '1970-01-01 00:18:15Z (+1m35s)')
-    assert 'Fencing: verified off, confirmed by hand by alice@ops at ' \
-           '1970-01-01 00:16:50Z' in text
+    assert 'Fencing: verified off by operator, confirmed by hand by ' \
+           'alice@ops at 1970-01-01 00:16:50Z' in text
+    assert '  confirmed off by alice@ops: PDU' in lines
     assert '  ipmi    failed    20.0 s  BMC timeout' in lines
     assert '  manual  verified  250 ms  confirmed by alice@ops' in lines
     assert 'Steps: 1 done, 1 failed of 2' in lines
@@ -79,6 +82,11 @@ def test_recovery_report():
 def test_recovery_report_of_a_fresh_record():
     text = render.format_recovery({'id': 'r-1', 'state': 'detected'})
     assert 'Fencing: NOT verified' in text
+    blocked = render.format_recovery({'id': 'r-2', 'state': 'blocked',
+                                      'fencing': {'verified': False,
+                                                  'reason': 'BMC down',
+                                                  'next_retry_at': 60.0}})
+    assert '  BMC down\n  next attempt at 1970-01-01 00:01:00Z' in blocked
     assert 'Steps: none' in text
     assert text.rstrip().endswith('(empty)')
 
