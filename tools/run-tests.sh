@@ -23,4 +23,4 @@ fi
 if [ "$#" -gt 0 ]; then
     exec "$PYTHON" -m tox "$@"
 fi
-exec "$PYTHON" -m tox -e pep8,py3,functional,scenario
+exec "$PYTHON" -m tox -e ci
