@@ -147,6 +147,12 @@ def start_harness(etcd_server, store_cls=Store, coordinator=None,
     api_store = store_cls([etcd_server.endpoint], cluster=cluster)
     if keystone_authtoken:
         app_mod.register_keystone_opts(conf)
+        if keystone_authtoken.get('auth_type'):
+            # keystonemiddleware registers the plugin's options (auth_url,
+            # username...) only when it starts: register them to set them.
+            from keystoneauth1 import loading
+            conf.register_opts(loading.get_auth_plugin_conf_options(
+                keystone_authtoken['auth_type']), group='keystone_authtoken')
         for name, value in keystone_authtoken.items():
             conf.set_override(name, value, 'keystone_authtoken')
     app = app_mod.make_app(conf, api_store, coordinator,

@@ -1,0 +1,94 @@
+"""Keystone end to end: the real keystonemiddleware and oslo.policy in the
+API, the lab's Keystone v3 issuing and validating tokens, and the CLI
+authenticating through clouds.yaml (``--os-cloud``) or ``--os-token``."""
+
+import pytest
+
+from tests.functional.api.conftest import start_harness
+from vmr_client import shell
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    from vmr_lab.cloud import LabCloud
+    cloud = LabCloud(hosts=0, servers=0, bmc=False,
+                     state_dir=str(tmp_path / 'lab'))
+    cloud.start()
+    path = cloud.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', path)
+    for name in ('OS_CLOUD', 'OS_TOKEN', 'VMR_URL'):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
+
+
+@pytest.fixture
+def kapi(etcd_server, lab):
+    from vmr_lab.cloud import ADMIN_PASSWORD
+    harness = start_harness(etcd_server, auth_strategy='keystone',
+                            keystone_authtoken={
+                                'auth_type': 'password',
+                                'auth_url': lab.auth_url,
+                                'username': 'admin',
+                                'password': ADMIN_PASSWORD,
+                                'project_name': 'admin',
+                                'user_domain_name': 'Default',
+                                'project_domain_name': 'Default',
+                                'www_authenticate_uri': lab.auth_url})
+    yield harness
+    harness.close()
+
+
+def vmr(capsys, *argv):
+    capsys.readouterr()
+    rc = shell.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_through_keystone(kapi, lab, capsys):
+    url = kapi.url
+    kapi.add_host('compute-1')
+
+    rc, out, err = vmr(capsys, '--url', url, 'status')
+    assert rc == 1 and 'HTTP 401' in err
+
+    rc, out, err = vmr(capsys, '--os-cloud', 'vmr-lab', '--url', url,
+                       'status', '-f', 'value', '-c', 'hosts')
+    assert rc == 0, err
+    assert out.strip() == '1 (up=1)'
+
+    rc, out, err = vmr(capsys, '--os-cloud', 'vmr-lab-reader', '--url', url,
+                       'host', 'list', '-f', 'value', '-c', 'Host')
+    assert rc == 0, err
+    assert out.split() == ['compute-1']
+
+    rc, out, err = vmr(capsys, '--os-cloud', 'vmr-lab-reader', '--url', url,
+                       'pause')
+    assert rc == 1
+    assert 'HTTP 403' in err and 'vmr:cluster:pause' in err
+    assert kapi.store.get(kapi.store.keys.pause) is None
+
+    rc, out, err = vmr(capsys, '--os-cloud', 'vmr-lab', '--url', url,
+                       'pause', '--reason', 'keystone test')
+    assert rc == 0, err
+    assert kapi.store.get(kapi.store.keys.pause).json()['by'] == \
+        'admin@admin'
+
+    token = lab.keystone.issue_token('demo', 'demo')
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'host',
+                       'maintenance', 'compute-1', '--on')
+    assert rc == 1 and 'HTTP 403' in err
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status',
+                       '-f', 'json')
+    assert rc == 0, err
+
+
+def test_unknown_cloud_is_one_clear_line(lab, capsys):
+    rc, out, err = vmr(capsys, '--os-cloud', 'nope', '--url',
+                       'http://127.0.0.1:9', 'status')
+    assert rc == 1
+    assert "cloud 'nope'" in err
+    assert 'Traceback' not in err
