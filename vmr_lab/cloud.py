@@ -120,18 +120,22 @@ class LabCloud:
         :mod:`vmr_lab.bmc` is available.
     :param bmc_base_port: first BMC UDP port (host *i* gets base + i);
         free ports by default.
+    :param conductor_workers: boots and evacuations run at most this many
+        at a time (each takes its delay), like a small nova-conductor.
     """
 
     def __init__(self, hosts=3, servers=0, service_down_time=6.0, delays=None,
                  microversion_max='2.96', state_file=None, state_dir=None,
                  report_interval=1.0, bmc=True, bmc_base_port=None,
                  bmc_username=BMC_USERNAME, bmc_password=BMC_PASSWORD,
-                 host_vcpus=16, host_ram_mb=32768, control_port=0):
+                 host_vcpus=16, host_ram_mb=32768, control_port=0,
+                 conductor_workers=4):
         self.lock = threading.RLock()
         self.uid = uuid.uuid4().hex[:8]
         self.service_down_time = float(service_down_time)
         self.delays = dict(DEFAULT_DELAYS, **(delays or {}))
         self.microversion_max = microversion_max
+        self.conductor_workers = conductor_workers
         self.state_file = state_file
         if state_dir is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix='vmr-lab-')

@@ -134,6 +134,10 @@ def _add_cloud_parser(subparsers):
     parser.add_argument('--microversion-max', default='2.96',
                         help='highest Nova microversion served '
                              '(default: 2.96)')
+    parser.add_argument('--conductor-workers', type=int, default=4,
+                        metavar='N',
+                        help='boots and evacuations processed at the same '
+                             'time; the rest queue (default: 4)')
     parser.add_argument('--delay', type=_delay, action='append', default=[],
                         metavar='NAME=SECONDS',
                         help='override an action delay; repeatable. Names '
@@ -190,7 +194,8 @@ def run_cloud(args):
                    bmc=not args.no_bmc, bmc_base_port=args.bmc_base_port,
                    bmc_username=args.bmc_username,
                    bmc_password=args.bmc_password,
-                   control_port=args.control_port)
+                   control_port=args.control_port,
+                   conductor_workers=args.conductor_workers)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -137,6 +137,8 @@ class NovaAPI(Service):
         self._counter = itertools.count(1)
         self._migration_ids = itertools.count(1)
         self._aggregate_ids = itertools.count(1)
+        self._conductor_slots = [0.0] * max(1, int(getattr(
+            lab, 'conductor_workers', 4)))
         major, minor = lab.microversion_max.split('.')
         self.max_version = (int(major), int(minor))
         super().__init__(lab)
@@ -762,7 +764,26 @@ class NovaAPI(Service):
                 after = worker(server, *args)
             if after:
                 after()
-        self.lab.schedule(self.lab.delays.get(delay_name, 0.2), attempt)
+        if isinstance(delay_name, (int, float)):
+            delay = delay_name
+        else:
+            delay = self.lab.delays.get(delay_name, 0.2)
+        self.lab.schedule(delay, attempt)
+
+    def _conductor_delay(self, delay_name):
+        """Delay of a conductor-bound action, queued behind the others.
+
+        nova-conductor works through heavy requests (boots, evacuations)
+        with a bounded pool, so a burst of 20 evacuations finishes over
+        seconds, not all at once: each takes the earliest free worker.
+        """
+        now = time.time()
+        per = self.lab.delays.get(delay_name, 0.2)
+        slots = self._conductor_slots
+        index = min(range(len(slots)), key=slots.__getitem__)
+        start = max(now, slots[index])
+        slots[index] = start + per
+        return slots[index] - now
 
     def _host_of(self, server):
         return self.lab.hosts.get(server['host']) if server['host'] else None
@@ -1021,7 +1042,9 @@ class NovaAPI(Service):
                                 bdm.get('delete_on_termination'))})
             if replaces:
                 self.lab.monitor.server_replaced(replaces, server['id'])
-            self._later('boot', server['id'], op, self._finish_boot, host,
+            with self.state_lock:
+                delay = self._conductor_delay('boot')
+            self._later(delay, server['id'], op, self._finish_boot, host,
                         entry)
         self.lab.events.add('server_created', server=server['id'],
                             host=host, name=name)
@@ -1331,7 +1354,8 @@ class NovaAPI(Service):
             self.lab.events.add('evacuate', server=server_id, source=source,
                                 dest=dest, microversion='%d.%d' % req.environ[
                                     'nova.api_version'])
-            self._later('evacuate', server_id, op, self._finish_evacuate,
+            self._later(self._conductor_delay('evacuate'), server_id, op,
+                        self._finish_evacuate,
                         dest, dest, was, final_shutoff, migration, entry)
         if self.mv(req, '2.14'):
             return 200, None
@@ -2035,10 +2059,9 @@ class NovaAPI(Service):
         if with_servers:
             servers = [{'uuid': s['id'], 'name': s['instance_name']}
                        for s in self.servers.values() if s['host'] == name]
-            if servers or not self.mv(req, '2.75'):
+            # Before 2.75 the key is left out for a host without servers.
+            if servers or self.mv(req, '2.75'):
                 view['servers'] = servers
-            else:
-                view['servers'] = []
         return view
 
     def _hypervisors(self, req, ctx, detail):
