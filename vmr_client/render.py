@@ -17,6 +17,20 @@ class JsonColumn(columns.FormattableColumn):
         return json.dumps(self._value, sort_keys=True, separators=(', ', ': '))
 
 
+class ServerListColumn(columns.FormattableColumn):
+    """Servers of a dry run: one ``name (host)`` per line in tables."""
+
+    def human_readable(self):
+        lines = []
+        for server in self._value or []:
+            line = '%s (%s)' % (server.get('name') or server.get('id'),
+                                server.get('host') or 'no host')
+            if server.get('reason'):
+                line += ': %s' % server['reason']
+            lines.append(line)
+        return '\n'.join(lines) or 'none'
+
+
 class TimeColumn(columns.FormattableColumn):
     """An epoch time: UTC text in tables, the number in json/yaml."""
 

@@ -73,6 +73,8 @@ class CreateContract(show.ShowOne):
         if parsed_args.dry_run:
             body = client.request('POST', '/v1/contracts',
                                   params={'dry_run': '1'}, **kw)[1]
+            return with_matches(contract_row(body['contract']),
+                                body.get('matches'))
         elif parsed_args.replace:
             if not isinstance(name, str) or not name:
                 raise ApiError('%s has no name field; --replace needs it'
@@ -84,7 +86,8 @@ class CreateContract(show.ShowOne):
 
 
 class ValidateContract(show.ShowOne):
-    """Validate a contract file and show it with every default filled in."""
+    """Validate a contract file: show it with every default filled in and
+    the servers it would select now."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -97,7 +100,24 @@ class ValidateContract(show.ShowOne):
         body = self.app.client.request(
             'POST', '/v1/contracts', params={'dry_run': '1'},
             raw=text.encode('utf-8'), content_type='application/yaml')[1]
-        return contract_row(body['contract'])
+        return with_matches(contract_row(body['contract']),
+                            body.get('matches'))
+
+
+def with_matches(row, matches):
+    """Add what the dry run found in the cloud to a contract row."""
+    if matches is None:
+        return row
+    fields, values = list(row[0]), list(row[1])
+    if matches.get('checked'):
+        fields += ['selected_servers', 'skipped_servers']
+        values += [
+            render.ServerListColumn(matches.get('selected') or []),
+            render.ServerListColumn(matches.get('skipped') or [])]
+    else:
+        fields.append('servers')
+        values.append('not checked: %s' % matches.get('error'))
+    return tuple(fields), tuple(values)
 
 
 class ListContracts(lister.Lister):

@@ -50,8 +50,22 @@ SCHEMAS = {
         'action': _obj({'type': STR, 'params': ANY_OBJ}, required=('type',)),
         'on_failure': {'type': 'array', 'items': ANY_OBJ},
         'limits': ANY_OBJ}, required=('name', 'trigger', 'action')),
+    'ServerRef': _obj({'id': STR, 'name': STR, 'host': NSTR,
+                       'project_id': STR, 'status': STR,
+                       'reason': {'type': 'string', 'description':
+                                  'Why a skipped server is left alone.'}},
+                      required=('id', 'name')),
+    'Matches': _obj({
+        'checked': {'type': 'boolean', 'description': 'False when the '
+                    'cloud could not be listed (see error).'},
+        'error': STR, 'servers': INT,
+        'selected': {'type': 'array', 'items': _ref('ServerRef')},
+        'skipped': {'type': 'array', 'items': _ref('ServerRef')}},
+        required=('checked',)),
     'ContractEnvelope': _obj({'contract': _ref('Contract'),
-                              'dry_run': BOOL}, required=('contract',)),
+                              'dry_run': BOOL,
+                              'matches': _ref('Matches')},
+                             required=('contract',)),
     'ContractList': _obj({'contracts': {'type': 'array',
                                         'items': _ref('Contract')}},
                          required=('contracts',)),
@@ -177,8 +191,11 @@ OPERATIONS = {
     'contracts.create': (
         'Create a contract (or validate it with dry_run=1).', 'contracts',
         [_query('dry_run', 'Validate and return the parsed contract '
-                'without storing it.', {'type': 'string',
-                                        'enum': ['0', '1']})],
+                'without storing it, with the servers it selects now.',
+                {'type': 'string', 'enum': ['0', '1']}),
+         _query('match', 'With dry_run: list the cloud\'s servers the '
+                'contract selects (default 1).',
+                {'type': 'string', 'enum': ['0', '1']})],
         _body('Contract', yaml=True),
         {'200': _json('ContractEnvelope', 'Valid (dry run).'),
          '201': _json('ContractEnvelope', 'Created.'),

@@ -10,6 +10,7 @@ record's ``mod_revision`` touching only the ``maintenance*`` fields.
 import dataclasses
 import json
 import logging
+import threading
 import time
 import uuid
 
@@ -186,6 +187,8 @@ class Resources:
         self.coordinator = coordinator
         self.group = conf.heartbeat.group
         self.registry = metrics.make_registry(store, self.group, coordinator)
+        self._conn = None   # openstacksdk Connection for dry runs, lazily
+        self._cloud_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------
     def _snapshot(self):
@@ -287,6 +290,37 @@ class Resources:
             return text
         return read_json(req)
 
+    def _cloud(self):
+        with self._cloud_lock:
+            if self._conn is None:
+                from vmr_coordinator import cloud
+                self._conn = cloud.connect(self.conf)
+            return self._conn
+
+    def _matches(self, doc):
+        """Which servers the contract selects now (the dry run's answer).
+
+        A cloud that cannot be reached does not fail the validation: the
+        answer says so instead.
+        """
+        from vmr_coordinator import contracts
+        from vmr_coordinator.api import dryrun
+        try:
+            facts = dryrun.cloud_facts(self._cloud())
+        except Exception as exc:  # openstacksdk/keystoneauth raise many types
+            with self._cloud_lock:
+                self._conn = None
+            text = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+            LOG.info('API: dry run without servers: %s', text)
+            return {'checked': False,
+                    'error': 'cannot list servers with [cloud] cloud %r: %s'
+                             % (self.conf.cloud.cloud, text[:300])}
+        result = dryrun.selection(contracts.parse_contract(doc), facts,
+                                  contracts.ServiceVmPolicy.from_conf(
+                                      self.conf))
+        result.update(checked=True, servers=len(facts))
+        return result
+
     def list_contracts(self, req):
         kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
         out = []
@@ -300,7 +334,10 @@ class Resources:
     def create_contract(self, req):
         doc = self._parse_contract(self._contract_body(req))
         if _truthy(req.GET.get('dry_run', '')):
-            return 200, {'contract': doc, 'dry_run': True}
+            body = {'contract': doc, 'dry_run': True}
+            if _truthy(req.GET.get('match', '1')):
+                body['matches'] = self._matches(doc)
+            return 200, body
         key = self.keys.contract(doc['name'])
         if not self._etcd(self.store.create, key, doc):
             raise _error(409, 'contract %r exists; PUT /v1/contracts/%s to '
