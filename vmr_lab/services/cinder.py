@@ -13,11 +13,13 @@ Nova attaches and detaches through :meth:`CinderAPI.attach` and
 """
 
 import copy
+import logging
 import time
 import uuid
 
 from vmr_lab.services.base import Fault, Service
 
+LOG = logging.getLogger(__name__)
 MIN_VERSION = (3, 0)
 MAX_VERSION = (3, 71)
 DEFAULT_TYPE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, 'vmr-lab/volume-type'))
@@ -27,6 +29,30 @@ DELETABLE = ('available', 'error', 'error_restoring', 'error_extending',
 
 def _now():
     return time.strftime('%Y-%m-%dT%H:%M:%S.000000', time.gmtime())
+
+
+def _check_volume_body(body):
+    """Type checks of a volume create/update body (Cinder's JSON schema)."""
+    for key in ('name', 'description', 'availability_zone', 'imageRef',
+                'image_id', 'snapshot_id', 'source_volid', 'volume_type',
+                'consistencygroup_id', 'group_id', 'backup_id'):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise Fault(400, "Invalid input for field/attribute %s. Value: "
+                             "%s. %r is not of type 'string', 'null'"
+                        % (key, value, value))
+    if 'multiattach' in body and not isinstance(body['multiattach'], bool):
+        raise Fault(400, "Invalid input for field/attribute multiattach. "
+                         "Value: %s. %r is not of type 'boolean'"
+                    % (body['multiattach'], body['multiattach']))
+    if 'metadata' in body:
+        metadata = body['metadata']
+        if not isinstance(metadata, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 255
+                and len(v) <= 255 for k, v in metadata.items()):
+            raise Fault(400, "Invalid input for field/attribute metadata. "
+                             "Value: %s. metadata keys and values must be "
+                             "strings of at most 255 characters" % metadata)
 
 
 def _version_str(version):
@@ -89,6 +115,16 @@ class CinderAPI(Service):
                 volume['updated_at'] = _now()
 
     # -- WSGI plumbing ---------------------------------------------------
+    def _dispatch(self, req):
+        try:
+            return super()._dispatch(req)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # Malformed input the schema checks missed: 400, never a 500;
+            # logged because it may hide a lab bug.
+            LOG.warning('cinder: bad request %s %s: %r', req.method,
+                        req.path, exc, exc_info=True)
+            raise Fault(400, 'Invalid input received: %s' % exc)
+
     def _requested_version(self, req):
         header = req.headers.get('OpenStack-API-Version', '')
         for part in header.split(','):
@@ -231,7 +267,7 @@ class CinderAPI(Service):
             if key == 'metadata':
                 try:
                     wanted = self._loose_dict(value)
-                except ValueError:
+                except (ValueError, SyntaxError):
                     raise Fault(400, 'Invalid metadata filter: %s' % value)
                 volumes = [v for v in volumes if all(
                     v['metadata'].get(k) == str(w) for k, w in wanted.items())]
@@ -285,6 +321,7 @@ class CinderAPI(Service):
         """``POST /volumes``: creating → available after ``create_delay``."""
         self._check_writer(ctx, 'create')
         body = self.json_body(req, 'volume')
+        _check_volume_body(body)
         size = body.get('size')
         image_id = body.get('imageRef') or body.get('image_id')
         source = None
@@ -298,6 +335,8 @@ class CinderAPI(Service):
                 if size is None and image.get('size'):
                     size = max(1, -(-int(image['size']) // 2 ** 30))
             try:
+                if isinstance(size, (bool, float)):
+                    raise ValueError(size)
                 size = int(size)
             except (TypeError, ValueError):
                 raise Fault(400, "Invalid input for field/attribute size. "
@@ -375,6 +414,7 @@ class CinderAPI(Service):
     def update_volume(self, req, ctx, project_id, volume_id):
         self._check_writer(ctx, 'update')
         body = self.json_body(req, 'volume')
+        _check_volume_body(body)
         with self.lock:
             volume = self._get(ctx, volume_id)
             for key in ('name', 'description'):
@@ -394,6 +434,7 @@ class CinderAPI(Service):
     def update_metadata(self, req, ctx, project_id, volume_id):
         self._check_writer(ctx, 'update_volume_metadata')
         body = self.json_body(req, 'metadata')
+        _check_volume_body({'metadata': body})
         with self.lock:
             volume = self._get(ctx, volume_id)
             volume['metadata'].update({k: str(v) for k, v in body.items()})
@@ -446,7 +487,6 @@ class CinderAPI(Service):
                             % (volume['id'], server_id))
         now = _now()
         att_id = attachment['id'] if attachment else str(uuid.uuid4())
-        host = host or self._server_host(server_id)
         entry = {'id': volume['id'], 'attachment_id': att_id,
                  'volume_id': volume['id'], 'server_id': server_id,
                  'host_name': host, 'device': device, 'attached_at': now}
@@ -499,6 +539,13 @@ class CinderAPI(Service):
             raise Fault(400, 'There is no such action: %s' % ','.join(body))
         action, args = next(iter(body.items()))
         args = args or {}
+        if not isinstance(args, dict):
+            raise Fault(400, 'Invalid request body for action %s' % action)
+        if action == 'os-attach' and not args.get('host_name') \
+                and args.get('instance_uuid'):
+            # Looked up before taking the lock (see attach()).
+            args = dict(args, host_name=self._server_host(
+                args['instance_uuid']))
         self._check_writer(ctx, action.replace('os-', ''))
         admin_only = ('os-reset_status', 'os-force_detach',
                       'os-force_delete')
@@ -754,6 +801,9 @@ class CinderAPI(Service):
         the volume is not available (already in use and not multiattach),
         the answers Nova relays to its caller.
         """
+        # Ask Nova before taking our lock: Nova may hold its own while
+        # calling us, and the two locks must never be taken in both orders.
+        host = self._server_host(server_id)
         with self.lock:
             self._settle()
             volume = self.volumes.get(volume_id)
@@ -762,7 +812,7 @@ class CinderAPI(Service):
             self._reserve_check(volume)
             record = {'id': attachment_id} if attachment_id else None
             return copy.deepcopy(self._attach(volume, server_id, device,
-                                              attachment=record))
+                                              host=host, attachment=record))
 
     def detach(self, volume_id, server_id):
         """Detach ``volume_id`` from ``server_id``; False if not attached."""

@@ -16,11 +16,14 @@ action need, with Octavia's real rules:
 """
 
 import copy
+import logging
 import ipaddress
 import time
 import uuid
 
 from vmr_lab.services.base import Fault, Service
+
+LOG = logging.getLogger(__name__)
 
 API_MINOR = 27
 PROTOCOLS = ('HTTP', 'HTTPS', 'TCP', 'UDP', 'TERMINATED_HTTPS', 'PROXY',
@@ -72,6 +75,64 @@ def _choice(body, field, choices, default=None):
         raise _invalid(field, value, 'Value should be one of: %s'
                        % ', '.join(choices))
     return value
+
+
+_COMMON = ('name', 'admin_state_up', 'project_id', 'tenant_id', 'tags')
+#: Attributes each resource accepts (WSME rejects any other one).
+ATTRIBUTES = {
+    'loadbalancer': _COMMON + (
+        'description', 'vip_address', 'vip_port_id', 'vip_subnet_id',
+        'vip_network_id', 'vip_qos_policy_id', 'provider', 'flavor_id',
+        'availability_zone', 'additional_vips', 'vip_sg_ids'),
+    'listener': _COMMON + (
+        'description', 'loadbalancer_id', 'protocol', 'protocol_port',
+        'connection_limit', 'default_pool_id', 'default_tls_container_ref',
+        'sni_container_refs', 'insert_headers', 'timeout_client_data',
+        'timeout_member_connect', 'timeout_member_data',
+        'timeout_tcp_inspect', 'allowed_cidrs', 'tls_ciphers',
+        'tls_versions', 'alpn_protocols', 'hsts_max_age',
+        'hsts_include_subdomains', 'hsts_preload'),
+    'pool': _COMMON + (
+        'description', 'listener_id', 'loadbalancer_id', 'protocol',
+        'lb_algorithm', 'session_persistence', 'tls_enabled',
+        'tls_container_ref', 'ca_tls_container_ref', 'crl_container_ref',
+        'tls_ciphers', 'tls_versions', 'alpn_protocols'),
+    'member': _COMMON + (
+        'address', 'protocol_port', 'weight', 'backup', 'subnet_id',
+        'monitor_address', 'monitor_port', 'request_sriov'),
+    'healthmonitor': _COMMON + (
+        'pool_id', 'type', 'delay', 'timeout', 'max_retries',
+        'max_retries_down', 'http_method', 'url_path', 'expected_codes',
+        'http_version', 'domain_name'),
+}
+_STRING_ATTRS = ('name', 'description', 'project_id', 'tenant_id',
+                 'vip_address', 'vip_port_id', 'vip_subnet_id',
+                 'vip_network_id', 'provider', 'flavor_id',
+                 'availability_zone', 'loadbalancer_id', 'listener_id',
+                 'pool_id', 'default_pool_id', 'subnet_id', 'address',
+                 'monitor_address', 'http_method', 'url_path',
+                 'expected_codes', 'domain_name')
+
+
+def _check_attributes(kind, body):
+    for key, value in body.items():
+        if key not in ATTRIBUTES[kind]:
+            raise Fault(400, 'Invalid input for field/attribute %s. Value: '
+                             '%r. Unknown attribute for argument %s: %s'
+                        % (kind, body, kind, key))
+        if key in _STRING_ATTRS and value is not None \
+                and not isinstance(value, str):
+            raise _invalid(key, value, "Wrong type. Expected '<class "
+                                       "'str'>', got '%s'" % type(value))
+    tags = body.get('tags', [])
+    if not isinstance(tags, list) or not all(isinstance(t, str)
+                                             for t in tags):
+        raise _invalid('tags', tags, "Wrong type. Expected '[<class "
+                                     "'str'>]'")
+    persistence = body.get('session_persistence')
+    if persistence is not None and not isinstance(persistence, dict):
+        raise _invalid('session_persistence', persistence,
+                       "Wrong type. Expected 'SessionPersistencePOST'")
 
 
 class OctaviaAPI(Service):
@@ -304,6 +365,16 @@ class OctaviaAPI(Service):
         return view
 
     # -- WSGI plumbing ---------------------------------------------------
+    def _dispatch(self, req):
+        try:
+            return super()._dispatch(req)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # Malformed input the checks missed: 400, never a 500; logged
+            # because it may hide a lab bug.
+            LOG.warning('octavia: bad request %s %s: %r', req.method,
+                        req.path, exc, exc_info=True)
+            raise Fault(400, 'Invalid input: %s' % exc)
+
     def fault_body(self, fault):
         return {'faultcode': 'Client' if fault.status < 500 else 'Server',
                 'faultstring': fault.message, 'debuginfo': None}
@@ -434,6 +505,7 @@ class OctaviaAPI(Service):
         def handler(req, ctx, pool_id=None):
             self._check_writer(ctx)
             body = self.json_body(req, kind)
+            _check_attributes(kind, body)
             project = body.get('project_id') or (ctx.project_id if ctx
                                                   else 'admin')
             if ctx is not None and not ctx.is_admin \
@@ -450,6 +522,7 @@ class OctaviaAPI(Service):
         def handler(req, ctx, obj_id, pool_id=None):
             self._check_writer(ctx)
             body = self.json_body(req, kind)
+            _check_attributes(kind, body)
             with self.lock:
                 self._settle()
                 obj = self._get(ctx, kind, obj_id, pool_id)

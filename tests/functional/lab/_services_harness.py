@@ -92,9 +92,9 @@ def boot_server(conn, cleanup, name, port_id=None, image=None):
 
 
 def delete_server(conn, server_id):
-    conn.compute.delete_server(server_id)
-    conn.compute.wait_for_delete(
-        conn.compute.get_server(server_id), interval=0.1, wait=120)
+    server = conn.compute.get_server(server_id)
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.1, wait=120)
 
 
 def wait_lb(conn, lb_id):
