@@ -579,8 +579,8 @@ class NovaAPI(Service):
         service = self.compute_service(server['host'])
         if service is None:
             return 'UNKNOWN'
-        if service['forced_down'] or not self.service_is_up(service):
-            return 'DOWN' if service['forced_down'] else 'UNKNOWN'
+        if not self.service_is_up(service):
+            return 'DOWN'
         if service['status'] == 'disabled':
             return 'MAINTENANCE'
         return 'UP'
@@ -984,7 +984,9 @@ class NovaAPI(Service):
                  outer.get('OS-SCH-HNT:scheduler_hints') or
                  body.get('os:scheduler_hints') or {})
         group_id = hints.get('group')
-        replaces = metadata.get('vmr_lab:replaces')
+        # VMR's boot_from_snapshot marks its replacements with vmr_replaces.
+        replaces = metadata.get('vmr_replaces') or \
+            metadata.get('vmr_lab:replaces')
 
         with self.state_lock:
             flavor = self.flavors.get(flavor_ref)

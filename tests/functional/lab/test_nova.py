@@ -430,3 +430,53 @@ def test_disabling_a_dead_compute_nova_believes_up_blocks(lab, conn):
     assert time.monotonic() - start >= lab.delays['rpc_timeout']
     types = [e['type'] for e in lab.events.since(0)]
     assert 'rpc_timeout' in types
+
+
+@lab_only('moves servers between lab hosts')
+def test_cold_migrate_confirm_and_revert(lab, conn):
+    server = boot(conn, 'cold', host='compute-1')
+    conn.compute.migrate_server(server, host='compute-2')
+    server = wait(conn, server, 'VERIFY_RESIZE')
+    assert server.compute_host == 'compute-2'
+    conn.compute.revert_server_resize(server)
+    server = wait(conn, server, 'ACTIVE')
+    assert server.compute_host == 'compute-1'
+    conn.compute.migrate_server(server)
+    server = wait(conn, server, 'VERIFY_RESIZE')
+    conn.compute.confirm_server_resize(server)
+    server = wait(conn, server, 'ACTIVE')
+    assert server.compute_host != 'compute-1'
+    assert lab.nova.server_running(server.id)
+    statuses = sorted(m.status for m in conn.compute.migrations(
+        migration_type='migration'))
+    assert statuses == ['confirmed', 'reverted']
+    assert lab.monitor.violations() == []
+
+
+@lab_only('uses lab admin actions and old microversions')
+def test_admin_actions_and_old_microversions(lab, conn, clouds_yaml):
+    server = boot(conn, 'admin-actions', host='compute-2')
+    conn.compute.reset_server_state(server, 'error')
+    assert conn.compute.get_server(server).status == 'ERROR'
+    conn.compute.reset_server_state(server, 'active')
+    conn.compute.lock_server(server)
+    assert conn.compute.get_server(server).is_locked
+    conn.compute.unlock_server(server)
+    with pinned(clouds_yaml, '2.11') as old:
+        service = compute_service(old, 'compute-2')
+        old.compute.update_service_forced_down(service, 'compute-2',
+                                               'nova-compute', forced=True)
+        assert compute_service(conn, 'compute-2').is_forced_down
+        group = old.compute.create_server_group(name='old',
+                                                policies=['affinity'])
+        assert group.policies == ['affinity']
+        hypervisors = list(old.compute.hypervisors(details=True))
+        assert all(h.vcpus == 16 for h in hypervisors)
+    page = list(conn.compute.servers(limit=1, paginated=True))
+    assert [s.id for s in page] == [server.id]
+    flavor = conn.compute.create_flavor(name='lab.custom', ram=256, vcpus=1,
+                                        disk=1)
+    assert conn.compute.find_flavor('lab.custom').id == flavor.id
+    conn.compute.delete_flavor(flavor)
+    limits = conn.compute.get_limits()
+    assert limits.absolute.instances_used == 1
