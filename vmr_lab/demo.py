@@ -24,7 +24,8 @@ import time
 
 import yaml
 
-SCENARIOS = ('power-loss', 'kernel-hang', 'leader-kill', 'agent-death')
+SCENARIOS = ('power-loss', 'kernel-hang', 'leader-kill', 'agent-death',
+             'partition', 'mass-failure')
 
 DEMO_CONTRACT = {
     'name': 'demo-evacuate',
@@ -42,7 +43,8 @@ class Demo:
     """Owns every process and object of one demo run."""
 
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
-                 out=sys.stdout):
+                 out=sys.stdout, grace=0.0):
+        self.grace = grace
         self.n_hosts = hosts
         self.n_servers = servers
         self.workdir = workdir or tempfile.mkdtemp(prefix='vmr-demo-')
@@ -79,6 +81,10 @@ class Demo:
         self.store = Store([self.etcd.endpoint], cluster='demo')
         profiles = self._fence_profiles()
         self._start_host_responders()
+        # Agents reach etcd through their host's proxy, so a partition can
+        # cut one host's management path and nothing else.
+        self.etcd_ports = self.lab.create_etcd_proxies(
+            '127.0.0.1', self.etcd.client_port)
         for name, host in self.lab.hosts.items():
             self._spawn('agent', name, self._conf(name, 'agent', clouds,
                                                   profiles, host))
@@ -138,7 +144,7 @@ class Demo:
             host = {name}
             state_path = {workdir}
             [etcd]
-            endpoints = {etcd}
+            endpoints = {etcd_url}
             cluster = demo
             timeout = 2
             [heartbeat]
@@ -146,7 +152,7 @@ class Demo:
             interval = 1
             [coordinator]
             period = 0.5
-            grace = 0
+            grace = {grace}
             leader_ttl = 3
             leader_margin = 0.5
             probe_timeout = 1
@@ -163,10 +169,11 @@ class Demo:
             enabled = false
             auth_strategy = noauth
             ''').format(name=name, workdir=self.workdir,
-                        etcd=self.etcd.endpoint,
+                        etcd_url=('http://127.0.0.1:%d' % self.etcd_ports[name]
+                                  if host is not None else self.etcd.endpoint),
                         addresses=self._addresses(name, probe_port),
                         boot_id=host.boot_id_path if host else '/dev/null',
-                        profiles=profiles, clouds=clouds)
+                        profiles=profiles, clouds=clouds, grace=self.grace)
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:
             fh.write(text)
@@ -221,12 +228,15 @@ class Demo:
         self.say('%s carries %d servers: %s' % (victim, len(ids), ', '.join(
             s['name'] for s in servers)))
         fault = {'power-loss': 'power_loss', 'kernel-hang': 'kernel_hang',
-                 'agent-death': 'agent_death',
+                 'agent-death': 'agent_death', 'partition': 'partition',
+                 'mass-failure': 'power_loss',
                  'leader-kill': 'power_loss'}[scenario]
         t_fail = time.monotonic()
+        if scenario == 'mass-failure':
+            return self._mass_failure(t_fail, timeout)
         self.lab.hosts[victim].apply_fault(fault)
         self.say('FAULT: %s on %s' % (fault.replace('_', ' '), victim))
-        if scenario == 'agent-death':
+        if scenario in ('agent-death', 'partition'):
             return self._expect_partitioned(victim, t_fail, timeout)
         seen = {}
         killed_leader = False
@@ -257,6 +267,28 @@ class Demo:
             time.sleep(0.1)
         self.say('TIMEOUT: the recovery did not finish in %d s' % timeout)
         return False
+
+    def _mass_failure(self, t_fail, timeout):
+        """More than the brake allows go dark at once: VMR must suspect its
+        own side and fence nobody."""
+        victims = sorted(self.lab.hosts)[1:]
+        for name in victims:
+            self.lab.hosts[name].apply_fault('power_loss')
+        self.say('FAULT: power loss on %s at once' % ', '.join(victims))
+        brake = self.wait(lambda: self.store.get(self.store.keys.brake),
+                          timeout, 'the disruption brake')
+        for zone, entry in sorted(brake.json().get('zones', {}).items()):
+            self.say('BRAKE engaged in zone %s after %.1f s: %s' % (
+                zone, time.monotonic() - t_fail, entry['reason']))
+        time.sleep(5)
+        states = self._states()
+        fenced = [r for r in self._records()]
+        self.say('host states: %s' % ', '.join(
+            '%s=%s' % kv for kv in sorted(states.items())))
+        ok = not fenced and all(states[v] == 'suspect' for v in victims)
+        self.say('%s: nothing fenced, nothing restarted while the brake holds'
+                 % ('SAFE' if ok else 'UNSAFE'))
+        return ok
 
     def _expect_partitioned(self, victim, t_fail, timeout):
         self.wait(lambda: self._states().get(victim) == 'partitioned',
@@ -341,7 +373,11 @@ class Demo:
 def run_demo(args):
     logging.basicConfig(level=logging.WARNING if not args.verbose
                         else logging.INFO)
-    demo = Demo(hosts=args.hosts, servers=args.servers, verbose=args.verbose)
+    # Hosts of one power failure drop out of the group up to a TTL apart: a
+    # grace of one TTL lets the brake see them together (DESIGN §3).
+    grace = 3.0 if args.scenario == 'mass-failure' else 0.0
+    demo = Demo(hosts=args.hosts, servers=args.servers, verbose=args.verbose,
+                grace=grace)
     ok = False
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(

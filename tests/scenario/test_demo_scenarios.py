@@ -92,3 +92,23 @@ def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
     assert rec['fencing']['confirmed_by'] == 'alice'
     assert all(s['state'] == 'done' for s in rec['steps'])
     assert demo.lab.monitor.violations() == []
+
+
+def test_management_partition_is_not_fenced(demo):
+    assert demo.run('partition', 'compute-2', timeout=30)
+    assert demo._records() == []
+    assert demo._states()['compute-2'] == 'partitioned'
+
+
+def test_mass_failure_engages_the_brake_and_fences_nothing():
+    out = io.StringIO()
+    d = Demo(hosts=3, servers=3, out=out, grace=3.0)
+    try:
+        d.start()
+        assert d.run('mass-failure', timeout=30), out.getvalue()
+        assert not [e for e in d.lab.events.since(0)
+                    if e['type'] == 'evacuate']
+        assert d.lab.monitor.violations() == []
+    finally:
+        d.stop()
+        print(out.getvalue())
