@@ -16,8 +16,9 @@ VMR disabled it (an operator's own ``disabled_reason`` is left alone).
 
 Options: ``disable`` (default true), ``reason`` (default ``vmr: fenced``),
 ``binary`` (default ``nova-compute``), ``nova_host`` (Nova's name for the
-host when it differs from VMR's), ``up_window`` (seconds: a forced-down
-service whose last report is this recent counts as restarted).
+host when it differs from VMR's).  ``unfence`` needs the target's
+``absent_since`` or ``record['fenced_at']``: only a report newer than both
+proves nova-compute restarted.
 """
 
 import datetime
@@ -53,8 +54,7 @@ class NovaForceDownFencer(base.Fencer):
     name = 'nova_force_down'
     is_fence = False
     optional_options = {'disable': True, 'reason': 'vmr: fenced',
-                        'binary': 'nova-compute', 'nova_host': None,
-                        'up_window': 60.0}
+                        'binary': 'nova-compute', 'nova_host': None}
 
     def _host(self, target):
         return self.options['nova_host'] or target.host
@@ -136,25 +136,34 @@ class NovaForceDownFencer(base.Fencer):
                                  'forced_down=%s status=%s'
                                  % (label, svc.is_forced_down, svc.status))
 
-    def _reported_back(self, svc, now):
+    @staticmethod
+    def _reported_back(svc, target):
+        """Has nova-compute reported since the host vanished?
+
+        A forced-down service always shows ``state: down``; its
+        ``updated_at`` still moves when nova-compute reports, so a report
+        newer than the fence (the host record's ``fenced_at``, written by
+        the healer) and than ``absent_since`` proves the compute runs again.
+        """
         if svc.state == 'up':
             return True
+        marks = [t for t in ((target.record or {}).get('fenced_at'),
+                             target.absent_since) if t is not None]
         updated = _parse_time(svc.updated_at)
-        return (updated is not None
-                and now - updated <= float(self.options['up_window']))
+        return updated is not None and bool(marks) and \
+            updated > max(float(t) for t in marks)
 
     def unfence(self, target):
         """Un-force and re-enable, only once nova-compute runs again."""
         start = time.monotonic()
         label = self._label(target)
-        now = target.now if target.now is not None else time.time()
         try:
             conn = self._conn(target)
             svc = self._sdk_call('listing services', self._service, conn,
                                  target)
             steps = []
             if svc.is_forced_down:
-                if not self._reported_back(svc, now):
+                if not self._reported_back(svc, target):
                     return self.result(
                         False, duration=time.monotonic() - start,
                         error='%s has not reported since it was fenced '
