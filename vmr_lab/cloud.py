@@ -90,6 +90,14 @@ def _shared_bmc_server():
         return _BMC_SERVER
 
 
+def _retired_get_power():
+    return 'off'
+
+
+def _retired_set_power(state):
+    return 'off'
+
+
 def _load_optional(module_name, class_name):
     try:
         module = importlib.import_module(module_name)
@@ -277,6 +285,10 @@ class LabCloud:
         for host in self.hosts.values():
             if host.bmc is not None:
                 host.bmc.unreachable(True)
+                # Drop the references to this lab's hosts: the shared
+                # server outlives the lab.
+                host.bmc.get_power = _retired_get_power
+                host.bmc.set_power = _retired_set_power
                 host.bmc = None
         self.bmc_server = None
 
