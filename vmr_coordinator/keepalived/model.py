@@ -162,7 +162,8 @@ class TrackScript:
         check_int(f'{where}.interval', self.interval, 1, 3600)
         check_int(f'{where}.fall', self.fall, 1, 255)
         check_int(f'{where}.rise', self.rise, 1, 255)
-        check_int(f'{where}.weight', self.weight, -254, 254)
+        # keepalived 2.2 refuses |weight| > 253 (found by the property test).
+        check_int(f'{where}.weight', self.weight, -253, 253)
         if self.timeout is not None:
             check_int(f'{where}.timeout', self.timeout, 1, 3600)
 
@@ -374,12 +375,16 @@ class KeepalivedConfig:
                 if t not in script_names:
                     raise KeepalivedConfigError(
                         f'{w}.track_scripts', f'refers to undefined vrrp_script {t!r}')
-            if inst.auth_pass is not None and self.global_defs.vrrp_version == 3:
+            # IPv6 VRRP only exists as version 3 (RFC 5798): keepalived runs
+            # IPv6 instances as v3 whatever global_defs says.
+            version = 3 if inst.ip_version == 6 else self.global_defs.vrrp_version
+            if inst.auth_pass is not None and version == 3:
                 raise KeepalivedConfigError(
-                    f'{w}.auth_pass', 'VRRPv3 has no authentication; drop auth_pass or use '
-                                      'vrrp_version 2')
-            if (self.global_defs.vrrp_version == 2
-                    and float(inst.advert_int) != int(inst.advert_int)):
+                    f'{w}.auth_pass',
+                    'VRRPv3 has no authentication; drop auth_pass or use vrrp_version 2'
+                    if inst.ip_version == 4 else
+                    'IPv6 VRRP is always version 3, which has no authentication; drop auth_pass')
+            if version == 2 and float(inst.advert_int) != int(inst.advert_int):
                 raise KeepalivedConfigError(
                     f'{w}.advert_int', f'VRRPv2 adverts are whole seconds, got '
                                        f'{inst.advert_int}')

@@ -138,7 +138,7 @@ SCRIPT_RULES = [
     ({'interval': 0}, 'vrrp_script[chk].interval', 'must be 1-3600'),
     ({'fall': 0}, 'vrrp_script[chk].fall', 'must be 1-255'),
     ({'rise': 256}, 'vrrp_script[chk].rise', 'must be 1-255'),
-    ({'weight': 255}, 'vrrp_script[chk].weight', 'must be -254-254'),
+    ({'weight': 254}, 'vrrp_script[chk].weight', 'must be -253-253'),
     ({'timeout': 0}, 'vrrp_script[chk].timeout', 'must be 1-3600'),
 ]
 
@@ -174,6 +174,9 @@ def test_config_rules():
     expect(lambda: config(scripts=(chk, chk)), 'vrrp_script[chk]', 'name is used twice')
     expect(lambda: config(instance(auth_pass='pw'), vrrp_version=3),
            'vrrp_instance[VI_1].auth_pass', 'VRRPv3 has no authentication')
+    expect(lambda: config(instance(auth_pass='pw', virtual_ipaddresses=('2001:db8::9/64',),
+                                   unicast_src_ip=None, unicast_peers=())),
+           'vrrp_instance[VI_1].auth_pass', 'IPv6 VRRP is always version 3')
     expect(lambda: config(instance(advert_int=0.5)),
            'vrrp_instance[VI_1].advert_int', 'whole seconds')
     expect(lambda: config(instance(notify='/usr/local/bin/n'), enable_script_security=False),
