@@ -1027,7 +1027,12 @@ class NovaAPI(Service):
                     'details': 'scheduler: no host with room'}
                 self._finish_action(entry, 'Error')
         if host is not None:
-            self._create_ports(server, networks)
+            try:
+                self._create_ports(server, networks)
+            except Fault:
+                # Nova refuses the boot (bad network or port): no server.
+                self._remove_server(server['id'])
+                raise
             for volume_id in volume_ids:
                 self._cinder('attach', volume_id, server['id'],
                              '/dev/vda' if volume_id == boot_volume
@@ -1069,8 +1074,10 @@ class NovaAPI(Service):
                     server['id'], server['project_id'], server['host'],
                     network_id=request.get('uuid'),
                     port_id=request.get('port'))
-            except Fault:
-                raise
+            except Fault as fault:
+                # Nova answers a missing network or port with 400.
+                raise Fault(400 if fault.status == 404 else fault.status,
+                            fault.message)
             except Exception:
                 LOG.exception('neutron.create_server_port failed for %s',
                               server['id'])

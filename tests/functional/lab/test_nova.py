@@ -480,3 +480,16 @@ def test_admin_actions_and_old_microversions(lab, conn, clouds_yaml):
     conn.compute.delete_flavor(flavor)
     limits = conn.compute.get_limits()
     assert limits.absolute.instances_used == 1
+
+
+@lab_only('asks the lab Neutron for a network that does not exist')
+def test_boot_on_missing_network_is_400(lab, conn):
+    if lab.neutron is None:
+        pytest.skip('the lab has no Neutron yet')
+    with pytest.raises(exceptions.BadRequestException) as info:
+        conn.compute.create_server(
+            name='no-net', image_id=_image_id(conn),
+            flavor_id=_flavor(conn).id,
+            networks=[{'uuid': '00000000-0000-0000-0000-000000000000'}])
+    assert 'could not be found' in str(info.value)
+    assert list(conn.compute.servers(all_projects=True)) == []
