@@ -41,6 +41,8 @@ class Healer:
             store, member, conf.coordinator.leader_ttl,
             conf.coordinator.leader_margin, clock=monotonic)
         self.stages = []
+        #: ``observe(kind, seconds)`` for metrics, set by the service
+        self.observe = None
         self.last_snapshot = None
         self.last_detection = None
         self.cycles = 0
@@ -150,6 +152,14 @@ class Healer:
         for t in transitions:
             if self.update_host(t.host, t.revision, t.fields):
                 written += 1
+                if t.state == detection.HostState.FAILED and self.observe:
+                    record = self.last_snapshot.hosts.get(t.host)
+                    since = record.data.get('suspect_since') if record \
+                        else None
+                    if since:
+                        # from leaving the group to declared failed
+                        self.observe('detection', max(0.0, self.clock() -
+                                                      since))
                 if t.old != t.state:
                     log = LOG.warning if t.state in (
                         detection.HostState.FAILED,

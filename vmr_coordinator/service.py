@@ -33,6 +33,7 @@ class Coordinator:
         self._wake = threading.Event()
         self.last_sentence = None
         self.recovery = None
+        self.api = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
@@ -50,6 +51,23 @@ class Coordinator:
             return
         recovery.attach(self)
 
+    def start_api(self):
+        """Serve the REST API next to the loop (every coordinator does)."""
+        try:
+            from vmr_coordinator import metrics
+            from vmr_coordinator.api import server
+        except ImportError:
+            return
+        self.metrics = metrics.observe
+        self.healer.observe = metrics.observe
+        try:
+            self.api = server.start_api(self.conf, self.store, self)
+        except OSError as exc:
+            # Keep healing without the API rather than die: say it loudly.
+            LOG.error('API: cannot listen on %s:%s (%s); running without '
+                      'the API', self.conf.api.bind_host,
+                      self.conf.api.bind_port, exc)
+
     def run(self):
         period = self.conf.coordinator.period
         LOG.info('vmr-coordinator %s: period %.2f s, grace %.1f s, leader TTL '
@@ -57,6 +75,7 @@ class Coordinator:
                  self.conf.coordinator.grace, self.conf.coordinator.leader_ttl,
                  self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
         self.attach_stages()
+        self.start_api()
         for watcher in self.watchers:
             watcher.start()
         while not self._stop.is_set():
@@ -75,6 +94,8 @@ class Coordinator:
         self._wake.set()
         for watcher in self.watchers:
             watcher.stop()
+        if self.api is not None:
+            self.api.stop()
         if self.recovery is not None:
             self.recovery.close()
         self.healer.close(resign=True)

@@ -100,8 +100,9 @@ class Demo:
         self.wait(lambda: len(self._states()) == self.n_hosts and all(
             s == 'up' for s in self._states().values()) and self._leader(),
             40, 'every host up and a leader elected')
-        self.say('all %d agents up; leader: %s' % (self.n_hosts,
-                                                   self._leader()))
+        self.say('all %d agents up; leader: %s; API %s (try `vmr --url %s '
+                 'status`)' % (self.n_hosts, self._leader(), self.api_url(),
+                               self.api_url()))
 
     def _start_host_responders(self):
         """Each simulated host answers probes on its 'tenant' network while
@@ -166,18 +167,30 @@ class Demo:
             cloud = vmr-lab
             clouds_yaml = {clouds}
             [api]
-            enabled = false
+            enabled = {api_enabled}
             auth_strategy = noauth
+            bind_host = 127.0.0.1
+            bind_port = {api_port}
             ''').format(name=name, workdir=self.workdir,
                         etcd_url=('http://127.0.0.1:%d' % self.etcd_ports[name]
                                   if host is not None else self.etcd.endpoint),
                         addresses=self._addresses(name, probe_port),
                         boot_id=host.boot_id_path if host else '/dev/null',
-                        profiles=profiles, clouds=clouds, grace=self.grace)
+                        profiles=profiles, clouds=clouds, grace=self.grace,
+                        api_enabled='false' if host else 'true',
+                        api_port=self._api_port(name))
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:
             fh.write(text)
         return path
+
+    def _api_port(self, name):
+        from vmr_lab.etcd import free_port
+        self.api_ports = getattr(self, 'api_ports', {})
+        return self.api_ports.setdefault(name, free_port())
+
+    def api_url(self, name='controller-1'):
+        return 'http://127.0.0.1:%d' % self._api_port(name)
 
     def _addresses(self, name, probe_port):
         out = 'management:127.0.0.1:%d' % probe_port
