@@ -16,11 +16,14 @@ class ListRecoveries(lister.Lister):
         parser.add_argument('--state', choices=RECOVERY_STATES,
                             help='only recoveries in this state')
         parser.add_argument('--host', help='only recoveries of this host')
+        parser.add_argument('--limit', type=int,
+                            help='at most this many (the newest)')
         return parser
 
     def take_action(self, parsed_args):
         body = self.app.client.get('/v1/recoveries', state=parsed_args.state,
-                                   host=parsed_args.host)
+                                   host=parsed_args.host,
+                                   limit=parsed_args.limit)
         rows = []
         for rec in body['recoveries']:
             rows.append((rec['id'], rec.get('host'), rec.get('state'),

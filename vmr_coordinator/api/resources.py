@@ -131,11 +131,16 @@ def optional_reason(body, field='reason'):
     return reason
 
 
-def who(req):
-    """The caller as recorded in requests and records (``by``)."""
+def who(req, trusted=True):
+    """The caller as recorded in requests and records (``by``).
+
+    Identity headers are ``trusted`` only behind keystonemiddleware, which
+    strips the ones a caller sends; without it anyone could claim a name.
+    """
     env = req.environ
     user = env.get('HTTP_X_USER_NAME') or env.get('HTTP_X_USER_ID')
-    if env.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed' or not user:
+    if not trusted or env.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed' or \
+            not user:
         return 'anonymous (noauth)'
     project = env.get('HTTP_X_PROJECT_NAME') or env.get('HTTP_X_PROJECT_ID')
     return '%s@%s' % (user, project) if project else user
@@ -186,11 +191,15 @@ class Resources:
         self.keys = store.keys
         self.coordinator = coordinator
         self.group = conf.heartbeat.group
+        self.keystone = conf.api.auth_strategy == 'keystone'
         self.registry = metrics.make_registry(store, self.group, coordinator)
         self._conn = None   # openstacksdk Connection for dry runs, lazily
         self._cloud_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------
+    def _who(self, req):
+        return who(req, trusted=self.keystone)
+
     def _snapshot(self):
         try:
             return snapshot_mod.take(self.store, self.group)
@@ -342,7 +351,7 @@ class Resources:
         if not self._etcd(self.store.create, key, doc):
             raise _error(409, 'contract %r exists; PUT /v1/contracts/%s to '
                          'replace it' % (doc['name'], doc['name']), 'name')
-        LOG.info('API: %s created contract %s', who(req), doc['name'])
+        LOG.info('API: %s created contract %s', self._who(req), doc['name'])
         resp = webob.Response(status=201, content_type='application/json',
                               charset='utf-8')
         resp.text = json.dumps({'contract': doc}, sort_keys=True)
@@ -372,14 +381,14 @@ class Resources:
         result = self._etcd(self.store.txn, [], [Op.get(key),
                                                  Op.put(key, doc)])
         existed = bool(result.ranges() and result.ranges()[0])
-        LOG.info('API: %s %s contract %s', who(req),
+        LOG.info('API: %s %s contract %s', self._who(req),
                  'replaced' if existed else 'created', name)
         return (200 if existed else 201), {'contract': doc}
 
     def delete_contract(self, req, name):
         if not self._etcd(self.store.delete, self.keys.contract(name)):
             raise _error(404, 'no contract named %r' % name)
-        LOG.info('API: %s deleted contract %s', who(req), name)
+        LOG.info('API: %s deleted contract %s', self._who(req), name)
         return 204, None
 
     # -- hosts -----------------------------------------------------------------
@@ -416,7 +425,7 @@ class Resources:
             raise _error(400, 'unknown field %r; allowed: enabled, reason'
                          % unknown[0], unknown[0])
         key = self.keys.host(host)
-        by = who(req)
+        by = self._who(req)
         for _attempt in range(CAS_ATTEMPTS):
             kv = self._etcd(self.store.get, key)
             if kv is None:
@@ -450,7 +459,7 @@ class Resources:
             raise _error(409, 'host %s is alive in the agents group; '
                          'confirm-fenced is only for a host that is down and '
                          'that you powered off yourself' % host)
-        request = {'by': who(req), 'at': time.time(), 'reason': reason}
+        request = {'by': self._who(req), 'at': time.time(), 'reason': reason}
         self._etcd(self.store.put,
                    self.requests_dir + 'confirm-fenced/' + host, request)
         LOG.warning('API: %s confirmed by hand that %s is powered off (%s)',
@@ -462,6 +471,15 @@ class Resources:
     def list_recoveries(self, req):
         state = req.GET.get('state')
         host = req.GET.get('host')
+        limit = req.GET.get('limit')
+        if limit is not None:
+            try:
+                limit = int(limit)
+                if limit < 1:
+                    raise ValueError(limit)
+            except ValueError:
+                raise _error(400, 'limit must be a positive integer, not %r'
+                             % limit, 'limit')
         if state is not None and state not in RECOVERY_STATES:
             raise _error(400, 'unknown recovery state %r; one of: %s'
                          % (state, ', '.join(RECOVERY_STATES)), 'state')
@@ -483,7 +501,7 @@ class Resources:
                 continue
             out.append(summary)
         out.sort(key=lambda r: (r['created_at'] or 0, r['id']), reverse=True)
-        return 200, {'recoveries': out}
+        return 200, {'recoveries': out[:limit] if limit else out}
 
     def get_recovery(self, req, recovery_id):
         kv = self._etcd(self.store.get, self.keys.recovery(recovery_id))
@@ -496,7 +514,7 @@ class Resources:
     # -- cluster switches --------------------------------------------------------
     def pause(self, req):
         body = read_json(req, required=False)
-        record = {'by': who(req), 'at': time.time(),
+        record = {'by': self._who(req), 'at': time.time(),
                   'reason': optional_reason(body)}
         self._etcd(self.store.put, self.keys.pause, record)
         LOG.warning('API: %s paused VMR (%s)', record['by'],
@@ -506,7 +524,7 @@ class Resources:
     def resume(self, req):
         read_json(req, required=False)
         deleted = self._etcd(self.store.delete, self.keys.pause)
-        LOG.warning('API: %s resumed VMR', who(req))
+        LOG.warning('API: %s resumed VMR', self._who(req))
         return 200, {'paused': None, 'was_paused': bool(deleted)}
 
     def release_brake(self, req):
@@ -522,7 +540,7 @@ class Resources:
             except exceptions.CorruptRecord:
                 previous = ranges[0][0].value
         if previous is not None:
-            LOG.warning('API: %s released the disruption brake', who(req))
+            LOG.warning('API: %s released the disruption brake', self._who(req))
         return 200, {'released': previous is not None, 'brake': previous}
 
     # -- alarm webhooks ----------------------------------------------------------

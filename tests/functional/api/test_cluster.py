@@ -37,6 +37,13 @@ def test_pause_and_resume(api):
     assert api.post('/v1/resume').json()['was_paused'] is False
 
 
+def test_noauth_does_not_trust_identity_headers(api):
+    api.post('/v1/pause', {}, headers={'X-Identity-Status': 'Confirmed',
+                                       'X-User-Name': 'mallory'})
+    assert api.store.get(api.store.keys.pause).json()['by'] == \
+        'anonymous (noauth)'
+
+
 def test_pause_without_a_body_and_with_a_bad_one(api):
     assert api.post('/v1/pause').status_code == 200
     r = api.post('/v1/pause', {'reason': ['a', 'list']})

@@ -17,6 +17,10 @@ def test_list_and_filter(api):
     assert [r['id'] for r in by_host['recoveries']] == ['r-3', 'r-2']
     by_state = api.get('/v1/recoveries', state='blocked', host='compute-2')
     assert [r['id'] for r in by_state.json()['recoveries']] == ['r-3']
+    newest = api.get('/v1/recoveries', limit=2).json()['recoveries']
+    assert [r['id'] for r in newest] == ['r-3', 'r-2']
+    r = api.get('/v1/recoveries', limit=0)
+    assert r.status_code == 400 and r.json()['error']['field'] == 'limit'
     r = api.get('/v1/recoveries', state='sleeping')
     assert r.status_code == 400
     assert r.json()['error']['field'] == 'state'

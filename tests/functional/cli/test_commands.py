@@ -157,6 +157,9 @@ def test_recovery_commands(vmr, api):
     out, _ = vmr('recovery', 'list', '--state', 'done', '-f', 'value',
                  '-c', 'ID')
     assert out.split() == ['r-0']
+    out, _ = vmr('recovery', 'list', '--limit', '1', '-f', 'value', '-c',
+                 'ID')
+    assert out.split() == ['r-1']
 
     out, _ = vmr('recovery', 'show', 'r-1')
     assert 'Recovery r-1: host compute-2, ACTING (trigger host_down)' in out
