@@ -349,6 +349,12 @@ class KeepalivedConfig:
         scripts = _as_tuple('vrrp_scripts', self.track_scripts)
         if not instances:
             raise KeepalivedConfigError('vrrp_instances', 'must not be empty')
+        for kind, items, cls in (('vrrp_instances', instances, VrrpInstance),
+                                 ('vrrp_scripts', scripts, TrackScript)):
+            for item in items:
+                if not isinstance(item, cls):
+                    raise KeepalivedConfigError(
+                        kind, f'must hold {cls.__name__} objects, got {type(item).__name__}')
         _set(self, 'instances', instances)
         _set(self, 'track_scripts', scripts)
 

@@ -60,7 +60,7 @@ def configs(draw):
                             instances=(instance,), track_scripts=(script,))
 
 
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=25, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(config=configs())
 def test_every_valid_config_passes_keepalived_t(config, keepalived_check):

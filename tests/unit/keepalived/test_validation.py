@@ -172,6 +172,8 @@ def test_config_rules():
     expect(lambda: config(instance(track_scripts=('chk',))),
            'vrrp_instance[VI_1].track_scripts', "undefined vrrp_script 'chk'")
     expect(lambda: config(scripts=(chk, chk)), 'vrrp_script[chk]', 'name is used twice')
+    expect(lambda: config({'name': 'VI_1'}), 'vrrp_instances', 'must hold VrrpInstance')
+    expect(lambda: config(scripts=('chk',)), 'vrrp_scripts', 'must hold TrackScript')
     expect(lambda: config(instance(auth_pass='pw'), vrrp_version=3),
            'vrrp_instance[VI_1].auth_pass', 'VRRPv3 has no authentication')
     expect(lambda: config(instance(auth_pass='pw', virtual_ipaddresses=('2001:db8::9/64',),
