@@ -276,6 +276,8 @@ class CinderAPI(Service):
                                                                        key)
             volumes = [v for v in volumes
                        if str(v.get(field)).lower() == value.lower()]
+        # Newest first; creation order breaks ties within a second.
+        volumes.reverse()
         volumes.sort(key=lambda v: v['created_at'], reverse=True)
         marker = req.GET.get('marker')
         if marker:

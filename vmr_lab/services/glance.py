@@ -367,8 +367,11 @@ class GlanceAPI(Service):
         for _key, direction in keys:
             if direction not in ('asc', 'desc'):
                 raise Fault(400, 'Invalid sort direction: %s' % direction)
-        # Glance always breaks ties by id; stable sorts applied last-first.
-        images.sort(key=lambda i: i['id'], reverse=keys[0][1] == 'desc')
+        # Ties (created_at has one-second resolution) go by creation order,
+        # so "the newest snapshot" is deterministic; stable sorts are
+        # applied last key first.
+        if keys[0][1] == 'desc':
+            images.reverse()
         for key, direction in reversed(keys):
             images.sort(key=lambda i, k=key: (i.get(k) is None,
                                               str(i.get(k) or '')),

@@ -202,3 +202,24 @@ def test_state_snapshot_round_trip(lab, conn, unique_name):
     assert conn.image.get_image(image.id).name == unique_name
     conn.block_storage.wait_for_status(volume, 'available', interval=0.1,
                                        wait=60)
+
+
+def test_error_bodies(conn):
+    """Malformed requests: the status codes and bodies of Glance/Cinder."""
+    # Bodies openstacksdk would never build, sent through its own session.
+    response = conn.image.post('/images', json={'min_disk': 'three'})
+    assert response.status_code == 400
+    assert 'message' in response.json()
+    response = conn.image.get('/images/00000000-0000-0000-0000-00000000000f')
+    assert response.status_code == 404
+    response = conn.block_storage.post('/volumes', json={
+        'volume': {'size': 'big'}})
+    assert response.status_code == 400
+    assert response.json()['badRequest']['code'] == 400
+    response = conn.block_storage.post('/volumes', json={
+        'volume': {'size': 1, 'metadata': 'not-a-dict'}})
+    assert response.status_code == 400
+    response = conn.block_storage.get(
+        '/volumes/00000000-0000-0000-0000-00000000000f')
+    assert response.status_code == 404
+    assert 'could not be found' in response.json()['itemNotFound']['message']

@@ -123,3 +123,16 @@ def test_errors(request, conn, unique_name):
     assert 'Invalid input' in str(err.value)
     with pytest.raises(openstack.exceptions.NotFoundException):
         conn.workflow.get_execution('00000000-0000-0000-0000-000000000000')
+
+
+def test_error_bodies(conn):
+    """Malformed requests: Mistral's WSME fault bodies."""
+    # Bodies openstacksdk would never build, sent through its own session.
+    response = conn.workflow.post('/executions', json={
+        'workflow_name': 'vmr-no-such-workflow', 'input': 'not json'})
+    assert response.status_code == 400
+    assert 'faultstring' in response.json()
+    response = conn.workflow.post('/executions', json={
+        'workflow_name': 'vmr-no-such-workflow'})
+    assert response.status_code == 404
+    assert 'Workflow not found' in response.json()['faultstring']

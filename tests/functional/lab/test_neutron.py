@@ -195,3 +195,25 @@ def test_state_snapshot_round_trip(lab, conn, unique_name):
     conn.network.delete_port(port)
     lab.neutron.restore(state)
     assert conn.network.get_port(port.id).name == unique_name
+
+
+def test_error_bodies(conn):
+    """Malformed requests: Neutron's status codes and ``NeutronError``."""
+    net = h.network(conn)
+    # Bodies openstacksdk would never build, sent through its own session.
+    response = conn.network.post('/ports', json={
+        'port': {'network_id': net.id, 'no_such_attribute': 1}})
+    assert response.status_code == 400
+    error = response.json()['NeutronError']
+    assert error['type'] == 'HTTPBadRequest'
+    assert 'no_such_attribute' in error['message']
+    response = conn.network.post('/ports', json={
+        'port': {'network_id': net.id, 'fixed_ips': 'not-a-list'}})
+    assert response.status_code == 400
+    response = conn.network.post('/ports', data=b'{not json')
+    assert response.status_code == 400
+    response = conn.network.get('/ports/00000000-0000-0000-0000-00000000000f')
+    assert response.status_code == 404
+    assert response.json()['NeutronError']['type'] == 'PortNotFound'
+    assert response.headers.get('x-openstack-request-id', '').startswith(
+        'req-')
