@@ -15,6 +15,7 @@ The resources themselves live in :mod:`vmr_coordinator.api.resources`.
 
 import json
 import logging
+import time
 
 import routes
 import webob
@@ -97,7 +98,11 @@ class Api:
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
-        return self.handle(req)(environ, start_response)
+        started = time.monotonic()
+        resp = self.handle(req)
+        LOG.debug('API: %s %s -> %s (%.1f ms)', req.method, req.path_qs,
+                  resp.status_int, (time.monotonic() - started) * 1000)
+        return resp(environ, start_response)
 
     def handle(self, req):
         """Answer one request (errors included)."""
@@ -181,10 +186,19 @@ class PublicSplit:
         self.public = public
         self.protected = protected
 
+    #: what keystonemiddleware sets after validating a token; on the public
+    #: branch nobody validated anything, so a caller's copies are dropped
+    IDENTITY_KEYS = ('HTTP_X_IDENTITY_STATUS', 'HTTP_X_ROLES',
+                     'HTTP_X_ROLE', 'HTTP_X_USER_ID', 'HTTP_X_USER_NAME',
+                     'HTTP_X_PROJECT_ID', 'HTTP_X_PROJECT_NAME',
+                     'HTTP_X_SERVICE_IDENTITY_STATUS', 'HTTP_X_SERVICE_ROLES')
+
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '') or '/'
         if any(path == p or (p.endswith('/') and path.startswith(p))
                for p in self.PUBLIC_PREFIXES):
+            for key in self.IDENTITY_KEYS:
+                environ.pop(key, None)
             return self.public(environ, start_response)
         return self.protected(environ, start_response)
 
