@@ -9,6 +9,10 @@ the safety rules a healer must never break:
   replaced while its old host may still run it.  A host that is powered on
   (even hung or partitioned) *may* still run its VMs: only power-off proves
   they stopped;
+  A boot counts as a replacement when its image is a snapshot of a server
+  whose compute service is down, or when its metadata names the old server
+  (``vmr_replaces``, as VMR's boot_from_snapshot sets it, or
+  ``vmr_lab:replaces``);
 * ``lost`` -- at :meth:`InvariantMonitor.end_scenario`, a server that is
   neither running on a healthy host nor deliberately stopped or deleted.
 

@@ -954,8 +954,10 @@ class NovaAPI(Service):
             raise Fault(400, 'Block Device Mapping is Invalid: Boot sequence '
                              'for the instance and image/block device '
                              'mapping combination is not valid.')
+        image = None
         if image_ref and self.lab.glance is not None:
-            if self.lab.glance.get_image(image_ref) is None:
+            image = self.lab.glance.get_image(image_ref)
+            if image is None:
                 raise Fault(400, 'Image %s could not be found.' % image_ref)
         volume_ids = [b['uuid'] for b in bdms
                       if b.get('source_type') == 'volume' and b.get('uuid')]
@@ -985,8 +987,10 @@ class NovaAPI(Service):
                  body.get('os:scheduler_hints') or {})
         group_id = hints.get('group')
         # VMR's boot_from_snapshot marks its replacements with vmr_replaces.
-        replaces = metadata.get('vmr_replaces') or \
-            metadata.get('vmr_lab:replaces')
+        # VMR's boot_from_snapshot names the server it replaces.
+        replaces = (metadata.get('vmr_replaces') or
+                    metadata.get('vmr_lab:replaces') or
+                    self._replaced_by_snapshot(image))
 
         with self.state_lock:
             flavor = self.flavors.get(flavor_ref)
@@ -1062,6 +1066,25 @@ class NovaAPI(Service):
             'adminPass': uuid.uuid4().hex[:12],
             'links': [{'rel': 'self', 'href': base},
                       {'rel': 'bookmark', 'href': base}]}}
+
+    def _replaced_by_snapshot(self, image):
+        """The server a boot from ``image`` replaces, if it is a recovery.
+
+        Booting from a snapshot of server X while X's compute service is
+        down is a replacement (VMR's boot_from_snapshot); with the service
+        up it is an ordinary clone.
+        """
+        old_id = (image or {}).get('instance_uuid')
+        if not old_id:
+            return None
+        with self.state_lock:
+            old = self.servers.get(old_id)
+            if old is None or not old['host']:
+                return None
+            service = self.compute_service(old['host'])
+            if service is None or self.service_is_up(service):
+                return None
+            return old_id
 
     def _create_ports(self, server, networks):
         neutron = self.lab.neutron

@@ -493,3 +493,19 @@ def test_boot_on_missing_network_is_400(lab, conn):
             networks=[{'uuid': '00000000-0000-0000-0000-000000000000'}])
     assert 'could not be found' in str(info.value)
     assert list(conn.compute.servers(all_projects=True)) == []
+
+
+@lab_only('replaces a server of a partitioned lab host')
+def test_monitor_catches_replacement_while_old_host_runs(lab, conn):
+    if lab.glance is None:
+        pytest.skip('the lab has no Glance yet')
+    server = boot(conn, 'original', host='compute-1')
+    image = conn.compute.create_server_image(server, 'original-snap')
+    conn.image.wait_for_status(image, 'active', interval=0.05, wait=30)
+    # compute-1 is cut off, not fenced: its VMs still run.
+    lab.hosts['compute-1'].apply_fault('partition')
+    conn.compute.update_service_forced_down(
+        compute_service(conn, 'compute-1'), forced=True)
+    boot(conn, 'replacement', image_id=image.id)
+    assert [(v['type'], v['server']) for v in lab.monitor.violations()] == [
+        ('moved_while_running', server.id)]
