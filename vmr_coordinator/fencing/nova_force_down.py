@@ -142,12 +142,16 @@ class NovaForceDownFencer(base.Fencer):
 
         A forced-down service always shows ``state: down``; its
         ``updated_at`` still moves when nova-compute reports, so a report
-        newer than the fence (the host record's ``fenced_at``, written by
-        the healer) and than ``absent_since`` proves the compute runs again.
+        newer than the fence (the host record's ``fenced_at``, or its
+        ``state_since`` while its state is ``fenced``) and than
+        ``absent_since`` proves the compute runs again.
         """
         if svc.state == 'up':
             return True
-        marks = [t for t in ((target.record or {}).get('fenced_at'),
+        record = target.record or {}
+        fenced_since = (record.get('state_since')
+                        if record.get('state') == 'fenced' else None)
+        marks = [t for t in (record.get('fenced_at'), fenced_since,
                              target.absent_since) if t is not None]
         updated = _parse_time(svc.updated_at)
         return updated is not None and bool(marks) and \
