@@ -224,6 +224,11 @@ class LabCloud:
         return 'http://127.0.0.1:%d' % self.ports[name]
 
     @property
+    def bmc_password(self):
+        """The IPMI password of every BMC (for fence profiles; never log)."""
+        return self._bmc_password
+
+    @property
     def auth_url(self):
         """Keystone's v3 URL for clouds.yaml."""
         return self.url('keystone') + '/v3'
