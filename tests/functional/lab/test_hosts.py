@@ -274,3 +274,25 @@ def test_state_file_resumes_the_cloud(tmp_path):
         assert second.hosts['compute-1'].running == running
     finally:
         second.stop()
+
+
+@pytest.mark.skipif(shutil.which('ipmitool') is None,
+                    reason='ipmitool is not installed')
+def test_slow_and_unreachable_bmc_faults(lab):
+    client = LabClient(lab.control_url)
+    bmc = client.host('compute-2')['bmc']
+    if bmc is None:
+        pytest.skip('vmr_lab.bmc is not available')
+    client.fault('compute-2', 'slow_bmc', seconds=0.5)
+    client.fault('compute-2', 'bmc_unreachable')
+    assert set(client.host('compute-2')['faults']) == {'slow_bmc',
+                                                        'bmc_unreachable'}
+    client.fault('compute-2', 'clear')
+    assert client.host('compute-2')['faults'] == []
+    client.fault('compute-2', 'slow_bmc', seconds=0.1)
+    start = time.monotonic()
+    subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1', '-p',
+                    str(bmc['port']), '-U', 'admin', '-P', 'vmr-lab-bmc',
+                    'power', 'status'], capture_output=True, timeout=30,
+                   check=True)
+    assert time.monotonic() - start >= 0.1
