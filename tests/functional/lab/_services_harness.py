@@ -47,6 +47,12 @@ class Cleanup:
                 pass
 
 
+def require_service(conn, service_type):
+    """Skip when a real cloud has no ``service_type`` in its catalog."""
+    if REAL_CLOUD and not conn.has_service(service_type):
+        pytest.skip('%s: no %s service' % (REAL_CLOUD, service_type))
+
+
 def network(conn, name=NETWORK):
     net = conn.network.find_network(name)
     if net is None:

@@ -52,6 +52,8 @@ def test_image_errors(conn, unique_name):
 
 
 def test_volume_lifecycle_and_errors(request, lab, conn, unique_name):
+    # Lab only: attaches to an instance id no Nova knows, through the bare
+    # Cinder actions (a real cloud needs the full reserve/connect dance).
     cleanup = h.Cleanup(request)
     volume = conn.block_storage.create_volume(size=1, name=unique_name,
                                               metadata={'ha': 'true'})
@@ -83,6 +85,7 @@ def test_volume_lifecycle_and_errors(request, lab, conn, unique_name):
 
 
 def test_attachments_api_and_microversions(request, lab, conn, unique_name):
+    # Lab only: an attachment for an instance id no Nova knows.
     cleanup = h.Cleanup(request)
     volume = conn.block_storage.create_volume(size=1, name=unique_name)
     cleanup.add(conn.block_storage.delete_volume, volume.id)
@@ -105,7 +108,7 @@ def test_attachments_api_and_microversions(request, lab, conn, unique_name):
     assert err.value.status_code == 406
 
 
-def test_snapshot_boot_and_reattach(request, lab, conn, unique_name):
+def test_snapshot_boot_and_reattach(request, conn, unique_name):
     """The whole ``boot_from_snapshot`` path VMR takes after a host dies."""
     cleanup = h.Cleanup(request)
     net = h.network(conn)
@@ -157,7 +160,7 @@ def test_snapshot_boot_and_reattach(request, lab, conn, unique_name):
     assert fip.floating_ip_address in [a['addr'] for a in addresses]
 
 
-def test_volume_in_use_cannot_attach_twice(request, lab, conn, unique_name):
+def test_volume_in_use_cannot_attach_twice(request, conn, unique_name):
     cleanup = h.Cleanup(request)
     first = h.boot_server(conn, cleanup, unique_name + '-1')
     second = h.boot_server(conn, cleanup, unique_name + '-2')
@@ -175,7 +178,7 @@ def test_volume_in_use_cannot_attach_twice(request, lab, conn, unique_name):
     assert volume.status == 'available' and volume.attachments == []
 
 
-def test_bootable_volume_from_image(request, lab, conn, unique_name):
+def test_bootable_volume_from_image(request, conn, unique_name):
     cleanup = h.Cleanup(request)
     image_id = h.image_id(conn)
     volume = conn.block_storage.create_volume(size=1, name=unique_name,

@@ -10,6 +10,16 @@ import time
 import openstack.exceptions
 import pytest
 
+try:
+    from . import _services_harness as h
+except ImportError:  # the lab test directory is not a package
+    import _services_harness as h
+
+
+@pytest.fixture(autouse=True)
+def _needs_mistral(conn):
+    h.require_service(conn, 'workflow')
+
 HEAL_WORKFLOW = """\
 version: '2.0'
 %(name)s:

@@ -141,7 +141,7 @@ def test_floating_ip_associate_disassociate_reassociate(request, conn,
     assert fetched.port_id is None and fetched.status == 'DOWN'
 
 
-def test_server_ports_and_addresses(request, lab, conn, unique_name):
+def test_server_ports_and_addresses(request, conn, unique_name):
     cleanup = h.Cleanup(request)
     net = h.network(conn)
     ext = h.external_network(conn)
@@ -174,8 +174,7 @@ def test_server_ports_and_addresses(request, lab, conn, unique_name):
     assert list(conn.network.ports(device_id=server.id)) == []
 
 
-def test_member_sees_only_own_ports(request, lab, conn, member_conn,
-                                    unique_name):
+def test_member_sees_only_own_ports(request, conn, member_conn, unique_name):
     cleanup = h.Cleanup(request)
     net = h.network(conn)
     admin_port = _port(conn, cleanup, net, unique_name + '-admin')

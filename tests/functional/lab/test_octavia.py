@@ -15,6 +15,11 @@ except ImportError:  # the lab test directory is not a package
     import _services_harness as h
 
 
+@pytest.fixture(autouse=True)
+def _needs_octavia(conn):
+    h.require_service(conn, 'load-balancer')
+
+
 def _load_balancer(conn, cleanup, name):
     subnet_id = h.network(conn).subnet_ids[0]
     lb = conn.load_balancer.create_load_balancer(name=name,
