@@ -744,6 +744,13 @@ class NovaAPI(Service):
                              "vm_state %s" % (action, server['id'],
                                               server['vm_state']))
 
+    @staticmethod
+    def _require_host(server, action):
+        if not server['host']:
+            raise Fault(409, "Cannot '%s' instance %s while it has no host "
+                             "(it was never scheduled)" % (action,
+                                                           server['id']))
+
     def _later(self, delay_name, server_id, op, worker, needs_host, *args):
         """Run ``worker(server, *args)`` after the action's delay.
 
@@ -986,7 +993,6 @@ class NovaAPI(Service):
                  outer.get('OS-SCH-HNT:scheduler_hints') or
                  body.get('os:scheduler_hints') or {})
         group_id = hints.get('group')
-        # VMR's boot_from_snapshot marks its replacements with vmr_replaces.
         # VMR's boot_from_snapshot names the server it replaces.
         replaces = (metadata.get('vmr_replaces') or
                     metadata.get('vmr_lab:replaces') or
@@ -1199,6 +1205,7 @@ class NovaAPI(Service):
         with self.state_lock:
             server = self._server(ctx, server_id)
             self._require_vm_state(server, action, allowed)
+            self._require_host(server, action)
             op = self._start_task(server, task, action)
             entry = self._record_action(req, ctx, server, action, event)
             self._later(delay, server_id, op, worker, server['host'], entry)
@@ -1298,6 +1305,7 @@ class NovaAPI(Service):
             raise Fault(400, 'Image %s could not be found.' % image_ref)
         with self.state_lock:
             server = self._server(ctx, server_id)
+            self._require_host(server, 'rebuild')
             self._require_vm_state(server, 'rebuild',
                                    ('active', 'stopped', 'error'))
             was = server['vm_state']
@@ -1344,6 +1352,7 @@ class NovaAPI(Service):
         final_shutoff = self.mv(req, '2.95')
         with self.state_lock:
             server = self._server(ctx, server_id)
+            self._require_host(server, 'evacuate')
             self._require_vm_state(server, 'evacuate',
                                    ('active', 'stopped', 'error'))
             if server['task_state'] is not None:
@@ -1491,6 +1500,7 @@ class NovaAPI(Service):
                              "Value: %s. None is not of type 'null'" % args)
         with self.state_lock:
             server = self._server(ctx, server_id)
+            self._require_host(server, 'migrate')
             self._require_vm_state(server, 'migrate', ('active', 'stopped'))
             source = server['host']
             group = self._group_of(server_id)

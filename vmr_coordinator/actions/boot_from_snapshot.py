@@ -1,0 +1,251 @@
+"""``boot_from_snapshot``: replace a server of a fenced host with a new one.
+
+For servers on local disks that cannot be evacuated: boot the newest
+snapshot (or a named image) with the same name, flavor, metadata, networks
+and availability zone, move the data volumes and floating IPs over, then
+delete the dead server's record.  Every stage checks first whether it is
+already done, so a new leader resumes where the old one stopped:
+
+* the replacement is the server carrying metadata ``vmr_replaces=<old id>``
+  (never a second boot);
+* a volume on its way carries volume metadata ``vmr_replacement=<new id>``
+  from before it is detached, so it is found again even once the dead
+  server no longer lists it;
+* floating IPs still on the dead server's ports are the ones to move.
+"""
+
+import datetime
+import re
+
+import openstack
+
+from vmr_coordinator.actions import base, evidence
+
+REPLACES_KEY = 'vmr_replaces'
+VOLUME_KEY = 'vmr_replacement'
+NEWEST = 'newest_snapshot'
+
+
+def _server_or_none(compute, server_id):
+    """The server, or None once Nova no longer knows it."""
+    def fetch():
+        try:
+            return compute.get_server(server_id)
+        except openstack.exceptions.NotFoundException:
+            return None
+    return base.call(fetch)
+
+
+class BootFromSnapshot(evidence.RecordedAction):
+    """Boot a replacement, move volumes and floating IPs, delete the old.
+
+    Goal: an ACTIVE server with metadata ``vmr_replaces=<old id>`` holds the
+    old server's data volumes (``reattach_volumes``) and floating IPs
+    (``move_floating_ips``), and the old record is gone (``delete_old``).
+    Runs only after a verified fence: the replacement takes over the
+    volumes and addresses of a server that must not run any more.
+    """
+
+    name = 'boot_from_snapshot'
+    needs_fence = True
+
+    def heal(self, ctx):
+        compute = ctx.conn.compute
+        sid = ctx.server.id
+        old = _server_or_none(compute, sid)
+        new = self._replacement(compute, ctx.server)
+        done = []
+        if new is None:
+            if old is None:
+                raise base.ActionError(
+                    'server %s is gone and no server has metadata %s=%s: '
+                    'nothing to replace it from' % (sid, REPLACES_KEY, sid))
+            new, image = self._boot(ctx, old)
+            done.append('booted %s from %s' % (new.id, image))
+        else:
+            done.append('found replacement %s' % new.id)
+        new = self.wait(ctx, lambda: self._active(compute, new.id),
+                        'replacement %s of %s to be ACTIVE' % (new.id, sid))
+
+        if self.params.get('reattach_volumes', True):
+            moved = self._move_volumes(ctx, old, new)
+            if moved:
+                done.append('volumes %s' % ', '.join(moved))
+        if self.params.get('move_floating_ips', True) and old is not None:
+            moved = self._move_fips(ctx, old, new)
+            if moved:
+                done.append('floating IPs %s' % ', '.join(moved))
+        if self.params.get('delete_old', True) and old is not None:
+            base.call(compute.delete_server, old.id)
+            self.wait(ctx, lambda: _server_or_none(compute, old.id) is None,
+                      'the old server %s to be deleted' % old.id)
+            done.append('deleted %s' % old.id)
+        return 'replaced by %s (%s) on %s: %s' % (
+            new.name, new.id, new.compute_host, '; '.join(done))
+
+    # -- the replacement -----------------------------------------------------
+    @staticmethod
+    def _replacement(compute, facts):
+        pattern = '^%s$' % re.escape(facts.name) if facts.name else None
+        query = {'details': True, 'all_projects': True}
+        if pattern:
+            query['name'] = pattern
+        found = [s for s in base.call(lambda: list(compute.servers(**query)))
+                 if (s.metadata or {}).get(REPLACES_KEY) == facts.id]
+        found.sort(key=lambda s: (s.status == 'ERROR', s.created_at or ''))
+        return found[0] if found else None
+
+    def _boot(self, ctx, old):
+        compute = ctx.conn.compute
+        image = self._image(ctx, old)
+        flavor_ref = getattr(old.flavor, 'original_name', None) or \
+            getattr(old.flavor, 'name', None) or old.flavor.id
+        flavor = base.call(compute.find_flavor, flavor_ref,
+                           ignore_missing=True)
+        if flavor is None:
+            raise base.ActionError('flavor %r of server %s no longer exists'
+                                   % (flavor_ref, old.id))
+        metadata = dict(old.metadata or {})
+        metadata[REPLACES_KEY] = old.id
+        ports = self._ports(ctx.conn.network, old.id)
+        networks = [{'uuid': p.network_id} for p in ports] or 'none'
+        attrs = {'name': old.name, 'image_id': image.id,
+                 'flavor_id': flavor.id, 'networks': networks,
+                 'metadata': metadata}
+        if old.availability_zone:
+            attrs['availability_zone'] = old.availability_zone
+        if old.key_name:
+            attrs['key_name'] = old.key_name
+        group = self._server_group(compute, old.id)
+        if group is not None:
+            attrs['scheduler_hints'] = {'group': group}
+        new = base.call(compute.create_server, **attrs)
+        return new, '%s (%s)' % (image.name, image.id)
+
+    def _image(self, ctx, old):
+        images = ctx.conn.image
+        wanted = self.params.get('image', NEWEST)
+        if wanted != NEWEST:
+            image = base.call(images.find_image, wanted, ignore_missing=True)
+            if image is None or image.status != 'active':
+                raise base.ActionError('image %r is %s' % (
+                    wanted, 'not found' if image is None else image.status))
+            return image
+        snapshots = [i for i in base.call(lambda: list(images.images(
+            instance_uuid=old.id, status='active')))
+            if getattr(i, 'instance_uuid', None) == old.id]
+        if not snapshots:
+            raise base.ActionError(
+                'server %s has no active snapshot (Glance image with '
+                'instance_uuid=%s); snapshot it regularly or name an image '
+                'in the contract' % (old.id, old.id))
+        newest = max(snapshots, key=lambda i: (i.created_at or '', i.id))
+        limit = self.params.get('max_snapshot_age')
+        if limit:
+            made = datetime.datetime.fromisoformat(newest.created_at)
+            if made.tzinfo is None:
+                made = made.replace(tzinfo=datetime.timezone.utc)
+            age = (datetime.datetime.now(datetime.timezone.utc) -
+                   made).total_seconds()
+            if age > limit:
+                raise base.ActionError(
+                    'the newest snapshot of %s (%s, %s) is %d s old, more '
+                    'than max_snapshot_age %d' % (old.id, newest.name,
+                                                  newest.id, age, limit))
+        return newest
+
+    @staticmethod
+    def _server_group(compute, server_id):
+        try:
+            groups = list(compute.server_groups(all_projects=True))
+        except openstack.exceptions.SDKException:
+            return None   # no policy to list groups: boot without the hint
+        for group in groups:
+            if server_id in (group.member_ids or ()):
+                return group.id
+        return None
+
+    def _active(self, compute, sid):
+        server = base.call(compute.get_server, sid)
+        if server.status == 'ERROR':
+            fault = getattr(server, 'fault', None)
+            # An ERROR replacement would be found again forever: remove it
+            # so that the retry boots a fresh one.
+            base.call(compute.delete_server, sid)
+            raise base.RetryableError('replacement %s went to ERROR (%s); '
+                                      'deleted it for the retry'
+                                      % (sid, fault))
+        return server if server.status == 'ACTIVE' and \
+            not server.task_state else None
+
+    # -- volumes -------------------------------------------------------------
+    def _move_volumes(self, ctx, old, new):
+        compute = ctx.conn.compute
+        storage = ctx.conn.block_storage
+        if old is not None:
+            root = getattr(old, 'root_device_name', None) or '/dev/vda'
+            for att in base.call(lambda: list(compute.volume_attachments(
+                    old))):
+                if att.device == root:
+                    continue    # the root disk of a boot-from-volume server
+                # Mark first: once detached, the old server no longer says
+                # which volumes were its own.
+                base.call(storage.set_volume_metadata, att.volume_id,
+                          **{VOLUME_KEY: new.id})
+                base.call(compute.delete_volume_attachment, old,
+                          att.volume_id)
+        moved = []
+        # Cinder parses the metadata filter as a Python literal (what
+        # python-cinderclient sends); the SDK passes the string through.
+        pending = base.call(lambda: list(storage.volumes(
+            details=True, all_projects=True,
+            properties=str({VOLUME_KEY: new.id}))))
+        for volume in sorted(pending, key=lambda v: v.id):
+            if any(a.get('server_id') == new.id
+                   for a in volume.attachments or ()):
+                continue
+            self.wait(ctx, lambda v=volume.id: self._volume_status(
+                storage, v, 'available'),
+                'volume %s to be detached' % volume.id)
+            base.call(compute.create_volume_attachment, new,
+                      volume_id=volume.id)
+            self.wait(ctx, lambda v=volume.id: self._volume_status(
+                storage, v, 'in-use'),
+                'volume %s to be attached to %s' % (volume.id, new.id))
+            moved.append(volume.id)
+        return moved
+
+    @staticmethod
+    def _volume_status(storage, volume_id, status):
+        volume = base.call(storage.get_volume, volume_id)
+        if volume.status in ('error', 'error_detaching', 'error_attaching'):
+            raise base.ActionError('volume %s is %s' % (volume_id,
+                                                        volume.status))
+        return volume if volume.status == status else None
+
+    # -- floating IPs --------------------------------------------------------
+    def _move_fips(self, ctx, old, new):
+        network = ctx.conn.network
+        old_ports = self._ports(network, old.id)
+        new_ports = self._ports(network, new.id)
+        moved = []
+        for port in old_ports:
+            fips = base.call(lambda p=port: list(network.ips(port_id=p.id)))
+            if not fips:
+                continue
+            dest = next((p for p in new_ports
+                         if p.network_id == port.network_id), None)
+            if dest is None:
+                raise base.ActionError(
+                    'replacement %s has no port on network %s to move '
+                    'floating IP %s to' % (new.id, port.network_id, ', '.join(
+                        f.floating_ip_address for f in fips)))
+            for fip in fips:
+                base.call(network.update_ip, fip, port_id=dest.id)
+                moved.append(fip.floating_ip_address)
+        return moved
+
+    @staticmethod
+    def _ports(network, server_id):
+        ports = base.call(lambda: list(network.ports(device_id=server_id)))
+        return sorted(ports, key=lambda p: (p.created_at or '', p.id))
