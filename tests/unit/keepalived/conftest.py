@@ -7,9 +7,7 @@ regenerate them and review the diff::
     git diff tests/unit/keepalived/golden
 """
 
-import contextlib
 import os
-import secrets
 import shutil
 import subprocess
 
@@ -44,26 +42,35 @@ def assert_golden(name: str, text: str) -> None:
 class KeepalivedCheck:
     """Runs ``keepalived -t -f FILE`` where the configs' interfaces exist.
 
-    As root it uses a private network namespace holding veth links named
-    eth0/eth1, so the result does not depend on the host's interface names;
-    otherwise it runs on the host when the interfaces happen to exist.
+    As root, one shell lives in an anonymous network namespace (``unshare
+    --net``) holding veth links named eth0/eth1 and runs ``keepalived -t`` for
+    each path it reads on stdin, so results do not depend on the host's
+    interface names, each check costs one exec, and nothing can be left
+    behind: the namespace vanishes with the shell, which exits on EOF even if
+    the test run is killed. Otherwise it runs on the host when the interfaces
+    exist.
     """
+
+    _SERVER = ('ip link add name eth0 type veth peer name peer0 && '
+               'ip link add name eth1 type veth peer name peer1 || exit 1; '
+               'echo ready; '
+               'while read -r f; do "$0" -t -f "$f" 2>"$f.err"; echo "$?"; done')
 
     def __init__(self, tmpdir: str):
         self.tmpdir = tmpdir
-        self.netns = None
+        self.server = None
         self.skip_reason = None
         if not os.path.exists(KEEPALIVED):
             self.skip_reason = 'keepalived is not installed (apt-get install keepalived)'
             return
-        if os.geteuid() == 0 and shutil.which('ip'):
-            name = f'vmrt-{secrets.token_hex(3)}-check'
-            if subprocess.run(['ip', 'netns', 'add', name], capture_output=True).returncode == 0:
-                self.netns = name
-                for a, b in (('eth0', 'peer0'), ('eth1', 'peer1')):
-                    subprocess.run(['ip', '-n', name, 'link', 'add', 'name', a, 'type', 'veth',
-                                    'peer', 'name', b], check=True, capture_output=True)
+        if os.geteuid() == 0 and shutil.which('unshare') and shutil.which('ip'):
+            server = subprocess.Popen(['unshare', '--net', 'sh', '-c', self._SERVER, KEEPALIVED],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            if server.stdout.readline().strip() == 'ready':
+                self.server = server
                 return
+            server.wait()
         host = set(os.listdir('/sys/class/net'))
         missing = [i for i in CHECK_INTERFACES if i not in host]
         if missing:
@@ -76,17 +83,23 @@ class KeepalivedCheck:
         path = os.path.join(self.tmpdir, name.replace('/', '_'))
         with open(path, 'w') as f:
             f.write(text)
-        cmd = [KEEPALIVED, '-t', '-f', path]
-        if self.netns:
-            cmd = ['ip', 'netns', 'exec', self.netns, *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, (
-            f'keepalived -t rejected {name} (rc {result.returncode}):\n{result.stderr}')
+        if self.server is not None:
+            self.server.stdin.write(path + '\n')
+            self.server.stdin.flush()
+            rc = int(self.server.stdout.readline())
+            with open(path + '.err') as f:
+                stderr = f.read()
+        else:
+            result = subprocess.run([KEEPALIVED, '-t', '-f', path], capture_output=True,
+                                    text=True, timeout=30)
+            rc, stderr = result.returncode, result.stderr
+        assert rc == 0, f'keepalived -t rejected {name} (rc {rc}):\n{stderr}'
 
     def close(self) -> None:
-        if self.netns:
-            with contextlib.suppress(Exception):
-                subprocess.run(['ip', 'netns', 'del', self.netns], capture_output=True)
+        """End the namespace shell (closing stdin is enough; it exits on EOF)."""
+        if self.server is not None:
+            self.server.stdin.close()
+            self.server.wait(timeout=10)
 
 
 @pytest.fixture(scope='session')

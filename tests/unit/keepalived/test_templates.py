@@ -173,3 +173,12 @@ def test_templater_is_strict():
         t.render('notify.sh.j2', pair='p')  # the other variables are missing
     with pytest.raises(TypeError):
         t.render_config({'global_defs': {}})
+
+
+def test_keepalived_check_really_checks(keepalived_check):
+    """Guard against a checker that passes everything: a broken config must fail."""
+    good = templater.KeepalivedTemplater().render_config(generic_config())
+    with pytest.raises(AssertionError, match='outside range'):
+        keepalived_check('broken.conf', good.replace('priority 200', 'priority 300'))
+    with pytest.raises(AssertionError, match="doesn't exist"):
+        keepalived_check('no-such-if.conf', good.replace('eth0', 'nosuch0'))
