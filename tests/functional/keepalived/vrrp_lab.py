@@ -14,6 +14,7 @@ lab. Shared by the functional tests and ``tests/benchmarks/bench_keepalived.py``
 """
 
 import contextlib
+import ctypes
 import dataclasses
 import json
 import os
@@ -33,6 +34,17 @@ HUB_ADDRESS = f'{SUBNET}.254'
 RECEIVER_PORT = 8080
 RECEIVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'notify_receiver.py')
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: if the test runner itself is killed,
+    # the kernel sends SIGTERM, so keepalived still releases its VIP and exits.
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    os.setsid()
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -121,7 +133,7 @@ class VrrpLab:
         proc = subprocess.Popen(
             [KEEPALIVED, '-n', '-l', '-D', '-G', '-P', '-s', ns, '-f', config_path,
              '-p', f'{tag}.pid', '-r', f'{tag}-vrrp.pid'],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.procs[ns] = proc
         self._all_procs.append(proc)
         return proc
@@ -130,7 +142,7 @@ class VrrpLab:
         """Run any command in namespace ``ns`` (tracked and stopped by close())."""
         proc = subprocess.Popen(['ip', 'netns', 'exec', ns, *argv],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+                                preexec_fn=_die_with_parent)
         self._all_procs.append(proc)
         return proc
 
