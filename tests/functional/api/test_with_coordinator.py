@@ -83,7 +83,12 @@ def test_api_served_by_the_leading_coordinator(etcd_server):
         api.url = server.url
         procs.wait_for(lambda: api.get('/readyz').json()['role'] == 'leader',
                        10, 0.1, 'the coordinator to lead')
-        me = api.get('/v1/status').json()['coordinator']
+        # Leadership is visible from inside the first cycle; its sentence
+        # only once that cycle returned.
+        me = procs.wait_for(
+            lambda: (lambda c: c if c['sentence'] else None)(
+                api.get('/v1/status').json()['coordinator']),
+            10, 0.1, 'the first cycle to end')
         assert me['member'] == 'controller-test'
         assert me['is_leader'] is True
         assert me['token'] == api.store.get(
