@@ -22,7 +22,6 @@ import os
 import socket
 import tempfile
 import threading
-import uuid
 
 import yaml
 from cheroot import wsgi
@@ -67,37 +66,6 @@ def free_udp_port():
         return sock.getsockname()[1]
 
 
-_BMC_SERVER = None
-_BMC_SERVER_LOCK = threading.Lock()
-
-
-def _shared_bmc_server():
-    """The process-wide virtual BMC server, started once (None without bmc).
-
-    pyghmi's server loop is process-global and does not survive a stop and
-    restart in the same process (its I/O thread dies on the closed
-    sockets), so every lab in a process shares one server that lives until
-    the process exits.
-    """
-    global _BMC_SERVER
-    with _BMC_SERVER_LOCK:
-        if _BMC_SERVER is None:
-            try:
-                from vmr_lab.bmc import BmcServer
-            except ImportError:
-                return None
-            _BMC_SERVER = BmcServer(address='127.0.0.1').start()
-        return _BMC_SERVER
-
-
-def _retired_get_power():
-    return 'off'
-
-
-def _retired_set_power(state):
-    return 'off'
-
-
 def _load_optional(module_name, class_name):
     try:
         module = importlib.import_module(module_name)
@@ -139,7 +107,6 @@ class LabCloud:
                  host_vcpus=16, host_ram_mb=32768, control_port=0,
                  conductor_workers=4):
         self.lock = threading.RLock()
-        self.uid = uuid.uuid4().hex[:8]
         self.service_down_time = float(service_down_time)
         self.delays = dict(DEFAULT_DELAYS, **(delays or {}))
         self.microversion_max = microversion_max
@@ -271,31 +238,26 @@ class LabCloud:
     def _start_bmcs(self):
         if not self.bmc_enabled:
             return
-        server = _shared_bmc_server()
-        if server is None:
+        try:
+            from vmr_lab.bmc import BmcServer
+        except ImportError:
             LOG.warning('vmr_lab.bmc is not available: hosts have no BMC')
             return
-        self.bmc_server = server
+        self.bmc_server = BmcServer(address='127.0.0.1')
         for i, host in enumerate(self.hosts.values()):
             port = (self.bmc_base_port + i if self.bmc_base_port
                     else free_udp_port())
-            # BMC names are unique per lab: several labs share the server.
-            host.bmc = server.add('%s/%s' % (self.uid, host.name), port,
-                                  self.bmc_username, self._bmc_password,
-                                  host.get_power, host.set_power)
+            host.bmc = self.bmc_server.add(host.name, port, self.bmc_username,
+                                           self._bmc_password, host.get_power,
+                                           host.set_power)
+        self.bmc_server.start()
 
-    def _retire_bmcs(self):
-        # The process-wide BMC server keeps running (see
-        # _shared_bmc_server); a stopped lab's BMCs just stop answering.
+    def _stop_bmcs(self):
+        if self.bmc_server is not None:
+            self.bmc_server.stop()
+            self.bmc_server = None
         for host in self.hosts.values():
-            if host.bmc is not None:
-                host.bmc.unreachable(True)
-                # Drop the references to this lab's hosts: the shared
-                # server outlives the lab.
-                host.bmc.get_power = _retired_get_power
-                host.bmc.set_power = _retired_set_power
-                host.bmc = None
-        self.bmc_server = None
+            host.bmc = None
 
     def stop(self):
         """Stop every server, timer, proxy and BMC; write the state file."""
@@ -314,7 +276,7 @@ class LabCloud:
         for _, _, thread in self._servers:
             thread.join(timeout=5)
         self._servers = []
-        self._retire_bmcs()
+        self._stop_bmcs()
         for host in self.hosts.values():
             if host.etcd_proxy is not None:
                 host.etcd_proxy.stop()
