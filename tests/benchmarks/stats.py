@@ -4,6 +4,10 @@ import json
 import os
 import statistics
 
+#: where results and plots go
+OUTDIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'doc', 'benchmarks')
+
 
 def percentile(values, pct):
     """Nearest-rank percentile of ``values`` (pct in 0..100)."""
@@ -34,8 +38,7 @@ def table(rows):
 
 
 def write_results(name, data, outdir=None):
-    outdir = outdir or os.path.join(os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__)))), 'doc', 'benchmarks')
+    outdir = outdir or OUTDIR
     os.makedirs(outdir, exist_ok=True)
     path = os.path.join(outdir, name + '.json')
     with open(path, 'w') as fh:
@@ -51,8 +54,7 @@ def plot(name, series, xlabel, outdir=None):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    outdir = outdir or os.path.join(os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__)))), 'doc', 'benchmarks')
+    outdir = outdir or OUTDIR
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, values in series.items():
         ax.hist(values, bins=20, alpha=0.6, label=label)

@@ -1,0 +1,168 @@
+"""Failure-to-healed on the whole lab, split into detect / fence / act.
+
+    python -m tests.benchmarks.bench_heal [--servers 20,100]
+        [--workers 1,4,8,16] [--repeat 1]
+
+Each run starts the whole lab (``vmr_lab.demo.Demo``: etcd, the lab cloud
+with virtual IPMI BMCs, one real agent per simulated host, two real
+coordinators, the demo contract ``host_down -> evacuate``), cuts the power of
+``compute-2`` carrying ``--servers`` servers and waits until the recovery is
+``done``.  Three hosts, so two survivors take the evacuated servers; each
+simulated host gets room for 256 small servers.  The phases come from the
+recovery's journal timeline (wall clock):
+
+* detect = power cut -> ``detected`` (the host was declared failed),
+* fence  = ``detected`` -> ``fenced`` (IPMI power-off verified + Nova forced
+  down),
+* act    = ``fenced`` -> ``done`` (plan + every evacuation + start).
+
+``--workers`` sweeps the engine's thread pool (``[coordinator]
+engine_workers``); the contract's ``limits.concurrency`` is raised to 100 so
+the pool is the bound.  The lab's Nova runs at most ``--conductor`` (default
+4, like a small nova-conductor) evacuations at once, each taking 0.5 s.
+"""
+
+import argparse
+import functools
+import io
+import os
+import platform
+import sys
+import time
+
+from tests.benchmarks import stats
+
+
+def run_one(servers_on_victim, workers, conductor, log=sys.stderr):
+    from vmr_lab import cloud as cloud_mod
+    from vmr_lab import demo as demo_mod
+
+    hosts = 3
+    original_cloud = cloud_mod.LabCloud
+    original_contract = demo_mod.DEMO_CONTRACT
+    cloud_mod.LabCloud = functools.partial(
+        original_cloud, host_vcpus=256, host_ram_mb=256 * 2048,
+        conductor_workers=conductor)
+    demo_mod.DEMO_CONTRACT = dict(original_contract, limits=dict(
+        original_contract['limits'], concurrency=100, timeout=300))
+
+    class BenchDemo(demo_mod.Demo):
+        def _conf(self, name, kind, *args, **kwargs):
+            path = super()._conf(name, kind, *args, **kwargs)
+            with open(path, 'a') as fh:
+                fh.write('[coordinator]\nengine_workers = %d\n' % workers)
+            return path
+
+    out = io.StringIO()
+    demo = BenchDemo(hosts=hosts, servers=hosts * servers_on_victim,
+                     out=out)
+    result = {'servers': servers_on_victim, 'engine_workers': workers,
+              'conductor_workers': conductor}
+    try:
+        demo.start()
+        victim = demo.lab.hosts['compute-2']
+        fault_at = {}
+        apply_fault = victim.apply_fault
+
+        def timed_fault(fault):
+            fault_at['t'] = time.time()
+            return apply_fault(fault)
+        victim.apply_fault = timed_fault
+        ok = demo.run('power-loss', 'compute-2',
+                      timeout=120 + 3 * servers_on_victim)
+        records = demo._records()
+        rec = records[0] if records else {}
+        events = {}
+        for ev in rec.get('timeline', []):
+            events.setdefault(ev['event'], ev['at'])
+        steps = [s for s in rec.get('steps', [])]
+        t_fault = fault_at.get('t')
+        result.update({
+            'healed': bool(ok),
+            'steps': len(steps),
+            'detect': round(events['detected'] - t_fault, 3),
+            'fence': round(events['fenced'] - events['detected'], 3),
+            'act': round(events.get('done', events.get('failed', 0)) -
+                         events['fenced'], 3),
+            'total': round(events.get('done', events.get('failed', 0)) -
+                           t_fault, 3),
+            'plan': round(events['planned'] - events['fenced'], 3),
+        })
+    except Exception as exc:  # report, then clean up
+        result['error'] = '%s: %s' % (type(exc).__name__, exc)
+        result['output'] = out.getvalue()[-3000:]
+    finally:
+        demo.stop()
+        cloud_mod.LabCloud = original_cloud
+        demo_mod.DEMO_CONTRACT = original_contract
+    print('  %d servers, %d workers: %s' % (
+        servers_on_victim, workers, {k: v for k, v in result.items()
+                                     if k != 'output'}), file=log)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--servers', default='20,100',
+                        help='servers on the failed host, comma-separated')
+    parser.add_argument('--workers', default='1,4,8,16',
+                        help='engine_workers values to sweep')
+    parser.add_argument('--conductor', type=int, default=4,
+                        help="the lab Nova's concurrent evacuations")
+    parser.add_argument('--repeat', type=int, default=1)
+    parser.add_argument('--output', default='heal')
+    args = parser.parse_args(argv)
+    results = []
+    for n in [int(x) for x in args.servers.split(',')]:
+        for w in [int(x) for x in args.workers.split(',')]:
+            for _ in range(args.repeat):
+                results.append(run_one(n, w, args.conductor))
+    print('%8s %8s %8s %8s %8s %8s %8s' % ('servers', 'workers', 'detect',
+                                           'fence', 'act', 'total',
+                                           'healed'))
+    for r in results:
+        if 'error' in r:
+            print('%8d %8d  ERROR %s' % (r['servers'], r['engine_workers'],
+                                         r['error']))
+            continue
+        print('%8d %8d %8.2f %8.2f %8.2f %8.2f %8s' % (
+            r['servers'], r['engine_workers'], r['detect'], r['fence'],
+            r['act'], r['total'], r['healed']))
+    stats.write_results(args.output, {
+        'command': 'python -m tests.benchmarks.bench_heal ' + ' '.join(
+            argv if argv is not None else sys.argv[1:]),
+        'machine': platform.platform(), 'cpus': os.cpu_count(),
+        'load_avg_end': os.getloadavg(), 'results': results})
+    plot(args.output, results)
+    return 0 if all(r.get('healed') for r in results) else 1
+
+
+def plot(name, results):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    ok = [r for r in results if 'error' not in r]
+    if not ok:
+        return None
+    labels = ['%d srv\n%d wk' % (r['servers'], r['engine_workers'])
+              for r in ok]
+    fig, ax = plt.subplots(figsize=(max(6, len(ok) * 0.9), 4))
+    bottom = [0.0] * len(ok)
+    for phase in ('detect', 'fence', 'act'):
+        values = [r[phase] for r in ok]
+        ax.bar(labels, values, bottom=bottom, label=phase)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_ylabel('seconds from power cut')
+    ax.legend()
+    fig.tight_layout()
+    path = os.path.join(stats.OUTDIR, name + '.png')
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""A heartbeat swarm: many fake agents in one process, for the scale benchmark.
+
+Each member is what a real agent leaves in etcd, made the cheapest way:
+
+* a lease of TTL ``ttl`` kept alive every ``interval`` seconds with
+  ``POST /v3/lease/keepalive`` on etcd's HTTP/JSON gateway -- the very call
+  tooz's etcd3gw driver makes for a real agent's heartbeat (a real agent also
+  reads its own member key each beat; the swarm does not);
+* a tooz-format member key ``tooz/groups/vmr-agents/<host>`` on that lease,
+  its value the msgpack capabilities (``tooz.utils.dumps``), as tooz writes;
+* a ``hosts/<host>`` record as ``vmr_agent.registration.new_record`` makes.
+
+The client is a raw asyncio HTTP/1.1 client with persistent connections (no
+etcd3gw, no requests): Python threads with etcd3gw top out near 1,200
+keepalives/s (FACTS.md), a swarm of thousands needs cheaper calls.
+
+Run as a worker process::
+
+    python -m tests.benchmarks.swarm ENDPOINT CLUSTER TTL INTERVAL FIRST COUNT
+
+It registers its members, prints ``ready`` and then obeys commands on
+stdin, one per line: ``kill NAME...`` (stop heart-beating those members,
+exactly like a SIGKILLed agent: their leases expire), ``stats`` (one JSON
+line of counters) and ``quit``.  It exits by itself when stdin closes.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import random
+import sys
+import time
+import urllib.parse
+
+from tooz import utils as tooz_utils
+
+GROUP = 'vmr-agents'
+CONNECTIONS = 48
+
+
+def host_name(i):
+    return 'swarm-%05d' % i
+
+
+def _b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.b64encode(data).decode()
+
+
+class Http:
+    """One persistent HTTP/1.1 connection to etcd's gateway."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def post(self, path, body):
+        payload = json.dumps(body).encode()
+        request = (b'POST %s HTTP/1.1\r\nHost: %s:%d\r\n'
+                   b'Content-Type: application/json\r\n'
+                   b'Content-Length: %d\r\n\r\n'
+                   % (path.encode(), self.host.encode(), self.port,
+                      len(payload))) + payload
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(
+                    self.host, self.port)
+            try:
+                self.writer.write(request)
+                return await asyncio.wait_for(self._response(), 10)
+            except (OSError, asyncio.IncompleteReadError,
+                    asyncio.TimeoutError):
+                self.close()
+                if attempt == 2:
+                    raise
+        return None
+
+    async def _response(self):
+        head = await self.reader.readuntil(b'\r\n\r\n')
+        status = int(head.split(b' ', 2)[1])
+        headers = {}
+        for line in head.split(b'\r\n')[1:]:
+            if b':' in line:
+                k, v = line.split(b':', 1)
+                headers[k.strip().lower()] = v.strip()
+        if headers.get(b'transfer-encoding') == b'chunked':
+            body = b''
+            while True:
+                size = int((await self.reader.readuntil(b'\r\n')).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                body += chunk[:-2]
+        else:
+            body = await self.reader.readexactly(
+                int(headers.get(b'content-length', b'0')))
+        return status, body
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class Swarm:
+    """``count`` members starting at index ``first``."""
+
+    def __init__(self, endpoint, cluster, ttl, interval, first, count):
+        url = urllib.parse.urlparse(endpoint)
+        self.host, self.port = url.hostname, url.port
+        self.cluster = cluster
+        self.ttl, self.interval = ttl, interval
+        self.names = [host_name(i) for i in range(first, first + count)]
+        self.leases = {}
+        self.dead = set()
+        self.keepalives = 0
+        self.errors = 0
+        self.lost = 0        # keepalives answered with TTL 0 (lease gone)
+        self.late = 0        # beats sent later than interval after the last
+        self.latencies = []  # recent keepalive round trips (s)
+        self.conns = [Http(self.host, self.port) for _ in range(CONNECTIONS)]
+
+    # -- set-up --------------------------------------------------------------
+    async def setup(self):
+        queue = list(self.names)
+
+        async def grant(conn):
+            while queue:
+                name = queue.pop()
+                _, body = await conn.post('/v3/lease/grant',
+                                          {'TTL': str(int(self.ttl))})
+                self.leases[name] = json.loads(body)['ID']
+        # Beat from the first grant on (a member without a lease yet is
+        # skipped): registering thousands of keys takes longer than a TTL.
+        self.hearts = [asyncio.ensure_future(self.heart(
+            conn, self.names[i::len(self.conns)]))
+            for i, conn in enumerate(self.conns)]
+        granting = [Http(self.host, self.port) for _ in range(4)]
+        await asyncio.gather(*(grant(c) for c in granting))
+        for conn in granting:
+            conn.close()
+        puts = [Http(self.host, self.port) for _ in range(4)]
+        ops = []
+        for name in self.names:
+            caps = {'host': name, 'boot_id': os.urandom(8).hex(),
+                    'version': 'swarm', 'zone': 'nova',
+                    'addresses': {'management': '127.0.0.1:9'},
+                    'probe_port': 9, 'heartbeat_ttl': self.ttl,
+                    'started_at': time.time(), 'processes_down': []}
+            ops.append({'request_put': {
+                'key': _b64('tooz/groups/%s/%s' % (GROUP, name)),
+                'value': _b64(tooz_utils.dumps(caps)),
+                'lease': str(self.leases[name])}})
+            record = {'host': name, 'registered_at': time.time(),
+                      'enabled': True, 'maintenance': False, 'state': 'up',
+                      'state_since': time.time(),
+                      'agent': {k: caps[k] for k in (
+                          'host', 'boot_id', 'version', 'addresses',
+                          'probe_port', 'zone', 'heartbeat_ttl')}}
+            ops.append({'request_put': {
+                'key': _b64('/vmr/%s/hosts/%s' % (self.cluster, name)),
+                'value': _b64(json.dumps(record, sort_keys=True))}})
+        batches = [ops[i:i + 100] for i in range(0, len(ops), 100)]
+
+        async def put(conn):
+            while batches:
+                status, body = await conn.post('/v3/kv/txn',
+                                               {'success': batches.pop()})
+                if status != 200:
+                    raise RuntimeError('txn failed: %s' % body[:200])
+        await asyncio.gather(*(put(c) for c in puts))
+        for conn in puts:
+            conn.close()
+
+    # -- the hearts ----------------------------------------------------------
+    async def heart(self, conn, names):
+        """Beat ``names`` evenly spread over each interval, on one conn."""
+        if not names:
+            return
+        gap = self.interval / len(names)
+        next_at = time.monotonic() + random.random() * gap
+        i = 0
+        while True:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -self.interval:
+                # Fell a whole interval behind: the CPU cannot keep up.
+                self.late += 1
+                next_at = time.monotonic()
+            next_at += gap
+            name = names[i % len(names)]
+            i += 1
+            if name not in self.dead and name in self.leases:
+                t0 = time.monotonic()
+                try:
+                    _, body = await conn.post(
+                        '/v3/lease/keepalive', {'ID': self.leases[name]})
+                    self.keepalives += 1
+                    if '"TTL"' not in body.decode():
+                        self.lost += 1
+                except Exception:
+                    self.errors += 1
+                dt = time.monotonic() - t0
+                self.latencies.append(dt)
+                if len(self.latencies) > 20000:
+                    del self.latencies[:10000]
+
+    async def commands(self):
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            line = (await reader.readline()).decode()
+            if not line or line.strip() == 'quit':
+                return
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == 'kill':
+                self.dead.update(words[1:])
+                print('killed %d' % len(words[1:]), flush=True)
+            elif words[0] == 'stats':
+                lat = sorted(self.latencies) or [0.0]
+                print(json.dumps({
+                    'keepalives': self.keepalives, 'errors': self.errors,
+                    'lost': self.lost, 'late': self.late,
+                    'p50': lat[len(lat) // 2],
+                    'p99': lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+                    'at': time.monotonic()}), flush=True)
+                self.latencies = []
+
+    async def main(self):
+        self.hearts = []
+        try:
+            await self.setup()
+            print('ready', flush=True)
+            await self.commands()
+        finally:
+            for h in self.hearts:
+                h.cancel()
+            for conn in self.conns:
+                conn.close()
+
+
+def main(argv=None):
+    endpoint, cluster, ttl, interval, first, count = (argv or sys.argv[1:])
+    swarm = Swarm(endpoint, cluster, float(ttl), float(interval), int(first),
+                  int(count))
+    asyncio.run(swarm.main())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
