@@ -41,7 +41,9 @@ class BootFromSnapshot(evidence.RecordedAction):
 
     Goal: an ACTIVE server with metadata ``vmr_replaces=<old id>`` holds the
     old server's data volumes (``reattach_volumes``) and floating IPs
-    (``move_floating_ips``), and the old record is gone (``delete_old``).
+    (``move_floating_ips``), and the old record is gone (``delete_old``;
+    kept while volumes are still attached to it, which only happens with
+    ``reattach_volumes: false`` or a boot-from-volume root disk).
     Runs only after a verified fence: the replacement takes over the
     volumes and addresses of a server that must not run any more.
     """
@@ -76,10 +78,19 @@ class BootFromSnapshot(evidence.RecordedAction):
             if moved:
                 done.append('floating IPs %s' % ', '.join(moved))
         if self.params.get('delete_old', True) and old is not None:
-            base.call(compute.delete_server, old.id)
-            self.wait(ctx, lambda: _server_or_none(compute, old.id) is None,
-                      'the old server %s to be deleted' % old.id)
-            done.append('deleted %s' % old.id)
+            kept = [a.volume_id for a in base.call(
+                lambda: list(compute.volume_attachments(old)))]
+            if kept:
+                # Deleting it would take volumes marked
+                # delete_on_termination with it: data loss, never "safe".
+                done.append('kept %s: volumes %s still attached to it'
+                            % (old.id, ', '.join(kept)))
+            else:
+                base.call(compute.delete_server, old.id)
+                self.wait(ctx, lambda: _server_or_none(
+                    compute, old.id) is None,
+                    'the old server %s to be deleted' % old.id)
+                done.append('deleted %s' % old.id)
         return 'replaced by %s (%s) on %s: %s' % (
             new.name, new.id, new.compute_host, '; '.join(done))
 

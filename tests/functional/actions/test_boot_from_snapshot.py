@@ -107,3 +107,17 @@ def test_replacing_an_unfenced_server_is_caught_by_the_lab(lab, conn):
         context(conn, server, 'compute-1'))
     kinds = {v['type'] for v in lab.monitor.violations()}
     assert kinds == {'moved_while_running'}
+
+
+def test_old_record_with_volumes_is_kept(lab, conn):
+    """reattach_volumes false: deleting the old server could delete them."""
+    server, volume, _, _, _ = _batch_server(conn)
+    fence(lab, conn, 'compute-1')
+    _, result = run('boot_from_snapshot', {'reattach_volumes': False},
+                    context(conn, server, 'compute-1'))
+    assert 'kept %s: volumes %s still attached' % (server.id, volume.id) \
+        in result
+    assert conn.compute.get_server(server.id).id == server.id
+    assert [a['server_id'] for a in conn.block_storage.get_volume(
+        volume.id).attachments] == [server.id]
+    assert lab.monitor.violations() == []
