@@ -1,0 +1,1 @@
+"""The ``vmr`` command line: a cliff application speaking the REST API."""
