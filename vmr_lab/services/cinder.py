@@ -10,6 +10,9 @@ attachments API (3.27+), the classic ``os-attach``/``os-detach`` actions, and
 Nova attaches and detaches through :meth:`CinderAPI.attach` and
 :meth:`CinderAPI.detach`; errors use Cinder's body
 ``{"badRequest": {"code": 400, "message": ...}}`` (the base format).
+
+Tunable: ``lab.delays['volume_create']`` (seconds a volume stays
+``creating``, default 0.2) or the ``create_delay`` attribute.
 """
 
 import copy

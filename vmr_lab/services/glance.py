@@ -9,6 +9,9 @@ create_snapshot_image`.
 
 Errors use the body webob gives Glance's exceptions for a JSON client:
 ``{"message": ..., "code": "404 Not Found", "title": "Not Found"}``.
+
+Tunable: ``lab.delays['image_snapshot']`` (seconds a snapshot stays
+``saving``, default 0.2) or the ``snapshot_delay`` attribute.
 """
 
 import copy

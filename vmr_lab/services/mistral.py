@@ -16,11 +16,14 @@ As in Mistral, ``input``, ``output`` and ``params`` are JSON *strings* in
 responses, the input is checked against the workflow's declared inputs
 (400 on missing or unexpected ones), and errors are WSME bodies
 ``{"faultstring": ..., "faultcode": "Client", "debuginfo": null}``.
+
+Tunable: ``lab.delays['workflow_execution']`` (seconds an execution stays
+``RUNNING``, default 0.3) or the ``execution_delay`` attribute.
 """
 
 import copy
-import logging
 import json
+import logging
 import time
 import uuid
 

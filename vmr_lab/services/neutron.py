@@ -1020,6 +1020,7 @@ class NeutronAPI(Service):
             if fip['port_id'] == port['id'] \
                     and fip['fixed_ip_address'] not in ips:
                 self._disassociate(fip)
+        self._refresh_fips_of(port['id'])
 
     def _delete_port(self, port):
         if port['device_owner'] in ('network:router_interface',

@@ -13,11 +13,14 @@ action need, with Octavia's real rules:
   ``lab.nova.server_running``) runs and ``ERROR`` when it does not; pool,
   listener and load balancer statuses are derived from it;
 * errors use the WSME body ``{"faultcode", "faultstring", "debuginfo"}``.
+
+Tunable: ``lab.delays['lb_provisioning']`` (seconds, default 0.5) or the
+``provisioning_delay`` attribute; 0 makes every change immediate.
 """
 
 import copy
-import logging
 import ipaddress
+import logging
 import time
 import uuid
 
