@@ -61,3 +61,15 @@ def test_refuses_a_stopped_server(lab, conn):
         run('live_migrate', {}, context(conn, server, 'compute-1'))
     assert not isinstance(err.value, base.RetryableError)
     assert 'is SHUTOFF' in str(err.value)
+
+
+def test_resumes_a_migration_under_way(lab, conn):
+    """A new leader finds the migration the old one started: it waits."""
+    server = boot(conn, 'web-1', 'compute-1')
+    conn.compute.live_migrate_server(server, block_migration='auto')
+    action, result = run('live_migrate', {},
+                         context(conn, server, 'compute-1'))
+    assert result.startswith('live-migrated from compute-1')
+    assert action.request_ids == []
+    assert len(events(lab, 'live_migrate')) == 1
+    assert lab.monitor.violations() == []

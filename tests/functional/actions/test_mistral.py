@@ -77,3 +77,19 @@ def test_needs_fence_and_unknown_workflow(lab, conn, workflows):
     with pytest.raises(base.ActionError, match="workflow 'nope' not found"):
         run('mistral', {'workflow': 'nope'},
             context(conn, server, 'compute-1'))
+
+
+def test_timeout_is_retryable_and_the_retry_waits_for_the_same(lab, conn,
+                                                                workflows):
+    server = boot(conn, 'sap-1', 'compute-1', {'app': 'sap'})
+    lab.mistral.execution_delay = 1.5
+    params = {'workflow': 'sap_recover', 'input': {'notify': 'x'}}
+    with pytest.raises(base.RetryableError, match='timed out waiting for '
+                                                  'Mistral execution'):
+        run('mistral', params, context(conn, server, 'compute-1',
+                                       timeout=0.3))
+    action, result = run('mistral', params,
+                         context(conn, server, 'compute-1'))
+    assert result.startswith('found execution ')
+    assert 'SUCCESS' in result
+    assert len(list(conn.workflow.executions())) == 1
