@@ -216,3 +216,20 @@ def test_error_bodies(conn):
     assert response.json()['NeutronError']['type'] == 'PortNotFound'
     assert response.headers.get('x-openstack-request-id', '').startswith(
         'req-')
+
+
+def test_concurrent_ports_get_distinct_addresses(request, conn, unique_name):
+    """Parallel creates (VMR's engine runs steps in a pool) never share an IP."""
+    from concurrent.futures import ThreadPoolExecutor
+    cleanup = h.Cleanup(request)
+    net = h.network(conn)
+
+    def create(i):
+        port = conn.network.create_port(network_id=net.id,
+                                        name='%s-%d' % (unique_name, i))
+        cleanup.add(conn.network.delete_port, port.id)
+        return port.fixed_ips[0]['ip_address']
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        addresses = list(pool.map(create, range(16)))
+    assert len(set(addresses)) == 16
