@@ -128,6 +128,7 @@ class LabCloud:
         self.events = EventLog()
         self.monitor = InvariantMonitor(self, self.events)
         self._timers = set()
+        self._stopped = False
         self._servers = []        # (service, cheroot server, thread)
         self.ports = {}           # service name -> port
         self._running = False
@@ -210,6 +211,7 @@ class LabCloud:
         if self._running:
             return self
         self._running = True
+        self._stopped = False
         try:
             for service in self.services() + [self.control]:
                 port = self.control_port if service is self.control else 0
@@ -262,6 +264,9 @@ class LabCloud:
     def stop(self):
         """Stop every server, timer, proxy and BMC; write the state file."""
         with self.lock:
+            # No new timers from now on: a task waiting for a dead compute
+            # re-arms itself and would outlive the lab.
+            self._stopped = True
             timers, self._timers = list(self._timers), set()
         for timer in timers:
             timer.cancel()
@@ -308,6 +313,8 @@ class LabCloud:
         timer = threading.Timer(max(0.0, delay), run)
         timer.daemon = True
         with self.lock:
+            if self._stopped:
+                return None
             self._timers.add(timer)
         timer.start()
         return timer
