@@ -317,6 +317,9 @@ class SimHost:
             if self.lab.nova is not None:
                 data['nova_compute'] = self.lab.nova.compute_service_view(
                     self.name)
+                # Where Nova believes servers are, next to where they run.
+                data['assigned_servers'] = [
+                    s['id'] for s in self.lab.nova.find_servers(host=self.name)]
             return data
 
     def __repr__(self):
