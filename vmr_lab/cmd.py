@@ -100,8 +100,10 @@ def _add_cloud_parser(subparsers):
                              'HOST/boot_id (default: a temporary directory '
                              'removed on exit)')
     parser.add_argument('--state-file', metavar='PATH', default=None,
-                        help='write a JSON snapshot of hosts, servers, '
-                             'events and violations here on exit')
+                        help='resume the cloud saved in this JSON file if it '
+                             'exists, and save it there on exit (servers, '
+                             'services, networks, images ..., host power, '
+                             'events, violations)')
     parser.add_argument('--ready-file', metavar='PATH', default=None,
                         help='write a JSON document with ports, URLs and '
                              'BMCs here once every API answers')
@@ -114,11 +116,12 @@ def _add_cloud_parser(subparsers):
                              'N+i (default: free ports)')
     parser.add_argument('--no-bmc', action='store_true',
                         help='do not start virtual BMCs')
-    parser.add_argument('--bmc-username', default='admin',
+    parser.add_argument('--bmc-username', default='admin', metavar='USER',
                         help='IPMI user of every BMC (default: admin)')
     parser.add_argument('--bmc-password', default='vmr-lab-bmc',
-                        help='IPMI password of every BMC '
-                             '(default: vmr-lab-bmc)')
+                        metavar='PASSWORD',
+                        help='IPMI password of every BMC (default: '
+                             'vmr-lab-bmc; a lab secret, visible in ps)')
     parser.add_argument('--etcd', metavar='HOST:PORT', default=None,
                         help='create a per-host TCP proxy to this etcd; '
                              'agents of host H connect through H\'s proxy '
@@ -131,7 +134,7 @@ def _add_cloud_parser(subparsers):
     parser.add_argument('--report-interval', type=float, default=1.0,
                         metavar='SECONDS',
                         help='nova-compute report interval (default: 1)')
-    parser.add_argument('--microversion-max', default='2.96',
+    parser.add_argument('--microversion-max', default='2.96', metavar='2.N',
                         help='highest Nova microversion served '
                              '(default: 2.96)')
     parser.add_argument('--conductor-workers', type=int, default=4,
@@ -145,7 +148,7 @@ def _add_cloud_parser(subparsers):
                                  '%s=%g' % item
                                  for item in sorted(DEFAULT_DELAYS.items())))
     parser.add_argument('-v', '--verbose', action='store_true',
-                        help='log every request and state change')
+                        help='debug logging (every state change)')
     parser.set_defaults(func=run_cloud)
     return parser
 
