@@ -12,6 +12,7 @@ tests use (defaults: the lab's seeded names):
 """
 
 import os
+import time
 
 import openstack.exceptions
 import pytest
@@ -39,12 +40,26 @@ class Cleanup:
         self._calls.append((func, args, kwargs))
 
     def run(self):
-        while self._calls:
-            func, args, kwargs = self._calls.pop()
-            try:
-                func(*args, **kwargs)
-            except openstack.exceptions.NotFoundException:
-                pass
+        # A step may fail because a later one has not run yet (a volume
+        # still attached to a server created before it): retry those after
+        # the others, a few rounds, then report what is left.
+        failed = []
+        for _ in range(5):
+            failed = []
+            while self._calls:
+                func, args, kwargs = self._calls.pop()
+                try:
+                    func(*args, **kwargs)
+                except openstack.exceptions.NotFoundException:
+                    pass
+                except openstack.exceptions.SDKException as exc:
+                    failed.append((func, args, kwargs, exc))
+            if not failed:
+                return
+            self._calls = [call[:3] for call in reversed(failed)]
+            time.sleep(0.5)
+        raise AssertionError('cleanup left resources behind: %s'
+                             % [str(call[3]) for call in failed])
 
 
 def require_service(conn, service_type):

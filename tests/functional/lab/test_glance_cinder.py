@@ -137,6 +137,9 @@ def test_snapshot_boot_and_reattach(request, conn, unique_name):
     found = list(conn.image.images(instance_uuid=original.id,
                                    sort='created_at:desc'))
     assert [i.id for i in found] == [images[1].id, images[0].id]
+    # image_type is no Image attribute of openstacksdk: it is not sent as
+    # a filter, so VMR reads it from the properties.
+    assert {i.properties.get('image_type') for i in found} == {'snapshot'}
     newest = conn.image.get_image(found[0].id)
     assert newest.status == 'active'
     assert newest.properties['image_type'] == 'snapshot'
