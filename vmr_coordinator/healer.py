@@ -25,6 +25,10 @@ from vmr_coordinator import snapshot as snapshot_mod
 
 LOG = logging.getLogger(__name__)
 
+#: host updates (or probe requests) per etcd transaction; etcd refuses
+#: transactions of more than 128 operations by default (--max-txn-ops)
+WRITE_BATCH = 50
+
 
 class Healer:
     """Leader election + detection (+ later stages) for one coordinator."""
@@ -50,6 +54,8 @@ class Healer:
         self._probe_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix='vmr-probe')
         self._probes_started = set()
+        # host records and members decoded by the previous cycle
+        self._snapshot_cache = snapshot_mod.SnapshotCache()
 
     # -- the cycle --------------------------------------------------------
     def run_cycle(self):
@@ -75,7 +81,8 @@ class Healer:
             holder = self.election.leader_seen
             return ('standby: %s is the leader' % holder if holder
                     else 'standby: no leader yet')
-        snap = snapshot_mod.take(self.store, self.group)
+        snap = snapshot_mod.take(self.store, self.group,
+                                 self._snapshot_cache)
         now = self.clock()
         self.last_snapshot = snap
         if snap.leader is None or snap.leader.value != self.member or \
@@ -119,13 +126,13 @@ class Healer:
             raise exceptions.LeadershipLost('not the leader any more')
         return self.store.guarded(guard, ops, compare)
 
-    def update_host(self, name, revision, fields):
-        """Merge ``fields`` into ``hosts/<name>`` if it is still at
-        ``revision``; True when written."""
+    def _merged(self, name, fields):
+        """``(key, new record)`` of ``hosts/<name>`` with ``fields`` merged,
+        or None when the host is not in the last snapshot."""
         record = self.last_snapshot.hosts.get(name) if self.last_snapshot \
             else None
         if record is None:
-            return False
+            return None
         data = dict(record.data)
         # Who wrote it, under which term: lets anyone audit that writes
         # never go back to an older leader's token.
@@ -136,7 +143,15 @@ class Healer:
                 data.pop(key, None)
             else:
                 data[key] = value
-        key = self.store.keys.host(name)
+        return self.store.keys.host(name), data
+
+    def update_host(self, name, revision, fields):
+        """Merge ``fields`` into ``hosts/<name>`` if it is still at
+        ``revision``; True when written."""
+        merged = self._merged(name, fields)
+        if merged is None:
+            return False
+        key, data = merged
         try:
             self.guarded([Op.put(key, data)],
                          [Compare.mod_revision(key, revision)])
@@ -144,14 +159,47 @@ class Healer:
             raise
         except exceptions.StoreError:
             return False  # the agent updated its part; retry next cycle
-        record.data = data
+        self.last_snapshot.hosts[name].data = data
         return True
 
-    def _write_transitions(self, transitions):
-        written = 0
+    def _write_batch(self, transitions):
+        """Write ``transitions`` in one guarded transaction; the ones
+        written, or None when a record changed meanwhile (the caller then
+        writes them one by one)."""
+        ops, compares, done = [], [], []
         for t in transitions:
-            if self.update_host(t.host, t.revision, t.fields):
-                written += 1
+            merged = self._merged(t.host, t.fields)
+            if merged is None:
+                continue
+            key, data = merged
+            ops.append(Op.put(key, data))
+            compares.append(Compare.mod_revision(key, t.revision))
+            done.append((t, data))
+        if not ops:
+            return []
+        try:
+            self.guarded(ops, compares)
+        except exceptions.LeadershipLost:
+            raise
+        except exceptions.StoreError:
+            return None
+        for t, data in done:
+            self.last_snapshot.hosts[t.host].data = data
+        return [t for t, _ in done]
+
+    def _write_transitions(self, transitions):
+        # One transaction per WRITE_BATCH transitions instead of one each: a
+        # mass failure of 500 hosts took 500 round trips, the cycle outlived
+        # the leader's term and the leader stepped down (bench_scale).
+        written = 0
+        for i in range(0, len(transitions), WRITE_BATCH):
+            chunk = transitions[i:i + WRITE_BATCH]
+            done = self._write_batch(chunk) if len(chunk) > 1 else None
+            if done is None:
+                done = [t for t in chunk
+                        if self.update_host(t.host, t.revision, t.fields)]
+            written += len(done)
+            for t in done:
                 if t.state == detection.HostState.FAILED and self.observe:
                     record = self.last_snapshot.hosts.get(t.host)
                     since = record.data.get('suspect_since') if record \
@@ -169,10 +217,15 @@ class Healer:
         return written
 
     def _write_probe_requests(self, requests):
-        for req in requests:
-            lease = self.store.grant(2 * self.policy.probe_timeout + 10)
-            key = self.store.keys.probe_request(req.target, req.request_id)
-            self.guarded([Op.put(key, req.body, lease)])
+        if not requests:
+            return
+        # One lease and one transaction per WRITE_BATCH requests: they all
+        # expire together anyway.
+        lease = self.store.grant(2 * self.policy.probe_timeout + 10)
+        for i in range(0, len(requests), WRITE_BATCH):
+            self.guarded([Op.put(self.store.keys.probe_request(
+                req.target, req.request_id), req.body, lease)
+                for req in requests[i:i + WRITE_BATCH]])
 
     def _write_brake(self, brake, now):
         key = self.store.keys.brake

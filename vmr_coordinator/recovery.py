@@ -662,7 +662,8 @@ class Recovery:
 
 def attach(coordinator):
     """Plug the recovery stages into ``coordinator``'s healer loop."""
-    recovery = Recovery(coordinator)
+    recovery = Recovery(coordinator, max_workers=getattr(
+        coordinator.conf.coordinator, 'engine_workers', 8))
     coordinator.recovery = recovery
     coordinator.healer.stages.append(recovery.stage)
     return recovery

@@ -13,7 +13,7 @@ from tooz import utils as tooz_utils
 
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
-from vmr_common.store import Op
+from vmr_common.store import KeyValue, Op
 
 LOG = logging.getLogger(__name__)
 
@@ -76,13 +76,57 @@ class Snapshot:
         return host in self.members
 
 
-def take(store, group):
-    """Read a :class:`Snapshot` of ``store``'s cluster in one transaction."""
+class SnapshotCache:
+    """The host records and group members the previous snapshot decoded.
+
+    With thousands of hosts, fetching and decoding every record and every
+    member each cycle dominated the cycle (5,000 hosts: ~6 MB of base64 JSON
+    from etcd's gateway and ~1 s of decoding per cycle, bench_scale).  With a
+    cache, :func:`take` reads those two prefixes as ``keys_only`` (names and
+    revisions) plus the values changed since the cached revision, both in the
+    same transaction, and decodes only the changed ones.
+    """
+
+    def __init__(self):
+        self.revision = 0
+        self.hosts = {}     # raw (base64) key -> (mod_revision, entry)
+        self.members = {}
+
+    def clear(self):
+        self.revision = 0
+        self.hosts = {}
+        self.members = {}
+
+
+def _range(key, **extra):
+    op = Op.get(key, prefix=True)
+    op['request_range'].update(extra)
+    return op
+
+
+def _raw_kvs(response):
+    return (response.get('response_range') or {}).get('kvs') or []
+
+
+def take(store, group, cache=None):
+    """Read a :class:`Snapshot` of ``store``'s cluster in one transaction.
+
+    ``cache`` (a :class:`SnapshotCache` kept by the caller across cycles)
+    makes the read incremental for host records and group members.
+    """
     keys = store.keys
     group_dir = Keyspace.group(group)
-    result = store.txn([], [
-        Op.get(keys.hosts, prefix=True),
-        Op.get(group_dir, prefix=True),
+    incremental = cache is not None and cache.revision > 0
+    if incremental:
+        since = str(cache.revision + 1)
+        big = [_range(keys.hosts, keys_only=True),
+               _range(keys.hosts, min_mod_revision=since),
+               _range(group_dir, keys_only=True),
+               _range(group_dir, min_mod_revision=since)]
+    else:
+        big = [Op.get(keys.hosts, prefix=True),
+               Op.get(group_dir, prefix=True)]
+    result = store.txn([], big + [
         Op.get(keys.journal, prefix=True),
         Op.get(keys.probes, prefix=True),
         Op.get(keys.contracts, prefix=True),
@@ -90,8 +134,23 @@ def take(store, group):
         Op.get(keys.brake),
         Op.get(keys.leader),
     ])
-    (host_kvs, member_kvs, journal_kvs, probe_kvs, contract_kvs, pause_kvs,
-     brake_kvs, leader_kvs) = result.ranges()
+    responses = result.responses
+    if incremental:
+        host_raw = _merge(cache.hosts, _raw_kvs(responses[0]),
+                          _raw_kvs(responses[1]))
+        member_raw = _merge(cache.members, _raw_kvs(responses[2]),
+                            _raw_kvs(responses[3]))
+        if host_raw is None or member_raw is None:
+            # The cache missed a key it should hold: read everything again.
+            cache.clear()
+            return take(store, group, cache)
+        rest = responses[4:]
+    else:
+        host_raw = [(kv, None) for kv in _raw_kvs(responses[0])]
+        member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
+        rest = responses[2:]
+    (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
+     leader_kvs) = [[KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     corrupt = []
 
     def load(kv):
@@ -105,26 +164,51 @@ def take(store, group):
             return None
         return value
 
-    hosts = {}
-    for kv in host_kvs:
-        name = keys.name_in(keys.hosts, kv.key)
-        data = load(kv)
+    hosts, host_cache = {}, {}
+    for raw, entry in host_raw:
+        if entry is None:
+            kv = KeyValue(raw)
+            name = keys.name_in(keys.hosts, kv.key)
+            data = load(kv)
+            reason = corrupt[-1] if data is None and corrupt and \
+                corrupt[-1][0] == kv.key else None
+            entry = (name, data, reason)
+        elif entry[2] is not None:
+            corrupt.append(entry[2])
+        name, data, _ = entry
+        host_cache[raw['key']] = (raw.get('mod_revision'), entry)
         if data is not None and '/' not in name and name:
-            hosts[name] = HostRecord(name, data, kv.mod_revision)
+            # A shallow copy: the healer replaces a record's data, it never
+            # edits the cached dict in place.
+            hosts[name] = HostRecord(name, dict(data),
+                                     int(raw.get('mod_revision', 0)))
 
-    members = {}
-    for kv in member_kvs:
-        name = keys.name_in(group_dir, kv.key)
+    members, member_cache = {}, {}
+    for raw, entry in member_raw:
+        if entry is None:
+            kv = KeyValue(raw)
+            name = keys.name_in(group_dir, kv.key)
+            reason = None
+            try:
+                caps = tooz_utils.loads(kv.raw) or {} if name else {}
+            except Exception as exc:  # msgpack raises many types
+                reason = (kv.key, 'unreadable capabilities: %s' % exc)
+                corrupt.append(reason)
+                caps = {}
+            if not isinstance(caps, dict):
+                caps = {}
+            entry = (name, caps, reason)
+        elif entry[2] is not None:
+            corrupt.append(entry[2])
+        member_cache[raw['key']] = (raw.get('mod_revision'), entry)
+        name, caps, _ = entry
         if not name:
             continue  # the group's own key
-        try:
-            caps = tooz_utils.loads(kv.raw) or {}
-        except Exception as exc:  # msgpack raises many types
-            corrupt.append((kv.key, 'unreadable capabilities: %s' % exc))
-            caps = {}
-        if not isinstance(caps, dict):
-            caps = {}
-        members[name] = Member(name, caps, kv.lease, kv.create_revision)
+        members[name] = Member(name, caps, int(raw.get('lease', 0)),
+                               int(raw.get('create_revision', 0)))
+    if cache is not None:
+        cache.hosts, cache.members = host_cache, member_cache
+        cache.revision = result.revision
 
     journal = {}
     for kv in journal_kvs:
@@ -159,3 +243,21 @@ def take(store, group):
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
                     contracts, paused, brake, leader, corrupt)
+
+
+def _merge(cached, key_kvs, changed_kvs):
+    """``[(raw kv, cached entry or None)]`` for the current keys of a prefix:
+    the cached entry where the key is unchanged, None where it must be
+    decoded; None altogether when the cache lacks an unchanged key."""
+    changed = {kv['key']: kv for kv in changed_kvs}
+    out = []
+    for kv in key_kvs:
+        full = changed.get(kv['key'])
+        if full is not None:
+            out.append((full, None))
+            continue
+        hit = cached.get(kv['key'])
+        if hit is None or hit[0] != kv.get('mod_revision'):
+            return None
+        out.append((kv, hit[1]))
+    return out

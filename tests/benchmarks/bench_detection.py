@@ -1,17 +1,21 @@
-"""Detection latency and leader fail-over on real etcd and real processes.
+"""Detection latency vs heartbeat TTL, and leader fail-over, on real processes.
 
-    python -m tests.benchmarks.bench_detection [--kills 20] [--failovers 10]
-                                               [--ttl 3]
+    python -m tests.benchmarks.bench_detection [--ttls 2,3,5,10] [--kills 30]
+                                               [--failovers 20]
 
+For each TTL T: real etcd, six real agents and two real coordinators (agent
+interval min(1, T/3), period min(0.5, T/6), grace 0, probe timeout 1 s).
 Kills one agent at a time with SIGKILL and measures the time until the
-leader writes ``failed`` into its host record; restarts it and waits until
-it is ``up`` again. Then kills the leader coordinator repeatedly and
-measures the time until another one holds the leader key. Prints p50 / p95
-/ p99 / max and writes JSON (+ PNG if matplotlib is installed) into
-doc/benchmarks/.
+leader writes ``failed`` into its host record; the victim is restarted at
+once and the next kill takes another agent (already ``up`` again), so kills
+do not wait for restarts.  Then kills the leader coordinator repeatedly and
+measures the time until another one holds the leader key (leader TTL 3 s).
+Prints p50 / p95 / p99 / max and writes JSON (+ PNG) into doc/benchmarks/.
+The budget is T + grace + period + probe timeout (DESIGN §3).
 """
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -31,33 +35,33 @@ def leader(store):
     return kv.value if kv else None
 
 
-def run(kills, failovers, ttl):
+def run(kills, failovers, ttl, agents=6, log=sys.stderr):
     etcd = EtcdServer(name='vmr-bench').start()
     timing = {'ttl': ttl, 'interval': min(1.0, ttl / 3),
               'period': min(0.5, ttl / 6), 'leader_ttl': 3,
               'leader_margin': 0.5, 'probe_timeout': 1.0, 'grace': 0.0}
-    cluster = Cluster([etcd.endpoint], agents=4, coordinators=2,
+    cluster = Cluster([etcd.endpoint], agents=agents, coordinators=2,
                       timing=timing).start()
     store = cluster.store()
     detection, failover = [], []
     try:
-        wait_for(lambda: len(states(store)) == 4 and all(
-            s == 'up' for s in states(store).values()) and leader(store), 60,
+        wait_for(lambda: len(states(store)) == agents and all(
+            s == 'up' for s in states(store).values()) and leader(store), 90,
             message='cluster up')
         names = sorted(cluster.agents)
         for i in range(kills):
             victim = names[i % len(names)]
-            time.sleep(1.0 + (i % 7) * 0.13)   # de-phase from the beats
+            wait_for(lambda: states(store)[victim] == 'up', 90,
+                     message='%s back' % victim)
+            time.sleep(0.3 + (i % 7) * 0.13)   # de-phase from the beats
             t0 = time.monotonic()
             cluster.agents[victim].kill()
             wait_for(lambda: states(store)[victim] == 'failed', 60,
                      interval=0.02, message='%s failed' % victim)
             detection.append(time.monotonic() - t0)
             cluster.agents[victim].start()
-            wait_for(lambda: states(store)[victim] == 'up', 60,
-                     message='%s back' % victim)
-            print('kill %2d %s: %.2f s' % (i + 1, victim, detection[-1]),
-                  file=sys.stderr)
+            print('T=%s kill %2d %s: %.2f s' % (ttl, i + 1, victim,
+                                                 detection[-1]), file=log)
         for i in range(failovers):
             old = leader(store)
             time.sleep(0.5 + (i % 5) * 0.17)
@@ -67,8 +71,7 @@ def run(kills, failovers, ttl):
                      interval=0.02, message='new leader')
             failover.append(time.monotonic() - t0)
             cluster.coordinators[old].start()
-            print('failover %2d: %.2f s' % (i + 1, failover[-1]),
-                  file=sys.stderr)
+            print('failover %2d: %.2f s' % (i + 1, failover[-1]), file=log)
     finally:
         cluster.stop()
         etcd.cleanup()
@@ -77,22 +80,42 @@ def run(kills, failovers, ttl):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--kills', type=int, default=20)
-    parser.add_argument('--failovers', type=int, default=10)
-    parser.add_argument('--ttl', type=float, default=3)
+    parser.add_argument('--ttls', default='2,3,5,10',
+                        help='heartbeat TTLs to measure, comma-separated')
+    parser.add_argument('--kills', type=int, default=30)
+    parser.add_argument('--failovers', type=int, default=20)
+    parser.add_argument('--output', default='detection')
     args = parser.parse_args(argv)
-    detection, failover, timing = run(args.kills, args.failovers, args.ttl)
-    rows = {'detection (kill -> failed)': stats.summary(detection),
-            'leader failover': stats.summary(failover)}
+    ttls = [float(x) for x in args.ttls.split(',')]
+    rows, data = {}, {'command': 'python -m tests.benchmarks.bench_detection '
+                      + ' '.join(argv if argv is not None else sys.argv[1:]),
+                      'machine': platform.platform(), 'cpus': os.cpu_count(),
+                      'ttls': {}}
+    series = {}
+    for i, ttl in enumerate(ttls):
+        # Fail-overs once, with the first TTL's cluster.
+        detection, failover, timing = run(
+            args.kills, args.failovers if i == 0 else 0, ttl)
+        budget = ttl + timing['grace'] + timing['period'] + \
+            timing['probe_timeout']
+        rows['detection T=%gs' % ttl] = stats.summary(detection)
+        series['T=%g s' % ttl] = detection
+        data['ttls']['%g' % ttl] = {
+            'timing': timing, 'budget': budget, 'detection': detection,
+            'summary': rows['detection T=%gs' % ttl]}
+        if failover:
+            rows['leader failover (L=3s)'] = stats.summary(failover)
+            data['failover'] = {'leader_ttl': timing['leader_ttl'],
+                                'values': failover,
+                                'summary': rows['leader failover (L=3s)']}
+    data['load_avg_end'] = os.getloadavg()
     print(stats.table(rows))
-    stats.write_results('detection', {
-        'command': 'python -m tests.benchmarks.bench_detection --kills %d '
-                   '--failovers %d --ttl %s' % (args.kills, args.failovers,
-                                                args.ttl),
-        'timing': timing, 'machine': platform.platform(),
-        'detection': detection, 'failover': failover, 'summary': rows})
-    stats.plot('detection', {'kill -> failed': detection,
-                             'leader failover': failover}, 'seconds')
+    stats.write_results(args.output, data)
+    stats.plot(args.output, series, 'seconds from SIGKILL to failed')
+    if 'failover' in data:
+        stats.plot(args.output + '_failover',
+                   {'leader failover': data['failover']['values']},
+                   'seconds from SIGKILL of the leader to a new leader')
     return 0
 
 

@@ -47,6 +47,11 @@ OPTS = [
                       'watched: if it drops again within this time it is '
                       'flapping and its grace is doubled each time '
                       '(hold-down).'),
+    cfg.IntOpt('engine_workers', default=8, min=1,
+               help='Threads of the recovery engine: fence, plan and step '
+                    'tasks of every recovery share this pool, so it caps '
+                    'how many servers are healed at once (each contract\'s '
+                    'limits.concurrency applies on top).'),
     cfg.FloatOpt('instance_poll_interval', default=30.0, min=0.0,
                  help='Seconds between two Nova polls for servers in ERROR '
                       'or SHUTOFF on live hosts (instance_down trigger); 0 '
