@@ -9,6 +9,7 @@ checks its own key on every beat and repairs both cases (FACTS.md).
 import logging
 import urllib.parse
 
+from etcd3gw import exceptions as etcd_exc
 from tooz import coordination
 import tooz
 
@@ -58,6 +59,10 @@ class Membership:
                                         len(self.store.endpoints)]
         url = tooz_url(endpoint, self.ttl, self.timeout, self.conf_etcd)
         coordinator = coordination.get_coordinator(url, self.host.encode())
+        # tooz's etcd3gw driver knows no etcd users: give its HTTP session
+        # our TLS discipline and, with [etcd] username, an auth token
+        # (refreshed by beat() when etcd forgets it, e.g. after a restart).
+        self.store.authorize(coordinator.client)
         # The heart is ours: heartbeats come from the loop doing the work,
         # so a stuck agent stops heartbeating (DESIGN §7b).
         coordinator.start(start_heart=False)
@@ -93,7 +98,15 @@ class Membership:
         if self.coordinator is None:
             self.join(capabilities or self.capabilities)
             return 'joined'
-        self.coordinator.heartbeat()
+        try:
+            self.coordinator.heartbeat()
+        except etcd_exc.Etcd3Exception as exc:
+            if not self._token_expired(exc):
+                raise
+            LOG.info('membership: etcd forgot our auth token (etcd '
+                     'restarted or the token expired); logging in again')
+            self.store.authorize(self.coordinator.client)
+            self.coordinator.heartbeat()
         present = self.store.get(self.member_key)
         if present is None:
             self.rejoins += 1
@@ -111,6 +124,11 @@ class Membership:
             self.capabilities = dict(capabilities)
             return 'updated'
         return 'ok'
+
+    def _token_expired(self, exc):
+        text = '%s %s' % (getattr(exc, 'detail_text', '') or '', exc)
+        return bool(self.store._username) and (
+            'invalid auth token' in text or 'user name is empty' in text)
 
     def reconnect(self):
         """Drop the tooz connection and use the next etcd endpoint."""

@@ -224,24 +224,52 @@ class Store:
                 host=host, port=port, protocol=scheme, ca_cert=ca_file,
                 cert_key=key_file, cert_cert=cert_file, timeout=self.timeout,
                 api_path='/v3/')
-            if self._username:
-                self._authenticate(client)
+            self.authorize(client)
             self._clients[endpoint] = client
         return client
 
-    def _authenticate(self, client):
-        """Get an etcd auth token (etcd user/password) for this client."""
+    def authorize(self, client):
+        """Make an etcd3gw client (ours, or the one inside tooz's driver)
+        use exactly the configured TLS files and, with ``[etcd] username``,
+        an etcd auth token.
+
+        ``trust_env`` is switched off because requests lets the environment
+        override the session: with ``REQUESTS_CA_BUNDLE`` or
+        ``CURL_CA_BUNDLE`` set (common on distribution hosts) the configured
+        ``ca_file`` would be silently ignored, and ``HTTPS_PROXY`` would
+        route etcd traffic through a proxy.  etcd is reached directly.
+        """
+        client.session.trust_env = False
+        if self._username:
+            client.session.headers.pop('Authorization', None)
+            client.session.headers['Authorization'] = self._token(client)
+
+    def _token(self, client):
+        """Get an etcd auth token (etcd user/password) through ``client``.
+
+        Connection errors propagate unchanged (the endpoint fail-over of
+        :meth:`call` handles them); a refusal is one sentence that never
+        contains the password.
+        """
         try:
             body = client.post(client.get_url('/auth/authenticate'),
                                json={'name': self._username,
                                      'password': self._password})
+        except (etcd_exc.ConnectionFailedError,
+                etcd_exc.ConnectionTimeoutError):
+            raise
         except etcd_exc.Etcd3Exception as exc:
-            # Never include the password; etcd's text does not contain it.
             raise exceptions.StoreError(
-                'etcd refused authentication of user %r: %s; check [etcd] '
+                'etcd refused authentication of user %r (%s); check [etcd] '
                 'username and password' % (self._username,
-                                           _short(exc)))
-        client.session.headers['Authorization'] = body['token']
+                                           _auth_reason(exc))) from None
+        token = body.get('token') if isinstance(body, dict) else None
+        if not token:
+            raise exceptions.StoreError(
+                'etcd at %s returned no auth token for user %r: is etcd '
+                'authentication enabled there?  Unset [etcd] username if '
+                'not' % (client.base_url, self._username))
+        return token
 
     @property
     def endpoint(self):
@@ -275,7 +303,7 @@ class Store:
                     errors.append('%s: auth token expired' % endpoint)
                     continue
                 raise exceptions.StoreError(
-                    'etcd %s refused %s: %s' % (endpoint, path, text))
+                    'etcd %s refused %s: %s' % (endpoint, path, _hint(text)))
             if idx != start:
                 LOG.warning('etcd: switched to endpoint %s', endpoint)
                 with self._lock:
@@ -445,6 +473,29 @@ class Watcher(threading.Thread):
                 self._stop.wait(self.retry)
                 if not self._stop.is_set():
                     self.on_change()
+
+
+CN_REFUSED = 'CommonName of client sending a request against gateway'
+
+
+def _hint(text):
+    """``text`` plus the fix, for the etcd refusals an operator can hit."""
+    if CN_REFUSED in text:
+        return ('%s; etcd refuses client certificates with a CommonName on '
+                'its HTTP gateway once auth is enabled: issue VMR\'s client '
+                'certificate without a CN and identify with [etcd] username '
+                'and password (see doc/security.rst)' % text.strip())
+    return text
+
+
+def _auth_reason(exc):
+    """etcd's reason for refusing a login, without the request body."""
+    text = getattr(exc, 'detail_text', None) or ''
+    try:
+        text = json.loads(text).get('error') or text
+    except (ValueError, AttributeError):
+        pass
+    return _hint((text or exc.__class__.__name__).replace('\n', ' ')[:200])
 
 
 def _short(exc):

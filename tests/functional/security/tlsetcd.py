@@ -1,0 +1,194 @@
+"""A throw-away PKI and an etcd that speaks TLS only, with etcd auth.
+
+The CA, server and client certificates are generated per test run with
+``cryptography`` (valid one day, 2048-bit RSA); nothing is reused between
+runs.  :class:`TlsEtcd` runs the lab's etcd (``vmr_lab.etcd``) with client
+and peer URLs on ``https://127.0.0.1`` and ``--client-cert-auth``, so every
+client needs a certificate signed by the throw-away CA.
+"""
+
+import datetime
+import ipaddress
+import os
+import subprocess
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import requests
+
+from vmr_lab.etcd import EtcdServer
+
+
+def _key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _write_key(path, key):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'wb') as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+
+
+def _write_cert(path, cert):
+    with open(path, 'wb') as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+
+
+class Pki:
+    """A CA plus certificates it signs, as files in ``directory``."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self._not_before = now - datetime.timedelta(minutes=5)
+        self._not_after = now + datetime.timedelta(days=1)
+        self.ca_key = _key()
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                             'vmr-test-ca')])
+        self.ca_cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(self.ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self._not_before)
+            .not_valid_after(self._not_after)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(self.ca_key, hashes.SHA256()))
+        self.ca_file = os.path.join(directory, 'ca.pem')
+        _write_cert(self.ca_file, self.ca_cert)
+
+    def issue(self, name, common_name, server=False, client=True):
+        """Write ``<name>.pem``/``<name>-key.pem``; their paths.
+
+        ``common_name`` None: a subject without CN, the only kind of client
+        certificate etcd's HTTP gateway accepts once auth is enabled.
+        """
+        key = _key()
+        usages = []
+        if server:
+            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        if client:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(
+                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'vmr-test')] +
+                ([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+                 if common_name else [])))
+            .issuer_name(self.ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self._not_before)
+            .not_valid_after(self._not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None),
+                           critical=True)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
+        if server:
+            builder = builder.add_extension(x509.SubjectAlternativeName([
+                x509.DNSName('localhost'),
+                x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                critical=False)
+        cert = builder.sign(self.ca_key, hashes.SHA256())
+        cert_file = os.path.join(self.dir, '%s.pem' % name)
+        key_file = os.path.join(self.dir, '%s-key.pem' % name)
+        _write_cert(cert_file, cert)
+        _write_key(key_file, key)
+        return cert_file, key_file
+
+
+class TlsEtcd(EtcdServer):
+    """:class:`EtcdServer` on https with client-certificate auth."""
+
+    def __init__(self, pki, **kwargs):
+        super().__init__(**kwargs)
+        self.pki = pki
+        self.cert_file, self.key_file = pki.issue(
+            'etcd-server-%s' % self.name, 'etcd-server', server=True)
+        # The client that administers etcd (etcdctl, readiness checks).
+        self.admin_cert, self.admin_key = pki.issue('root', 'root')
+
+    @property
+    def endpoint(self):
+        return 'https://127.0.0.1:%d' % self.client_port
+
+    def start(self, wait=True):
+        cmd = [self.binary,
+               '--name', self.name,
+               '--data-dir', os.path.join(self.data_dir, self.name),
+               '--listen-client-urls', self.endpoint,
+               '--advertise-client-urls', self.endpoint,
+               '--listen-peer-urls', self.peer_url,
+               '--initial-advertise-peer-urls', self.peer_url,
+               '--initial-cluster', '%s=%s' % (self.name, self.peer_url),
+               '--initial-cluster-state', 'new',
+               '--cert-file', self.cert_file, '--key-file', self.key_file,
+               '--client-cert-auth', '--trusted-ca-file', self.pki.ca_file,
+               '--election-timeout', str(self.election_ms),
+               '--heartbeat-interval', str(self.heartbeat_ms),
+               '--log-level', 'warn']
+        self._log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen(cmd, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('etcd exited with %s; see %s'
+                                   % (self.proc.returncode, self.log_path))
+            try:
+                r = requests.get(self.endpoint + '/health', timeout=1,
+                                 verify=self.pki.ca_file,
+                                 cert=(self.admin_cert, self.admin_key))
+                if r.status_code == 200:
+                    return
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError('etcd (TLS) not ready after %ss; see %s'
+                           % (timeout, self.log_path))
+
+    def etcdctl(self, *args, user=None, check=True):
+        """Run ``etcdctl`` against this member (password via --user, whose
+        argv is visible only to this test process's children)."""
+        cmd = ['etcdctl', '--endpoints', self.endpoint,
+               '--cacert', self.pki.ca_file, '--cert', self.admin_cert,
+               '--key', self.admin_key, '--command-timeout', '10s']
+        if user:
+            cmd += ['--user', user]
+        env = dict(os.environ, ETCDCTL_API='3')
+        proc = subprocess.run(cmd + list(args), capture_output=True,
+                              text=True, env=env, timeout=30)
+        if check and proc.returncode:
+            raise RuntimeError('etcdctl %s failed: %s'
+                               % (' '.join(args[:2]), proc.stderr.strip()))
+        return proc
+
+    def enable_auth(self, root_password, users):
+        """Create root, and for each ``(user, password, prefixes)`` a user
+        and a role ``<user>-role`` with readwrite on every prefix; enable
+        auth.  ``password`` None: a user with no password (cert CN only)."""
+        self.etcdctl('user', 'add', 'root:%s' % root_password)
+        self.etcdctl('role', 'add', 'root')
+        self.etcdctl('user', 'grant-role', 'root', 'root')
+        for user, password, prefixes in users:
+            if password is None:
+                self.etcdctl('user', 'add', user, '--no-password')
+            else:
+                self.etcdctl('user', 'add', '%s:%s' % (user, password))
+            role = '%s-role' % user
+            self.etcdctl('role', 'add', role)
+            for prefix in prefixes:
+                self.etcdctl('role', 'grant-permission', role, '--prefix=true',
+                             'readwrite', prefix)
+            self.etcdctl('user', 'grant-role', user, role)
+        self.etcdctl('auth', 'enable')
