@@ -310,14 +310,17 @@ class CinderAPI(Service):
         return value
 
     def list_volumes(self, req, ctx, project_id):
+        """``GET /volumes``: id, name and links only."""
         volumes = self._filtered(req, ctx)
         return 200, {'volumes': [{'id': v['id'], 'name': v['name'],
                                   'links': v['links']} for v in volumes]}
 
     def list_volumes_detail(self, req, ctx, project_id):
+        """``GET /volumes/detail``."""
         return 200, {'volumes': self._filtered(req, ctx)}
 
     def show_volume(self, req, ctx, project_id, volume_id):
+        """``GET /volumes/{id}``."""
         with self.lock:
             self._settle()
             return 200, {'volume': self._view(req, self._get(ctx, volume_id))}
@@ -417,6 +420,7 @@ class CinderAPI(Service):
         return image
 
     def update_volume(self, req, ctx, project_id, volume_id):
+        """``PUT /volumes/{id}``: name, description, metadata."""
         self._check_writer(ctx, 'update')
         body = self.json_body(req, 'volume')
         _check_volume_body(body)
@@ -432,11 +436,13 @@ class CinderAPI(Service):
             return 200, {'volume': self._view(req, volume)}
 
     def show_metadata(self, req, ctx, project_id, volume_id):
+        """``GET /volumes/{id}/metadata``."""
         with self.lock:
             return 200, {'metadata': dict(self._get(ctx,
                                                     volume_id)['metadata'])}
 
     def update_metadata(self, req, ctx, project_id, volume_id):
+        """``POST /volumes/{id}/metadata``: merge keys."""
         self._check_writer(ctx, 'update_volume_metadata')
         body = self.json_body(req, 'metadata')
         _check_volume_body({'metadata': body})
@@ -446,6 +452,7 @@ class CinderAPI(Service):
             return 200, {'metadata': dict(volume['metadata'])}
 
     def delete_volume(self, req, ctx, project_id, volume_id):
+        """``DELETE /volumes/{id}`` (400 unless available)."""
         self._check_writer(ctx, 'delete')
         with self.lock:
             self._settle()
@@ -682,6 +689,7 @@ class CinderAPI(Service):
         return record
 
     def list_attachments(self, req, ctx, project_id):
+        """``GET /attachments`` (3.27+)."""
         self._require(req, (3, 27))
         with self.lock:
             records = []
@@ -696,6 +704,7 @@ class CinderAPI(Service):
             return 200, {'attachments': records}
 
     def show_attachment(self, req, ctx, project_id, attachment_id):
+        """``GET /attachments/{id}`` (3.27+)."""
         self._require(req, (3, 27))
         with self.lock:
             return 200, {'attachment': copy.deepcopy(
@@ -733,6 +742,7 @@ class CinderAPI(Service):
             return 200, {'attachment': copy.deepcopy(record)}
 
     def update_attachment(self, req, ctx, project_id, attachment_id):
+        """``PUT /attachments/{id}``: connect a reserved one."""
         self._require(req, (3, 27))
         body = self.json_body(req, 'attachment')
         with self.lock:
@@ -749,6 +759,7 @@ class CinderAPI(Service):
             return 200, {'attachment': copy.deepcopy(record)}
 
     def attachment_action(self, req, ctx, project_id, attachment_id):
+        """``POST /attachments/{id}/action``: os-complete."""
         self._require(req, (3, 44))
         body = self.json_body(req)
         if 'os-complete' not in body:
@@ -762,6 +773,7 @@ class CinderAPI(Service):
         return 204, None
 
     def delete_attachment(self, req, ctx, project_id, attachment_id):
+        """``DELETE /attachments/{id}``: detach."""
         self._require(req, (3, 27))
         with self.lock:
             record = self._attachment(ctx, attachment_id)
@@ -778,12 +790,15 @@ class CinderAPI(Service):
                 'qos_specs_id': None}
 
     def list_types(self, req, ctx, project_id):
+        """``GET /types``: the default type only."""
         return 200, {'volume_types': [self._type()]}
 
     def default_type(self, req, ctx, project_id):
+        """``GET /types/default``."""
         return 200, {'volume_type': self._type()}
 
     def show_type(self, req, ctx, project_id, type_id):
+        """``GET /types/{id}``."""
         if type_id not in (DEFAULT_TYPE_ID, '__DEFAULT__'):
             raise Fault(404, 'Volume type %s could not be found.' % type_id)
         return 200, {'volume_type': self._type()}

@@ -182,20 +182,24 @@ class GlanceAPI(Service):
         return (300 if root else 200), {'versions': versions}
 
     def import_info(self, req, ctx):
+        """``GET /v2/info/import``: the import methods."""
         return 200, {'import-methods': {
             'description': 'Import methods available.', 'type': 'array',
             'value': ['glance-direct', 'web-download']}}
 
     def stores_info(self, req, ctx):
+        """``GET /v2/info/stores``: one in-memory store."""
         return 200, {'stores': [{'id': 'file', 'description': 'lab memory',
                                  'default': True}]}
 
     def image_schema(self, req, ctx):
+        """``GET /v2/schemas/image`` (minimal)."""
         return 200, {'name': 'image', 'additionalProperties': {
             'type': 'string'}, 'properties': {
             key: {'type': 'string'} for key in CORE}}
 
     def images_schema(self, req, ctx):
+        """``GET /v2/schemas/images`` (minimal)."""
         return 200, {'name': 'images', 'properties': {
             'images': {'type': 'array', 'items': self.image_schema(
                 req, ctx)[1]}}}
@@ -382,6 +386,7 @@ class GlanceAPI(Service):
         return images
 
     def show_image(self, req, ctx, image_id):
+        """``GET /v2/images/{id}``."""
         with self.lock:
             self._settle()
             return 200, copy.deepcopy(self._get(ctx, image_id))
@@ -494,6 +499,7 @@ class GlanceAPI(Service):
             raise Fault(400, 'Invalid operation: "%s"' % op['op'])
 
     def delete_image(self, req, ctx, image_id):
+        """``DELETE /v2/images/{id}`` (403 when protected)."""
         with self.lock:
             image = self._owned(ctx, image_id)
             if image['protected']:
@@ -527,6 +533,7 @@ class GlanceAPI(Service):
         return 204, None
 
     def download(self, req, ctx, image_id):
+        """``GET /v2/images/{id}/file``: the uploaded bytes."""
         with self.lock:
             self._settle()
             image = self._get(ctx, image_id)
@@ -544,6 +551,7 @@ class GlanceAPI(Service):
             return resp
 
     def add_tag(self, req, ctx, image_id, tag):
+        """``PUT /v2/images/{id}/tags/{tag}``."""
         with self.lock:
             image = self._owned(ctx, image_id)
             if tag not in image['tags']:
@@ -552,6 +560,7 @@ class GlanceAPI(Service):
         return 204, None
 
     def remove_tag(self, req, ctx, image_id, tag):
+        """``DELETE /v2/images/{id}/tags/{tag}``."""
         with self.lock:
             image = self._owned(ctx, image_id)
             if tag not in image['tags']:

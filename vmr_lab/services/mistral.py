@@ -176,6 +176,7 @@ class MistralAPI(Service):
                        'rel': 'self'}]}]}
 
     def v2_root(self, req, ctx):
+        """``GET /v2``: what mistral-api answers there."""
         return 200, {'uri': req.host_url + '/v2'}
 
     # -- workflows -------------------------------------------------------
@@ -270,6 +271,7 @@ class MistralAPI(Service):
         return 200, {'workflows': updated}
 
     def list_workflows(self, req, ctx):
+        """``GET /v2/workflows``."""
         with self.lock:
             items = [self._view_workflow(w) for w in self.workflows.values()
                      if self._visible(ctx, w)]
@@ -294,11 +296,13 @@ class MistralAPI(Service):
         return {key: items}
 
     def show_workflow(self, req, ctx, identifier):
+        """``GET /v2/workflows/{id or name}``."""
         with self.lock:
             return 200, self._view_workflow(
                 self._find_workflow(ctx, identifier))
 
     def delete_workflow(self, req, ctx, identifier):
+        """``DELETE /v2/workflows/{id or name}``."""
         if ctx is not None and not ctx.can_write:
             raise Fault(403, 'Policy doesn\'t allow workflows:delete to be '
                              'performed.')
@@ -445,6 +449,7 @@ class MistralAPI(Service):
         return execution
 
     def list_executions(self, req, ctx):
+        """``GET /v2/executions`` (output only on request)."""
         with self.lock:
             self._settle()
             items = [self._view_execution(e)
@@ -460,6 +465,7 @@ class MistralAPI(Service):
         return 200, self._page(req, 'executions', items)
 
     def show_execution(self, req, ctx, execution_id):
+        """``GET /v2/executions/{id}``."""
         with self.lock:
             self._settle()
             return 200, self._view_execution(
@@ -490,6 +496,7 @@ class MistralAPI(Service):
             return 200, self._view_execution(execution)
 
     def delete_execution(self, req, ctx, execution_id):
+        """``DELETE /v2/executions/{id}`` (finished ones)."""
         force = req.GET.get('force', '').lower() == 'true'
         with self.lock:
             self._settle()

@@ -370,6 +370,7 @@ class NeutronAPI(Service):
                                    'links': [{'href': href, 'rel': 'self'}]}]}
 
     def version_resources(self, req, ctx):
+        """``GET /v2.0``: the resource collections."""
         base = req.host_url + '/v2.0/'
         return 200, {'resources': [
             {'name': kind, 'collection': coll,
@@ -377,10 +378,12 @@ class NeutronAPI(Service):
             for kind, coll in self._COLLECTIONS.items()]}
 
     def list_extensions(self, req, ctx):
+        """``GET /v2.0/extensions``."""
         return 200, {'extensions': [self._extension(a, n)
                                     for a, n in EXTENSIONS]}
 
     def show_extension(self, req, ctx, alias):
+        """``GET /v2.0/extensions/{alias}``."""
         for ext_alias, ext_name in EXTENSIONS:
             if ext_alias == alias:
                 return 200, {'extension': self._extension(ext_alias,
@@ -1068,6 +1071,7 @@ class NeutronAPI(Service):
         del self.security_groups[sg['id']]
 
     def list_sg_rules(self, req, ctx):
+        """``GET /v2.0/security-group-rules``."""
         with self.lock:
             if ctx is not None:
                 self._default_sg(ctx.project_id)

@@ -425,9 +425,11 @@ class OctaviaAPI(Service):
             for minor in range(API_MINOR + 1)]}
 
     def version_root(self, req, ctx):
+        """``GET /v2``: the same version list."""
         return self.versions(req, ctx)
 
     def providers(self, req, ctx):
+        """``GET /v2/lbaas/providers``."""
         return 200, {'providers': [
             {'name': 'amphora', 'description': 'The Octavia Amphora driver.'},
             {'name': 'octavia', 'description': 'Deprecated alias of the '
@@ -679,6 +681,7 @@ class OctaviaAPI(Service):
                 'listeners': listeners}}}
 
     def stats(self, req, ctx, obj_id):
+        """``GET /loadbalancers/{id}/stats``: all zero."""
         with self.lock:
             self._get(ctx, 'loadbalancer', obj_id)
         return 200, {'stats': {'active_connections': 0, 'bytes_in': 0,
