@@ -370,6 +370,7 @@ class Recovery:
         if verified:
             self._set_host(host, {'state': HostState.FENCED,
                                   'state_since': done_at,
+                                  'fenced_at': done_at,
                                   'reason': fencing.get('reason', '')})
         else:
             LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will be '
@@ -408,7 +409,7 @@ class Recovery:
                 self.journal.update(rid, mutate, extra_ops=[
                     Op.delete(kv.key)])
                 self._set_host(host, {'state': HostState.FENCED,
-                                      'state_since': now,
+                                      'state_since': now, 'fenced_at': now,
                                       'reason': 'fence confirmed by %s'
                                       % req.get('by', 'operator')})
 
@@ -531,6 +532,7 @@ class Recovery:
             backoff = float(limits.get('backoff', 2.0))
             timeout = float(limits.get('timeout', 600))
             errors = []
+            request_ids = []
             result = None
             for rung in ladder:
                 action = actions.load_action(rung['type'],
@@ -561,17 +563,23 @@ class Recovery:
                         break
                 if result is not None:
                     break
+                request_ids.extend(getattr(action, 'request_ids', None) or [])
             finished = time.time()
             if self.coordinator.metrics:
                 self.coordinator.metrics('action', finished - rec.get(
                     'created_at', finished))
+            # x-openstack-request-id of every call: operators grep them
+            # in Nova's logs (DESIGN §7b).
+            ids = list(dict.fromkeys(step.get('request_ids', []) +
+                                     request_ids))
             if result is not None:
                 self._mark(rid, index, state=StepState.DONE, result=result,
-                           finished_at=finished,
+                           finished_at=finished, request_ids=ids,
                            error='; '.join(errors) or None)
             else:
                 self._mark(rid, index, state=StepState.FAILED,
-                           finished_at=finished, error='; '.join(errors))
+                           finished_at=finished, request_ids=ids,
+                           error='; '.join(errors))
 
     def _mark(self, rid, index, bump=False, **fields):
         def mutate(r):
@@ -627,9 +635,9 @@ class Recovery:
             if boot_id and boot_id == record.data.get('failed_boot_id'):
                 continue  # same incarnation: not rebooted, do not trust it
             self._submit(('return', name), self._welcome_back, name,
-                         record.data.get('recovery'))
+                         record.data.get('recovery'), dict(record.data))
 
-    def _welcome_back(self, host, rid):
+    def _welcome_back(self, host, rid, record):
         from vmr_coordinator.fencing.base import FenceTarget, load_fencer
         detail = 'host returned with a new boot id'
         try:
@@ -641,8 +649,9 @@ class Recovery:
                 continue
             fencer = load_fencer(rung.driver, rung.options, self.conf,
                                  context=profile.context(rung))
-            result = fencer.unfence(FenceTarget(host=host, now=time.time(),
-                                                cloud=self.conn))
+            result = fencer.unfence(FenceTarget(
+                host=host, record=record, now=time.time(), cloud=self.conn,
+                absent_since=record.get('suspect_since')))
             if not result.verified:
                 # Nova has not seen nova-compute up yet: try next cycle.
                 LOG.info('host %s returned; waiting for nova-compute: %s',
@@ -652,7 +661,7 @@ class Recovery:
         self._set_host(host, {'state': HostState.UP,
                               'state_since': time.time(), 'recovery': None,
                               'reason': 'returned: %s' % detail,
-                              'suspect_since': None})
+                              'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
 

@@ -136,7 +136,8 @@ class TcpProxy:
                 if not self._wait_passable():
                     break
                 dst.sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # ValueError: the other pump closed the socket under select()
             pass
         finally:
             for sock in (src, dst):

@@ -57,9 +57,11 @@ def test_defaults_are_filled_in():
      {'pool': 'p', 'standby_metadata': {'vmr_role': 'standby'},
       'pair_metadata_key': 'vmr_pair', 'verify_timeout': 120}),
     ({'type': 'mistral', 'params': {'workflow': 'w'}},
-     {'workflow': 'w', 'input': {}, 'wait': True, 'timeout': 600}),
+     {'workflow': 'w', 'input': {}, 'wait': True, 'timeout': 600,
+      'needs_fence': True}),
     ({'type': 'webhook', 'params': {'url': 'https://h/x', 'secret_ref': 'cmdb'}},
-     {'url': 'https://h/x', 'secret_ref': 'cmdb', 'timeout': 10}),
+     {'url': 'https://h/x', 'secret_ref': 'cmdb', 'timeout': 10,
+      'needs_fence': True}),
     ({'type': 'noop'}, {}),
 ])
 def test_action_param_defaults(action, params):
