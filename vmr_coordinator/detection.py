@@ -106,8 +106,17 @@ class Detection:
         for zone, entry in sorted(self.brake.items()):
             parts.append('BRAKE engaged in zone %s: %s'
                          % (zone, entry['reason']))
-        for host, why in self.waiting:
-            parts.append('%s suspect: %s' % (host, why))
+        if len(self.waiting) <= 10:
+            for host, why in self.waiting:
+                parts.append('%s suspect: %s' % (host, why))
+        else:
+            # A mass failure: one line per reason, not one per host.
+            by_reason = {}
+            for host, why in self.waiting:
+                by_reason.setdefault(why, []).append(host)
+            for why, hosts in sorted(by_reason.items()):
+                parts.append('%d suspects, %s: %s' % (len(hosts), why,
+                                                      _some(hosts)))
         return '; '.join(parts)
 
 
@@ -190,6 +199,13 @@ def make_probe_request(snapshot, record, now, policy, coordinator=None,
     return ProbeRequest(record.name, request_id, body)
 
 
+def _some(names, shown=10):
+    """``a, b, c and 97 more``: alarms stay readable in a mass failure."""
+    if len(names) <= shown:
+        return ', '.join(names)
+    return '%s and %d more' % (', '.join(names[:shown]), len(names) - shown)
+
+
 def zone_brakes(snapshot, now, policy, absent):
     """Zones whose disruption brake is engaged, with the reason.
 
@@ -225,7 +241,7 @@ def zone_brakes(snapshot, now, policy, absent):
                           'suspecting a fault on VMR\'s side, automatic '
                           'fencing stopped' % (len(recent), size,
                                                policy.brake_window,
-                                               ', '.join(recent)),
+                                               _some(recent)),
                 'hosts': sorted(set(recent) | set(
                     previous.get(zone, {}).get('hosts', [])))}
         elif zone in previous:

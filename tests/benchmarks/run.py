@@ -1,12 +1,51 @@
-"""Run every benchmark (``tox -e bench``)."""
+"""Run every benchmark (``tox -e bench``), quick settings by default.
+
+    python -m tests.benchmarks.run            # every benchmark, quick
+    python -m tests.benchmarks.run scale      # one of them
+    python -m tests.benchmarks.run --full     # the settings of doc/benchmarks.rst
+
+Each benchmark also runs alone (``python -m tests.benchmarks.bench_<name>
+--help``); the fencing and keepalived ones live in their own modules.
+"""
 
 import sys
 
 from tests.benchmarks import bench_detection
+from tests.benchmarks import bench_false_positives
+from tests.benchmarks import bench_heal
+from tests.benchmarks import bench_scale
+
+QUICK = {
+    'detection': (bench_detection, ['--ttls', '2,3', '--kills', '5',
+                                    '--failovers', '5',
+                                    '--output', 'detection-quick']),
+    'heal': (bench_heal, ['--servers', '20', '--workers', '8',
+                          '--output', 'heal-quick']),
+    'false_positives': (bench_false_positives, [
+        '--minutes', '2', '--output', 'false_positives-quick']),
+    'scale': (bench_scale, ['--hosts', '500', '--steady', '10',
+                            '--output', 'scale-quick']),
+}
+FULL = {
+    'detection': (bench_detection, ['--ttls', '2,3,5,10', '--kills', '30',
+                                    '--failovers', '20']),
+    'heal': (bench_heal, ['--servers', '20,100', '--workers', '1,4,8,16']),
+    'false_positives': (bench_false_positives, ['--minutes', '30']),
+    'scale': (bench_scale, ['--hosts', '500,2000,5000']),
+}
 
 
 def main(argv=None):
-    return bench_detection.main(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    table = FULL if '--full' in argv else QUICK
+    names = [a for a in argv if not a.startswith('--')] or list(table)
+    rc = 0
+    for name in names:
+        module, args = table[name]
+        print('== %s: python -m %s %s' % (name, module.__name__,
+                                          ' '.join(args)), flush=True)
+        rc |= module.main(args) or 0
+    return rc
 
 
 if __name__ == '__main__':

@@ -118,6 +118,8 @@ class Swarm:
         self.keepalives = 0
         self.errors = 0
         self.lost = 0        # keepalives answered with TTL 0 (lease gone)
+        self.rejoins = 0
+        self.boot_ids = {}
         self.late = 0        # beats sent later than interval after the last
         self.latencies = []  # recent keepalive round trips (s)
         self.conns = [Http(self.host, self.port) for _ in range(CONNECTIONS)]
@@ -144,15 +146,8 @@ class Swarm:
         puts = [Http(self.host, self.port) for _ in range(4)]
         ops = []
         for name in self.names:
-            caps = {'host': name, 'boot_id': os.urandom(8).hex(),
-                    'version': 'swarm', 'zone': 'nova',
-                    'addresses': {'management': '127.0.0.1:9'},
-                    'probe_port': 9, 'heartbeat_ttl': self.ttl,
-                    'started_at': time.time(), 'processes_down': []}
-            ops.append({'request_put': {
-                'key': _b64('tooz/groups/%s/%s' % (GROUP, name)),
-                'value': _b64(tooz_utils.dumps(caps)),
-                'lease': str(self.leases[name])}})
+            caps, op = self.member_op(name)
+            ops.append(op)
             record = {'host': name, 'registered_at': time.time(),
                       'enabled': True, 'maintenance': False, 'state': 'up',
                       'state_since': time.time(),
@@ -173,6 +168,25 @@ class Swarm:
         await asyncio.gather(*(put(c) for c in puts))
         for conn in puts:
             conn.close()
+
+    def member_op(self, name):
+        caps = {'host': name, 'boot_id': self.boot_ids.setdefault(
+                    name, os.urandom(8).hex()),
+                'version': 'swarm', 'zone': 'nova',
+                'addresses': {'management': '127.0.0.1:9'},
+                'probe_port': 9, 'heartbeat_ttl': self.ttl,
+                'started_at': time.time(), 'processes_down': []}
+        return caps, {'request_put': {
+            'key': _b64('tooz/groups/%s/%s' % (GROUP, name)),
+            'value': _b64(tooz_utils.dumps(caps)),
+            'lease': str(self.leases[name])}}
+
+    async def rejoin(self, conn, name):
+        _, body = await conn.post('/v3/lease/grant',
+                                  {'TTL': str(int(self.ttl))})
+        self.leases[name] = json.loads(body)['ID']
+        await conn.post('/v3/kv/txn', {'success': [self.member_op(name)[1]]})
+        self.rejoins += 1
 
     # -- the hearts ----------------------------------------------------------
     async def heart(self, conn, names):
@@ -200,7 +214,10 @@ class Swarm:
                         '/v3/lease/keepalive', {'ID': self.leases[name]})
                     self.keepalives += 1
                     if '"TTL"' not in body.decode():
+                        # The lease expired (this member starved past its
+                        # TTL): rejoin, as a real agent does.
                         self.lost += 1
+                        await self.rejoin(conn, name)
                 except Exception:
                     self.errors += 1
                 dt = time.monotonic() - t0
@@ -228,6 +245,7 @@ class Swarm:
                 print(json.dumps({
                     'keepalives': self.keepalives, 'errors': self.errors,
                     'lost': self.lost, 'late': self.late,
+                    'rejoins': self.rejoins,
                     'p50': lat[len(lat) // 2],
                     'p99': lat[min(len(lat) - 1, int(len(lat) * 0.99))],
                     'at': time.monotonic()}), flush=True)
