@@ -32,6 +32,8 @@ class Coordinator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.last_sentence = None
+        self._last_crash = None
+        self._corrupt_reported = set()
         self.recovery = None
         self.api = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
@@ -81,13 +83,49 @@ class Coordinator:
         while not self._stop.is_set():
             started = time.monotonic()
             self._wake.clear()
-            sentence = self.healer.run_cycle()
+            sentence = self._cycle()
             if sentence != self.last_sentence:
                 LOG.info('%s', sentence)
                 self.last_sentence = sentence
             elapsed = time.monotonic() - started
             if self._wake.wait(max(0.0, period - elapsed)):
                 self._stop.wait(MIN_GAP)
+
+    def _cycle(self):
+        """One healer cycle that cannot kill the loop.
+
+        run_cycle() handles every store failure itself; anything else is a
+        bug or data no check foresaw.  Crashing would restart the worker,
+        win the election again after a lease and crash again - every
+        coordinator in turn - so no host would ever be healed.  Instead the
+        cycle is skipped and the error logged with its traceback once per
+        distinct message.
+        """
+        try:
+            sentence = self.healer.run_cycle()
+        except Exception as exc:
+            text = '%s: %s' % (type(exc).__name__, exc)
+            if text != self._last_crash:
+                LOG.exception('healer cycle failed, not acting this cycle '
+                              '(a bug; please report it): %s', text)
+                self._last_crash = text
+            return 'cycle failed, not acting: %s' % text
+        self._last_crash = None
+        self._report_corrupt(self.healer.last_snapshot)
+        return sentence
+
+    def _report_corrupt(self, snap):
+        """Warn once about each key the snapshot had to skip (DESIGN: bad
+        data is reported and skipped, never crashes the loop)."""
+        if snap is None:
+            return
+        seen = {}
+        for key, reason in snap.corrupt:
+            seen[key] = reason
+            if key not in self._corrupt_reported:
+                LOG.warning('skipping corrupt or foreign key %s: %s; fix or '
+                            'delete it', key, reason)
+        self._corrupt_reported = set(seen)
 
     def stop(self):
         self._stop.set()

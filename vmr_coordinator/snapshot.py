@@ -17,6 +17,48 @@ from vmr_common.store import KeyValue, Op
 
 LOG = logging.getLogger(__name__)
 
+_NUMBER = (int, float)
+_NONE = type(None)
+
+#: field -> the types the loop can use.  A record with another type in one
+#: of these (foreign writer, hand edit, a bug elsewhere) is reported and
+#: skipped like a record that is not JSON: one bad key must never crash
+#: the loop (tests/functional/reliability/test_corrupt_data.py).
+HOST_FIELDS = {
+    'state': (str,), 'agent': (dict, _NONE), 'zone': (str, _NONE),
+    'flaps': (list, _NONE), 'grace': _NUMBER + (_NONE,),
+    'suspect_since': _NUMBER + (_NONE,), 'state_since': _NUMBER + (_NONE,),
+    'probed_at': _NUMBER + (_NONE,), 'probe': (str, _NONE),
+    'recovery': (str, _NONE), 'failed_boot_id': (str, _NONE),
+    'processes_down': (list, _NONE), 'reason': (str, _NONE),
+}
+JOURNAL_FIELDS = {
+    'id': (str,), 'host': (str, _NONE), 'state': (str,),
+    'trigger': (dict,), 'fencing': (dict, _NONE), 'steps': (list, _NONE),
+    'skipped': (list, _NONE), 'timeline': (list, _NONE),
+    'created_at': _NUMBER + (_NONE,), 'updated_at': _NUMBER + (_NONE,),
+}
+_REQUIRED = {'journal': ('state', 'trigger')}
+
+
+def type_problem(data, fields, required=()):
+    """Why ``data`` cannot be used (a sentence), or None when it can."""
+    for name in required:
+        if name not in data:
+            return 'field %r missing' % name
+    for name, types in fields.items():
+        if name in data and not isinstance(data[name], types):
+            return 'field %r is %s, expected %s' % (
+                name, type(data[name]).__name__,
+                ' or '.join(t.__name__ for t in types))
+    if 'flaps' in fields and isinstance(data.get('flaps'), list) and \
+            not all(isinstance(t, _NUMBER) for t in data['flaps']):
+        return "field 'flaps' holds something other than timestamps"
+    if isinstance(data.get('steps'), list) and \
+            not all(isinstance(st, dict) for st in data['steps']):
+        return "field 'steps' holds something other than objects"
+    return None
+
 
 class HostRecord:
     """A host's record (``hosts/<host>``) and the revision it was read at."""
@@ -153,7 +195,7 @@ def take(store, group, cache=None):
      leader_kvs) = [[KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     corrupt = []
 
-    def load(kv):
+    def load(kv, fields=None, required=()):
         try:
             value = kv.json()
         except exceptions.CorruptRecord as exc:
@@ -162,6 +204,10 @@ def take(store, group, cache=None):
         if not isinstance(value, dict):
             corrupt.append((kv.key, 'not a JSON object'))
             return None
+        problem = type_problem(value, fields, required) if fields else None
+        if problem:
+            corrupt.append((kv.key, problem))
+            return None
         return value
 
     hosts, host_cache = {}, {}
@@ -169,7 +215,7 @@ def take(store, group, cache=None):
         if entry is None:
             kv = KeyValue(raw)
             name = keys.name_in(keys.hosts, kv.key)
-            data = load(kv)
+            data = load(kv, HOST_FIELDS)
             reason = corrupt[-1] if data is None and corrupt and \
                 corrupt[-1][0] == kv.key else None
             entry = (name, data, reason)
@@ -192,7 +238,8 @@ def take(store, group, cache=None):
             try:
                 caps = tooz_utils.loads(kv.raw) or {} if name else {}
             except Exception as exc:  # msgpack raises many types
-                reason = (kv.key, 'unreadable capabilities: %s' % exc)
+                reason = (kv.key, 'unreadable capabilities (%s: %s)'
+                          % (type(exc).__name__, exc))
                 corrupt.append(reason)
                 caps = {}
             if not isinstance(caps, dict):
@@ -212,7 +259,7 @@ def take(store, group, cache=None):
 
     journal = {}
     for kv in journal_kvs:
-        data = load(kv)
+        data = load(kv, JOURNAL_FIELDS, _REQUIRED['journal'])
         if data is not None:
             journal[keys.name_in(keys.journal, kv.key)] = (data,
                                                            kv.mod_revision)
