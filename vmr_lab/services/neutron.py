@@ -429,10 +429,11 @@ class NeutronAPI(Service):
         return res
 
     @staticmethod
-    def _check_writer(ctx):
+    def _check_writer(ctx, action='create', kind='port'):
         if ctx is not None and not ctx.can_write:
             raise NeutronFault(403, 'HTTPForbidden',
-                               'rule:create_port is disallowed by policy')
+                               'rule:%s_%s is disallowed by policy'
+                               % (action, kind))
 
     @staticmethod
     def _body(req, kind):
@@ -541,7 +542,7 @@ class NeutronAPI(Service):
         make = getattr(self, '_make_' + kind)
 
         def handler(req, ctx):
-            self._check_writer(ctx)
+            self._check_writer(ctx, 'create', kind)
             body = self._body(req, kind)
             _check_attributes(kind, body, 'POST')
             project = body.get('project_id') or body.get('tenant_id')
@@ -560,7 +561,7 @@ class NeutronAPI(Service):
 
     def _updater(self, kind):
         def handler(req, ctx, res_id):
-            self._check_writer(ctx)
+            self._check_writer(ctx, 'update', kind)
             body = self._body(req, kind)
             _check_attributes(kind, body, 'PUT')
             with self.lock:
@@ -579,7 +580,7 @@ class NeutronAPI(Service):
 
     def _deleter(self, kind):
         def handler(req, ctx, res_id):
-            self._check_writer(ctx)
+            self._check_writer(ctx, 'delete', kind)
             with self.lock:
                 res = self._owned(ctx, kind, res_id)
                 getattr(self, '_delete_' + kind)(res)
@@ -589,6 +590,7 @@ class NeutronAPI(Service):
 
     def _tag_adder(self, kind):
         def handler(req, ctx, res_id, tag):
+            self._check_writer(ctx, 'update', kind)
             with self.lock:
                 res = self._owned(ctx, kind, res_id)
                 if tag not in res['tags']:
@@ -599,6 +601,7 @@ class NeutronAPI(Service):
 
     def _tag_remover(self, kind):
         def handler(req, ctx, res_id, tag):
+            self._check_writer(ctx, 'update', kind)
             with self.lock:
                 res = self._owned(ctx, kind, res_id)
                 if tag not in res['tags']:
@@ -1181,7 +1184,7 @@ class NeutronAPI(Service):
 
     def add_router_interface(self, req, ctx, res_id):
         """``PUT /v2.0/routers/{id}/add_router_interface``."""
-        self._check_writer(ctx)
+        self._check_writer(ctx, 'add_router_interface', 'router')
         body = self._raw_body(req)
         with self.lock:
             router = self._owned(ctx, 'router', res_id)
@@ -1200,7 +1203,7 @@ class NeutronAPI(Service):
 
     def remove_router_interface(self, req, ctx, res_id):
         """``PUT /v2.0/routers/{id}/remove_router_interface``."""
-        self._check_writer(ctx)
+        self._check_writer(ctx, 'remove_router_interface', 'router')
         body = self._raw_body(req)
         with self.lock:
             router = self._owned(ctx, 'router', res_id)

@@ -229,3 +229,12 @@ def test_error_bodies(conn):
         '/volumes/00000000-0000-0000-0000-00000000000f')
     assert response.status_code == 404
     assert 'could not be found' in response.json()['itemNotFound']['message']
+
+
+def test_reader_cannot_write(reader_conn, unique_name):
+    list(reader_conn.block_storage.volumes())
+    with pytest.raises(openstack.exceptions.ForbiddenException):
+        reader_conn.block_storage.create_volume(size=1, name=unique_name)
+    with pytest.raises(openstack.exceptions.ForbiddenException):
+        reader_conn.image.create_image(unique_name, disk_format='raw',
+                                       container_format='bare')

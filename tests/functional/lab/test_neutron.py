@@ -233,3 +233,10 @@ def test_concurrent_ports_get_distinct_addresses(request, conn, unique_name):
     with ThreadPoolExecutor(max_workers=8) as pool:
         addresses = list(pool.map(create, range(16)))
     assert len(set(addresses)) == 16
+
+
+def test_reader_cannot_write(conn, reader_conn):
+    net = h.network(conn)
+    assert net.id in {n.id for n in reader_conn.network.networks()}
+    with pytest.raises(openstack.exceptions.ForbiddenException):
+        reader_conn.network.create_port(network_id=net.id)
