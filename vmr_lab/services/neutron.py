@@ -328,6 +328,7 @@ class NeutronAPI(Service):
             error_type = {400: 'HTTPBadRequest', 401: 'HTTPUnauthorized',
                           403: 'HTTPForbidden', 404: 'HTTPNotFound',
                           405: 'HTTPMethodNotAllowed',
+                          412: 'HTTPPreconditionFailed',
                           409: 'HTTPConflict'}.get(fault.status,
                                                    'HTTPInternalServerError')
         return {'NeutronError': {'type': error_type,
@@ -434,6 +435,23 @@ class NeutronAPI(Service):
             raise NeutronFault(403, 'HTTPForbidden',
                                'rule:%s_%s is disallowed by policy'
                                % (action, kind))
+
+    @staticmethod
+    def _check_revision(req, res):
+        """``If-Match: revision_number=N``: 412 when the resource moved on."""
+        for part in req.headers.get('If-Match', '').split(','):
+            key, _, value = part.strip().partition('=')
+            if key != 'revision_number':
+                continue
+            try:
+                wanted = int(value)
+            except ValueError:
+                raise NeutronFault(400, 'HTTPBadRequest',
+                                   'Invalid If-Match header: %s' % part)
+            if wanted != res['revision_number']:
+                raise NeutronFault(412, 'RevisionNumberConstraintFailed',
+                                   'Constrained to %d, but current revision '
+                                   'is %d' % (wanted, res['revision_number']))
 
     @staticmethod
     def _body(req, kind):
@@ -566,6 +584,7 @@ class NeutronAPI(Service):
             _check_attributes(kind, body, 'PUT')
             with self.lock:
                 res = self._owned(ctx, kind, res_id)
+                self._check_revision(req, res)
                 update = getattr(self, '_update_' + kind, None)
                 if update is None:
                     for key in ('name', 'description'):

@@ -48,6 +48,15 @@ def test_ports_keep_allowed_address_pairs(request, conn, unique_name):
     port = conn.network.update_port(port, allowed_address_pairs=[])
     assert port.allowed_address_pairs == []
 
+    # Compare-and-swap on the revision, as two writers of one port need.
+    stale = port.revision_number - 1
+    with pytest.raises(openstack.exceptions.HttpException) as err:
+        conn.network.update_port(port, if_revision=stale, name='stale')
+    assert err.value.status_code == 412
+    port = conn.network.update_port(port, if_revision=port.revision_number,
+                                    name='fresh')
+    assert port.name == 'fresh'
+
 
 def test_port_filters_and_device_fields(request, conn, unique_name):
     cleanup = h.Cleanup(request)
