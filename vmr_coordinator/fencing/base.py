@@ -261,8 +261,7 @@ def load_fencer(name, options, conf, context=None):
             '%s: the noop fencer proves nothing and is refused unless '
             '[fencing] allow_unsafe_fencing = true (tests only)' % where)
     try:
-        manager = stevedore_driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=False)
+        cls = _driver_class(name)
     except stevedore_exception.NoMatches:
         raise FenceConfigError(
             "%s: no fencer named '%s' (no entry point '%s' in namespace "
@@ -271,7 +270,6 @@ def load_fencer(name, options, conf, context=None):
     except Exception as exc:  # import error inside the plugin module
         raise FenceConfigError('%s: cannot load the fencer: %s'
                                % (where, scrub(exc, secret_values(options))))
-    cls = manager.driver
     try:
         fencer = cls(options, conf)
     except FenceConfigError as exc:
@@ -280,11 +278,26 @@ def load_fencer(name, options, conf, context=None):
     return fencer
 
 
+_CLASSES = {}
+_CLASSES_LOCK = threading.Lock()
+
+
+def _driver_class(name):
+    """Entry point lookup, cached: profiles resolve classes per host."""
+    with _CLASSES_LOCK:
+        cls = _CLASSES.get(name)
+    if cls is None:
+        cls = stevedore_driver.DriverManager(
+            NAMESPACE, name, invoke_on_load=False).driver
+        with _CLASSES_LOCK:
+            _CLASSES[name] = cls
+    return cls
+
+
 def fencer_class(name):
     """The class behind the ``vmr.fencers`` entry point ``name`` (or None)."""
     try:
-        return stevedore_driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=False).driver
+        return _driver_class(name)
     except Exception:
         return None
 

@@ -19,8 +19,10 @@ Options: ``agent`` (name, looked up in ``[fencing] fence_agent_path``),
 options (``lanplus: 1``, ``power_wait: 0``, ``ssl_insecure: 1``...).
 """
 
+import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -52,6 +54,7 @@ done
 exec "${VMR_IPMITOOL:-/usr/bin/ipmitool}" "$@"
 '''
 _shim_lock = threading.Lock()
+_PASSED_ENV = ('PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'HOME')
 _shim_path = None
 
 
@@ -65,8 +68,20 @@ def ipmitool_shim():
             with open(path, 'w', encoding='ascii') as handle:
                 handle.write(_SHIM)
             os.chmod(path, 0o700)
+            atexit.register(shutil.rmtree, directory, True)
             _shim_path = path
         return _shim_path
+
+
+def agent_environment():
+    """The environment agents run with: just enough, none of ours.
+
+    The coordinator's own environment may hold cloud credentials
+    (``OS_PASSWORD``...); third-party agents do not need them.
+    """
+    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+    env.setdefault('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')
+    return env
 
 
 def _agent_message(stdout, stderr):
@@ -157,7 +172,7 @@ class FenceAgentFencer(base.Fencer):
     def _exec(self, action, timeout):
         """Run the agent once; ``(rc, message)`` (rc None on timeout)."""
         opts = dict(self._agent_options)
-        env = dict(os.environ)
+        env = agent_environment()
         if self.uses_ipmitool and 'password' in opts:
             env['IPMI_PASSWORD'] = opts.pop('password')
             env['VMR_IPMITOOL'] = self.settings.ipmitool_path

@@ -134,3 +134,23 @@ def test_watchdog_without_record_is_not_verified(conf):
     result = fencer.fence(base.FenceTarget(host='h', absent_since=0, now=1e9),
                           1)
     assert not result.verified and 'not armed on h' in result.error
+
+
+def test_fence_agents_do_not_inherit_our_credentials(monkeypatch):
+    from vmr_coordinator.fencing import fence_agent
+    monkeypatch.setenv('OS_PASSWORD', SECRET)
+    monkeypatch.setenv('PATH', '/usr/sbin:/usr/bin')
+    env = fence_agent.agent_environment()
+    assert 'OS_PASSWORD' not in env and SECRET not in str(env)
+    assert env['PATH'] == '/usr/sbin:/usr/bin'
+
+
+def test_agent_message_drops_python_warning_noise():
+    from vmr_coordinator.fencing import fence_agent
+    stderr = ("/usr/sbin/fence_ipmilan:5: DeprecationWarning: 'pipes' is "
+              "deprecated\n  from pipes import quote\n"
+              "2026-11-27 11:44:45,309 ERROR: Failed: Unable to obtain "
+              "correct plug status\n")
+    assert fence_agent._agent_message('', stderr).endswith(
+        'ERROR: Failed: Unable to obtain correct plug status')
+    assert fence_agent._agent_message('', '') == 'no output'
