@@ -157,38 +157,66 @@ class TlsEtcd(EtcdServer):
         raise RuntimeError('etcd (TLS) not ready after %ss; see %s'
                            % (timeout, self.log_path))
 
-    def etcdctl(self, *args, user=None, check=True):
-        """Run ``etcdctl`` against this member (password via --user, whose
-        argv is visible only to this test process's children)."""
-        cmd = ['etcdctl', '--endpoints', self.endpoint,
-               '--cacert', self.pki.ca_file, '--cert', self.admin_cert,
-               '--key', self.admin_key, '--command-timeout', '10s']
-        if user:
-            cmd += ['--user', user]
-        env = dict(os.environ, ETCDCTL_API='3')
-        proc = subprocess.run(cmd + list(args), capture_output=True,
-                              text=True, env=env, timeout=30)
-        if check and proc.returncode:
-            raise RuntimeError('etcdctl %s failed: %s'
-                               % (' '.join(args[:2]), proc.stderr.strip()))
-        return proc
+    def etcdctl(self, *args, user=None, stdin=None, check=True):
+        """``etcdctl`` against this member with the admin certificate."""
+        return etcdctl(self.endpoint, *args, user=user, stdin=stdin,
+                       check=check, tls=['--cacert', self.pki.ca_file,
+                                         '--cert', self.admin_cert,
+                                         '--key', self.admin_key])
 
     def enable_auth(self, root_password, users):
-        """Create root, and for each ``(user, password, prefixes)`` a user
-        and a role ``<user>-role`` with readwrite on every prefix; enable
-        auth.  ``password`` None: a user with no password (cert CN only)."""
-        self.etcdctl('user', 'add', 'root:%s' % root_password)
-        self.etcdctl('role', 'add', 'root')
-        self.etcdctl('user', 'grant-role', 'root', 'root')
-        for user, password, prefixes in users:
-            if password is None:
-                self.etcdctl('user', 'add', user, '--no-password')
-            else:
-                self.etcdctl('user', 'add', '%s:%s' % (user, password))
-            role = '%s-role' % user
-            self.etcdctl('role', 'add', role)
-            for prefix in prefixes:
-                self.etcdctl('role', 'grant-permission', role, '--prefix=true',
-                             'readwrite', prefix)
-            self.etcdctl('user', 'grant-role', user, role)
-        self.etcdctl('auth', 'enable')
+        enable_auth(self.etcdctl, root_password, users)
+
+
+def etcdctl(endpoint, *args, user=None, stdin=None, check=True, tls=()):
+    """Run ``etcdctl``; credentials travel in the environment
+    (``ETCDCTL_USER``) and passwords on stdin, never in argv, which any
+    local user can read in /proc."""
+    cmd = ['etcdctl', '--endpoints', endpoint, '--command-timeout', '10s']
+    env = dict(os.environ, ETCDCTL_API='3')
+    env.pop('ETCDCTL_USER', None)
+    if user:
+        env['ETCDCTL_USER'] = user
+    proc = subprocess.run(cmd + list(tls) + list(args), capture_output=True,
+                          text=True, errors='replace', env=env, timeout=30,
+                          input=stdin)
+    if check and proc.returncode:
+        raise RuntimeError('etcdctl %s failed: %s'
+                           % (' '.join(args[:2]), proc.stderr.strip()[-300:]))
+    return proc
+
+
+def enable_auth(run, root_password, users):
+    """Create root, and for each ``(user, password, prefixes)`` a user and a
+    role ``<user>-role`` with readwrite on every prefix; enable auth.
+    ``run(*args, user=, stdin=)`` runs etcdctl against the member."""
+    def add_user(name, password):
+        run('user', 'add', name, '--interactive=true',
+            stdin='%s\n%s\n' % (password, password))
+    add_user('root', root_password)
+    run('role', 'add', 'root')
+    run('user', 'grant-role', 'root', 'root')
+    for user, password, prefixes in users:
+        add_user(user, password)
+        role = '%s-role' % user
+        run('role', 'add', role)
+        for prefix in prefixes:
+            run('role', 'grant-permission', role, '--prefix=true',
+                'readwrite', prefix)
+        run('user', 'grant-role', user, role)
+    run('auth', 'enable')
+
+
+class AuthEtcd(EtcdServer):
+    """A plain-HTTP :class:`EtcdServer` that enables etcd auth once up."""
+
+    root_password = None
+    users = ()
+
+    def start(self, wait=True):
+        super().start(wait=True)
+        if not getattr(self, '_auth_done', False):
+            enable_auth(lambda *a, **k: etcdctl(self.endpoint, *a, **k),
+                        self.root_password, self.users)
+            self._auth_done = True
+        return self
