@@ -35,7 +35,6 @@ import select
 import socket
 import struct
 import threading
-import time
 import uuid
 
 # nosec B415 (each line): the lab's virtual BMCs speak IPMI on loopback
@@ -282,6 +281,8 @@ class BmcServer:
         self._thread = None
         self._running = False
         self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
 
     def add(self, name, port, username, password, get_power, set_power):
         """Create the BMC ``name`` on UDP ``port``; return its :class:`BmcHandle`.
@@ -296,6 +297,7 @@ class BmcServer:
             handle._bmc = _LabBmc(handle, {username: password},
                                   port=int(port), address=self.address)
             self._bmcs[name] = handle
+        self._wake()
         LOG.debug('virtual BMC %s listening on %s:%d', name, self.address,
                   int(port))
         return handle
@@ -306,6 +308,7 @@ class BmcServer:
             handle = self._bmcs.pop(name, None)
         if handle is not None:
             handle.is_unreachable = True
+            self._wake()
             with _SERVER_LOCK:
                 self._close(handle._bmc)
 
@@ -326,20 +329,29 @@ class BmcServer:
             self._thread.start()
         return self
 
+    def _wake(self):
+        """Make the listen loop re-read the BMC list now."""
+        try:
+            os.write(self._wake_w, b'x')
+        except OSError:
+            pass
+
     def _listen(self):
         while self._running:
             with self._lock:
                 by_socket = {h._bmc.serversocket: h._bmc
                              for h in self._bmcs.values()}
-            if not by_socket:
-                time.sleep(0.05)
-                continue
             try:
-                # Short timeout so stop() and newly added BMCs are noticed.
-                readable, _, _ = select.select(list(by_socket), (), (), 0.2)
+                # The wake-up pipe makes add/remove/stop take effect at
+                # once; the timeout is only a safety net.
+                readable, _, _ = select.select(
+                    [self._wake_r] + list(by_socket), (), (), 1.0)
             except (OSError, ValueError):
-                continue  # a socket was closed by stop()
+                continue  # a socket was closed by remove() or stop()
             for sock in readable:
+                if sock == self._wake_r:
+                    os.read(self._wake_r, 512)
+                    continue
                 self._drain(by_socket[sock], sock)
 
     @staticmethod
@@ -364,6 +376,7 @@ class BmcServer:
             self._running = False
             thread, self._thread = self._thread, None
             bmcs, self._bmcs = list(self._bmcs.values()), {}
+        self._wake()
         if thread is not None:
             thread.join(timeout=5)
         for handle in bmcs:

@@ -225,7 +225,7 @@ class FenceProfiles:
         Run at start-up so a typo shows before an outage.  Hosts matched by
         patterns are checked when fenced (their options may differ).
         """
-        errors = []
+        errors = self._unused_overrides()
         hosts = sorted(self._exact)
         if DEFAULT_PROFILE in self.profiles:
             hosts.append(None)
@@ -245,6 +245,28 @@ class FenceProfiles:
                         "a ladder rung; move it under 'post'"
                         % (profile.context(rung), rung.driver, rung.driver))
         return sorted(set(errors))
+
+    def _unused_overrides(self):
+        """Per-host override keys no rung of their profile takes (typos)."""
+        errors = []
+        for profile in self.profiles.values():
+            rungs = profile.ladder + profile.post
+            drivers = {r.driver for r in rungs}
+            classes = [base.fencer_class(d) for d in drivers]
+            for host, overrides in profile.hosts:
+                for key, value in overrides.items():
+                    if key in drivers and isinstance(value, dict):
+                        continue
+                    if any(key in r.options for r in rungs) or any(
+                            c is not None and c.accepts_option(key)
+                            for c in classes):
+                        continue
+                    errors.append(
+                        "fence profile '%s', host '%s': override '%s' is "
+                        'not an option of any of its fencers (%s)'
+                        % (profile.name, host, key,
+                           ', '.join(sorted(drivers))))
+        return errors
 
     def __repr__(self):
         return '<FenceProfiles %s: %s>' % (self.path or '-',

@@ -161,6 +161,19 @@ def test_validate_names_profile_rung_and_missing_option(tmp_path):
     assert SECRET not in text
 
 
+def test_validate_flags_override_typos():
+    data = {'profiles': {'rack1': {
+        'hosts': {'compute-1': {'adress': '10.0.0.1', 'ipmi': {'port': 1}}},
+        'ladder': [{'driver': 'watchdog'}]}}}
+    errors = fp.FenceProfiles.from_dict(data).validate()
+    assert errors == ["fence profile 'rack1', host 'compute-1': override "
+                      "'adress' is not an option of any of its fencers "
+                      '(watchdog)',
+                      "fence profile 'rack1', host 'compute-1': override "
+                      "'ipmi' is not an option of any of its fencers "
+                      '(watchdog)']
+
+
 def test_validate_of_the_example_file_is_clean(tmp_path):
     here = os.path.dirname(__file__)
     example = os.path.join(here, '..', '..', '..', 'etc', 'vmr',
