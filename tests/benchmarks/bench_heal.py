@@ -7,7 +7,8 @@ Each run starts the whole lab (``vmr_lab.demo.Demo``: etcd, the lab cloud
 with virtual IPMI BMCs, one real agent per simulated host, two real
 coordinators, the demo contract ``host_down -> evacuate``), cuts the power of
 ``compute-2`` carrying ``--servers`` servers and waits until the recovery is
-``done``.  Three hosts, so two survivors take the evacuated servers; each
+``done``.  Two hosts (the lab's tenant network has a /24: 2 x 100 servers
+fit, 3 x 100 do not), so the survivor takes every evacuated server; each
 simulated host gets room for 256 small servers.  The phases come from the
 recovery's journal timeline (wall clock):
 
@@ -37,7 +38,7 @@ def run_one(servers_on_victim, workers, conductor, log=sys.stderr):
     from vmr_lab import cloud as cloud_mod
     from vmr_lab import demo as demo_mod
 
-    hosts = 3
+    hosts = 2
     original_cloud = cloud_mod.LabCloud
     original_contract = demo_mod.DEMO_CONTRACT
     cloud_mod.LabCloud = functools.partial(

@@ -1,0 +1,119 @@
+"""Print the reStructuredText tables of doc/benchmarks.rst from the JSON results.
+
+    python -m tests.benchmarks.report
+
+Reads ``doc/benchmarks/{detection,heal,false_positives,scale*}.json`` (those
+that exist) so the numbers in the document are the ones the commands wrote.
+"""
+
+import glob
+import json
+import os
+import sys
+
+from tests.benchmarks import stats
+
+
+def load(name):
+    path = os.path.join(stats.OUTDIR, name + '.json')
+    if not os.path.exists(path):
+        return None
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def grid(header, rows):
+    """A simple RST table."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = ' '.join('=' * w for w in widths)
+    out = [line, ' '.join(str(h).ljust(w) for h, w in zip(header, widths)),
+           line]
+    for row in rows:
+        out.append(' '.join(str(c).ljust(w) for c, w in zip(row, widths)))
+    out.append(line)
+    return '\n'.join(out)
+
+
+def f(x, digits=2):
+    return '-' if x is None else ('%.*f' % (digits, x))
+
+
+def detection(data):
+    rows = []
+    for ttl, d in sorted(data['ttls'].items(), key=lambda kv: float(kv[0])):
+        s = d['summary']
+        rows.append(['%s s' % ttl, s['n'], f(s['p50']), f(s['p95']),
+                     f(s['p99']), f(s['max']), f(d['budget'], 1),
+                     f(float(ttl) + 1, 1)])
+    print(grid(['TTL', 'kills', 'p50 s', 'p95 s', 'p99 s', 'max s',
+                'budget s', 'TTL+1 s'], rows))
+    if 'failover' in data:
+        s = data['failover']['summary']
+        print()
+        print(grid(['leader TTL', 'kills', 'p50 s', 'p95 s', 'p99 s',
+                    'max s'], [['%g s' % data['failover']['leader_ttl'],
+                                s['n'], f(s['p50']), f(s['p95']),
+                                f(s['p99']), f(s['max'])]]))
+
+
+def heal(data):
+    rows = []
+    for r in data['results']:
+        if 'error' in r:
+            rows.append([r['servers'], r['engine_workers'], 'error', '', '',
+                         '', r['error'][:40]])
+            continue
+        rows.append([r['servers'], r['engine_workers'], f(r['detect']),
+                     f(r['fence']), f(r['act']), f(r['total']),
+                     'yes' if r['healed'] else 'NO'])
+    print(grid(['servers', 'engine workers', 'detect s', 'fence s', 'act s',
+                'total s', 'healed'], rows))
+
+
+def false_positives(data):
+    print(grid(['minutes', 'agents', 'pauses', 'false suspects',
+                'false fences', 'recoveries', 'load avg'],
+               [[f(data['seconds'] / 60, 1), data['agents'],
+                 data['pauses'], data['false_suspects'],
+                 data['false_fences'], data['recovery_records'],
+                 '%.1f' % data['load_avg'][1]]]))
+
+
+def scale(data):
+    rows = []
+    for r in data['results']:
+        st = r['steady']
+        m = r.get('mass_failure') or {}
+        det = [d for d in r.get('detection', []) if d is not None]
+        rows.append([r['hosts'], '%g/%g' % (r['ttl'], r['interval']),
+                     f(st['cycle']['p50'], 3), f(st['cycle']['p99'], 3),
+                     '%.0f' % st['etcd_cpu_percent'],
+                     '%.0f' % st['coordinator_cpu_percent'],
+                     '%.0f' % st['keepalives_per_s'],
+                     st['leases_lost'],
+                     ', '.join(f(d) for d in det) or '-',
+                     f(m.get('all_suspect_after')),
+                     m.get('brake_engaged', '-'),
+                     m.get('failed_anyway', '-')])
+    print(grid(['hosts', 'TTL/interval', 'cycle p50 s', 'cycle p99 s',
+                'etcd CPU %', 'coord CPU %', 'keepalives/s', 'leases lost',
+                'detection s', '10 % noticed s', 'brake', 'fenced'], rows))
+
+
+def main(argv=None):
+    for name, fn in (('detection', detection), ('heal', heal),
+                     ('false_positives', false_positives)):
+        data = load(name)
+        if data:
+            print('\n.. %s (%s)\n' % (name, data.get('command', '')))
+            fn(data)
+    for path in sorted(glob.glob(os.path.join(stats.OUTDIR, 'scale*.json'))):
+        name = os.path.basename(path)[:-5]
+        data = load(name)
+        print('\n.. %s (%s)\n' % (name, data.get('command', '')))
+        scale(data)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
