@@ -109,3 +109,15 @@ def test_bmc_that_stays_on_is_not_verified(make_bmc, conf):
     assert not result.verified
     assert result.power_state == base.PowerState.ON
     assert 'accepted chassis power off but still reports on' in result.error
+
+
+@needs_ipmitool
+def test_ipmitool_drives_the_virtual_bmc(make_bmc, ipmitool):
+    bmc = make_bmc()
+    assert ipmitool(bmc, 'power', 'off') == 'Chassis Power Control: Down/Off'
+    assert bmc.host.power == 'off'
+    assert ipmitool(bmc, 'power', 'on') == 'Chassis Power Control: Up/On'
+    ipmitool(bmc, 'power', 'cycle')
+    ipmitool(bmc, 'power', 'reset')
+    assert bmc.host.requests == ['off', 'on', 'cycle', 'reset']
+    assert ipmitool(bmc, 'power', 'status') == 'Chassis Power is on'
