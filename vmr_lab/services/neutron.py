@@ -267,10 +267,12 @@ class NeutronAPI(Service):
                 'enable_dhcp': False})
             private = self._make_network(project, {
                 'name': 'private', 'shared': True})
+            # A lab with more than ~250 ports sets lab.private_cidr (e.g.
+            # 10.0.0.0/22) or adds a subnet and a router interface by API.
+            cidr = getattr(self.lab, 'private_cidr', None) or '10.0.0.0/24'
             priv_subnet = self._make_subnet(project, {
                 'network_id': private['id'], 'name': 'private-subnet',
-                'cidr': '10.0.0.0/24', 'ip_version': 4,
-                'dns_nameservers': ['10.0.0.1']})
+                'cidr': cidr, 'ip_version': 4})
             router = self._make_router(project, {
                 'name': 'router1',
                 'external_gateway_info': {'network_id': public['id']}})
