@@ -46,6 +46,8 @@ class Recovery:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix='vmr-recovery')
         self.inflight = set()
+        self._queued = {}
+        self._seq = 0
         self._lock = threading.Lock()
         self._conn = None
         self._profiles = None
@@ -506,6 +508,14 @@ class Recovery:
         for i in order:
             if steps[i].get('state') in (StepState.PENDING,
                                          StepState.RUNNING):
+                with self._lock:
+                    if ('step', rid, i) in self.inflight:
+                        continue
+                    # The bounded pool takes jobs first in, first out: the
+                    # submission order is the dispatch order, recorded in
+                    # each step to show higher priorities went first.
+                    self._seq += 1
+                    self._queued[(rid, i)] = self._seq
                 self._submit(('step', rid, i), self._run_step, rid, i)
 
     def _limit(self, contract, concurrency):
@@ -524,6 +534,7 @@ class Recovery:
         if step.get('state') in StepState.TERMINAL:
             return
         limits = step.get('limits') or {}
+        dispatched = self._queued.get((rid, index))
         with self._limit(step['contract'], limits.get('concurrency', 10)):
             server = contracts_mod.ServerFacts.from_dict(step['server'])
             ladder = [{'type': step['action'], 'params': step['params']}] + \
@@ -546,6 +557,7 @@ class Recovery:
                     started = time.time()
                     self._mark(rid, index, state=StepState.RUNNING,
                                started_at=started, current=rung['type'],
+                               dispatched=dispatched, leader=self.healer.member,
                                bump=True)
                     ctx = actions.ActionContext(
                         conn=self.conn, server=server, host=rec['host'],
@@ -561,9 +573,11 @@ class Recovery:
                     except actions.ActionError as exc:
                         errors.append('%s: %s' % (rung['type'], exc))
                         break
+                    finally:
+                        request_ids.extend(
+                            getattr(action, 'request_ids', None) or [])
                 if result is not None:
                     break
-                request_ids.extend(getattr(action, 'request_ids', None) or [])
             finished = time.time()
             if self.coordinator.metrics:
                 self.coordinator.metrics('action', finished - rec.get(

@@ -43,8 +43,9 @@ class Demo:
     """Owns every process and object of one demo run."""
 
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
-                 out=sys.stdout, grace=0.0):
+                 out=sys.stdout, grace=0.0, lab_options=None):
         self.grace = grace
+        self.lab_options = dict(lab_options or {})
         self.n_hosts = hosts
         self.n_servers = servers
         self.workdir = workdir or tempfile.mkdtemp(prefix='vmr-demo-')
@@ -72,7 +73,8 @@ class Demo:
         self.say('etcd %s' % self.etcd.endpoint)
         self.lab = LabCloud(hosts=self.n_hosts, servers=self.n_servers,
                             state_dir=os.path.join(self.workdir, 'lab'),
-                            service_down_time=4.0)
+                            **dict({'service_down_time': 4.0},
+                                   **self.lab_options))
         self.lab.start()
         clouds = self.lab.write_clouds_yaml(
             os.path.join(self.workdir, 'clouds.yaml'))
@@ -323,10 +325,14 @@ class Demo:
             server = self.lab.nova.get_server(step['server_id']) or {}
             where = server.get('host')
             running = self.lab.nova.server_running(step['server_id'])
-            self.say('  %-12s %-8s -> %s on %s (%s)' % (
-                step['server_name'], step['state'], server.get('status'),
-                where, step.get('result') or step.get('error')))
-            ok = ok and where != victim and running
+            detail = (step.get('result') or step.get('error') or '')
+            self.say('  %-12s %-8s %-18s %s' % (
+                step['server_name'], step['state'], step['action'],
+                detail.split(' [request ids')[0][:110]))
+            ok = ok and step['state'] == 'done'
+            if step['action'] == 'evacuate':
+                # an evacuated server must run elsewhere now
+                ok = ok and where != victim and running
         healed = {s['server_id'] for s in rec.get('steps', [])}
         lost = [i for i in ids if i not in healed]
         if lost:

@@ -1,9 +1,10 @@
 """``evacuate``: rebuild a server of a fenced host on another host."""
 
 from vmr_coordinator.actions import base
+from vmr_coordinator.actions import evidence
 
 
-class Evacuate(base.Action):
+class Evacuate(evidence.RecordedAction):
     """Nova evacuate, then start the server if Nova left it SHUTOFF (>= 2.95).
 
     Goal: the server is on another host than the failed one and, unless
@@ -14,7 +15,7 @@ class Evacuate(base.Action):
     name = 'evacuate'
     needs_fence = True
 
-    def run(self, ctx):
+    def heal(self, ctx):
         compute = ctx.conn.compute
         sid = ctx.server.id
         start = self.params.get('start_if_shutoff', True)

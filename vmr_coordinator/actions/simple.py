@@ -2,9 +2,10 @@
 resume, and ``noop`` (record only)."""
 
 from vmr_coordinator.actions import base
+from vmr_coordinator.actions import evidence
 
 
-class _InPlace(base.Action):
+class _InPlace(evidence.RecordedAction):
     needs_fence = False
     goal_status = 'ACTIVE'
 
@@ -14,7 +15,7 @@ class _InPlace(base.Action):
     def already_done(self, server):
         return server.status == self.goal_status and not server.task_state
 
-    def run(self, ctx):
+    def heal(self, ctx):
         compute = ctx.conn.compute
         server = base.call(compute.get_server, ctx.server.id)
         if not self.already_done(server) or self.force:
