@@ -1,0 +1,44 @@
+"""Chaos: seeded random faults while recoveries run (tests/chaos/harness.py).
+
+``test_chaos_short`` (one seed, ~40 s of faults, < 2 min in all) runs in
+the default run; ``test_chaos_long`` runs with ``VMR_SLOW=1`` (``tox -e
+chaos``) over ``VMR_CHAOS_SEEDS`` (comma-separated, default three seeds)
+for ``VMR_CHAOS_SECONDS`` of faults each.  A seed that ever failed goes
+into ``REGRESSION_SEEDS`` with the bug it found, and stays there.
+"""
+
+import os
+
+import pytest
+
+from tests.chaos.harness import run_chaos
+
+#: seed -> what it found (kept forever, run with the long suite)
+REGRESSION_SEEDS = {}
+
+
+def _run(seed, duration, settle):
+    problems, lines, workdir = run_chaos(seed, duration, settle=settle)
+    assert not problems, 'seed %d: %d problem(s):\n%s\n\ntimeline:\n%s\n' \
+        '(logs kept in %s)' % (seed, len(problems), '\n'.join(problems),
+                               '\n'.join(lines), workdir)
+
+
+@pytest.mark.timeout(170)
+def test_chaos_short():
+    _run(seed=int(os.environ.get('VMR_CHAOS_SEED', 1)), duration=40,
+         settle=45)
+
+
+def _seeds():
+    text = os.environ.get('VMR_CHAOS_SEEDS', '2,3,4')
+    return [int(s) for s in text.split(',') if s.strip()] + sorted(
+        REGRESSION_SEEDS)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize('seed', _seeds())
+def test_chaos_long(seed):
+    _run(seed, duration=float(os.environ.get('VMR_CHAOS_SECONDS', 150)),
+         settle=120)
