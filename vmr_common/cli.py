@@ -28,7 +28,9 @@ def prepare(prog, role, argv=None, description=None):
     Returns the ConfigOpts.  Exits 1 with one line on any configuration
     problem (unknown file, bad value, broken timing invariant).
     """
-    conf = cfg.ConfigOpts()
+    # The process-wide CONF: plugins (fencers, actions) loaded by stevedore
+    # read their options from it.
+    conf = cfg.CONF
     vmr_conf.register_all(conf)
     oslo_log.register_options(conf)
     try:

@@ -159,6 +159,7 @@ class Demo:
             leader_ttl = 3
             leader_margin = 0.5
             probe_timeout = 1
+            instance_poll_interval = 1
             [agent]
             addresses = {addresses}
             responder_networks = management
@@ -173,6 +174,9 @@ class Demo:
             auth_strategy = noauth
             bind_host = 127.0.0.1
             bind_port = {api_port}
+            webhook_token = {webhook_token}
+            [actions]
+            secrets_file = {secrets}
             ''').format(name=name, workdir=self.workdir,
                         etcd_url=('http://127.0.0.1:%d' % self.etcd_ports[name]
                                   if host is not None else self.etcd.endpoint),
@@ -180,10 +184,28 @@ class Demo:
                         boot_id=host.boot_id_path if host else '/dev/null',
                         profiles=profiles, clouds=clouds, grace=self.grace,
                         api_enabled='false' if host else 'true',
-                        api_port=self._api_port(name))
+                        api_port=self._api_port(name),
+                        webhook_token=self.webhook_token,
+                        secrets=self._secrets_file())
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:
             fh.write(text)
+        return path
+
+    @property
+    def webhook_token(self):
+        if not hasattr(self, '_webhook_token'):
+            self._webhook_token = os.urandom(16).hex()
+        return self._webhook_token
+
+    def _secrets_file(self):
+        """Secrets the webhook action signs with (mode 0600)."""
+        path = os.path.join(self.workdir, 'secrets.yaml')
+        if not os.path.exists(path):
+            self.webhook_secret = os.urandom(16).hex()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, 'w') as fh:
+                yaml.safe_dump({'secrets': {'demo': self.webhook_secret}}, fh)
         return path
 
     def _api_port(self, name):

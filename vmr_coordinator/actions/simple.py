@@ -26,9 +26,17 @@ class _InPlace(evidence.RecordedAction):
                 server = base.call(compute.get_server, ctx.server.id)
             base.call(self.act, compute, server)
 
+        was_error = server.status == 'ERROR'
+        seen = {'task': False}
+
         def done():
             s = base.call(compute.get_server, ctx.server.id)
-            if s.status == 'ERROR':
+            if s.task_state:
+                seen['task'] = True
+            # A server that was ERROR before we acted stays ERROR until Nova
+            # picks the task up: only an ERROR after the task counts.
+            if s.status == 'ERROR' and not s.task_state and (
+                    seen['task'] or not was_error):
                 raise base.ActionError('server %s went to ERROR'
                                        % ctx.server.id)
             return s if self.already_done(s) else None
