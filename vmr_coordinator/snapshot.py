@@ -125,8 +125,10 @@ class SnapshotCache:
     member each cycle dominated the cycle (5,000 hosts: ~6 MB of base64 JSON
     from etcd's gateway and ~1 s of decoding per cycle, bench_scale).  With a
     cache, :func:`take` reads those two prefixes as ``keys_only`` (names and
-    revisions) plus the values changed since the cached revision, both in the
-    same transaction, and decodes only the changed ones.
+    revisions) in the snapshot's transaction, then fetches the values of the
+    keys whose revision changed *at the snapshot's revision* (so the snapshot
+    stays one consistent read) and decodes only those.  In a quiet cluster
+    that second read does not happen at all.
     """
 
     def __init__(self):
@@ -160,11 +162,8 @@ def take(store, group, cache=None):
     group_dir = Keyspace.group(group)
     incremental = cache is not None and cache.revision > 0
     if incremental:
-        since = str(cache.revision + 1)
         big = [_range(keys.hosts, keys_only=True),
-               _range(keys.hosts, min_mod_revision=since),
-               _range(group_dir, keys_only=True),
-               _range(group_dir, min_mod_revision=since)]
+               _range(group_dir, keys_only=True)]
     else:
         big = [Op.get(keys.hosts, prefix=True),
                Op.get(group_dir, prefix=True)]
@@ -178,15 +177,23 @@ def take(store, group, cache=None):
     ])
     responses = result.responses
     if incremental:
-        host_raw = _merge(cache.hosts, _raw_kvs(responses[0]),
-                          _raw_kvs(responses[1]))
-        member_raw = _merge(cache.members, _raw_kvs(responses[2]),
-                            _raw_kvs(responses[3]))
+        host_keys, member_keys = _raw_kvs(responses[0]), _raw_kvs(responses[1])
+        try:
+            host_raw = _merge(cache.hosts, host_keys, _changed(
+                store, keys.hosts, host_keys, cache.hosts, result.revision))
+            member_raw = _merge(cache.members, member_keys, _changed(
+                store, group_dir, member_keys, cache.members,
+                result.revision))
+        except exceptions.StoreError as exc:
+            # e.g. the revision was compacted meanwhile: read everything.
+            LOG.debug('snapshot: incremental read failed (%s); full read',
+                      exc)
+            host_raw = member_raw = None
         if host_raw is None or member_raw is None:
             # The cache missed a key it should hold: read everything again.
             cache.clear()
             return take(store, group, cache)
-        rest = responses[4:]
+        rest = responses[2:]
     else:
         host_raw = [(kv, None) for kv in _raw_kvs(responses[0])]
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
@@ -290,6 +297,28 @@ def take(store, group, cache=None):
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
                     contracts, paused, brake, leader, corrupt)
+
+
+def _changed(store, prefix, key_kvs, cached, revision):
+    """The full key-values, read at ``revision``, of the keys of
+    ``key_kvs`` whose revision differs from the cache."""
+    stale = [kv['key'] for kv in key_kvs
+             if cached.get(kv['key'], (None,))[0] != kv.get('mod_revision')]
+    if not stale:
+        return []
+    at = str(revision)
+    if len(stale) > max(100, len(key_kvs) // 4):
+        # Many changed (start-up, mass failure): one range is cheaper.
+        result = store.txn([], [_range(prefix, revision=at)])
+        return _raw_kvs(result.responses[0])
+    out = []
+    for i in range(0, len(stale), 100):
+        result = store.txn([], [{'request_range': {'key': key,
+                                                   'revision': at}}
+                                for key in stale[i:i + 100]])
+        for response in result.responses:
+            out.extend(_raw_kvs(response))
+    return out
 
 
 def _merge(cached, key_kvs, changed_kvs):

@@ -231,6 +231,9 @@ def run_one(hosts, ttl, interval, steady, kills, failures=True,
             'cycles_per_s': round(len(cycles) / elapsed, 2),
             'etcd_cpu_percent': round(etcd_ps.cpu_percent(), 1),
             'coordinator_cpu_percent': round(me.cpu_percent(), 1),
+            # (the CPU % and the cycle count are sampled over the same
+            # window: CPU time per cycle, independent of how long the cycle
+            # waited for a CPU on a loaded machine)
             'keepalives_per_s': round((after['keepalives'] -
                                        before['keepalives']) / elapsed, 1),
             'keepalive_rtt_p99': round(after['p99'], 4),
@@ -240,6 +243,10 @@ def run_one(hosts, ttl, interval, steady, kills, failures=True,
             'sentences': sorted({c[2][:160] for c in loop.since(t0)})[:5],
             'load_avg': os.getloadavg(),
         }
+        st = result['steady']
+        st['coordinator_cpu_ms_per_cycle'] = round(
+            10 * st['coordinator_cpu_percent'] / max(st['cycles_per_s'],
+                                                     0.01), 1)
         print('  steady: %s' % json.dumps(result['steady']), file=log)
         result['detection'] = []
         if not failures:

@@ -89,6 +89,7 @@ def scale(data):
                      f(st['cycle']['p50'], 3), f(st['cycle']['p99'], 3),
                      '%.0f' % st['etcd_cpu_percent'],
                      '%.0f' % st['coordinator_cpu_percent'],
+                     st.get('coordinator_cpu_ms_per_cycle', '-'),
                      '%.0f' % st['keepalives_per_s'],
                      st['leases_lost'],
                      ', '.join(f(d) for d in det) or '-',
@@ -96,7 +97,7 @@ def scale(data):
                      m.get('brake_engaged', '-'),
                      m.get('failed_anyway', '-')])
     print(grid(['hosts', 'TTL/interval', 'cycle p50 s', 'cycle p99 s',
-                'etcd CPU %', 'coord CPU %', 'keepalives/s', 'leases lost',
+                'etcd CPU %', 'coord CPU %', 'CPU ms/cycle', 'keepalives/s', 'leases lost',
                 'detection s', '10 % noticed s', 'brake', 'fenced'], rows))
 
 
