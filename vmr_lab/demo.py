@@ -25,7 +25,7 @@ import time
 import yaml
 
 SCENARIOS = ('power-loss', 'kernel-hang', 'leader-kill', 'agent-death',
-             'partition', 'mass-failure')
+             'partition', 'mass-failure', 'maintenance', 'fip-failover')
 
 DEMO_CONTRACT = {
     'name': 'demo-evacuate',
@@ -230,6 +230,44 @@ class Demo:
              % module, '--config-file', conf],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    # -- building servers through openstacksdk --------------------------------
+    @property
+    def conn(self):
+        if getattr(self, '_conn', None) is None:
+            import openstack
+            config = openstack.config.OpenStackConfig(
+                config_files=[os.path.join(self.workdir, 'clouds.yaml')])
+            self._conn = openstack.connection.Connection(
+                config=config.get_one('vmr-lab', compute_api_version='2.95'))
+        return self._conn
+
+    def boot(self, name, host, metadata):
+        """Boot ``name`` on ``host`` with ``metadata``; wait ACTIVE."""
+        conn = self.conn
+        net = conn.network.find_network('private')
+        image = next(conn.image.images(status='active'))
+        flavor = sorted(conn.compute.flavors(), key=lambda f: f.ram)[0]
+        server = conn.compute.create_server(
+            name=name, image_id=image.id, flavor_id=flavor.id,
+            networks=[{'uuid': net.id}], metadata=metadata,
+            availability_zone='nova:%s' % host)
+        return conn.compute.wait_for_server(server, interval=0.05, wait=60)
+
+    def fip(self, server):
+        """A new floating IP on ``server``'s port."""
+        conn = self.conn
+        public = conn.network.find_network('public')
+        port = next(conn.network.ports(device_id=server.id))
+        return conn.network.create_ip(floating_network_id=public.id,
+                                      port_id=port.id)
+
+    def use_contract(self, doc):
+        """Replace the demo's contract with ``doc``."""
+        self.store.delete(self.store.keys.contract(DEMO_CONTRACT['name']))
+        self.store.put(self.store.keys.contract(doc['name']), doc)
+        self.say('contract %s loaded: %s -> %s' % (
+            doc['name'], doc['trigger']['type'], doc['action']['type']))
+
     # -- observation ----------------------------------------------------------
     def _states(self):
         kvs, _ = self.store.get_prefix(self.store.keys.hosts)
@@ -267,10 +305,14 @@ class Demo:
         fault = {'power-loss': 'power_loss', 'kernel-hang': 'kernel_hang',
                  'agent-death': 'agent_death', 'partition': 'partition',
                  'mass-failure': 'power_loss',
-                 'leader-kill': 'power_loss'}[scenario]
+                 'leader-kill': 'power_loss'}.get(scenario)
         t_fail = time.monotonic()
         if scenario == 'mass-failure':
             return self._mass_failure(t_fail, timeout)
+        if scenario == 'maintenance':
+            return self._maintenance(victim, ids, timeout)
+        if scenario == 'fip-failover':
+            return self._fip_failover(victim, timeout)
         self.lab.hosts[victim].apply_fault(fault)
         self.say('FAULT: %s on %s' % (fault.replace('_', ' '), victim))
         if scenario in ('agent-death', 'partition'):
@@ -304,6 +346,81 @@ class Demo:
             time.sleep(0.1)
         self.say('TIMEOUT: the recovery did not finish in %d s' % timeout)
         return False
+
+    def _follow(self, predicate, timeout):
+        """Print every timeline event until ``predicate(record)``."""
+        seen = set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for rec in self._records():
+                for ev in rec.get('timeline', []):
+                    key = (rec['id'], ev['at'], ev['event'])
+                    if key not in seen:
+                        seen.add(key)
+                        self.say('recovery %s: %s %s' % (
+                            rec['id'], ev['event'], ev.get('detail', '')))
+                if predicate(rec):
+                    return rec
+            time.sleep(0.1)
+        raise TimeoutError('no finished recovery after %.0f s' % timeout)
+
+    def _maintenance(self, victim, ids, timeout):
+        """An operator drains a host: live migration, no fence."""
+        self.use_contract({
+            'name': 'drain', 'priority': 100,
+            'trigger': {'type': 'maintenance'}, 'selector': {'all': True},
+            'action': {'type': 'live_migrate'}})
+        kv = self.store.get(self.store.keys.host(victim))
+        record = kv.json()
+        record.update(maintenance=True, maintenance_reason='kernel update',
+                      maintenance_by='demo')
+        self.store.put(kv.key, record)
+        self.say('OPERATOR: %s in maintenance (kernel update)' % victim)
+        rec = self._follow(lambda r: r['trigger']['type'] == 'maintenance'
+                           and r['state'] in ('done', 'failed'), timeout)
+        ok = rec['state'] == 'done' and not rec.get('fencing')
+        for sid in ids:
+            server = self.lab.nova.get_server(sid) or {}
+            self.say('  %-12s -> %s on %s' % (server.get('name'),
+                                              server.get('status'),
+                                              server.get('host')))
+            ok = ok and server.get('host') != victim and \
+                self.lab.nova.server_running(sid)
+        ok = ok and self.lab.hosts[victim].get_power() == 'on'
+        ok = ok and not self.lab.monitor.violations()
+        self.say('%s: %s drained without a fence, still powered on' % (
+            'DRAINED' if ok else 'FAILED', victim))
+        return ok
+
+    def _fip_failover(self, victim, timeout):
+        """An active/standby pair: the floating IP moves to the standby."""
+        self.use_contract({
+            'name': 'vpn-pair', 'priority': 300,
+            'trigger': {'type': 'host_down'},
+            'selector': {'metadata': {'app': 'vpn'}},
+            'action': {'type': 'fip_failover'}})
+        others = [h for h in sorted(self.lab.hosts) if h != victim]
+        active = self.boot('vpn-a', victim, {
+            'app': 'vpn', 'vmr_pair': 'vpn', 'vmr_role': 'active'})
+        standby = self.boot('vpn-b', others[0], {
+            'app': 'vpn', 'vmr_pair': 'vpn', 'vmr_role': 'standby'})
+        fip = self.fip(active)
+        self.say('pair vpn: active vpn-a on %s holds %s, standby vpn-b on %s'
+                 % (victim, fip.floating_ip_address, others[0]))
+        t_fail = time.monotonic()
+        self.lab.hosts[victim].apply_fault('power_loss')
+        self.say('FAULT: power loss on %s' % victim)
+        rec = self._follow(lambda r: r['state'] in ('done', 'failed'),
+                           timeout)
+        port_ids = [p.id for p in self.conn.network.ports(
+            device_id=standby.id)]
+        moved = self.conn.network.get_ip(fip.id).port_id in port_ids
+        ok = rec['state'] == 'done' and moved and \
+            not self.lab.monitor.violations()
+        self.say('%s: %s now on vpn-b, %.1f s after the failure' % (
+            'FAILED OVER' if ok else 'FAILED', fip.floating_ip_address,
+            time.monotonic() - t_fail))
+        return ok
 
     def _mass_failure(self, t_fail, timeout):
         """More than the brake allows go dark at once: VMR must suspect its

@@ -7,7 +7,6 @@ cloud over HTTP, IPMI fencing through virtual BMCs, the invariant monitor.
 
 import io
 
-import openstack
 import pytest
 
 from vmr_lab.demo import Demo
@@ -42,28 +41,6 @@ class ContractLab(Demo):
         for contract in CONTRACTS:
             self.store.put(self.store.keys.contract(contract['name']),
                            contract)
-        config = openstack.config.OpenStackConfig(
-            config_files=[self.workdir + '/clouds.yaml'])
-        self.conn = openstack.connection.Connection(
-            config=config.get_one('vmr-lab', compute_api_version='2.95'))
-
-    def boot(self, name, host, metadata):
-        conn = self.conn
-        net = conn.network.find_network('private')
-        image = next(conn.image.images(status='active'))
-        flavor = sorted(conn.compute.flavors(), key=lambda f: f.ram)[0]
-        server = conn.compute.create_server(
-            name=name, image_id=image.id, flavor_id=flavor.id,
-            networks=[{'uuid': net.id}], metadata=metadata,
-            availability_zone='nova:%s' % host)
-        return conn.compute.wait_for_server(server, interval=0.05, wait=60)
-
-    def fip(self, server):
-        conn = self.conn
-        public = conn.network.find_network('public')
-        port = next(conn.network.ports(device_id=server.id))
-        return conn.network.create_ip(floating_network_id=public.id,
-                                      port_id=port.id)
 
     def populate(self, web=14):
         """20 servers on the victim: 3 db actives, 3 batch, 14 web."""

@@ -112,3 +112,9 @@ def test_mass_failure_engages_the_brake_and_fences_nothing():
     finally:
         d.stop()
         print(out.getvalue())
+
+
+@pytest.mark.parametrize('scenario', ['maintenance', 'fip-failover'])
+def test_demo_contract_scenarios(demo, scenario):
+    assert demo.run(scenario, 'compute-2', timeout=90), demo.out.getvalue()
+    assert demo.lab.monitor.violations() == []
