@@ -18,7 +18,10 @@ from vmr_coordinator.fencing import base
 
 def watchdog_decision(target, margin):
     """``(verified, sentence)`` for ``target``; pure, for tests and tools."""
-    info = (target.record or {}).get('watchdog') or {}
+    record = target.record or {}
+    # The agent reports its watchdog among its facts (record['agent']).
+    info = record.get('watchdog') or (record.get('agent') or {}).get(
+        'watchdog') or {}
     if not info.get('armed'):
         return False, 'watchdog not armed on %s' % target.host
     try:
