@@ -52,7 +52,7 @@ def test_defaults_are_filled_in():
     ({'type': 'rebuild'}, {'preserve_ephemeral': False}),
     ({'type': 'reboot'}, {'type': 'soft_then_hard', 'soft_timeout': 120}),
     ({'type': 'fip_failover'}, {'pair_metadata_key': 'vmr_pair', 'role_key': 'vmr_role',
-                                'swap_roles': True}),
+                                'swap_roles': True, 'mode': 'api'}),
     ({'type': 'lb_failover', 'params': {'pool': 'p'}},
      {'pool': 'p', 'standby_metadata': {'vmr_role': 'standby'},
       'pair_metadata_key': 'vmr_pair', 'verify_timeout': 120}),
