@@ -127,10 +127,27 @@ SCHEMAS = {
         'recoveries': _obj({'total': INT, 'by_state': COUNTS}),
         'members': {'type': 'array', 'items': STR},
         'contracts': INT, 'revision': INT,
-        'corrupt_keys': {'type': 'array', 'items': STR}},
+        'corrupt_keys': {'type': 'array', 'items': STR},
+        'vrrp': {'type': 'object', 'description': 'The latest state each '
+                 'keepalived guest reported: pair -> instance -> report.',
+                 'additionalProperties': {
+                     'type': 'object',
+                     'additionalProperties': _ref('VrrpState')}}},
         required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
     'AlarmAccepted': _obj({'event': STR, 'alerts': INT},
                           required=('event',)),
+    'VrrpReport': _obj({
+        'pair': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+                 'description': 'The guest pair (metadata vmr_pair).'},
+        'instance': {'type': 'string',
+                     'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+                     'description': 'The member reporting (server name).'},
+        'state': {'type': 'string', 'enum': list(resources.VRRP_STATES)}},
+        required=('pair', 'instance', 'state'), additional=False),
+    'VrrpState': _obj({'pair': STR, 'instance': STR, 'state': STR,
+                       'previous': NSTR, 'received_at': NUM, 'from': NSTR},
+                      required=('pair', 'instance', 'state')),
+    'VrrpAccepted': _obj({'vrrp': _ref('VrrpState')}, required=('vrrp',)),
     'Health': _obj({'status': STR}),
     'Ready': _obj({'ready': BOOL, 'role': STR, 'member': NSTR,
                    'leader': NSTR, 'reason': STR}, required=('ready',)),
@@ -268,6 +285,14 @@ OPERATIONS = {
             'schema': ANY_OBJ}}},
         {'202': _json('AlarmAccepted', 'Stored for the leader.'),
          '400': _error('Not an Alertmanager notification.'),
+         '401': _error('Bad or missing token/signature; nothing stored.')}),
+    'alarms.keepalived': (
+        "A guest keepalived's notify hook reports a VRRP state change.",
+        'alarms', [], _body('VrrpReport'),
+        {'202': _json('VrrpAccepted', 'Stored as the latest state of the '
+                      'instance.'),
+         '400': _error('Malformed report; `field` names the offending '
+                       'field.'),
          '401': _error('Bad or missing token/signature; nothing stored.')}),
 }
 

@@ -10,6 +10,7 @@ record's ``mod_revision`` touching only the ``maintenance*`` fields.
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -31,6 +32,11 @@ CAS_ATTEMPTS = 5
 RECOVERY_STATES = metrics.RECOVERY_STATES
 HOST_STATES = metrics.HOST_STATES
 ALARM_SOURCES = ('aodh', 'alertmanager')
+#: states a keepalived notify hook reports (UNKNOWN: it got something else)
+VRRP_STATES = ('MASTER', 'BACKUP', 'FAULT', 'STOP', 'UNKNOWN')
+#: pair and instance names, as the keepalived templater accepts them; they
+#: become etcd key segments, so no '/'
+_VRRP_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +98,8 @@ ROUTES = [
     Route('alarms.aodh', 'POST', '/v1/alarms/aodh', 'alarm_aodh'),
     Route('alarms.alertmanager', 'POST', '/v1/alarms/alertmanager',
           'alarm_alertmanager'),
+    Route('alarms.keepalived', 'POST', '/v1/alarms/keepalived',
+          'alarm_keepalived'),
 ]
 
 
@@ -223,6 +231,10 @@ class Resources:
     def requests_dir(self):
         return self.keys.root + 'requests/'
 
+    @property
+    def vrrp_dir(self):
+        return self.keys.root + 'vrrp/'
+
     # -- health ----------------------------------------------------------------
     def healthz(self, req):
         return 200, {'status': 'ok'}
@@ -278,7 +290,23 @@ class Resources:
             'contracts': len(snap.contracts),
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],
+            'vrrp': self._vrrp_states(),
         }
+
+    def _vrrp_states(self):
+        """``{pair: {instance: record}}``: the latest state each guest reported."""
+        kvs, _rev = self._etcd(self.store.get_prefix, self.vrrp_dir)
+        out = {}
+        for kv in kvs:
+            try:
+                record = kv.json()
+            except exceptions.CorruptRecord as exc:
+                LOG.warning('API: skipping %s', exc)
+                continue
+            pair, _sep, instance = self.keys.name_in(self.vrrp_dir,
+                                                     kv.key).partition('/')
+            out.setdefault(pair, {})[instance] = record
+        return out
 
     # -- contracts -------------------------------------------------------------
     def _parse_contract(self, doc):
@@ -550,10 +578,9 @@ class Resources:
     def alarm_alertmanager(self, req):
         return self._alarm(req, 'alertmanager')
 
-    def _alarm(self, req, source):
-        raw = req.body
+    def _authenticate_webhook(self, req, source):
         ok, why = webhooks.check(
-            self.conf.api.webhook_token, raw,
+            self.conf.api.webhook_token, req.body,
             token=req.headers.get(webhooks.TOKEN_HEADER),
             signature=req.headers.get(webhooks.SIGNATURE_HEADER))
         if not ok:
@@ -562,6 +589,48 @@ class Resources:
             from vmr_coordinator.api.app import ApiError
             raise ApiError(401, 'webhook refused: %s' % why,
                            headers={'WWW-Authenticate': 'VMR-Token'})
+
+    def alarm_keepalived(self, req):
+        """A guest's keepalived notify hook: the latest VRRP state per instance.
+
+        Stored under ``vrrp/<pair>/<instance>`` (last report wins); the
+        ``fip_failover`` action in vrrp mode reads it to tell whether the
+        standby took the VIP.
+        """
+        self._authenticate_webhook(req, 'keepalived')
+        body = read_json(req)
+        unknown = sorted(set(body) - {'pair', 'instance', 'state'})
+        if unknown:
+            raise _error(400, 'unknown field %r; allowed: pair, instance, '
+                         'state' % unknown[0], unknown[0])
+        for field in ('pair', 'instance'):
+            value = body.get(field)
+            if not isinstance(value, str) or not _VRRP_NAME_RE.match(value):
+                raise _error(400, 'field %r must be 1-64 letters, digits, '
+                             '".", "_" or "-" starting with a letter or '
+                             'digit' % field, field)
+        state = body.get('state')
+        if state not in VRRP_STATES:
+            raise _error(400, 'field \'state\' must be one of %s'
+                         % ', '.join(VRRP_STATES), 'state')
+        key = '%s%s/%s' % (self.vrrp_dir, body['pair'], body['instance'])
+        previous = self._etcd(self.store.get, key)
+        before = None
+        if previous is not None:
+            try:
+                before = (previous.json() or {}).get('state')
+            except exceptions.CorruptRecord:
+                before = None
+        record = {'pair': body['pair'], 'instance': body['instance'],
+                  'state': state, 'previous': before,
+                  'received_at': time.time(), 'from': req.remote_addr}
+        self._etcd(self.store.put, key, record)
+        LOG.info('API: keepalived %s/%s reports %s (was %s)', body['pair'],
+                 body['instance'], state, before or 'unknown')
+        return 202, {'vrrp': record}
+
+    def _alarm(self, req, source):
+        self._authenticate_webhook(req, source)
         body = read_json(req)
         events = self._parse_alarm(source, body)
         event_id = str(uuid.uuid4())
