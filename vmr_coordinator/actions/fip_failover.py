@@ -4,12 +4,57 @@ The pair is the servers sharing metadata ``<pair_metadata_key>=<pair>``;
 ``<role_key>`` says ``active`` or ``standby``.  When the active server's
 host is fenced, its floating IPs move to the standby's port and the roles
 swap, so the next failure goes the other way.
+
+In ``mode: vrrp`` the floating IP sits on the pair's VIP port and keepalived
+in the guests moves the VIP by itself; this action is the fallback. When the
+standby reported MASTER to ``/v1/alarms/keepalived`` the pair agreed: the
+floating IP stays on the VIP port and only the roles swap. Otherwise (no
+report, or BACKUP/FAULT: the standby never took the VIP) the floating IP
+moves from the VIP port to the standby's own port, which works without VRRP.
 """
+
+import logging
+import time
+
+from oslo_config import cfg
 
 from vmr_coordinator.actions import base, evidence
 
+LOG = logging.getLogger(__name__)
+
 ACTIVE = 'active'
 STANDBY = 'standby'
+VRRP = 'vrrp'
+#: how long to wait for the standby's MASTER report: keepalived takes over
+#: after 3 missed adverts (~3.6 s at advert_int 1, FACTS.md)
+VRRP_TAKEOVER_WAIT = 5.0
+
+
+def vip_port_name(pair):
+    """The VIP port ``vmr keepalived setup-pair`` creates for ``pair``."""
+    return 'vmr-vip-%s' % pair
+
+
+def vrrp_states(pair):
+    """``{instance: state}`` the pair's guests last reported, or None.
+
+    Read from the coordinator's etcd (``[etcd]`` of the process-wide
+    config) where the API's keepalived webhook stores them; None when that
+    store cannot be read, which counts as "no report".
+    """
+    from vmr_common.conf import etcd as etcd_conf
+    from vmr_common.store import Store
+    try:
+        conf = cfg.CONF
+        etcd_conf.register_opts(conf)
+        store = Store.from_conf(conf)
+        directory = '%svrrp/%s/' % (store.keys.root, pair)
+        kvs, _rev = store.get_prefix(directory)
+        return {kv.key[len(directory):]: (kv.json() or {}).get('state')
+                for kv in kvs}
+    except Exception as exc:  # config, network, corrupt record: no evidence
+        LOG.info('fip_failover: no VRRP states of pair %s: %s', pair, exc)
+        return None
 
 
 class FipFailover(evidence.RecordedAction):
@@ -54,6 +99,26 @@ class FipFailover(evidence.RecordedAction):
             raise base.ActionError('standby %s of pair %s has no port to '
                                    'move the floating IP to'
                                    % (standby.id, pair))
+        vrrp_note = ''
+        if self.params.get('mode', 'api') == VRRP:
+            vip_ports = base.call(lambda: list(network.ports(
+                name=vip_port_name(pair))))
+            on_vip = [fip for port in vip_ports for fip in base.call(
+                lambda p=port: list(network.ips(port_id=p.id)))]
+            if on_vip:
+                state = self._standby_state(ctx, pair, standby.name)
+                if state == 'MASTER':
+                    roles = self._swap(compute, failed, standby, role_key) \
+                        if swap else ''
+                    return ('VRRP pair %s agreed: %s reported MASTER, '
+                            'floating IP %s stays on the VIP port%s'
+                            % (pair, standby.name, ', '.join(
+                                f.floating_ip_address for f in on_vip),
+                               roles))
+                # The pair cannot agree: move the address off the VIP port.
+                failed_ports = failed_ports + vip_ports
+                vrrp_note = ('VRRP pair %s cannot agree (%s reported %s): '
+                             % (pair, standby.name, state or 'nothing'))
         moved = []
         for port in failed_ports:
             for fip in base.call(lambda p=port: list(network.ips(
@@ -75,13 +140,24 @@ class FipFailover(evidence.RecordedAction):
         if swap:
             roles = self._swap(compute, failed, standby, role_key)
         if moved:
-            text = 'moved %s to %s (%s)' % (
+            text = vrrp_note + 'moved %s to %s (%s)' % (
                 ', '.join(a for a, _ in moved), standby.name, standby.id)
         else:
             text = 'floating IP %s already on %s (%s)' % (
                 ', '.join(f.floating_ip_address for f in on_standby),
                 standby.name, standby.id)
         return text + roles
+
+    @staticmethod
+    def _standby_state(ctx, pair, standby_name):
+        """The standby's reported VRRP state, waiting briefly for MASTER."""
+        until = time.monotonic() + min(VRRP_TAKEOVER_WAIT, ctx.remaining())
+        while True:
+            states = vrrp_states(pair)
+            state = (states or {}).get(standby_name)
+            if state == 'MASTER' or states is None or time.monotonic() >= until:
+                return state
+            time.sleep(min(ctx.poll, 0.5))
 
     @staticmethod
     def _standby(peers, role_key, dead_host, failed_id):
