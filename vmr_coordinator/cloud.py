@@ -61,3 +61,119 @@ def host_aggregates(conn, host):
     except openstack.exceptions.SDKException as exc:
         LOG.debug('aggregates unavailable: %s', exc)
         return []
+
+
+# -- capacity and planning data (vmr plan, vmr capacity) ---------------------
+
+#: the last compute microversion whose os-hypervisors still has usage fields
+HYPERVISOR_USAGE_MICROVERSION = '2.87'
+
+
+def compute_services(conn):
+    """nova-compute services as :class:`planning.ComputeService` records."""
+    from vmr_coordinator import planning
+    return [planning.ComputeService(
+        host=s.host, enabled=s.status == 'enabled', up=s.state == 'up',
+        forced_down=bool(s.is_forced_down), zone=s.availability_zone,
+        disabled_reason=s.disabled_reason)
+        for s in conn.compute.services(binary='nova-compute')]
+
+
+def aggregates(conn):
+    """Host aggregates as :class:`planning.Aggregate` records."""
+    from vmr_coordinator import planning
+    return [planning.Aggregate(name=a.name, hosts=a.hosts or (),
+                               availability_zone=a.availability_zone)
+            for a in conn.compute.aggregates()]
+
+
+def hypervisor_capacity(conn):
+    """Room and usage of every hypervisor (:class:`planning.HostCapacity`).
+
+    Nova >= 2.88 dropped the usage fields from os-hypervisors (DESIGN §7):
+    Placement is the source when the catalog has it; otherwise the
+    hypervisor fields are read at 2.87 (no allocation ratios then: the
+    numbers are physical).
+    """
+    from openstack.compute.v2 import hypervisor as hypervisor_mod
+    details = list(hypervisor_mod.Hypervisor.list(
+        conn.compute, base_path='/os-hypervisors/detail',
+        microversion=HYPERVISOR_USAGE_MICROVERSION))
+    if conn.has_service('placement'):
+        return _placement_capacity(conn, details)
+    from vmr_coordinator import planning
+    return [planning.HostCapacity(
+        name=_service_host(h), vcpus=h.vcpus, ram_mb=h.memory_size,
+        disk_gb=h.local_disk_size, vcpus_used=h.vcpus_used,
+        ram_mb_used=h.memory_used, disk_gb_used=h.local_disk_used,
+        source='os-hypervisors %s' % HYPERVISOR_USAGE_MICROVERSION)
+        for h in details]
+
+
+def _service_host(hypervisor):
+    # Servers and services name the compute host; a hypervisor's own name
+    # may be its FQDN node name.
+    service = hypervisor.service_details or {}
+    return service.get('host') or hypervisor.name
+
+
+_PLACEMENT_CLASSES = {'VCPU': 'vcpus', 'MEMORY_MB': 'ram_mb', 'DISK_GB': 'disk_gb'}
+
+
+def _placement_capacity(conn, hypervisors):
+    from vmr_coordinator import planning
+    host_of = {h.name: _service_host(h) for h in hypervisors}
+    out = []
+    for provider in conn.placement.resource_providers():
+        if provider.name not in host_of:
+            continue  # nested or sharing providers: not compute nodes
+        fields = {}
+        for inv in conn.placement.resource_provider_inventories(provider):
+            name = _PLACEMENT_CLASSES.get(inv.resource_class)
+            if name:
+                fields[name] = (inv.total - (inv.reserved or 0)) * float(
+                    inv.allocation_ratio or 1.0)
+        usages = conn.placement.fetch_resource_provider_usages(provider).usages or {}
+        for rc, name in _PLACEMENT_CLASSES.items():
+            fields[name + '_used'] = usages.get(rc, 0)
+        out.append(planning.HostCapacity(name=host_of[provider.name],
+                                         source='placement', **fields))
+    return out
+
+
+def server_loads(conn):
+    """Every server with its flavor's size and server group
+    (:class:`planning.ServerLoad`), for plans."""
+    import dataclasses
+
+    from vmr_coordinator import planning
+    by_host = {}
+    try:
+        for aggregate in conn.compute.aggregates():
+            for host in aggregate.hosts or ():
+                by_host.setdefault(host, []).append(aggregate.name)
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('aggregates unavailable: %s', exc)
+    groups = {}
+    try:
+        for group in conn.compute.server_groups(all_projects=True):
+            for member in group.member_ids or ():
+                groups[member] = group
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('server groups unavailable: %s', exc)
+    out = []
+    for server in conn.compute.servers(details=True, all_projects=True):
+        facts = server_facts(server, by_host.get(server.compute_host, ()))
+        group = groups.get(server.id)
+        if group is not None:
+            facts = dataclasses.replace(facts, server_groups=frozenset(
+                n for n in (group.id, group.name) if n))
+        flavor = server.flavor
+        ephemeral = (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024.0
+        # A server booted from a volume takes no local root disk.
+        root = (flavor.disk or 0) if server.image and server.image.id else 0
+        out.append(planning.ServerLoad(
+            facts=facts, vcpus=flavor.vcpus or 0, ram_mb=flavor.ram or 0,
+            disk_gb=root + ephemeral, group=group.id if group else None,
+            group_policy=getattr(group, 'policy', None) if group else None))
+    return out

@@ -134,6 +134,44 @@ SCHEMAS = {
                      'type': 'object',
                      'additionalProperties': _ref('VrrpState')}}},
         required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
+    'PlanStep': _obj({
+        'order': INT, 'server_id': STR, 'server_name': STR, 'contract': STR,
+        'priority': INT, 'action': STR,
+        'on_failure': {'type': 'array', 'items': STR},
+        'size': _obj({'vcpus': NUM, 'ram_mb': NUM, 'disk_gb': NUM}),
+        'destination': NSTR,
+        'outcome': {'type': 'string', 'enum': [
+            'placed', 'no capacity', 'moves nothing', 'not applicable']},
+        'reason': STR},
+        required=('order', 'server_id', 'contract', 'action', 'outcome')),
+    'Plan': _obj({'plan': _obj({
+        'host': STR, 'known_host': BOOL,
+        'fits': {'type': 'boolean', 'description': 'Every server that needs '
+                 'a new home (evacuate, boot_from_snapshot) gets one.'},
+        'summary': STR, 'servers_on_host': INT, 'placed': INT,
+        'without_capacity': INT, 'contracts': INT,
+        'steps': {'type': 'array', 'items': _ref('PlanStep'),
+                  'description': 'In the order the engine runs them.'},
+        'skipped': {'type': 'array', 'items': ANY_OBJ},
+        'unmatched': {'type': 'array', 'items': ANY_OBJ},
+        'destinations': {'type': 'array', 'items': ANY_OBJ},
+        'unusable_hosts': {'type': 'array', 'items': ANY_OBJ},
+        'ignored_contracts': {'type': 'array', 'items': ANY_OBJ}},
+        required=('host', 'fits', 'steps'))}, required=('plan',)),
+    'CapacityGroup': _obj({
+        'kind': {'type': 'string', 'enum': ['aggregate', 'zone', 'cloud']},
+        'name': STR, 'hosts': INT, 'usable_hosts': INT,
+        'tolerates': {'type': 'integer', 'description': 'k of N+k: losing '
+                      'any k usable hosts leaves room for their VMs.'},
+        'n_plus': STR, 'breaks_at': NOBJ,
+        'unusable': {'type': 'array', 'items': ANY_OBJ},
+        'resources': ANY_OBJ,
+        'host_names': {'type': 'array', 'items': STR}},
+        required=('kind', 'name', 'tolerates')),
+    'Capacity': _obj({'capacity': _obj({
+        'groups': {'type': 'array', 'items': _ref('CapacityGroup')},
+        'cloud': _ref('CapacityGroup'), 'summary': STR, 'method': STR},
+        required=('groups', 'cloud'))}, required=('capacity',)),
     'AlarmAccepted': _obj({'event': STR, 'alerts': INT},
                           required=('event',)),
     'VrrpReport': _obj({
@@ -264,6 +302,20 @@ OPERATIONS = {
                        'recoveries', [RID], None,
                        {'200': _json('Recovery', 'The recovery.'),
                         '404': _error('No such recovery.')}),
+    'plan': ('Dry run: what VMR would do if a host failed now — contracts, '
+             'order, destinations and capacity.', 'planning',
+             [dict(_query('host', 'The compute host to plan the failure of.'),
+                   required=True)], None,
+             {'200': _json('Plan', 'The plan (nothing is changed).'),
+              '400': _error('No host given.'),
+              '503': _error('etcd or OpenStack ([cloud] cloud) is '
+                            'unreachable.')}),
+    'capacity': ('How many host failures each aggregate and zone survives '
+                 '(N+k), from Placement or hypervisor usage.', 'planning',
+                 [], None,
+                 {'200': _json('Capacity', 'Per aggregate and zone.'),
+                  '503': _error('OpenStack ([cloud] cloud) is '
+                                'unreachable.')}),
     'pause': ('Pause VMR: the leader observes but does nothing.', 'cluster',
               [], _body('ReasonRequest', required=False),
               {'200': _json('Pause', 'Paused.')}),
@@ -342,7 +394,8 @@ def document():
                         'identifier': 'Apache-2.0'},
         },
         'tags': [{'name': t} for t in ('cluster', 'contracts', 'hosts',
-                                       'recoveries', 'alarms', 'health')],
+                                       'recoveries', 'planning', 'alarms',
+                                       'health')],
         'paths': paths,
         'components': {
             'schemas': copy.deepcopy(SCHEMAS),

@@ -91,6 +91,9 @@ ROUTES = [
           'vmr:recovery:list'),
     Route('recoveries.get', 'GET', '/v1/recoveries/{recovery_id}',
           'get_recovery', 'vmr:recovery:get'),
+    Route('plan', 'GET', '/v1/plan', 'plan', 'vmr:plan:get'),
+    Route('capacity', 'GET', '/v1/capacity', 'capacity',
+          'vmr:capacity:get'),
     Route('pause', 'POST', '/v1/pause', 'pause', 'vmr:cluster:pause'),
     Route('resume', 'POST', '/v1/resume', 'resume', 'vmr:cluster:resume'),
     Route('brake.release', 'POST', '/v1/brake/release', 'release_brake',
@@ -538,6 +541,64 @@ class Resources:
         data = self._record(kv)
         data.setdefault('id', recovery_id)
         return 200, {'recovery': data}
+
+    # -- plan and capacity --------------------------------------------------------
+    def _cloud_read(self, what, func):
+        """Run ``func(conn)``; a cloud that cannot answer becomes a 503
+        naming ``[cloud] cloud``."""
+        from vmr_coordinator import cloud
+        try:
+            return func(self._cloud())
+        except Exception as exc:  # openstacksdk/keystoneauth raise many types
+            with self._cloud_lock:
+                self._conn = None
+            if isinstance(exc, cloud.CloudError):
+                text = str(exc)
+            else:
+                text = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+            raise _error(503, 'cannot read %s from OpenStack with [cloud] cloud '
+                         '%r: %s' % (what, self.conf.cloud.cloud, text[:300]))
+
+    def plan(self, req):
+        from vmr_coordinator import cloud
+        from vmr_coordinator import contracts as contracts_mod
+        from vmr_coordinator import planning
+        host = (req.GET.get('host') or '').strip()
+        if not host:
+            raise _error(400, 'query parameter \'host\' is required: the '
+                         'compute host to plan the failure of', 'host')
+        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
+        parsed, ignored = [], []
+        for kv in kvs:
+            try:
+                parsed.append(contracts_mod.parse_contract(kv.json()))
+            except (exceptions.CorruptRecord, contracts_mod.ContractError) as exc:
+                ignored.append({'key': kv.key, 'reason': str(exc)})
+
+        def read(conn):
+            hosts = planning.host_view(cloud.hypervisor_capacity(conn),
+                                       cloud.compute_services(conn),
+                                       cloud.aggregates(conn))
+            return hosts, cloud.server_loads(conn)
+        hosts, servers = self._cloud_read('hypervisors and servers', read)
+        result = planning.plan_host_failure(
+            host, servers, parsed, hosts,
+            contracts_mod.ServiceVmPolicy.from_conf(self.conf))
+        result['contracts'] = len(parsed)
+        result['ignored_contracts'] = ignored
+        return 200, {'plan': result}
+
+    def capacity(self, req):
+        from vmr_coordinator import cloud
+        from vmr_coordinator import planning
+
+        def read(conn):
+            return (cloud.hypervisor_capacity(conn),
+                    cloud.compute_services(conn), cloud.aggregates(conn))
+        hypervisors, services, aggregates = self._cloud_read(
+            'hypervisors, services and aggregates', read)
+        return 200, {'capacity': planning.capacity(hypervisors, services,
+                                                   aggregates)}
 
     # -- cluster switches --------------------------------------------------------
     def pause(self, req):
