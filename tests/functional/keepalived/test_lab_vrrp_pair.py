@@ -155,3 +155,67 @@ def test_pair_errors_name_the_fix(lab, conn):
         pair_mod.setup_vrrp_pair(conn, 'solo', virtual_router_id=53)
     # Nothing was created by the refused runs.
     assert list(conn.network.ports(name=pair_mod.vip_port_name('solo'))) == []
+
+
+@pytest.fixture
+def vmr_cli(monkeypatch, capsys):
+    """``vmr`` in-process with the keepalived commands plugged in.
+
+    The ``vmr.cli`` entry points may not be installed in this checkout, so
+    the commands are added the way the entry points add them.
+    """
+    from vmr_client import shell
+    from vmr_client.commands import keepalived as keepalived_cmds
+    for name, cls in keepalived_cmds.COMMANDS.items():
+        monkeypatch.setitem(shell.COMMANDS, name, cls)
+
+    def run(*argv):
+        capsys.readouterr()
+        rc = shell.main(list(argv))
+        out, err = capsys.readouterr()
+        return rc, out, err
+    return run
+
+
+def test_cli_setup_pair_writes_the_files(lab, conn, tmp_path, monkeypatch, vmr_cli):
+    boot(conn, 'vpn-a', 'compute-1', {'vmr_pair': 'vpn', 'vmr_role': 'active'})
+    boot(conn, 'vpn-b', 'compute-2', {'vmr_pair': 'vpn', 'vmr_role': 'standby'})
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(tmp_path / 'clouds.yaml'))
+    token = tmp_path / 'token'
+    token.write_text('a-webhook-token-of-some-length\n')
+    out_dir = tmp_path / 'out'
+    argv = ['keepalived', 'setup-pair', 'vpn', '--os-cloud', 'vmr-lab',
+            '--virtual-router-id', '51', '--floating-network', 'public',
+            '--service', 'openvpn', '--webhook-url', 'https://vmr:8779/v1/alarms/keepalived',
+            '--webhook-token-file', str(token), '--output-dir', str(out_dir)]
+    rc, out, err = vmr_cli(*argv)
+    assert rc == 0, err
+    assert 'pair vpn: VIP' in err and 'change(s)' in err
+    files = sorted(out.split())
+    assert len(files) == 6      # keepalived.conf, notify.sh, user-data per member
+    for path in files:
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    user_data = (out_dir / 'vpn-b' / 'user-data').read_text()
+    assert 'a-webhook-token-of-some-length' in user_data
+
+    rc, out, err = vmr_cli(*argv)
+    assert rc == 0 and 'nothing to do' in err, err
+
+    rc, out, err = vmr_cli('keepalived', 'setup-pair', 'nope', '--os-cloud', 'vmr-lab',
+                           '--virtual-router-id', '51')
+    assert rc == 2 and err.startswith('error: pair nope: a VRRP pair needs exactly 2'), err
+
+
+def test_cli_render_wraps_the_renderer(vmr_cli):
+    rc, out, err = vmr_cli('keepalived', 'render', 'controller-vip',
+                           '--controller', 'ctl-1=192.0.2.11',
+                           '--controller', 'ctl-2=192.0.2.12',
+                           '--vip', '192.0.2.100/24', '--virtual-router-id', '60',
+                           '--file', 'keepalived.conf', '--only', 'ctl-1')
+    assert rc == 0, err
+    assert out.startswith('#') and 'virtual_router_id 60' in out
+    assert '192.0.2.100/24' in out
+    rc, out, err = vmr_cli('keepalived', 'render', 'guest-pair', '--name', 'web',
+                           '--member', 'web-1=10.0.0.11', '--member', 'web-2=10.0.0.11',
+                           '--vip', '10.0.0.100/24', '--virtual-router-id', '51')
+    assert rc == 2 and 'fixed_ip' in err, err
