@@ -43,8 +43,11 @@ class Demo:
     """Owns every process and object of one demo run."""
 
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
-                 out=sys.stdout, grace=0.0, lab_options=None):
+                 out=sys.stdout, grace=0.0, lab_options=None,
+                 agent_options=''):
         self.grace = grace
+        #: extra ``[agent]`` lines for every agent (e.g. watched_processes)
+        self.agent_options = agent_options
         self.lab_options = dict(lab_options or {})
         self.n_hosts = hosts
         self.n_servers = servers
@@ -164,6 +167,7 @@ class Demo:
             addresses = {addresses}
             responder_networks = management
             boot_id_file = {boot_id}
+            {agent_options}
             [fencing]
             profiles_file = {profiles}
             [cloud]
@@ -186,6 +190,7 @@ class Demo:
                         api_enabled='false' if host else 'true',
                         api_port=self._api_port(name),
                         webhook_token=self.webhook_token,
+                        agent_options=self.agent_options if host else '',
                         secrets=self._secrets_file())
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:
