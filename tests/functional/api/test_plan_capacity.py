@@ -101,6 +101,24 @@ def test_plan_orders_servers_and_places_them_by_free_room(api, lab, conn):
         plan['unusable_hosts']
 
 
+def test_plan_keeps_anti_affinity_groups_apart(api, lab, conn):
+    group = conn.compute.create_server_group(name='web-group',
+                                             policy='anti-affinity')
+    # Seeded servers skip the scheduler: put them in the group by hand.
+    lab.nova.server_groups[group.id]['members'].extend(
+        [lab.ids['web-1'], lab.ids['filler-3']])
+    by_group = dict(WEB, name='web-group',
+                    selector={'server_group': 'web-group'}, priority=300)
+    assert api.post('/v1/contracts', WEB).status_code == 201
+    assert api.post('/v1/contracts', by_group).status_code == 201
+    plan = api.get('/v1/plan', host='compute-1').json()['plan']
+    # web-1 may not join filler-3 on compute-3 (the roomiest host).
+    assert [(s['server_name'], s['contract'], s['destination'])
+            for s in plan['steps']] == [
+        ('web-1', 'web-group', 'compute-2'), ('web-2', 'web-ha', 'compute-3')]
+    assert plan['fits'] is True
+
+
 def test_plan_needs_a_host(api):
     r = api.get('/v1/plan')
     assert r.status_code == 400
