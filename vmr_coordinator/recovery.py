@@ -672,12 +672,49 @@ class Recovery:
                          host, result.error or result.evidence)
                 return
             detail = result.evidence
+        restored = self._restore_standbys(host, rid)
+        if restored:
+            detail += '; standby restored: %s' % ', '.join(restored)
         self._set_host(host, {'state': HostState.UP,
                               'state_since': time.time(), 'recovery': None,
                               'reason': 'returned: %s' % detail,
                               'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
+
+    def _restore_standbys(self, host, rid):
+        """Start the pair members left on the returned host.
+
+        ``fip_failover`` made them standbys (their partner holds the
+        floating IP now); Nova brings them back SHUTOFF after the reboot,
+        and a pair without a running standby has no second chance.
+        """
+        from vmr_coordinator import cloud
+        restored = []
+        try:
+            servers = cloud.servers_on_host(self.conn, host)
+        except Exception as exc:  # the host is up again either way
+            LOG.warning('standbys of %s not checked: %s', host, exc)
+            return restored
+        for server in servers:
+            meta = server.metadata or {}
+            if not meta.get('vmr_pair') or meta.get('vmr_role') != 'standby':
+                continue
+            if server.status != 'SHUTOFF':
+                continue
+            try:
+                self.conn.compute.start_server(server)
+            except Exception as exc:  # leave it to the operator, say so
+                LOG.warning('standby %s of pair %s not started: %s',
+                            server.name, meta['vmr_pair'], exc)
+                continue
+            restored.append('%s (pair %s)' % (server.name, meta['vmr_pair']))
+        if restored and rid:
+            def mutate(r):
+                journal_mod.add_event(r, time.time(), 'standby restored',
+                                      ', '.join(restored))
+            self.journal.update(rid, mutate)
+        return restored
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -118,3 +118,23 @@ def test_mass_failure_engages_the_brake_and_fences_nothing():
 def test_demo_contract_scenarios(demo, scenario):
     assert demo.run(scenario, 'compute-2', timeout=90), demo.out.getvalue()
     assert demo.lab.monitor.violations() == []
+
+
+def test_pair_gets_its_standby_back_when_the_host_returns(demo):
+    assert demo.run('fip-failover', 'compute-2', timeout=90)
+    host = demo.lab.hosts['compute-2']
+    host.set_power('on')
+    conf = demo._conf('compute-2', 'agent', demo.workdir + '/clouds.yaml',
+                      demo.workdir + '/fence-profiles.yaml', host)
+    demo._spawn('agent', 'compute-2', conf)
+    demo.wait(lambda: demo._states().get('compute-2') == 'up', 60,
+              'compute-2 back up')
+    old_active = next(s for s in demo.conn.compute.servers(
+        details=True, all_projects=True) if s.name == 'vpn-a')
+    demo.wait(lambda: demo.conn.compute.get_server(
+        old_active.id).status == 'ACTIVE', 30, 'vpn-a running again')
+    server = demo.conn.compute.get_server(old_active.id)
+    assert server.metadata['vmr_role'] == 'standby'
+    rec = demo._records()[0]
+    assert any(e['event'] == 'standby restored' for e in rec['timeline'])
+    assert demo.lab.monitor.violations() == []
