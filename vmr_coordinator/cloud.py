@@ -175,5 +175,6 @@ def server_loads(conn):
         out.append(planning.ServerLoad(
             facts=facts, vcpus=flavor.vcpus or 0, ram_mb=flavor.ram or 0,
             disk_gb=root + ephemeral, group=group.id if group else None,
-            group_policy=getattr(group, 'policy', None) if group else None))
+            group_policy=getattr(group, 'policy', None) if group else None,
+            pinned_zone=getattr(server, 'pinned_availability_zone', None)))
     return out

@@ -151,6 +151,8 @@ class ServerLoad:
     ``disk_gb`` is the local disk it takes (0 for a server booted from a
     volume). ``group`` is the id of its server group and ``group_policy``
     that group's policy (``anti-affinity``...), when it has one.
+    ``pinned_zone`` is the availability zone the server was booted into
+    (Nova keeps an evacuated server in it; ``pinned_availability_zone``).
     """
 
     facts: contracts_mod.ServerFacts
@@ -159,6 +161,7 @@ class ServerLoad:
     disk_gb: float = 0
     group: str | None = None
     group_policy: str | None = None
+    pinned_zone: str | None = None
 
     @classmethod
     def from_dict(cls, doc: Mapping) -> 'ServerLoad':
@@ -169,7 +172,8 @@ class ServerLoad:
                    vcpus=_num(doc.get('vcpus', flavor.get('vcpus'))),
                    ram_mb=_num(doc.get('ram_mb', flavor.get('ram'))),
                    disk_gb=_num(doc.get('disk_gb', flavor.get('disk'))),
-                   group=doc.get('group'), group_policy=doc.get('group_policy'))
+                   group=doc.get('group'), group_policy=doc.get('group_policy'),
+                   pinned_zone=doc.get('pinned_zone'))
 
     def need(self, resource: str) -> float:
         """How much of ``resource`` the server takes."""
@@ -274,6 +278,10 @@ def _choose(server, params, candidates, room, groups):
         if target_host and host.name != target_host:
             continue
         if target_aggregate and target_aggregate not in host.aggregates:
+            continue
+        if server.pinned_zone and host.zone != server.pinned_zone:
+            reasons[host.name] = 'outside zone %s, where the server is pinned' % \
+                server.pinned_zone
             continue
         why = room.fits(host.name, server)
         members = groups.get(server.group, {}) if server.group else {}

@@ -178,3 +178,18 @@ def test_host_view_merges_services_aggregates_and_zones():
     assert by['c2'].aggregates == frozenset({'fast'})
     # A service without usage data can take nothing.
     assert by['c3'].vcpus == 0 and by['c3'].source == 'no usage data'
+
+
+def test_a_server_pinned_to_a_zone_stays_in_it():
+    hosts = [host('c1', zone='az1'), host('c2', zone='az2'),
+             host('c3', zone='az1', used=(0, 30000, 0))]
+    result = plan([server('pinned', pinned_zone='az1', flavor={
+        'vcpus': 1, 'ram': 1024, 'disk': 1}), server('free')],
+        [contract('web')], hosts)
+    steps = by_name(result)
+    assert steps['pinned']['destination'] == 'c3'
+    assert steps['free']['destination'] == 'c2'
+    result = plan([server('pinned', pinned_zone='az1')], [contract('web')],
+                  hosts)
+    reason = result['steps'][0]['reason']
+    assert 'c2: outside zone az1' in reason and 'c3: not enough' in reason
