@@ -81,6 +81,11 @@ class Agent:
         self.watcher = None
         self._last_error = None
         self._failures = 0
+        self.libvirt = None
+        if conf.agent.libvirt_uri:
+            from vmr_agent import libvirt_events
+            self.libvirt = libvirt_events.LibvirtWatcher(
+                conf.agent.libvirt_uri)
 
     def _make_watchdog(self):
         try:
@@ -122,6 +127,8 @@ class Agent:
         caps = self.facts()
         caps['started_at'] = self.started_at
         caps['processes_down'] = list(self.processes_down)
+        if self.libvirt is not None:
+            caps['instances_down'] = self.libvirt.report()
         return caps
 
     def alive(self):
@@ -147,6 +154,8 @@ class Agent:
         self.watcher.start()
         if self.watchdog is not None:
             self.watchdog.arm()
+        if self.libvirt is not None and not self.libvirt.start():
+            self.libvirt = None
 
     def step(self):
         """One beat; returns a short word for the log/tests."""

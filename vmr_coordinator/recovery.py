@@ -46,6 +46,7 @@ class Recovery:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix='vmr-recovery')
         self.inflight = set()
+        self._reported_instances = set()
         self._queued = {}
         self._seq = 0
         self._lock = threading.Lock()
@@ -246,6 +247,24 @@ class Recovery:
                 if set(reported) - set(now_down):
                     self._set_host(name, {'processes_down': sorted(
                         set(reported) & set(now_down)) or None})
+        # instances the agents saw crash (libvirt events)
+        for name, member in snap.members.items():
+            for uuid in member.capabilities.get('instances_down') or []:
+                if ('instance_down', name, uuid) in open_keys or \
+                        uuid in self._reported_instances:
+                    continue
+                self._reported_instances.add(uuid)
+                rec = self._event_record({
+                    'type': 'instance_down', 'server_id': uuid,
+                    'status': 'ERROR', 'host': name,
+                    'reason': 'libvirt: the domain crashed or failed'}, now)
+                self.healer.guarded(
+                    [Op.put(self.store.keys.recovery(rec['id']), rec)])
+                said.append('instance %s down on %s: recovery %s'
+                            % (uuid, name, rec['id']))
+        live_reports = {u for m in snap.members.values()
+                        for u in m.capabilities.get('instances_down') or []}
+        self._reported_instances &= live_reports
         said.extend(self._poll_instances(snap, now, open_keys))
         return said
 

@@ -58,6 +58,11 @@ OPTS = [
     cfg.StrOpt('watchdog_command',
                help='Command run by the software watchdog fallback when it '
                     'fires (e.g. `systemctl reboot --force --force`).'),
+    cfg.StrOpt('libvirt_uri',
+               help='libvirt URI (e.g. qemu:///system) to watch for '
+                    'instances that crash or stop unexpectedly; reported as '
+                    'instance_down. Needs the libvirt Python binding '
+                    '(optional). Unset: Nova polling only.'),
     cfg.ListOpt('watched_processes', default=[],
                 help='Process names (as in /proc/PID/comm) whose absence the '
                      'agent reports as process_down, e.g. nova-compute.'),
