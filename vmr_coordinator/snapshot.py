@@ -162,8 +162,13 @@ def take(store, group, cache=None):
     group_dir = Keyspace.group(group)
     incremental = cache is not None and cache.revision > 0
     if incremental:
-        big = [_range(keys.hosts, keys_only=True),
-               _range(group_dir, keys_only=True)]
+        # How many keys, and the newest one: enough to know whether a
+        # prefix changed since the cache (any put raises the newest
+        # mod_revision, a delete alone lowers the count).
+        big = [_range(keys.hosts, keys_only=True, limit='1',
+                      sort_order='DESCEND', sort_target='MOD'),
+               _range(group_dir, keys_only=True, limit='1',
+                      sort_order='DESCEND', sort_target='MOD')]
     else:
         big = [Op.get(keys.hosts, prefix=True),
                Op.get(group_dir, prefix=True)]
@@ -177,13 +182,12 @@ def take(store, group, cache=None):
     ])
     responses = result.responses
     if incremental:
-        host_keys, member_keys = _raw_kvs(responses[0]), _raw_kvs(responses[1])
         try:
-            host_raw = _merge(cache.hosts, host_keys, _changed(
-                store, keys.hosts, host_keys, cache.hosts, result.revision))
-            member_raw = _merge(cache.members, member_keys, _changed(
-                store, group_dir, member_keys, cache.members,
-                result.revision))
+            host_raw = _current(store, keys.hosts, responses[0],
+                                cache.hosts, cache.revision, result.revision)
+            member_raw = _current(store, group_dir, responses[1],
+                                  cache.members, cache.revision,
+                                  result.revision)
         except exceptions.StoreError as exc:
             # e.g. the revision was compacted meanwhile: read everything.
             LOG.debug('snapshot: incremental read failed (%s); full read',
@@ -229,7 +233,8 @@ def take(store, group, cache=None):
         elif entry[2] is not None:
             corrupt.append(entry[2])
         name, data, _ = entry
-        host_cache[raw['key']] = (raw.get('mod_revision'), entry)
+        host_cache[raw['key']] = (raw.get('mod_revision'), entry,
+                                  _meta(raw))
         if data is not None and '/' not in name and name:
             # A shallow copy: the healer replaces a record's data, it never
             # edits the cached dict in place.
@@ -254,7 +259,8 @@ def take(store, group, cache=None):
             entry = (name, caps, reason)
         elif entry[2] is not None:
             corrupt.append(entry[2])
-        member_cache[raw['key']] = (raw.get('mod_revision'), entry)
+        member_cache[raw['key']] = (raw.get('mod_revision'), entry,
+                                    _meta(raw))
         name, caps, _ = entry
         if not name:
             continue  # the group's own key
@@ -297,6 +303,34 @@ def take(store, group, cache=None):
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
                     contracts, paused, brake, leader, corrupt)
+
+
+def _meta(raw):
+    """A key-value without its value (what ``keys_only`` returns)."""
+    if 'value' not in raw:
+        return raw
+    return {k: v for k, v in raw.items() if k != 'value'}
+
+
+def _current(store, prefix, probe, cached, cached_revision, revision):
+    """``[(raw kv, cached entry or None)]`` of ``prefix`` at ``revision``.
+
+    ``probe`` is the answer to the count + newest-key range of the snapshot
+    transaction: when neither moved, the cache is the prefix and nothing is
+    read; otherwise the keys are listed and the changed values fetched, both
+    at ``revision`` (None when the cache turns out inconsistent).
+    """
+    rng = probe.get('response_range') or {}
+    newest = _raw_kvs(probe)
+    newest_revision = int(newest[0].get('mod_revision', 0)) if newest else 0
+    if int(rng.get('count', 0)) == len(cached) and \
+            newest_revision <= cached_revision:
+        return [(meta, entry) for _, entry, meta in cached.values()]
+    result = store.txn([], [_range(prefix, keys_only=True,
+                                   revision=str(revision))])
+    key_kvs = _raw_kvs(result.responses[0])
+    return _merge(cached, key_kvs, _changed(store, prefix, key_kvs, cached,
+                                            revision))
 
 
 def _changed(store, prefix, key_kvs, cached, revision):
