@@ -15,6 +15,7 @@ The budget is T + grace + period + probe timeout (DESIGN §3).
 """
 
 import argparse
+import concurrent.futures
 import os
 import platform
 import sys
@@ -35,11 +36,12 @@ def leader(store):
     return kv.value if kv else None
 
 
-def run(kills, failovers, ttl, agents=6, log=sys.stderr):
+def run(kills, failovers, ttl, agents=6, probe_timeout=1.0, log=sys.stderr):
     etcd = EtcdServer(name='vmr-bench').start()
     timing = {'ttl': ttl, 'interval': min(1.0, ttl / 3),
               'period': min(0.5, ttl / 6), 'leader_ttl': 3,
-              'leader_margin': 0.5, 'probe_timeout': 1.0, 'grace': 0.0}
+              'leader_margin': 0.5, 'probe_timeout': probe_timeout,
+              'grace': 0.0}
     cluster = Cluster([etcd.endpoint], agents=agents, coordinators=2,
                       timing=timing).start()
     store = cluster.store()
@@ -84,6 +86,12 @@ def main(argv=None):
                         help='heartbeat TTLs to measure, comma-separated')
     parser.add_argument('--kills', type=int, default=30)
     parser.add_argument('--failovers', type=int, default=20)
+    parser.add_argument('--probe-timeout', type=float, default=1.0,
+                        help='[coordinator] probe_timeout (s)')
+    parser.add_argument('--parallel', action='store_true',
+                        help='measure the TTLs at the same time, each on its '
+                             'own etcd and processes (detection waits on '
+                             'lease expiry, not on CPU)')
     parser.add_argument('--output', default='detection')
     args = parser.parse_args(argv)
     ttls = [float(x) for x in args.ttls.split(',')]
@@ -92,10 +100,15 @@ def main(argv=None):
                       'machine': platform.platform(), 'cpus': os.cpu_count(),
                       'ttls': {}}
     series = {}
-    for i, ttl in enumerate(ttls):
-        # Fail-overs once, with the first TTL's cluster.
-        detection, failover, timing = run(
-            args.kills, args.failovers if i == 0 else 0, ttl)
+    # Fail-overs once, with the first TTL's cluster.
+    jobs = [(args.kills, args.failovers if i == 0 else 0, ttl, 6,
+             args.probe_timeout) for i, ttl in enumerate(ttls)]
+    if args.parallel:
+        with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+            outcomes = list(pool.map(lambda job: run(*job), jobs))
+    else:
+        outcomes = [run(*job) for job in jobs]
+    for ttl, (detection, failover, timing) in zip(ttls, outcomes):
         budget = ttl + timing['grace'] + timing['period'] + \
             timing['probe_timeout']
         rows['detection T=%gs' % ttl] = stats.summary(detection)

@@ -102,17 +102,17 @@ def scale(data):
 
 
 def main(argv=None):
-    for name, fn in (('detection', detection), ('heal', heal),
-                     ('false_positives', false_positives)):
-        data = load(name)
-        if data:
+    for prefix, fn in (('detection', detection), ('heal', heal),
+                       ('false_positives', false_positives),
+                       ('scale', scale)):
+        for path in sorted(glob.glob(os.path.join(stats.OUTDIR,
+                                                  prefix + '*.json'))):
+            name = os.path.basename(path)[:-5]
+            if name.endswith('-quick'):
+                continue
+            data = load(name)
             print('\n.. %s (%s)\n' % (name, data.get('command', '')))
             fn(data)
-    for path in sorted(glob.glob(os.path.join(stats.OUTDIR, 'scale*.json'))):
-        name = os.path.basename(path)[:-5]
-        data = load(name)
-        print('\n.. %s (%s)\n' % (name, data.get('command', '')))
-        scale(data)
     return 0
 
 

@@ -28,10 +28,19 @@ QUICK = {
 }
 FULL = {
     'detection': (bench_detection, ['--ttls', '2,3,5,10', '--kills', '30',
-                                    '--failovers', '20']),
+                                    '--failovers', '20', '--parallel']),
     'heal': (bench_heal, ['--servers', '20,100', '--workers', '1,4,8,16']),
     'false_positives': (bench_false_positives, ['--minutes', '30']),
     'scale': (bench_scale, ['--hosts', '500,2000,5000']),
+    'scale_coordinator': (bench_scale, [
+        '--hosts', '2000,5000', '--ttl', '30', '--interval', '10',
+        '--no-failures', '--output', 'scale-coordinator']),
+    'heal_conductor16': (bench_heal, [
+        '--servers', '100', '--workers', '16', '--conductor', '16',
+        '--output', 'heal-conductor16']),
+    'detection_probe05': (bench_detection, [
+        '--ttls', '3', '--kills', '30', '--failovers', '0',
+        '--probe-timeout', '0.5', '--output', 'detection-probe05']),
 }
 
 
