@@ -7,9 +7,11 @@ assertions are about *what* happens, not how fast.
 """
 
 import re
+import threading
 import time
 
 import pytest
+import requests
 
 from tests.functional.reliability.netcut import CutCluster, host_states, \
     leader
@@ -39,15 +41,40 @@ def make_cluster(etcd_server):
         c.store().delete(c.store().keys.root, prefix=True)
 
 
-def _log_time(line):
-    """Seconds of the day of an oslo.log line (same host clock for all)."""
-    m = re.match(r'\S+ (\d+):(\d+):(\d+\.\d+) ', line)
-    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+def _api_port(proc):
+    with open(proc.conf_path) as fh:
+        return int(re.search(r'^bind_port = (\d+)$', fh.read(), re.M).group(1))
+
+
+class RoleWatch(threading.Thread):
+    """Polls a coordinator's ``/readyz``: it answers ``role: leader`` from
+    the election's clock alone (no etcd read) while the member believes it
+    leads, so the first other answer dates the step-down even while the
+    member's loop is stuck on a cut etcd link."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.url = 'http://127.0.0.1:%d/readyz' % port
+        self.stepped_down_at = None   # wall clock of the asking request
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            asked = time.time()
+            try:
+                role = requests.get(self.url, timeout=10).json().get('role')
+            except (requests.RequestException, ValueError):
+                role = None
+            if role is not None and role != 'leader':
+                self.stepped_down_at = asked
+                return
+            time.sleep(0.05)
 
 
 def test_leader_cut_from_etcd_steps_down_and_its_token_is_refused(
         make_cluster):
-    c = make_cluster(agents=1, coordinators=2)
+    c = make_cluster(agents=1, coordinators=2,
+                     extra='[api]\nenabled = true\nbind_host = 127.0.0.1\n')
     c.start()
     store = c.store()
     wait_for(lambda: all_up(store, ['compute-1']) and leader(store), 60,
@@ -55,12 +82,32 @@ def test_leader_cut_from_etcd_steps_down_and_its_token_is_refused(
     old = leader(store)
     old_token = store.get(store.keys.leader).create_revision
     new_name = [n for n in c.coordinators if n != old][0]
+    watch = RoleWatch(_api_port(c.procs[old]))
+    wait_for(lambda: requests.get(watch.url, timeout=5).json().get(
+        'role') == 'leader', 20, interval=0.2, message='/readyz says leader')
+    watch.start()
     c.cut(old)
+    cut_at = time.time()
     new = wait_for(lambda: leader(store) not in (None, old) and leader(store),
-                   30, interval=0.1, message='a new leader')
+                   30, interval=0.05, message='a new leader')
+    elected_seen = time.time()
     assert new == new_name
     new_token = store.get(store.keys.leader).create_revision
     assert new_token > old_token
+
+    # The old leader stopped believing it leads (by its own clock, its
+    # loop blocked on the cut link) before etcd let the new one in.
+    wait_for(lambda: watch.stepped_down_at, 20, interval=0.1,
+             message='the old leader to step down')
+    watch.done.set()
+    print('cut->stepped down %.2f s, cut->new leader seen %.2f s'
+          % (watch.stepped_down_at - cut_at, elected_seen - cut_at))
+    assert watch.stepped_down_at < elected_seen, (
+        'old leader still leading %.2f s after the new one was seen'
+        % (watch.stepped_down_at - elected_seen))
+    # ... and no earlier than its term allowed (L - margin after its last
+    # refresh, which happened at most L/3 + a period before the cut).
+    assert watch.stepped_down_at > cut_at + 0.5
 
     # The old guard is refused by etcd itself, whatever the old leader
     # believes: every leader write carries it.
@@ -68,18 +115,8 @@ def test_leader_cut_from_etcd_steps_down_and_its_token_is_refused(
         store.guarded(LeaderGuard(store.keys.leader, old, old_token),
                       [Op.put(store.keys.host('compute-1'), {'x': 1})])
 
-    # The old leader stepped down by its own clock; the new one was elected
-    # only after the old lease expired in etcd.  Both logs use this host's
-    # clock, so their order is meaningful.
-    old_log = wait_for(lambda: 'steps down' in c.procs[old].log() and
-                       c.procs[old].log(), 20, interval=0.2,
-                       message='the old leader to say it stepped down')
-    down = [line for line in old_log.splitlines() if 'steps down' in line]
-    elected = [line for line in c.procs[new].log().splitlines()
-               if 'is now the leader' in line]
-    assert down and elected
-    assert _log_time(down[0]) < _log_time(elected[-1]), (down[0],
-                                                         elected[-1])
+    wait_for(lambda: 'steps down' in c.procs[old].log(), 20, interval=0.2,
+             message='the old leader to log its step-down')
 
     # Healed, the old leader follows the new one and writes nothing.
     c.heal(old)
