@@ -10,6 +10,7 @@ used here.
 """
 
 import logging
+import threading
 import time
 
 from vmr_common import exceptions
@@ -38,6 +39,8 @@ class Election:
         self.last_refresh = 0.0
         self.leader_seen = None   # member id of the leader as last read
         self.changes = 0
+        self._lock = threading.RLock()
+        self._timer = None
 
     # -- state ----------------------------------------------------------
     @property
@@ -83,10 +86,12 @@ class Election:
             self.store.revoke(lease)
             self.leader_seen = holder.value if holder else None
             return False
-        self.lease = lease
-        self.token = holder.create_revision
-        self.last_refresh = start
-        self.valid_until = start + self.ttl - self.margin
+        with self._lock:
+            self.lease = lease
+            self.token = holder.create_revision
+            self.last_refresh = start
+            self.valid_until = start + self.ttl - self.margin
+        self._arm_deadline()
         self.leader_seen = self.member
         self.changes += 1
         LOG.info('election: %s is now the leader (token %d, lease TTL %.1f s)',
@@ -108,18 +113,43 @@ class Election:
             self.step_down('my leader key is gone or belongs to %s'
                            % (holder.value if holder else 'nobody'))
             return
-        self.last_refresh = start
-        self.valid_until = start + self.ttl - self.margin
+        with self._lock:
+            if self.token is None:
+                return   # the deadline passed while we were refreshing
+            self.last_refresh = start
+            self.valid_until = start + self.ttl - self.margin
+        self._arm_deadline()
+
+    def _arm_deadline(self):
+        """Step down exactly at the deadline, even while the loop is stuck
+        in a slow etcd call (a partitioned leader's requests hang for the
+        whole client timeout)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.0, self.valid_until - self.clock())
+        self._timer = threading.Timer(delay, self._deadline_passed)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _deadline_passed(self):
+        with self._lock:
+            if self.token is not None and self.clock() >= self.valid_until:
+                self.step_down('my term ran out by my own clock before I '
+                               'could refresh it')
 
     def step_down(self, reason):
         """Stop acting as leader at once (the key expires by itself)."""
-        if self.token is None:
-            return
-        LOG.warning('election: %s steps down: %s', self.member, reason)
-        self.token = None
-        self.lease = None
-        self.valid_until = 0.0
-        self.changes += 1
+        with self._lock:
+            if self.token is None:
+                return
+            LOG.warning('election: %s steps down: %s', self.member, reason)
+            self.token = None
+            self.lease = None
+            self.valid_until = 0.0
+            self.changes += 1
+            if self._timer is not None and \
+                    self._timer is not threading.current_thread():
+                self._timer.cancel()
 
     def resign(self):
         """Give leadership up now (clean shutdown): delete our key only."""
