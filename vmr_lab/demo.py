@@ -498,7 +498,23 @@ class Demo:
         ok = ok and not violations
         self.say('%s: recovery %s in %.1f s after the failure' % (
             'HEALED' if ok else 'FAILED', rec['state'], took))
+        self.show_recovery(rec['id'])
         return ok
+
+    def show_recovery(self, rid):
+        """What an operator sees: ``vmr recovery show`` over the API."""
+        cmd = [sys.executable, '-c', 'import sys, vmr_client.shell as m; '
+               'sys.exit(m.main(sys.argv[1:]))', '--url', self.api_url(),
+               'recovery', 'show', rid]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True,
+                                    timeout=30)
+        except subprocess.TimeoutExpired:
+            return
+        if result.returncode == 0:
+            self.out.write('\n$ vmr --url %s recovery show %s\n%s\n' % (
+                self.api_url(), rid, result.stdout))
+            self.out.flush()
 
     # -- tear-down ------------------------------------------------------------
     def stop(self):
