@@ -14,6 +14,7 @@ from tooz import coordination
 import tooz
 
 from vmr_common import exceptions
+from vmr_common import store as store_mod
 from vmr_common.keys import Keyspace
 
 LOG = logging.getLogger(__name__)
@@ -74,18 +75,20 @@ class Membership:
         if self.coordinator is None:
             self.coordinator = self._connect()
         try:
-            self.coordinator.create_group(self.group).get()
+            self._call(self.coordinator.create_group, self.group)
         except coordination.GroupAlreadyExist:
             pass
         try:
-            self.coordinator.join_group(self.group, self.capabilities).get()
+            self._call(self.coordinator.join_group, self.group,
+                       self.capabilities)
         except coordination.MemberAlreadyExist:
             # Our previous incarnation's key, on a lease that has not expired
             # yet: it is ours, so remove it and join with the new lease.
             LOG.info('membership: a stale member key of %s exists (fast '
                      'restart); replacing it', self.host)
             self.store.delete(self.member_key)
-            self.coordinator.join_group(self.group, self.capabilities).get()
+            self._call(self.coordinator.join_group, self.group,
+                       self.capabilities)
         LOG.info('membership: %s joined group %s', self.host,
                  self.group.decode())
 
@@ -98,37 +101,42 @@ class Membership:
         if self.coordinator is None:
             self.join(capabilities or self.capabilities)
             return 'joined'
-        try:
-            self.coordinator.heartbeat()
-        except etcd_exc.Etcd3Exception as exc:
-            if not self._token_expired(exc):
-                raise
-            LOG.info('membership: etcd forgot our auth token (etcd '
-                     'restarted or the token expired); logging in again')
-            self.store.authorize(self.coordinator.client)
-            self.coordinator.heartbeat()
+        self._call(self.coordinator.heartbeat)
         present = self.store.get(self.member_key)
         if present is None:
             self.rejoins += 1
             LOG.warning('membership: my member key %s vanished (this agent '
                         'stalled longer than the TTL, or etcd lost the '
                         'lease); rejoining', self.member_key)
-            self.coordinator.join_group(
-                self.group, capabilities or self.capabilities).get()
+            self._call(self.coordinator.join_group, self.group,
+                       capabilities or self.capabilities)
             if capabilities is not None:
                 self.capabilities = dict(capabilities)
             return 'rejoined'
         if capabilities is not None and capabilities != self.capabilities:
-            self.coordinator.update_capabilities(self.group,
-                                                 capabilities).get()
+            self._call(self.coordinator.update_capabilities, self.group,
+                       capabilities)
             self.capabilities = dict(capabilities)
             return 'updated'
         return 'ok'
 
-    def _token_expired(self, exc):
-        text = '%s %s' % (getattr(exc, 'detail_text', '') or '', exc)
-        return bool(self.store._username) and (
-            'invalid auth token' in text or 'user name is empty' in text)
+    def _call(self, func, *args, coordinator=None):
+        """Run a tooz call (``.get()`` on its result); when etcd forgot the
+        session's auth token (etcd restarted), log in again and retry once.
+        Lease keep-alives pass etcd without a token check, so a heartbeat
+        alone would never notice; joins, updates and leaves would fail."""
+        def run():
+            result = func(*args)
+            return result.get() if hasattr(result, 'get') else result
+        try:
+            return run()
+        except (tooz.ToozError, etcd_exc.Etcd3Exception) as exc:
+            if not (self.store.username and store_mod.token_expired(exc)):
+                raise
+        LOG.info('membership: etcd forgot our auth token (etcd restarted or '
+                 'the token expired); logging in again')
+        self.store.authorize((coordinator or self.coordinator).client)
+        return run()
 
     def reconnect(self):
         """Drop the tooz connection and use the next etcd endpoint."""
@@ -142,7 +150,8 @@ class Membership:
             return
         if leave:
             try:
-                coordinator.leave_group(self.group).get()
+                self._call(coordinator.leave_group, self.group,
+                           coordinator=coordinator)
                 LOG.info('membership: %s left group %s', self.host,
                          self.group.decode())
             except (tooz.ToozError, exceptions.StoreError) as exc:

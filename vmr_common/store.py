@@ -272,6 +272,11 @@ class Store:
         return token
 
     @property
+    def username(self):
+        """The etcd user (None without etcd authentication)."""
+        return self._username
+
+    @property
     def endpoint(self):
         """The endpoint currently in use."""
         return self.endpoints[self._current]
@@ -287,7 +292,15 @@ class Store:
             endpoint = self.endpoints[idx]
             try:
                 client = self._client(endpoint)
-                result = client.post(client.get_url(path), json=body)
+                try:
+                    result = client.post(client.get_url(path), json=body)
+                except etcd_exc.Etcd3Exception as exc:
+                    if not (self._username and token_expired(exc)):
+                        raise
+                    # etcd forgot our token (it restarted, or the token
+                    # expired): log in again and retry this endpoint once.
+                    self.authorize(client)
+                    result = client.post(client.get_url(path), json=body)
             except (etcd_exc.ConnectionFailedError,
                     etcd_exc.ConnectionTimeoutError,
                     requests.exceptions.RequestException) as exc:
@@ -486,6 +499,17 @@ def _hint(text):
                 'certificate without a CN and identify with [etcd] username '
                 'and password (see doc/security.rst)' % text.strip())
     return text
+
+
+def token_expired(exc):
+    """True if etcd refused a request because it does not know its auth
+    token (etcd keeps tokens in memory: a restart forgets them all)."""
+    while exc is not None:
+        text = '%s %s' % (getattr(exc, 'detail_text', '') or '', exc)
+        if 'invalid auth token' in text:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def _auth_reason(exc):

@@ -19,6 +19,7 @@ else.  What doc/security.rst promises is proved here:
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -242,3 +243,48 @@ def test_services_report_a_wrong_password_in_one_line(auth_etcd, pki):
             assert len(lines) <= 2, lines
     finally:
         cluster.stop()
+
+
+def test_services_log_in_again_after_an_etcd_restart(pki):
+    """etcd keeps auth tokens in memory: after a restart every client's
+    token is invalid.  The Store and the agent's tooz session log in
+    again; the host never looks failed for longer than the outage."""
+    server = TlsEtcd(pki, name='vmr-auth-restart')
+    extra = _tls_conf(pki, 'vmr', VMR_PASSWORD)
+    cluster = None
+    try:
+        server.start()
+        server.enable_auth(ROOT_PASSWORD, [
+            ('vmr', VMR_PASSWORD, ['/vmr/%s/' % CLUSTER, 'tooz/groups/'])])
+        cluster = Cluster([server.endpoint], agents=1, coordinators=1,
+                          cluster=CLUSTER, agent_extra=extra,
+                          coordinator_extra=extra)
+        store = tls_store(server, pki, username='vmr', password=VMR_PASSWORD)
+        cluster.start()
+
+        def state():
+            kv = store.get(store.keys.host('compute-1'))
+            return kv.json().get('state') if kv else None
+        wait_for(lambda: state() == 'up' and store.get(store.keys.leader),
+                 60, interval=0.5, message='agent up and a leader')
+        server.restart(down_for=0.5)
+        agent = cluster.agents['compute-1']
+        # Generous: etcd restart, lease re-grant, one detection period.
+        wait_for(lambda: state() == 'up' and store.get(store.keys.leader) and
+                 store.get('tooz/groups/vmr-agents/compute-1'), 30,
+                 interval=0.5, message='agent and leader back over auth')
+        time.sleep(3)
+        assert state() == 'up'
+        # A clean stop leaves the group: tooz's session must log in again
+        # (its lease keep-alives passed without a token check meanwhile).
+        agent.stop()
+        assert store.get('tooz/groups/vmr-agents/compute-1') is None
+        log = agent.log()
+        assert 'could not leave the group' not in log, log[-2000:]
+        assert 'logging in again' in log
+        for proc in (agent, cluster.coordinators['controller-1']):
+            assert 'Traceback' not in proc.log(), proc.log()[-2000:]
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        server.cleanup()
