@@ -76,6 +76,9 @@ class Healer:
 
     def _cycle(self):
         leader = self.election.step()
+        # The election's timer may step us down while this cycle runs (its
+        # guarded writes then fail): read the term's token once.
+        token = self.election.token
         if not leader:
             self.last_snapshot = None
             holder = self.election.leader_seen
@@ -85,8 +88,9 @@ class Healer:
                                  self._snapshot_cache)
         now = self.clock()
         self.last_snapshot = snap
-        if snap.leader is None or snap.leader.value != self.member or \
-                snap.leader.create_revision != self.election.token:
+        if token is None or snap.leader is None or \
+                snap.leader.value != self.member or \
+                snap.leader.create_revision != token:
             raise exceptions.LeadershipLost(
                 'the leader key no longer names me with my token')
         if snap.paused is not None:
@@ -115,7 +119,7 @@ class Healer:
         up = sum(1 for r in snap.hosts.values()
                  if r.state == detection.HostState.UP)
         return ('no action: I am the leader (token %d); %d hosts, %d up, %d '
-                'agents live' % (self.election.token, len(snap.hosts), up,
+                'agents live' % (token, len(snap.hosts), up,
                                  len(snap.members)))
 
     # -- writes (all leader-guarded) --------------------------------------
