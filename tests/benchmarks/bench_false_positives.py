@@ -14,7 +14,7 @@ every agent stressed by three injectors at once for ``--minutes``:
 * network jitter: the proxy holds ``--delay-fraction`` of the chunks on the
   agent's etcd connection for ``--delay-ms``,
 * pauses: at random (exponential, mean ``--pause-every`` s) the agent is
-  stopped for 0.5 x TTL in one piece.
+  stopped for ``--pause-factor`` x TTL (default 0.5) in one piece.
 
 None of the agents ever dies, so every ``suspect`` is a false suspect and
 every ``failed`` (what would be fenced) is a false fence.  Suspects are
@@ -40,9 +40,11 @@ from tests.procs import Cluster, ServiceProcess, wait_for
 class Stressor:
     """The three injectors of one agent, in two daemon threads."""
 
-    def __init__(self, proc, ttl, starve, pause_every, rng):
+    def __init__(self, proc, ttl, starve, pause_every, rng,
+                 pause_factor=0.5):
         self.proc = proc
         self.ttl = ttl
+        self.pause_factor = pause_factor
         self.starve = starve
         self.pause_every = pause_every
         self.rng = rng
@@ -72,7 +74,7 @@ class Stressor:
                 1.0 / self.pause_every)):
             with self.lock:
                 self.proc.signal(signal.SIGSTOP)
-                time.sleep(0.5 * self.ttl)
+                time.sleep(self.pause_factor * self.ttl)
                 self.proc.signal(signal.SIGCONT)
                 self.pauses += 1
 
@@ -84,7 +86,7 @@ class Stressor:
 
 
 def run(minutes, agents, ttl, delay_ms, delay_fraction, starve,
-        pause_every, grace, seed=1, log=sys.stderr):
+        pause_every, grace, pause_factor=0.5, seed=1, log=sys.stderr):
     from vmr_lab.netproxy import TcpProxy
     rng = random.Random(seed)
     etcd = EtcdServer(name='vmr-fp').start()
@@ -98,7 +100,7 @@ def run(minutes, agents, ttl, delay_ms, delay_fraction, starve,
     result = {'timing': timing, 'minutes': minutes, 'agents': agents,
               'delay_ms': delay_ms, 'delay_fraction': delay_fraction,
               'starve': starve, 'pause_every': pause_every,
-              'pause_seconds': 0.5 * ttl}
+              'pause_seconds': pause_factor * ttl, 'grace': grace}
     try:
         for i in range(1, agents + 1):
             name = 'compute-%d' % i
@@ -120,7 +122,8 @@ def run(minutes, agents, ttl, delay_ms, delay_fraction, starve,
             proxies[name].set_mode('delay', ms=delay_ms,
                                    fraction=delay_fraction)
             stressors.append(Stressor(proc, ttl, starve, pause_every,
-                                      random.Random(rng.random())).start())
+                                      random.Random(rng.random()),
+                                      pause_factor).start())
         print('stressing %d agents for %.1f min' % (agents, minutes),
               file=log)
         suspects, flaps, failed = {}, set(), {}
@@ -184,11 +187,13 @@ def main(argv=None):
     parser.add_argument('--delay-fraction', type=float, default=0.3)
     parser.add_argument('--starve', type=float, default=0.5)
     parser.add_argument('--pause-every', type=float, default=20.0)
+    parser.add_argument('--pause-factor', type=float, default=0.5,
+                        help='pause length as a multiple of the TTL')
     parser.add_argument('--output', default='false_positives')
     args = parser.parse_args(argv)
     result = run(args.minutes, args.agents, args.ttl, args.delay_ms,
                  args.delay_fraction, args.starve, args.pause_every,
-                 args.grace)
+                 args.grace, args.pause_factor)
     result['command'] = 'python -m tests.benchmarks.bench_false_positives ' \
         + ' '.join(argv if argv is not None else sys.argv[1:])
     result['machine'] = platform.platform()

@@ -38,6 +38,9 @@ FULL = {
     'heal_conductor16': (bench_heal, [
         '--servers', '100', '--workers', '16', '--conductor', '16',
         '--output', 'heal-conductor16']),
+    'false_positives_long_pauses': (bench_false_positives, [
+        '--minutes', '5', '--pause-factor', '1.2', '--grace', '5',
+        '--output', 'false_positives-long-pauses']),
     'detection_probe05': (bench_detection, [
         '--ttls', '3', '--kills', '30', '--failovers', '0',
         '--probe-timeout', '0.5', '--output', 'detection-probe05']),
