@@ -101,10 +101,17 @@ def scale(data):
                 'detection s', '10 % noticed s', 'brake', 'fenced'], rows))
 
 
+def journal(data):
+    print(grid(['engine workers', 'updates', 'seconds', 'CAS conflicts',
+                'gave up', 'record KB'],
+               [[r['workers'], r['updates'], f(r['seconds']), r['conflicts'],
+                 r['gave_up'], r['record_kb']] for r in data['results']]))
+
+
 def main(argv=None):
     for prefix, fn in (('detection', detection), ('heal', heal),
                        ('false_positives', false_positives),
-                       ('scale', scale)):
+                       ('journal', journal), ('scale', scale)):
         for path in sorted(glob.glob(os.path.join(stats.OUTDIR,
                                                   prefix + '*.json'))):
             name = os.path.basename(path)[:-5]

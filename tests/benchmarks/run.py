@@ -13,6 +13,7 @@ import sys
 from tests.benchmarks import bench_detection
 from tests.benchmarks import bench_false_positives
 from tests.benchmarks import bench_heal
+from tests.benchmarks import bench_journal
 from tests.benchmarks import bench_scale
 
 QUICK = {
@@ -25,6 +26,8 @@ QUICK = {
         '--minutes', '2', '--output', 'false_positives-quick']),
     'scale': (bench_scale, ['--hosts', '500', '--steady', '10',
                             '--output', 'scale-quick']),
+    'journal': (bench_journal, ['--workers', '1,8', '--output',
+                                'journal-quick']),
 }
 FULL = {
     'detection': (bench_detection, ['--ttls', '2,3,5,10', '--kills', '30',
@@ -32,6 +35,7 @@ FULL = {
     'heal': (bench_heal, ['--servers', '20,100', '--workers', '1,4,8,16']),
     'false_positives': (bench_false_positives, ['--minutes', '30']),
     'scale': (bench_scale, ['--hosts', '500,2000,5000']),
+    'journal': (bench_journal, ['--workers', '1,4,8,16']),
     'scale_coordinator': (bench_scale, [
         '--hosts', '2000,5000', '--ttl', '30', '--interval', '10',
         '--no-failures', '--output', 'scale-coordinator']),
