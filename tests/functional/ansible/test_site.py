@@ -282,6 +282,7 @@ class Deployment:
     def kill_everything(self):
         """Finalizer: supervisors first (so nothing restarts), then services' groups."""
         files = self.pid_files()
+        killed = []
         for path in sorted(files, key=lambda p: not p.endswith('.supervisor.pid')):
             try:
                 with open(path) as f:
@@ -293,8 +294,22 @@ class Deployment:
                     os.kill(pid, signal.SIGKILL)
                 else:
                     os.killpg(pid, signal.SIGKILL)
+                killed.append(pid)
             except (ProcessLookupError, PermissionError):
                 pass
+        # gone for good before the finalizer deletes the users they ran as
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(pid) for pid in killed):
+            time.sleep(0.1)
+
+
+def _running(pid):
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
 
 
 def _uid_of(pid):
@@ -441,8 +456,7 @@ def test_site_install_idempotent_upgrade_uninstall(deployment):
     assert all(r['failed'] == 0 for r in recap.values())
     assert deployment.pid_files() == []
     for pid in after.values():
-        assert not os.path.exists('/proc/%d' % pid) or \
-            open('/proc/%d/stat' % pid).read().split(') ')[1][0] == 'Z'
+        assert not _running(pid), 'pid %d survived uninstall.yml' % pid
 
     sys.stderr.write('ansible timings: %s\n' % ', '.join(
         '%s %.0f s' % kv for kv in timings.items()))
