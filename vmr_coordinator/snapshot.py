@@ -132,14 +132,16 @@ class SnapshotCache:
     """
 
     def __init__(self):
-        self.revision = 0
-        self.hosts = {}     # raw (base64) key -> (mod_revision, entry)
-        self.members = {}
+        self.clear()
 
     def clear(self):
         self.revision = 0
-        self.hosts = {}
+        self.hosts = {}     # raw (base64) key -> (mod_revision, entry, meta)
         self.members = {}
+        # What the last snapshot built from them: reused as is when a
+        # prefix did not move (a quiet cycle then costs no per-host work).
+        self.host_view = ({}, [])     # (name -> HostRecord, corrupt)
+        self.member_view = ({}, [])   # (name -> Member, corrupt)
 
 
 def _range(key, **extra):
@@ -222,6 +224,11 @@ def take(store, group, cache=None):
         return value
 
     hosts, host_cache = {}, {}
+    if host_raw is UNCHANGED:
+        host_raw = ()
+        hosts = dict(cache.host_view[0])
+        host_cache = cache.hosts
+        corrupt.extend(cache.host_view[1])
     for raw, entry in host_raw:
         if entry is None:
             kv = KeyValue(raw)
@@ -236,12 +243,19 @@ def take(store, group, cache=None):
         host_cache[raw['key']] = (raw.get('mod_revision'), entry,
                                   _meta(raw))
         if data is not None and '/' not in name and name:
-            # A shallow copy: the healer replaces a record's data, it never
-            # edits the cached dict in place.
-            hosts[name] = HostRecord(name, dict(data),
+            # Shared with the cache: the healer replaces a record's data
+            # (after writing it, which moves its revision), it never edits
+            # the dict in place.
+            hosts[name] = HostRecord(name, data,
                                      int(raw.get('mod_revision', 0)))
+    host_corrupt = list(corrupt)
 
     members, member_cache = {}, {}
+    if member_raw is UNCHANGED:
+        member_raw = ()
+        members = dict(cache.member_view[0])
+        member_cache = cache.members
+        corrupt.extend(cache.member_view[1])
     for raw, entry in member_raw:
         if entry is None:
             kv = KeyValue(raw)
@@ -268,6 +282,8 @@ def take(store, group, cache=None):
                                int(raw.get('create_revision', 0)))
     if cache is not None:
         cache.hosts, cache.members = host_cache, member_cache
+        cache.host_view = (dict(hosts), host_corrupt)
+        cache.member_view = (dict(members), corrupt[len(host_corrupt):])
         cache.revision = result.revision
 
     journal = {}
@@ -305,6 +321,10 @@ def take(store, group, cache=None):
                     contracts, paused, brake, leader, corrupt)
 
 
+#: :func:`_current`'s answer when a prefix did not move since the cache
+UNCHANGED = object()
+
+
 def _meta(raw):
     """A key-value without its value (what ``keys_only`` returns)."""
     if 'value' not in raw:
@@ -325,7 +345,7 @@ def _current(store, prefix, probe, cached, cached_revision, revision):
     newest_revision = int(newest[0].get('mod_revision', 0)) if newest else 0
     if int(rng.get('count', 0)) == len(cached) and \
             newest_revision <= cached_revision:
-        return [(meta, entry) for _, entry, meta in cached.values()]
+        return UNCHANGED
     result = store.txn([], [_range(prefix, keys_only=True,
                                    revision=str(revision))])
     key_kvs = _raw_kvs(result.responses[0])
