@@ -63,6 +63,32 @@ class CoordinatorLoop:
             conf.set_override(name, value, group)
         self.coordinator = service.Coordinator(conf)
         self.cycles = []        # (monotonic end, seconds, sentence)
+        # Where a cycle's time goes: the snapshot read and the election
+        # step (lease refresh) are timed apart.
+        self.parts = {'snapshot': [], 'election': []}
+        healer = self.coordinator.healer
+        from vmr_coordinator import healer as healer_mod
+        take = healer_mod.snapshot_mod.take
+
+        def timed_take(*args, **kwargs):
+            t0 = time.monotonic()
+            try:
+                return take(*args, **kwargs)
+            finally:
+                self.parts['snapshot'].append((time.monotonic(),
+                                               time.monotonic() - t0))
+        healer_mod.snapshot_mod = _Namespace(healer_mod.snapshot_mod,
+                                             take=timed_take)
+        step = healer.election.step
+
+        def timed_step(*args, **kwargs):
+            t0 = time.monotonic()
+            try:
+                return step(*args, **kwargs)
+            finally:
+                self.parts['election'].append((time.monotonic(),
+                                               time.monotonic() - t0))
+        healer.election.step = timed_step
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -86,12 +112,29 @@ class CoordinatorLoop:
         return self
 
     def stop(self):
+        from vmr_coordinator import healer as healer_mod
         self._stop.set()
         self.coordinator.stop()
         self._thread.join(30)
+        if isinstance(healer_mod.snapshot_mod, _Namespace):
+            healer_mod.snapshot_mod = healer_mod.snapshot_mod._module
 
     def since(self, t0):
         return [c for c in self.cycles if c[0] >= t0]
+
+    def part_since(self, name, t0):
+        return [d for t, d in self.parts[name] if t >= t0]
+
+
+class _Namespace:
+    """``module`` with some attributes replaced (bench instrumentation)."""
+
+    def __init__(self, module, **replaced):
+        self._module = module
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
 
 
 class Workers:
@@ -229,6 +272,8 @@ def run_one(hosts, ttl, interval, steady, kills, failures=True,
             'seconds': round(elapsed, 1),
             'cycle': stats.summary(cycles),
             'cycles_per_s': round(len(cycles) / elapsed, 2),
+            'snapshot_read': stats.summary(loop.part_since('snapshot', t0)),
+            'election_step': stats.summary(loop.part_since('election', t0)),
             'etcd_cpu_percent': round(etcd_ps.cpu_percent(), 1),
             'coordinator_cpu_percent': round(me.cpu_percent(), 1),
             # (the CPU % and the cycle count are sampled over the same

@@ -87,6 +87,8 @@ def scale(data):
         det = [d for d in r.get('detection', []) if d is not None]
         rows.append([r['hosts'], '%g/%g' % (r['ttl'], r['interval']),
                      f(st['cycle']['p50'], 3), f(st['cycle']['p99'], 3),
+                     f((st.get('snapshot_read') or {}).get('p99'), 3),
+                     f((st.get('election_step') or {}).get('p99'), 3),
                      '%.0f' % st['etcd_cpu_percent'],
                      '%.0f' % st['coordinator_cpu_percent'],
                      st.get('coordinator_cpu_ms_per_cycle', '-'),
@@ -97,6 +99,7 @@ def scale(data):
                      m.get('brake_engaged', '-'),
                      m.get('failed_anyway', '-')])
     print(grid(['hosts', 'TTL/interval', 'cycle p50 s', 'cycle p99 s',
+                'snapshot p99 s', 'election p99 s',
                 'etcd CPU %', 'coord CPU %', 'CPU ms/cycle', 'keepalives/s', 'leases lost',
                 'detection s', '10 % noticed s', 'brake', 'fenced'], rows))
 
