@@ -140,6 +140,20 @@ def test_store_over_tls_with_etcd_auth(auth_etcd, pki):
     exercise(tls_store(auth_etcd, pki, username='vmr', password=VMR_PASSWORD))
 
 
+def test_auth_fails_over_past_a_dead_endpoint(auth_etcd, pki):
+    """Regression: logging in at a dead endpoint raised "etcd refused
+    authentication" instead of trying the next endpoint."""
+    from tests.etcd_fixture import free_port
+    dead = 'https://127.0.0.1:%d' % free_port()
+    store = Store([dead, auth_etcd.endpoint], cluster=CLUSTER,
+                  ca_file=pki.ca_file, cert_file=pki.client_cert,
+                  key_file=pki.client_key, username='vmr',
+                  password=VMR_PASSWORD)
+    store.put(store.keys.contract('fo'), {'name': 'fo'})
+    assert store.endpoint == auth_etcd.endpoint
+    store.delete(store.keys.contract('fo'))
+
+
 def test_role_cannot_reach_outside_its_prefixes(auth_etcd, pki):
     store = tls_store(auth_etcd, pki, username='vmr', password=VMR_PASSWORD)
     auth_etcd.etcdctl('put', '/vmr/other/secret', 'x',
