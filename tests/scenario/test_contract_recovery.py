@@ -5,10 +5,9 @@ Runs on the whole lab: real etcd, real agents and coordinators, the lab
 cloud over HTTP, IPMI fencing through virtual BMCs, the invariant monitor.
 """
 
-import io
-
 import pytest
 
+from tests.scenario.conftest import running_lab
 from vmr_lab.demo import Demo
 
 VICTIM = 'compute-2'
@@ -79,15 +78,9 @@ class ContractLab(Demo):
 
 @pytest.fixture
 def lab():
-    out = io.StringIO()
-    d = ContractLab(hosts=4, servers=0, out=out,
-                    lab_options={'host_vcpus': 64, 'host_ram_mb': 131072})
-    try:
-        d.start()
-        yield d
-    finally:
-        d.stop()
-        print(out.getvalue())
+    with running_lab(ContractLab, hosts=4, servers=0, lab_options={
+            'host_vcpus': 64, 'host_ram_mb': 131072}) as harness:
+        yield harness
 
 
 def evacuations(lab):

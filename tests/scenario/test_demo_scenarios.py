@@ -4,23 +4,10 @@ Each runs `vmr-lab demo`'s harness (the same code the README's demo runs)
 and asserts on the journal, the lab and the invariant monitor.
 """
 
-import io
-
 import pytest
 
+from tests.scenario.conftest import running_lab
 from vmr_lab.demo import Demo
-
-
-@pytest.fixture
-def demo():
-    out = io.StringIO()
-    d = Demo(hosts=3, servers=6, out=out)
-    try:
-        d.start()
-        yield d
-    finally:
-        d.stop()
-        print(out.getvalue())
 
 
 @pytest.mark.parametrize('scenario', ['power-loss', 'kernel-hang',
@@ -101,17 +88,11 @@ def test_management_partition_is_not_fenced(demo):
 
 
 def test_mass_failure_engages_the_brake_and_fences_nothing():
-    out = io.StringIO()
-    d = Demo(hosts=3, servers=3, out=out, grace=3.0)
-    try:
-        d.start()
-        assert d.run('mass-failure', timeout=30), out.getvalue()
+    with running_lab(Demo, hosts=3, servers=3, grace=3.0) as d:
+        assert d.run('mass-failure', timeout=30), d.out.getvalue()
         assert not [e for e in d.lab.events.since(0)
                     if e['type'] == 'evacuate']
         assert d.lab.monitor.violations() == []
-    finally:
-        d.stop()
-        print(out.getvalue())
 
 
 @pytest.mark.parametrize('scenario', ['maintenance', 'fip-failover'])

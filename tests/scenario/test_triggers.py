@@ -6,7 +6,6 @@ workflow and a webhook is delivered signed."""
 import hashlib
 import hmac
 import http.server
-import io
 import json
 import threading
 import time
@@ -14,19 +13,14 @@ import time
 import pytest
 import requests
 
+from tests.scenario.conftest import running_lab
 from tests.scenario.test_contract_recovery import ContractLab
 
 
 @pytest.fixture
 def lab():
-    out = io.StringIO()
-    d = ContractLab(hosts=3, servers=0, out=out)
-    try:
-        d.start()
-        yield d
-    finally:
-        d.stop()
-        print(out.getvalue())
+    with running_lab(ContractLab, hosts=3, servers=0) as harness:
+        yield harness
 
 
 def put_contract(lab, doc):
@@ -196,49 +190,51 @@ def test_alertmanager_starts_mistral_and_webhook_is_signed(lab):
 def test_process_down_reported_by_the_agent(tmp_path):
     """The agent watches a local process; its death opens a process_down
     recovery that runs the contract (here: a Mistral workflow, no fence)."""
-    import os
     import shutil
     import subprocess
     daemon = tmp_path / 'shop-daemon'
     shutil.copy('/bin/sleep', daemon)
     proc = subprocess.Popen([str(daemon), '600'])
-    out = io.StringIO()
-    d = ContractLab(hosts=3, servers=0, out=out,
-                    agent_options='watched_processes = shop-daemon')
     try:
-        d.start()
-        d.conn.workflow.create_workflow(scope='private', definition=(
-            'version: "2.0"\nrestart-shop:\n  input: [event, server]\n'
-            '  tasks:\n    noop: {action: std.noop}\n'))
-        put_contract(d, {
-            'name': 'shop-daemon', 'trigger': {'type': 'process_down',
-                                               'process': 'shop-daemon'},
-            'selector': {'metadata': {'app': 'shop'}},
-            'action': {'type': 'mistral', 'params': {
-                'workflow': 'restart-shop', 'needs_fence': False}}})
-        server = d.boot('shop-1', 'compute-1', {'app': 'shop'})
-        time.sleep(2)
-        assert not [r for r in d._records()
-                    if r['trigger']['type'] == 'process_down']
-        proc.kill()
-        proc.wait()
-        # All agents of this lab share one process table, so each reports
-        # the death for its host; the record of compute-1 carries shop-1.
-
-        def on_compute_1():
-            for r in d._records():
-                if r['trigger']['type'] == 'process_down' and \
-                        r['host'] == 'compute-1' and \
-                        r['state'] in ('done', 'failed'):
-                    return r
-            return None
-        rec = d.wait(on_compute_1, 60, 'process_down on compute-1')
-        assert rec['state'] == 'done', rec
-        assert [s['server_id'] for s in rec['steps']] == [server.id]
-        assert rec['trigger']['process'] == 'shop-daemon'
-        assert os.path.exists(daemon)
+        with running_lab(ContractLab, hosts=3, servers=0,
+                         agent_options='watched_processes = shop-daemon'
+                         ) as d:
+            _process_down(d, proc, daemon)
     finally:
         if proc.poll() is None:
             proc.kill()
-        d.stop()
-        print(out.getvalue())
+
+
+def _process_down(d, proc, daemon):
+    import os
+    d.conn.workflow.create_workflow(scope='private', definition=(
+        'version: "2.0"\nrestart-shop:\n  input: [event, server]\n'
+        '  tasks:\n    noop: {action: std.noop}\n'))
+    put_contract(d, {
+        'name': 'shop-daemon', 'trigger': {'type': 'process_down',
+                                           'process': 'shop-daemon'},
+        'selector': {'metadata': {'app': 'shop'}},
+        'action': {'type': 'mistral', 'params': {
+            'workflow': 'restart-shop', 'needs_fence': False}}})
+    server = d.boot('shop-1', 'compute-1', {'app': 'shop'})
+    time.sleep(2)
+    assert not [r for r in d._records()
+                if r['trigger']['type'] == 'process_down']
+    proc.kill()
+    proc.wait()
+    # All agents of this lab share one process table, so each reports
+    # the death for its host; the record of compute-1 carries shop-1.
+
+    def on_compute_1():
+        for r in d._records():
+            if r['trigger']['type'] == 'process_down' and \
+                    r['host'] == 'compute-1' and \
+                    r['state'] in ('done', 'failed'):
+                return r
+        return None
+    rec = d.wait(on_compute_1, 60, 'process_down on compute-1')
+    assert rec['state'] == 'done', rec
+    assert [s['server_id'] for s in rec['steps']] == [server.id]
+    assert rec['trigger']['process'] == 'shop-daemon'
+    assert os.path.exists(daemon)
+
