@@ -25,7 +25,8 @@ import time
 import yaml
 
 SCENARIOS = ('power-loss', 'kernel-hang', 'leader-kill', 'agent-death',
-             'partition', 'mass-failure', 'maintenance', 'fip-failover')
+             'partition', 'mass-failure', 'maintenance', 'fip-failover',
+             'lb-failover')
 
 DEMO_CONTRACT = {
     'name': 'demo-evacuate',
@@ -318,6 +319,8 @@ class Demo:
             return self._maintenance(victim, ids, timeout)
         if scenario == 'fip-failover':
             return self._fip_failover(victim, timeout)
+        if scenario == 'lb-failover':
+            return self._lb_failover(victim, timeout)
         self.lab.hosts[victim].apply_fault(fault)
         self.say('FAULT: %s on %s' % (fault.replace('_', ' '), victim))
         if scenario in ('agent-death', 'partition'):
@@ -424,6 +427,63 @@ class Demo:
             not self.lab.monitor.violations()
         self.say('%s: %s now on vpn-b, %.1f s after the failure' % (
             'FAILED OVER' if ok else 'FAILED', fip.floating_ip_address,
+            time.monotonic() - t_fail))
+        return ok
+
+    def _lb_failover(self, victim, timeout):
+        """Active/standby behind Octavia: the dead member is disabled, the
+        standby enabled and ONLINE."""
+        self.use_contract({
+            'name': 'api-lb', 'priority': 300,
+            'trigger': {'type': 'host_down'},
+            'selector': {'metadata': {'app': 'api'}},
+            'action': {'type': 'lb_failover', 'params': {'pool': 'api-pool'}}})
+        conn = self.conn
+        lbaas = conn.load_balancer
+        others = [h for h in sorted(self.lab.hosts) if h != victim]
+        active = self.boot('api-a', victim, {
+            'app': 'api', 'vmr_pair': 'api', 'vmr_role': 'active'})
+        standby = self.boot('api-b', others[0], {
+            'app': 'api', 'vmr_pair': 'api', 'vmr_role': 'standby'})
+        subnet = conn.network.find_subnet('private-subnet')
+
+        def settle(lb_id):
+            lbaas.wait_for_load_balancer(lb_id, interval=0.05, wait=60)
+        lb = lbaas.create_load_balancer(name='api-lb', vip_subnet_id=subnet.id)
+        settle(lb.id)
+        listener = lbaas.create_listener(loadbalancer_id=lb.id,
+                                         protocol='HTTP', protocol_port=80)
+        settle(lb.id)
+        pool = lbaas.create_pool(listener_id=listener.id, protocol='HTTP',
+                                 lb_algorithm='ROUND_ROBIN', name='api-pool')
+        settle(lb.id)
+        lbaas.create_health_monitor(pool_id=pool.id, type='HTTP', delay=5,
+                                    timeout=3, max_retries=2)
+        settle(lb.id)
+        addresses = {}
+        for server, enabled in ((active, True), (standby, False)):
+            address = next(conn.network.ports(device_id=server.id)) \
+                .fixed_ips[0]['ip_address']
+            addresses[server.name] = address
+            lbaas.create_member(pool, address=address, protocol_port=80,
+                                subnet_id=subnet.id, admin_state_up=enabled)
+            settle(lb.id)
+        self.say('pool api-pool: api-a (%s) on %s enabled, api-b (%s) on %s '
+                 'standby' % (addresses['api-a'], victim, addresses['api-b'],
+                              others[0]))
+        t_fail = time.monotonic()
+        self.lab.hosts[victim].apply_fault('power_loss')
+        self.say('FAULT: power loss on %s' % victim)
+        rec = self._follow(lambda r: r['state'] in ('done', 'failed'),
+                           timeout)
+        members = {m.address: (m.is_admin_state_up, m.operating_status)
+                   for m in lbaas.members(pool)}
+        ok = rec['state'] == 'done' and \
+            members.get(addresses['api-b']) == (True, 'ONLINE') and \
+            members.get(addresses['api-a'], (None,))[0] is False and \
+            not self.lab.monitor.violations()
+        self.say('%s: members %s, %.1f s after the failure' % (
+            'FAILED OVER' if ok else 'FAILED', members,
             time.monotonic() - t_fail))
         return ok
 

@@ -95,7 +95,8 @@ def test_mass_failure_engages_the_brake_and_fences_nothing():
         assert d.lab.monitor.violations() == []
 
 
-@pytest.mark.parametrize('scenario', ['maintenance', 'fip-failover'])
+@pytest.mark.parametrize('scenario', ['maintenance', 'fip-failover',
+                                      'lb-failover'])
 def test_demo_contract_scenarios(demo, scenario):
     assert demo.run(scenario, 'compute-2', timeout=90), demo.out.getvalue()
     assert demo.lab.monitor.violations() == []
