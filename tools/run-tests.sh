@@ -12,7 +12,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q etcd-server keepalived ipmitool fence-agents \
-        iproute2 curl >/dev/null
+        iproute2 curl python3-venv openssl >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}
