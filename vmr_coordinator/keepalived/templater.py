@@ -77,7 +77,7 @@ class KeepalivedTemplater:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            autoescape=False,  # noqa: S701  # nosec B701 - not HTML (above)
+            autoescape=False,  # noqa: S701  # nosec B701
         )
 
     def render(self, template: str, **context: Any) -> str:
