@@ -340,6 +340,8 @@ class Recovery:
     def _fence(self, rid, snap, now):
         from vmr_coordinator.fencing.base import FenceTarget
         from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
+        if not self.healer.election.is_leader():
+            return   # deposed while this job waited: the new leader fences
         rec, _ = snap.journal.get(rid, (None, None))
         host = rec['host'] if rec else rid.split('-')[0]
         record = snap.hosts.get(host)

@@ -313,6 +313,9 @@ def take(store, group, cache=None):
             contracts[keys.name_in(keys.contracts, kv.key)] = data
 
     paused = load(pause_kvs[0]) if pause_kvs else None
+    if pause_kvs and paused is None:
+        # Someone meant to pause: an unreadable pause key pauses too.
+        paused = {'by': 'an unreadable pause key (%s)' % pause_kvs[0].key}
     brake = load(brake_kvs[0]) if brake_kvs else None
     leader = leader_kvs[0] if leader_kvs else None
     for key, reason in corrupt:

@@ -88,6 +88,11 @@ def test_junk_under_the_prefix_is_reported_and_skipped(cluster):
         # Several cycles with the junk in place (period 0.5 s).
         wait_for(lambda: 'hosts/x' in coordinator.log(), 20, interval=0.5,
                  message='the leader to report the corrupt host record')
+        # An unreadable pause key pauses (someone meant to pause): the
+        # leader says so; the operator removes it and healing resumes.
+        wait_for(lambda: 'unreadable pause key' in coordinator.log(), 20,
+                 interval=0.5, message='the leader to stay paused')
+        store.delete(store.keys.pause)
         # The loop is alive and still works: a real failure is detected.
         c.agents['compute-2'].kill()
         wait_for(lambda: host_states(store).get('compute-2') == 'failed',
