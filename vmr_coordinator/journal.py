@@ -8,6 +8,7 @@ never change it and two writers never interleave.
 """
 
 import copy
+import threading
 import time
 
 from vmr_common import exceptions
@@ -74,6 +75,15 @@ class Journal:
         """``guarded(ops, compare)`` runs a leader-guarded transaction."""
         self.store = store
         self.guarded = guarded
+        self._locks = {}
+        self._locks_lock = threading.Lock()
+
+    def _lock_for(self, rid):
+        # The engine's workers all update the same record: serialising them
+        # here keeps compare-and-swap for what it is for (another process),
+        # instead of making the workers collide with each other.
+        with self._locks_lock:
+            return self._locks.setdefault(rid, threading.Lock())
 
     def key(self, rid):
         return self.store.keys.recovery(rid)
@@ -104,6 +114,10 @@ class Journal:
 
         ``mutate`` may return False to skip the write.
         """
+        with self._lock_for(rid):
+            return self._update(rid, mutate, attempts, extra_ops)
+
+    def _update(self, rid, mutate, attempts, extra_ops):
         key = self.key(rid)
         for _ in range(attempts):
             kv = self.store.get(key)
