@@ -663,6 +663,13 @@ class Recovery:
     # -- 5. the host returns --------------------------------------------------
     def _returns(self, snap):
         for name, record in snap.hosts.items():
+            if record.state == HostState.BLOCKED and name in snap.members:
+                # Back before any fence was proven: nothing was restarted
+                # elsewhere (planning waits for the fence), so the record
+                # can close and the host simply be up again.
+                self._submit(('unblock', name), self._close_blocked, name,
+                             record.data.get('recovery'))
+                continue
             if record.state not in (HostState.RECOVERED,) or \
                     name not in snap.members:
                 continue
@@ -702,6 +709,25 @@ class Recovery:
                               'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
+
+    def _close_blocked(self, host, rid):
+        now = time.time()
+        if rid:
+            def mutate(r):
+                if r.get('state') != RecoveryState.BLOCKED or r.get('steps'):
+                    return False
+                r['state'] = RecoveryState.FAILED
+                journal_mod.add_event(
+                    r, now, 'failed', 'the host came back before a fence '
+                    'was proven; nothing was restarted elsewhere')
+            self.journal.update(rid, mutate)
+            self.journal.release_lock(host, rid)
+        self._set_host(host, {'state': HostState.UP, 'state_since': now,
+                              'recovery': None, 'suspect_since': None,
+                              'reason': 'returned while its fence was '
+                                        'blocked; recovery %s closed' % rid})
+        LOG.warning('host %s returned while blocked: recovery %s closed',
+                    host, rid)
 
     def _restore_standbys(self, host, rid):
         """Start the pair members left on the returned host.

@@ -120,3 +120,21 @@ def test_pair_gets_its_standby_back_when_the_host_returns(demo):
     rec = demo._records()[0]
     assert any(e['event'] == 'standby restored' for e in rec['timeline'])
     assert demo.lab.monitor.violations() == []
+
+
+def test_host_back_while_blocked_closes_the_recovery(demo):
+    victim = 'compute-2'
+    host = demo.lab.hosts[victim]
+    host.apply_fault('bmc_unreachable')
+    host.apply_fault('kernel_hang')
+    demo.wait(lambda: demo._states().get(victim) == 'blocked', 60,
+              'compute-2 blocked')
+    host.apply_fault('clear')          # the hang ends, the agent goes on
+    demo.wait(lambda: demo._states().get(victim) == 'up', 60,
+              'compute-2 up again')
+    rec = demo._records()[0]
+    assert rec['state'] == 'failed' and rec['steps'] == []
+    assert 'nothing was restarted' in rec['timeline'][-1]['detail']
+    assert not [e for e in demo.lab.events.since(0)
+                if e['type'] == 'evacuate']
+    assert demo.lab.monitor.violations() == []
