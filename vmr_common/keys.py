@@ -27,10 +27,6 @@ class Keyspace:
     def brake(self):
         return self.root + 'brake'
 
-    @property
-    def status(self):
-        return self.root + 'status'
-
     # directories
     @property
     def hosts(self):
@@ -56,10 +52,6 @@ class Keyspace:
     def events(self):
         return self.root + 'events/'
 
-    @property
-    def coordinators(self):
-        return self.root + 'coordinators/'
-
     def host(self, name):
         return self.hosts + name
 
@@ -77,9 +69,6 @@ class Keyspace:
 
     def probe_answer(self, target, request_id, prober):
         return '%s%s/%s/%s' % (self.probes, target, request_id, prober)
-
-    def coordinator(self, member):
-        return self.coordinators + member
 
     @staticmethod
     def group(group):

@@ -29,12 +29,6 @@ class HostState:
     RECOVERING = 'recovering'
     RECOVERED = 'recovered'
 
-    DETECTION = (UP, SUSPECT, PARTITIONED, MAINTENANCE)
-    #: states in which the host's VMs are handed to a recovery
-    RECOVERY = (FAILED, FENCING, FENCED, BLOCKED, RECOVERING, RECOVERED)
-    ABSENT = (SUSPECT, PARTITIONED, FAILED, FENCING, FENCED, BLOCKED,
-              RECOVERING, RECOVERED)
-
 
 @dataclasses.dataclass
 class Policy:

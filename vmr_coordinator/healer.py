@@ -148,9 +148,13 @@ class Healer:
             else None
         if record is None:
             return None
-        data = dict(record.data)
-        # Who wrote it, under which term: lets anyone audit that writes
-        # never go back to an older leader's token.
+        return self.store.keys.host(name), self.stamped(record.data, fields)
+
+    def stamped(self, data, fields):
+        """A copy of the host record ``data`` with ``fields`` merged (None
+        removes a field), signed with this leader's name and token: lets
+        anyone audit that writes never go back to an older term."""
+        data = dict(data)
         fields = dict(fields, updated_by=self.member,
                       token=self.election.token)
         for key, value in fields.items():
@@ -158,7 +162,7 @@ class Healer:
                 data.pop(key, None)
             else:
                 data[key] = value
-        return self.store.keys.host(name), data
+        return data
 
     def update_host(self, name, revision, fields):
         """Merge ``fields`` into ``hosts/<name>`` if it is still at

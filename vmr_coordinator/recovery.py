@@ -157,18 +157,11 @@ class Recovery:
     def _set_host(self, host, fields):
         """CAS-update the leader-owned fields of a host record."""
         key = self.store.keys.host(host)
-        fields = dict(fields, updated_by=self.healer.member,
-                      token=self.healer.election.token)
         for _ in range(10):
             kv = self.store.get(key)
             if kv is None:
                 return
-            data = kv.json()
-            for k, v in fields.items():
-                if v is None:
-                    data.pop(k, None)
-                else:
-                    data[k] = v
+            data = self.healer.stamped(kv.json(), fields)
             try:
                 self.healer.guarded([Op.put(key, data)],
                                     [Compare.mod_revision(key,
