@@ -61,7 +61,9 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
+    # a fresh group per ConfigOpts (see vmr_common/conf/api.py)
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                     help=GROUP.help))
     conf.register_opts(OPTS, group=GROUP)
 
 
