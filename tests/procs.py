@@ -5,12 +5,14 @@ or SIGSTOP the whole service (cotyledon's master and its worker) by PID.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import weakref
 
 from tests.etcd_fixture import free_port
 
@@ -118,13 +120,31 @@ class ServiceProcess:
             return f.read()
 
 
+def _remove_workdir(path):
+    """Remove a Cluster's own temp dir, unless ``VMR_KEEP_TMP`` is set."""
+    if os.environ.get('VMR_KEEP_TMP'):
+        sys.stderr.write('kept %s\n' % path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class Cluster:
-    """etcd endpoints + N agents + M coordinators in a temp dir."""
+    """etcd endpoints + N agents + M coordinators in a temp dir.
+
+    :meth:`stop` keeps the services' logs readable; :meth:`cleanup` stops
+    and removes the temp dir the Cluster made itself (with
+    ``VMR_KEEP_TMP=1`` it stays, for reading the logs).  A Cluster that is
+    never cleaned up loses its temp dir when it is garbage-collected or at
+    exit.  A ``workdir`` given by the caller is never removed.
+    """
 
     def __init__(self, endpoints, agents=3, coordinators=2, timing=None,
                  cluster=None, workdir=None, agent_extra='',
                  coordinator_extra=''):
         self.workdir = workdir or tempfile.mkdtemp(prefix='vmr-cluster-')
+        self._remove_workdir = (
+            weakref.finalize(self, _remove_workdir, self.workdir)
+            if workdir is None else None)
         self.cluster = cluster or 'c%s' % os.urandom(4).hex()
         self.endpoints = endpoints
         self.agents = {
@@ -148,6 +168,16 @@ class Cluster:
         for proc in list(self.coordinators.values()) + list(
                 self.agents.values()):
             proc.stop()
+
+    def cleanup(self):
+        """Stop every service, then remove the Cluster's own temp dir."""
+        try:
+            self.stop()
+        finally:
+            if self._remove_workdir is not None:
+                self._remove_workdir()
+
+    close = cleanup
 
     def store(self):
         from vmr_common.store import Store

@@ -37,7 +37,16 @@ def find_etcd():
 
 
 class EtcdServer:
-    """One etcd member on 127.0.0.1 (or a member of a local cluster)."""
+    """One etcd member on 127.0.0.1 (or a member of a local cluster).
+
+    A subclass may serve clients otherwise (TLS, say): ``scheme`` is the
+    clients' URL scheme, :meth:`extra_args` adds etcd flags and
+    :meth:`health_request_args` the ``requests`` arguments of the
+    readiness check.
+    """
+
+    #: URL scheme of the client endpoint
+    scheme = 'http'
 
     def __init__(self, data_dir=None, name='vmr-test', election_ms=1000,
                  heartbeat_ms=100, client_port=None, peer_port=None,
@@ -61,7 +70,7 @@ class EtcdServer:
 
     @property
     def endpoint(self):
-        return 'http://127.0.0.1:%d' % self.client_port
+        return '%s://127.0.0.1:%d' % (self.scheme, self.client_port)
 
     @property
     def peer_url(self):
@@ -81,7 +90,7 @@ class EtcdServer:
                '--initial-cluster-token', 'vmr-test',
                '--election-timeout', str(self.election_ms),
                '--heartbeat-interval', str(self.heartbeat_ms),
-               '--log-level', 'warn']
+               '--log-level', 'warn'] + list(self.extra_args())
         env = dict(os.environ, ETCD_UNSUPPORTED_ARCH=os.environ.get(
             'ETCD_UNSUPPORTED_ARCH', ''))
         self._log = open(self.log_path, 'ab')
@@ -91,14 +100,26 @@ class EtcdServer:
             self.wait_ready()
         return self
 
+    def extra_args(self):
+        """More etcd command-line flags; none here."""
+        return []
+
+    def health_request_args(self):
+        """Keyword arguments of the readiness check's ``requests.get``
+        (``timeout`` overrides the default 0.5 s)."""
+        return {}
+
     def wait_ready(self, timeout=20):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError('etcd exited with %s; see %s'
                                    % (self.proc.returncode, self.log_path))
+            kwargs = dict(self.health_request_args())
             try:
-                r = requests.get(self.endpoint + '/health', timeout=0.5)
+                r = requests.get(self.endpoint + '/health',
+                                 timeout=kwargs.pop('timeout', 0.5),
+                                 **kwargs)
                 if r.status_code == 200 and r.json().get('health') == 'true':
                     return
             except (requests.RequestException, ValueError):

@@ -8,63 +8,23 @@ Nothing of OpenStack is mocked.
 
 import time
 
-import openstack
-import openstack.config
-import pytest
-
 from tests.functional.lab.conftest import FAST_DELAYS
+from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
 from vmr_coordinator import cloud
 from vmr_coordinator.actions import base
-from vmr_lab.cloud import LabCloud
+
+__all__ = ['DELAYS', 'boot', 'port_of', 'floating_ip', 'fence', 'context',
+           'run', 'events']
 
 #: the lab's delays, plus fast Octavia, Glance, Cinder and Mistral
 DELAYS = dict(FAST_DELAYS, lb_provisioning=0.1, image_snapshot=0.05,
               volume_create=0.05, workflow_execution=0.1)
 COMPUTE_MICROVERSION = '2.95'
 
-
-@pytest.fixture
-def lab(tmp_path):
-    """A started lab cloud with 3 hosts; stopped after the test."""
-    cloud_ = LabCloud(hosts=3, servers=0, service_down_time=2.0,
-                      report_interval=0.25, delays=DELAYS,
-                      state_dir=str(tmp_path / 'lab-state'))
-    cloud_.start()
-    try:
-        yield cloud_
-    finally:
-        cloud_.stop()
-
-
-@pytest.fixture
-def conn(lab, tmp_path):
-    """Admin openstacksdk Connection, compute pinned like the coordinator."""
-    path = lab.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    config = openstack.config.OpenStackConfig(config_files=[path])
-    region = config.get_one('vmr-lab',
-                            compute_api_version=COMPUTE_MICROVERSION)
-    connection = openstack.connection.Connection(config=region)
-    yield connection
-    connection.close()
-
-
-def boot(conn, name, host, metadata=None, network='private'):
-    """Boot ``name`` on ``host`` (admin ``zone:host``); wait ACTIVE."""
-    net = conn.network.find_network(network)
-    image = next(conn.image.images(status='active'))
-    flavor = sorted(conn.compute.flavors(), key=lambda f: f.ram)[0]
-    server = conn.compute.create_server(
-        name=name, image_id=image.id, flavor_id=flavor.id,
-        networks=[{'uuid': net.id}], metadata=metadata or {},
-        availability_zone='nova:%s' % host)
-    server = conn.compute.wait_for_server(server, interval=0.05, wait=30)
-    assert server.compute_host == host
-    return server
-
-
-def port_of(conn, server):
-    """The (first) port of ``server``."""
-    return next(conn.network.ports(device_id=server.id))
+lab = lab_fixture(hosts=3, delays=DELAYS)
+conn = conn_fixture(
+    compute_api_version=COMPUTE_MICROVERSION,
+    doc='Admin openstacksdk Connection, compute pinned like the coordinator.')
 
 
 def floating_ip(conn, server):

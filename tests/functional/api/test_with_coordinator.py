@@ -18,7 +18,7 @@ def cluster(etcd_server):
     c = procs.Cluster([etcd_server.endpoint], agents=1, coordinators=1)
     c.start()
     yield c
-    c.stop()
+    c.cleanup()
 
 
 def test_api_alongside_a_running_leader(etcd_server, cluster):

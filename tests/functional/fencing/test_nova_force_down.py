@@ -10,38 +10,20 @@ import time
 
 import pytest
 
+from tests.labfixtures import conn_fixture, lab_fixture
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp
 
 cloud_mod = pytest.importorskip(
     'vmr_lab.cloud', reason='the lab cloud (vmr_lab.cloud) is not available')
-openstack = pytest.importorskip('openstack')
+pytest.importorskip('openstack')
 
 FAST = {'boot': 0.05, 'delete': 0.02, 'evacuate': 0.1, 'host_boot': 0.3,
         'rpc_timeout': 1.0}
 
-
-@pytest.fixture
-def lab(tmp_path):
-    cloud = cloud_mod.LabCloud(hosts=2, servers=0, service_down_time=2.0,
-                               report_interval=0.25, delays=FAST,
-                               state_dir=str(tmp_path / 'lab'))
-    cloud.start()
-    try:
-        yield cloud
-    finally:
-        cloud.stop()
-
-
-@pytest.fixture
-def conn(lab, tmp_path):
-    path = lab.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    config = openstack.config.OpenStackConfig(config_files=[path])
-    connection = openstack.connection.Connection(
-        config=config.get_one('vmr-lab'))
-    yield connection
-    connection.close()
+lab = lab_fixture(hosts=2, delays=FAST, state_dir='lab')
+conn = conn_fixture()
 
 
 def service(conn, host):

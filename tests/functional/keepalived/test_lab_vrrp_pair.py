@@ -10,15 +10,13 @@ import os
 import shutil
 import subprocess
 
-import openstack
-import openstack.config
 import pytest
 
-from tests.functional.actions.conftest import DELAYS, boot, port_of
+from tests.functional.actions.conftest import DELAYS
+from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
 from vmr_coordinator import contracts
 from vmr_coordinator.keepalived import pair as pair_mod
 from vmr_coordinator.keepalived import templater
-from vmr_lab.cloud import LabCloud
 
 KEEPALIVED = shutil.which('keepalived') or '/usr/sbin/keepalived'
 
@@ -29,26 +27,8 @@ CONTRACT = {
 }
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """A started lab cloud with 2 hosts; stopped after the test."""
-    cloud_ = LabCloud(hosts=2, servers=0, service_down_time=2.0, report_interval=0.25,
-                      delays=DELAYS, state_dir=str(tmp_path / 'lab-state'))
-    cloud_.start()
-    try:
-        yield cloud_
-    finally:
-        cloud_.stop()
-
-
-@pytest.fixture
-def conn(lab, tmp_path):
-    """Admin openstacksdk Connection to the lab."""
-    path = lab.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    config = openstack.config.OpenStackConfig(config_files=[path])
-    connection = openstack.connection.Connection(config=config.get_one('vmr-lab'))
-    yield connection
-    connection.close()
+lab = lab_fixture(hosts=2, delays=DELAYS)
+conn = conn_fixture()
 
 
 def keepalived_t(tmp_path, configs):

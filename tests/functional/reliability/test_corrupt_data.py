@@ -48,7 +48,7 @@ def cluster(etcd_server):
         wait_for(lambda: leader(store), 30, message='a leader')
         yield c, store
     finally:
-        c.stop()
+        c.cleanup()
         store.delete(store.keys.root, prefix=True)
 
 

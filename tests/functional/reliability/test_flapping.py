@@ -33,7 +33,7 @@ def cluster(etcd_server):
             leader(store), 60, interval=0.2, message='3 hosts up, a leader')
         yield c, store
     finally:
-        c.stop()
+        c.cleanup()
         store.delete(store.keys.root, prefix=True)
 
 

@@ -231,7 +231,7 @@ def test_agent_and_coordinator_over_tls_with_auth(auth_etcd, pki):
             assert 'Traceback' not in proc.log(), proc.name
             assert VMR_PASSWORD not in proc.log(), proc.name
     finally:
-        cluster.stop()
+        cluster.cleanup()
         store.delete(store.keys.root, prefix=True)
         store.delete('tooz/groups/vmr-agents/', prefix=True)
 
@@ -256,7 +256,7 @@ def test_services_report_a_wrong_password_in_one_line(auth_etcd, pki):
             # said once per change, not once per beat
             assert len(lines) <= 2, lines
     finally:
-        cluster.stop()
+        cluster.cleanup()
 
 
 def test_services_log_in_again_after_an_etcd_restart(pki):
@@ -300,5 +300,5 @@ def test_services_log_in_again_after_an_etcd_restart(pki):
             assert 'Traceback' not in proc.log(), proc.log()[-2000:]
     finally:
         if cluster is not None:
-            cluster.stop()
+            cluster.cleanup()
         server.cleanup()

@@ -11,13 +11,11 @@ import datetime
 import ipaddress
 import os
 import subprocess
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-import requests
 
 from vmr_lab.etcd import EtcdServer
 
@@ -105,6 +103,8 @@ class Pki:
 class TlsEtcd(EtcdServer):
     """:class:`EtcdServer` on https with client-certificate auth."""
 
+    scheme = 'https'
+
     def __init__(self, pki, **kwargs):
         super().__init__(**kwargs)
         self.pki = pki
@@ -113,49 +113,16 @@ class TlsEtcd(EtcdServer):
         # The client that administers etcd (etcdctl, readiness checks).
         self.admin_cert, self.admin_key = pki.issue('root', 'root')
 
-    @property
-    def endpoint(self):
-        return 'https://127.0.0.1:%d' % self.client_port
+    def extra_args(self):
+        return ['--cert-file', self.cert_file, '--key-file', self.key_file,
+                '--client-cert-auth', '--trusted-ca-file', self.pki.ca_file]
 
-    def start(self, wait=True):
-        cmd = [self.binary,
-               '--name', self.name,
-               '--data-dir', os.path.join(self.data_dir, self.name),
-               '--listen-client-urls', self.endpoint,
-               '--advertise-client-urls', self.endpoint,
-               '--listen-peer-urls', self.peer_url,
-               '--initial-advertise-peer-urls', self.peer_url,
-               '--initial-cluster', '%s=%s' % (self.name, self.peer_url),
-               '--initial-cluster-state', 'new',
-               '--cert-file', self.cert_file, '--key-file', self.key_file,
-               '--client-cert-auth', '--trusted-ca-file', self.pki.ca_file,
-               '--election-timeout', str(self.election_ms),
-               '--heartbeat-interval', str(self.heartbeat_ms),
-               '--log-level', 'warn']
-        self._log = open(self.log_path, 'ab')
-        self.proc = subprocess.Popen(cmd, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_ready()
-        return self
+    def health_request_args(self):
+        return {'timeout': 1, 'verify': self.pki.ca_file,
+                'cert': (self.admin_cert, self.admin_key)}
 
     def wait_ready(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('etcd exited with %s; see %s'
-                                   % (self.proc.returncode, self.log_path))
-            try:
-                r = requests.get(self.endpoint + '/health', timeout=1,
-                                 verify=self.pki.ca_file,
-                                 cert=(self.admin_cert, self.admin_key))
-                if r.status_code == 200:
-                    return
-            except (requests.RequestException, ValueError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError('etcd (TLS) not ready after %ss; see %s'
-                           % (timeout, self.log_path))
+        super().wait_ready(timeout)
 
     def etcdctl(self, *args, user=None, stdin=None, check=True):
         """``etcdctl`` against this member with the admin certificate."""
