@@ -1,10 +1,11 @@
 """``boot_from_snapshot``: replace a server of a fenced host with a new one.
 
 For servers on local disks that cannot be evacuated: boot the newest
-snapshot (or a named image) with the same name, flavor, metadata, networks
-and availability zone, move the data volumes and floating IPs over, then
-delete the dead server's record.  Every stage checks first whether it is
-already done, so a new leader resumes where the old one stopped:
+snapshot (or a named image) with the same name, flavor, metadata, key
+name, user data, security groups, networks and availability zone, move the
+data volumes and floating IPs over, then delete the dead server's record.
+Every stage checks first whether it is already done, so a new leader
+resumes where the old one stopped:
 
 * the replacement is the server carrying metadata ``vmr_replaces=<old id>``
   (never a second boot);
@@ -127,11 +128,33 @@ class BootFromSnapshot(evidence.RecordedAction):
             attrs['availability_zone'] = old.availability_zone
         if old.key_name:
             attrs['key_name'] = old.key_name
+        if getattr(old, 'user_data', None):
+            # Nova shows it (admin, >= 2.3) base64-encoded, as it takes it.
+            attrs['user_data'] = old.user_data
+        groups = self._security_groups(ports)
+        if groups:
+            attrs['security_groups'] = groups
         group = self._server_group(compute, old.id)
         if group is not None:
             attrs['scheduler_hints'] = {'group': group}
         new = base.call(compute.create_server, **attrs)
         return new, '%s (%s)' % (image.name, image.id)
+
+    @staticmethod
+    def _security_groups(ports):
+        """``[{'name': <id>}]`` of the groups on the old server's ports.
+
+        Ids, not the names Nova shows: names need not be unique in a
+        project, and Nova accepts an id where it takes a name. Nova gives
+        every port it creates the same groups, so a server whose ports had
+        different groups gets all of them on each port.
+        """
+        ids = []
+        for port in ports:
+            for sg_id in port.security_group_ids or ():
+                if sg_id not in ids:
+                    ids.append(sg_id)
+        return [{'name': sg_id} for sg_id in ids]
 
     def _image(self, ctx, old):
         images = ctx.conn.image

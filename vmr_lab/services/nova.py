@@ -21,6 +21,8 @@ The simulated hypervisors live in :mod:`vmr_lab.hosts`; Nova tells a host to
 start or stop a server when an action completes.
 """
 
+import base64
+import binascii
 import copy
 import datetime
 import hashlib
@@ -66,6 +68,9 @@ _VM_STATUS = {
 }
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
+
+#: the servers schema's maxLength of ``user_data`` (base64 text)
+MAX_USER_DATA = 65535
 
 
 def _now():
@@ -585,7 +590,7 @@ class NovaAPI(Service):
             return 'MAINTENANCE'
         return 'UP'
 
-    def _server_view(self, req, ctx, server, addresses):
+    def _server_view(self, req, ctx, server, addresses, groups):
         base = req.host_url + '/v2.1/servers/' + server['id']
         host_id = ''
         if server['host']:
@@ -610,7 +615,6 @@ class NovaAPI(Service):
             'config_drive': '', 'key_name': server['key_name'],
             'OS-SRV-USG:launched_at': _iso_us(server['launched_at']),
             'OS-SRV-USG:terminated_at': None,
-            'security_groups': [{'name': 'default'}],
             'OS-EXT-STS:task_state': server['task_state'],
             'OS-EXT-STS:vm_state': server['vm_state'],
             'OS-EXT-STS:power_state': server['power_state'],
@@ -620,6 +624,10 @@ class NovaAPI(Service):
                  if self.mv(req, '2.3') else {'id': v['volume_id']})
                 for v in server['volumes']],
         }
+        if groups:
+            # Nova reads them from the server's Neutron ports and leaves
+            # the key out when there are none.
+            view['security_groups'] = [{'name': name} for name in groups]
         if server['vm_state'] in ('building', 'resized') or \
                 server['task_state']:
             view['progress'] = 0
@@ -634,7 +642,7 @@ class NovaAPI(Service):
                     'OS-EXT-SRV-ATTR:kernel_id': '',
                     'OS-EXT-SRV-ATTR:ramdisk_id': '',
                     'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
-                    'OS-EXT-SRV-ATTR:user_data': None})
+                    'OS-EXT-SRV-ATTR:user_data': server.get('user_data')})
             if self.mv(req, '2.16'):
                 view['host_status'] = self._host_status(server)
         if self.mv(req, '2.3') and (ctx.is_admin or self.mv(req, '2.90')):
@@ -671,11 +679,33 @@ class NovaAPI(Service):
             LOG.exception('neutron.server_addresses(%s) failed', server_id)
             return {}
 
+    def _security_group_names(self, server_id):
+        """Names of the security groups on the server's ports, as Nova
+        shows them: each once, in the order the ports list them."""
+        neutron = self.lab.neutron
+        if neutron is None:
+            return []
+        with neutron.lock:
+            names = []
+            for port in sorted(neutron.ports.values(),
+                               key=lambda p: p['created_at']):
+                if port['device_id'] != server_id:
+                    continue
+                for sg_id in port.get('security_groups') or ():
+                    sg = neutron.security_groups.get(sg_id)
+                    name = sg['name'] if sg else sg_id
+                    if name not in names:
+                        names.append(name)
+            return names
+
     def _render(self, req, ctx, servers):
         """Views of ``servers`` (records copied under the lock)."""
         addresses = {s['id']: self._addresses(s['id']) for s in servers}
+        groups = {s['id']: self._security_group_names(s['id'])
+                  for s in servers}
         with self.state_lock:
-            return [self._server_view(req, ctx, s, addresses[s['id']])
+            return [self._server_view(req, ctx, s, addresses[s['id']],
+                                      groups[s['id']])
                     for s in servers]
 
     # -- instance actions and migrations --------------------------------------
@@ -921,6 +951,7 @@ class NovaAPI(Service):
             'task_state': 'scheduling', 'power_state': NOSTATE,
             'host': host, 'created': now, 'updated': now,
             'launched_at': None, 'key_name': None, 'description': None,
+            'user_data': None,
             'hostname': re.sub(r'[^a-z0-9-]', '-', name.lower())[:63] or
             'server',
             'instance_name': 'instance-%08x' % seq, 'created_seq': seq,
@@ -950,6 +981,12 @@ class NovaAPI(Service):
                 isinstance(v, str) for v in metadata.values()):
             raise Fault(400, 'Invalid input for field/attribute metadata: '
                              'values must be strings.')
+        user_data = self._check_user_data(body)
+        sg_names = self._requested_security_groups(body)
+        # Only 'default' is what Neutron gives a new port anyway (and Nova
+        # does not insist on it where port security is off).
+        sg_ids = self._resolve_security_groups(ctx, sg_names) \
+            if sg_names and sg_names != ['default'] else None
         bdms = body.get('block_device_mapping_v2') or []
         boot_volume = None
         for bdm in bdms:
@@ -1011,6 +1048,7 @@ class NovaAPI(Service):
             server = self._new_record(name, ctx.project_id, ctx.user_id,
                                       flavor, image_ref or '', metadata, None)
             server['key_name'] = body.get('key_name')
+            server['user_data'] = user_data
             server['description'] = body.get('description')
             server['pinned_az'] = zone
             if group is not None:
@@ -1038,7 +1076,7 @@ class NovaAPI(Service):
                 self._finish_action(entry, 'Error')
         if host is not None:
             try:
-                self._create_ports(server, networks)
+                self._create_ports(server, networks, sg_ids)
             except Fault:
                 # Nova refuses the boot (bad network or port): no server.
                 self._remove_server(server['id'])
@@ -1068,10 +1106,75 @@ class NovaAPI(Service):
         base = req.host_url + '/v2.1/servers/' + server['id']
         return 202, {'server': {
             'id': server['id'], 'OS-DCF:diskConfig': 'MANUAL',
-            'security_groups': [{'name': 'default'}],
+            'security_groups': [{'name': name}
+                                for name in sg_names or ['default']],
             'adminPass': uuid.uuid4().hex[:12],
             'links': [{'rel': 'self', 'href': base},
                       {'rel': 'bookmark', 'href': base}]}}
+
+    @staticmethod
+    def _check_user_data(body):
+        """The request's ``user_data`` (base64 text, as Nova keeps it)."""
+        if 'user_data' not in body:
+            return None
+        value = body['user_data']
+        prefix = 'Invalid input for field/attribute user_data. Value: %s. ' \
+            % (value,)
+        if not isinstance(value, str):
+            raise Fault(400, prefix + '%r is not of type \'string\'' % value)
+        if len(value) > MAX_USER_DATA:
+            raise Fault(400, prefix + '%r is too long' % value)
+        try:
+            base64.decodebytes(value.encode('utf-8'))
+        except binascii.Error:
+            raise Fault(400, prefix + "%r is not a 'base64'" % value)
+        return value
+
+    @staticmethod
+    def _requested_security_groups(body):
+        """Names (or ids) of ``security_groups: [{name: ...}]``, each once."""
+        groups = body.get('security_groups')
+        if groups is None:
+            return []
+        if not isinstance(groups, list) or not all(
+                isinstance(g, dict) and set(g) <= {'name'} and
+                isinstance(g.get('name'), str) and g['name'].strip()
+                for g in groups):
+            raise Fault(400, "Invalid input for field/attribute "
+                             "security_groups. Value: %s. Each item must be "
+                             "{'name': <security group name or id>}"
+                        % (groups,))
+        names = []
+        for group in groups:
+            if group['name'] not in names:
+                names.append(group['name'])
+        return names
+
+    def _resolve_security_groups(self, ctx, names):
+        """Neutron ids of the requested groups, the way Nova resolves them:
+        among the project's own and shared groups, a name match wins over
+        an id match; a name two groups share is a conflict."""
+        neutron = self.lab.neutron
+        if neutron is None:
+            return None
+        with neutron.lock:
+            visible = [sg for sg in neutron.security_groups.values()
+                       if sg['project_id'] == ctx.project_id
+                       or sg.get('shared')]
+        ids = []
+        for wanted in names:
+            by_name = [sg['id'] for sg in visible if sg['name'] == wanted]
+            if len(by_name) > 1:
+                raise Fault(409, "Multiple security groups found matching "
+                                 "'%s'. Use an ID to be more specific."
+                            % wanted)
+            by_id = [sg['id'] for sg in visible if sg['id'] == wanted]
+            found = by_name or by_id
+            if not found:
+                raise Fault(400, 'Security group %s not found.' % wanted)
+            if found[0] not in ids:
+                ids.append(found[0])
+        return ids
 
     def _replaced_by_snapshot(self, image):
         """The server a boot from ``image`` replaces, if it is a recovery.
@@ -1092,17 +1195,22 @@ class NovaAPI(Service):
                 return None
             return old_id
 
-    def _create_ports(self, server, networks):
+    def _create_ports(self, server, networks, security_group_ids=None):
+        """Bind or create the server's ports; the ports Nova creates get
+        the requested security groups (a user's own port keeps its own)."""
         neutron = self.lab.neutron
         if neutron is None or networks in ('none', []):
             return
         requests = networks if isinstance(networks, list) else [{}]
         for request in requests:
             try:
-                neutron.create_server_port(
+                port = neutron.create_server_port(
                     server['id'], server['project_id'], server['host'],
                     network_id=request.get('uuid'),
                     port_id=request.get('port'))
+                if security_group_ids and not request.get('port'):
+                    self._set_port_security_groups(port['id'],
+                                                   security_group_ids)
             except Fault as fault:
                 # Nova answers a missing network or port with 400.
                 raise Fault(400 if fault.status == 404 else fault.status,
@@ -1110,6 +1218,16 @@ class NovaAPI(Service):
             except Exception:
                 LOG.exception('neutron.create_server_port failed for %s',
                               server['id'])
+
+    def _set_port_security_groups(self, port_id, group_ids):
+        neutron = self.lab.neutron
+        with neutron.lock:
+            port = neutron.ports[port_id]
+            if not port['port_security_enabled']:
+                raise Fault(400, 'Network requires port_security_enabled and '
+                                 'subnet associated in order to apply '
+                                 'security groups.')
+            port['security_groups'] = list(group_ids)
 
     def _cinder(self, method, *args):
         cinder = self.lab.cinder
