@@ -31,6 +31,31 @@ class ServerListColumn(columns.FormattableColumn):
         return '\n'.join(lines) or 'none'
 
 
+class VrrpColumn(columns.FormattableColumn):
+    """``{pair: {instance: record}}`` of the keepalived reports: one line
+    per pair in tables, the records themselves in json/yaml."""
+
+    def human_readable(self):
+        return format_vrrp(self._value)
+
+
+def format_vrrp(pairs):
+    """``web: web-1 MASTER, web-2 BACKUP`` per pair, flagging a pair with
+    no MASTER or more than one (both hold the VIP: split brain)."""
+    lines = []
+    for pair, instances in sorted((pairs or {}).items()):
+        states = [(name, (record or {}).get('state') or 'UNKNOWN')
+                  for name, record in sorted((instances or {}).items())]
+        line = '%s: %s' % (pair, ', '.join('%s %s' % s for s in states))
+        masters = sum(1 for _name, state in states if state == 'MASTER')
+        if masters == 0:
+            line += ' (no MASTER)'
+        elif masters > 1:
+            line += ' (%d MASTERs: split brain)' % masters
+        lines.append(line)
+    return '\n'.join(lines) or 'none'
+
+
 class TimeColumn(columns.FormattableColumn):
     """An epoch time: UTC text in tables, the number in json/yaml."""
 

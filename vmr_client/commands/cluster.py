@@ -11,7 +11,8 @@ def _counts(by_state):
 
 
 class Status(show.ShowOne):
-    """Leader, pause, brake and counts of hosts and recoveries by state."""
+    """Leader, pause, brake, counts of hosts and recoveries by state, and
+    the VRRP state each keepalived pair member last reported."""
 
     def take_action(self, parsed_args):
         body = self.app.client.get('/v1/status')
@@ -33,6 +34,7 @@ class Status(show.ShowOne):
                                             'by_state']))),
             ('agents_live', len(body.get('members') or [])),
             ('contracts', body.get('contracts')),
+            ('vrrp', render.VrrpColumn(body.get('vrrp') or {})),
         ]
         me = body.get('coordinator') or {}
         if me.get('member'):

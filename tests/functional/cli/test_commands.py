@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -225,3 +226,25 @@ def test_no_url_and_unreachable_api(capsys, monkeypatch):
     url = 'http://127.0.0.1:%d' % free_port()
     assert shell.main(['--url', url, 'status']) == 1
     assert 'cannot reach the VMR API' in capsys.readouterr().err
+
+
+def test_status_shows_keepalived_pairs(vmr, api):
+    out, _ = vmr('status', '-c', 'vrrp')
+    assert re.search(r'\| vrrp +\| none +\|', out), out
+    for instance, state in (('web-1', 'MASTER'), ('web-2', 'BACKUP')):
+        api.store.put(api.store.keys.root + 'vrrp/web/' + instance, {
+            'pair': 'web', 'instance': instance, 'state': state,
+            'previous': None, 'received_at': 100.0, 'from': '10.0.0.5'})
+    api.store.put(api.store.keys.root + 'vrrp/db/db-1', {
+        'pair': 'db', 'instance': 'db-1', 'state': 'FAULT',
+        'previous': 'MASTER', 'received_at': 100.0, 'from': '10.0.0.6'})
+
+    out, _ = vmr('status')
+    assert '| vrrp ' in out
+    assert 'db: db-1 FAULT (no MASTER)' in out
+    assert 'web: web-1 MASTER, web-2 BACKUP' in out
+
+    out, _ = vmr('status', '-f', 'json')
+    vrrp = json.loads(out)['vrrp']
+    assert vrrp['web']['web-2']['state'] == 'BACKUP'
+    assert vrrp['db']['db-1']['previous'] == 'MASTER'
