@@ -7,6 +7,7 @@ probe a suspect on every network it registered; any answer means the suspect
 is *partitioned*, not dead.
 """
 
+import collections
 import logging
 import os
 import select
@@ -59,13 +60,13 @@ class ProbeResponder(threading.Thread):
                             port, exc)
                 continue
             self.sockets.append(sock)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
 
     def run(self):
-        while not self._stop.is_set() and self.sockets:
+        while not self._halt.is_set() and self.sockets:
             ready, _, _ = select.select(self.sockets, [], [], 0.5)
             for sock in ready:
                 try:
@@ -138,3 +139,278 @@ def probe(addresses, timeout, default_port):
         for sock in socks.values():
             sock.close()
     return results
+
+
+class _Seen:
+    """What one address did: when we last probed it (the last few sends)
+    and when it last answered (monotonic seconds)."""
+
+    __slots__ = ('first', 'sends', 'last_ok')
+
+    def __init__(self):
+        self.first = None
+        self.sends = collections.deque(maxlen=16)
+        self.last_ok = None
+
+    def sent(self, when):
+        if self.first is None:
+            self.first = when
+        self.sends.append(when)
+
+    def silent(self, now, window, needed, allowance):
+        """True when probed for at least ``window`` seconds without an
+        answer: the first probe is that old and at least ``needed`` probes
+        sent inside the window (each at least ``allowance`` ago, time
+        enough to be answered) got no answer."""
+        if self.last_ok is not None and now - self.last_ok <= window:
+            return False
+        if self.first is None or now - self.first < window:
+            return False
+        sent = sum(1 for t in self.sends
+                   if now - window <= t <= now - allowance)
+        return sent >= needed
+
+
+def _resolve(address, default_port):
+    """``(family, (ip, port))`` for one probe address, resolved once."""
+    host, port = parse_address(address, default_port)
+    info = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    return info[0], info[4][:2]
+
+
+class ReachabilityWatch(threading.Thread):
+    """Probes a set of hosts all the time and remembers who answered when.
+
+    The probers of a suspect answer from this memory at once, instead of
+    sending a probe and waiting a whole timeout for a dead host to stay
+    silent: a host whose lease just expired has been silent for about a
+    heartbeat TTL already.  Agents watch the few hosts they would be asked
+    about (their ring neighbours); the leader watches every host.
+
+    ``verdict()`` concludes *unreachable* on a network only after the
+    address was probed for at least ``window`` seconds without an answer
+    while this watch kept running; anything it has not watched that long is
+    added and watched from now on (``wait_verdict`` then returns after
+    ``window`` at most).  A reply counts only with this watch's nonce and
+    from the address probed.
+    """
+
+    #: sends per burst before the replies are read, so a burst of answers
+    #: never overflows the socket's receive buffer
+    BURST = 64
+
+    def __init__(self, interval, retain=30.0, clock=time.monotonic,
+                 name='vmr-reachability'):
+        super().__init__(name=name, daemon=True)
+        self.interval = float(interval)
+        self.retain = float(retain)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._targets = {}   # name -> {net: (family, addr)}
+        self._specs = {}     # name -> ({net: address}, port) as given
+        self._until = {}     # name -> monotonic time it may be dropped
+        self._seen = {}      # (family, addr) -> _Seen
+        self._socks = {}
+        self._nonce = os.urandom(8).hex().encode()
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._changed = threading.Condition(self._lock)
+        self.last_round = None
+        self.rounds = 0
+
+    # -- what to watch --------------------------------------------------
+    def set_targets(self, targets, default_port=4747):
+        """Watch ``{name: ({network: address}, port)}`` from now on.
+
+        Names that drop out are still watched for ``retain`` seconds (a
+        question about a host that just left the list finds a warm
+        answer).  Unresolvable addresses are skipped (logged at debug).
+        """
+        with self._lock:
+            specs = dict(self._specs)
+        resolved = {}
+        for name, (addresses, port) in targets.items():
+            spec = (dict(addresses or {}), port or default_port)
+            if specs.get(name) != spec:
+                resolved[name] = (spec, self._resolve_all(*spec))
+        now = self.clock()
+        with self._lock:
+            for name in self._targets:
+                if name not in targets and self._until.get(name) is None:
+                    self._until[name] = now + self.retain
+            for name, (spec, nets) in resolved.items():
+                self._specs[name] = spec
+                self._targets[name] = nets
+            for name in targets:
+                self._until[name] = None
+        if resolved:
+            self._wake.set()
+
+    def _resolve_all(self, addresses, port):
+        nets = {}
+        for net, address in (addresses or {}).items():
+            try:
+                nets[net] = _resolve(address, port)
+            except (OSError, ValueError) as exc:
+                LOG.debug('reachability: cannot resolve %s %s: %s', net,
+                          address, exc)
+        return nets
+
+    def targets(self):
+        with self._lock:
+            return sorted(self._targets)
+
+    # -- answers ----------------------------------------------------------
+    def verdict(self, name, addresses, port, window):
+        """``{network: reachable}`` for ``name``, or None while undecided.
+
+        Decided when some network answered within ``window`` (the host is
+        reachable: the other networks may be left False) or when every
+        network was probed for ``window`` seconds without an answer.  An
+        unknown name is watched from now on (kept for ``retain``).
+        """
+        spec = (dict(addresses or {}), port)
+        with self._lock:
+            self._drain()
+            nets = self._targets.get(name)
+            if self._specs.get(name) != spec:
+                nets = None
+            elif self._until.get(name) is not None:
+                # still asked about: keep watching it a while longer
+                self._until[name] = self.clock() + self.retain
+        if nets is None:
+            nets = self._resolve_all(*spec)
+            with self._lock:
+                known = name in self._targets
+                self._specs[name] = spec
+                self._targets[name] = nets
+                if not known or self._until.get(name) is not None:
+                    self._until[name] = self.clock() + self.retain
+            self._wake.set()
+        now = self.clock()
+        # A probe must have had time to come back before its silence
+        # counts, and a silence needs two probes when the window allows.
+        allowance = min(0.1, self.interval / 2)
+        needed = 2 if window >= 2 * self.interval + allowance else 1
+        with self._lock:
+            healthy = (self.is_alive() and self.last_round is not None and
+                       now - self.last_round <= 3 * self.interval + 0.5)
+            result, undecided = {}, False
+            for net in addresses or {}:
+                seen = self._seen.get(nets[net]) if net in nets else None
+                if seen is not None and seen.last_ok is not None and \
+                        now - seen.last_ok <= window:
+                    result[net] = True
+                    continue
+                result[net] = False
+                if net in nets and not (healthy and seen is not None and
+                                        seen.silent(now, window, needed,
+                                                    allowance)):
+                    undecided = True
+        if any(result.values()) or not undecided:
+            return result
+        return None
+
+    def wait_verdict(self, name, addresses, port, window, timeout=None):
+        """:meth:`verdict`, waiting up to ``timeout`` (default ``window`` +
+        2 intervals) for it to be decided; None if it still is not."""
+        deadline = self.clock() + (window + 2 * self.interval + 0.2
+                                   if timeout is None else timeout)
+        while True:
+            result = self.verdict(name, addresses, port, window)
+            left = deadline - self.clock()
+            if result is not None or left <= 0:
+                return result
+            with self._changed:
+                self._changed.wait(min(left, self.interval))
+
+    # -- the thread -------------------------------------------------------
+    def stop(self):
+        self._halt.set()
+        self._wake.set()
+
+    def _sock(self, family):
+        sock = self._socks.get(family)
+        if sock is None:
+            sock = self._socks[family] = socket.socket(family,
+                                                       socket.SOCK_DGRAM)
+            sock.setblocking(False)
+        return sock
+
+    def _drain(self):
+        """Read every reply waiting (caller holds the lock)."""
+        now = self.clock()
+        got = False
+        for family, sock in self._socks.items():
+            while True:
+                try:
+                    data, peer = sock.recvfrom(512)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                if not data.startswith(REPLY) or \
+                        not data.endswith(b' ' + self._nonce):
+                    continue
+                seen = self._seen.get((family, tuple(peer[:2])))
+                if seen is not None:
+                    seen.last_ok = now
+                    got = True
+        if got:
+            self._changed.notify_all()
+
+    def _round(self):
+        """Probe every watched address once, in bursts."""
+        now = self.clock()
+        with self._lock:
+            for name, until in list(self._until.items()):
+                if until is not None and now >= until:
+                    self._targets.pop(name, None)
+                    self._specs.pop(name, None)
+                    self._until.pop(name, None)
+            wanted = {addr for nets in self._targets.values()
+                      for addr in nets.values()}
+            for addr in list(self._seen):
+                if addr not in wanted:
+                    del self._seen[addr]
+            addrs = sorted(wanted)
+        message = PROBE + self._nonce
+        for i in range(0, len(addrs), self.BURST):
+            with self._lock:
+                for family, addr in addrs[i:i + self.BURST]:
+                    try:
+                        self._sock(family).sendto(message, addr)
+                    except OSError as exc:
+                        LOG.debug('reachability: probe %s: %s', addr, exc)
+                        continue
+                    self._seen.setdefault((family, addr),
+                                          _Seen()).sent(self.clock())
+                self._drain()
+        with self._lock:
+            self.last_round = self.clock()
+            self.rounds += 1
+            self._changed.notify_all()
+
+    def run(self):
+        try:
+            while not self._halt.is_set():
+                started = self.clock()
+                self._wake.clear()
+                self._round()
+                # Read replies until the next round (or a new target).
+                while not self._halt.is_set():
+                    left = started + self.interval - self.clock()
+                    if left <= 0 or self._wake.is_set():
+                        break
+                    socks = list(self._socks.values())
+                    if socks:
+                        select.select(socks, [], [], min(left, 0.05))
+                    else:
+                        self._wake.wait(left)
+                    with self._lock:
+                        self._drain()
+        finally:
+            with self._lock:
+                for sock in self._socks.values():
+                    sock.close()
+                self._socks.clear()

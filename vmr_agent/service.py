@@ -14,6 +14,7 @@ import cotyledon
 from etcd3gw import exceptions as etcd_exc
 import requests
 import tooz
+from tooz import utils as tooz_utils
 
 import vmr_common
 from vmr_agent import isolation
@@ -21,7 +22,8 @@ from vmr_agent import membership
 from vmr_agent import probes
 from vmr_agent import registration
 from vmr_common import exceptions
-from vmr_common.store import Store, Watcher
+from vmr_common.keys import Keyspace
+from vmr_common.store import range_end, Store, Watcher
 
 LOG = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ class Agent:
         self._stop = threading.Event()
         self._probe_wake = threading.Event()
         self.responder = None
+        self.reach = None
+        self._neighbours_at = None
+        self._neighbours = None
         self.probe_thread = None
         self.watcher = None
         self._last_error = None
@@ -145,6 +150,11 @@ class Agent:
             self.responder = probes.ProbeResponder(self.host, endpoints,
                                                    self.alive)
             self.responder.start()
+        if self.conf.agent.watch_neighbours > 0:
+            self.reach = probes.ReachabilityWatch(
+                self.conf.agent.watch_interval,
+                retain=max(30.0, 3 * self.conf.heartbeat.ttl))
+            self.reach.start()
         self.probe_thread = threading.Thread(target=self._probe_loop,
                                              name='vmr-prober', daemon=True)
         self.probe_thread.start()
@@ -219,6 +229,8 @@ class Agent:
             self.watcher.stop()
         if self.responder:
             self.responder.stop()
+        if self.reach:
+            self.reach.stop()
         if self.watchdog is not None:
             try:
                 self.watchdog.disarm()
@@ -228,18 +240,66 @@ class Agent:
 
     # -- probe requests -----------------------------------------------------
     def _probe_loop(self):
+        ttl = self.conf.heartbeat.ttl
         while not self._stop.is_set():
-            self._probe_wake.wait(self.conf.heartbeat.ttl)
+            self._probe_wake.wait(ttl / 2 if self.reach else ttl)
             self._probe_wake.clear()
             if self._stop.is_set():
                 return
             try:
+                if self.reach is not None and (
+                        self._neighbours_at is None or
+                        time.monotonic() - self._neighbours_at >= ttl):
+                    found = self.neighbours()
+                    self.reach.set_targets(found, self.conf.agent.probe_port)
+                    self._neighbours_at = time.monotonic()
+                    if sorted(found) != self._neighbours:
+                        self._neighbours = sorted(found)
+                        LOG.info('watching neighbours: %s',
+                                 ', '.join(self._neighbours) or 'none')
                 self.serve_probe_requests()
             except exceptions.StoreError as exc:
                 LOG.debug('probe requests: %s', exc)
 
+    def neighbours(self):
+        """``{host: ({network: address}, port)}`` of the live agents this
+        one watches: the ``watch_neighbours`` members before it in name
+        order, wrapping around.  The leader asks the agents *after* a
+        suspect to probe it (``detection.choose_probers``), so these are
+        the hosts this agent will be asked about."""
+        count = self.conf.agent.watch_neighbours
+        prefix = Keyspace.group(self.conf.heartbeat.group)
+        me = prefix + self.host
+        # tooz keeps the group itself at the bare prefix: start after it.
+        kvs = self.store.get_range(prefix + '\0', me, limit=count,
+                                   descend=True)
+        if len(kvs) < count:       # wrap around to the last members
+            tail = self.store.get_range(me + '\0', range_end(prefix),
+                                        limit=count - len(kvs), descend=True)
+            kvs += [kv for kv in tail if kv.key not in {k.key for k in kvs}]
+        found = {}
+        for kv in kvs:
+            name = kv.key[len(prefix):]
+            try:
+                caps = tooz_utils.loads(kv.raw) or {}
+            except Exception as exc:  # msgpack raises many types
+                LOG.debug('neighbour %s: unreadable capabilities: %s',
+                          name, exc)
+                continue
+            if name == self.host or not isinstance(caps, dict):
+                continue
+            addresses = caps.get('addresses')
+            if isinstance(addresses, dict) and addresses:
+                found[name] = (addresses, caps.get('probe_port'))
+        return found
+
     def serve_probe_requests(self):
-        """Answer every open probe request that names this host."""
+        """Answer every open probe request that names this host.
+
+        Watched hosts are answered at once from what the watch saw; the
+        others are probed for the request's ``timeout`` (all together when
+        the watch runs, one after the other without it).
+        """
         keys = self.store.keys
         kvs, _ = self.store.get_prefix(keys.probes)
         requests_, answered = {}, set()
@@ -252,20 +312,47 @@ class Agent:
                     continue
             elif len(parts) == 3 and parts[2] == self.host:
                 answered.add((parts[0], parts[1]))
-        served = 0
-        for (target, req_id), (req, lease) in requests_.items():
+        mine = []
+        for (target, req_id), (req, lease) in sorted(requests_.items()):
             if (target, req_id) in answered or target == self.host:
                 continue
             if self.host not in req.get('probers', []):
                 continue
-            result = probes.probe(req.get('addresses', {}),
-                                  float(req.get('timeout', 1.0)),
-                                  req.get('port', self.conf.agent.probe_port))
-            self.store.put(keys.probe_answer(target, req_id, self.host),
-                           {'prober': self.host, 'reachable': result,
-                            'at': time.time()}, lease=lease or None)
-            served += 1
-        return served
+            mine.append((target, req_id, req, lease))
+        later = []
+        for item in mine:
+            result = self._verdict(item[0], item[2], wait=False)
+            if result is None:
+                later.append(item)
+            else:
+                self._answer(item, result, 'watch')
+        for item in later:
+            result = self._verdict(item[0], item[2], wait=True)
+            self._answer(item, result, 'probe')
+        return len(mine)
+
+    def _verdict(self, target, req, wait):
+        addresses = req.get('addresses', {})
+        port = req.get('port', self.conf.agent.probe_port)
+        timeout = float(req.get('timeout', 1.0))
+        if self.reach is not None:
+            if not wait:
+                return self.reach.verdict(target, addresses, port, timeout)
+            result = self.reach.wait_verdict(target, addresses, port,
+                                             timeout)
+            if result is not None:
+                return result
+        elif not wait:
+            return None
+        return probes.probe(addresses, timeout, port)
+
+    def _answer(self, item, result, how):
+        target, req_id, _, lease = item
+        self.store.put(self.store.keys.probe_answer(target, req_id,
+                                                    self.host),
+                       {'prober': self.host, 'reachable': result,
+                        'how': how, 'at': time.time()},
+                       lease=lease or None)
 
 
 class AgentService(cotyledon.Service):

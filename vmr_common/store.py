@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import threading
+import time
 import urllib.parse
 
 import etcd3gw
@@ -342,6 +343,17 @@ class Store:
         kvs = [KeyValue(kv) for kv in body.get('kvs') or []]
         return kvs, int(body.get('header', {}).get('revision', 0))
 
+    def get_range(self, start, end, limit=0, descend=False):
+        """Up to ``limit`` KeyValues in ``[start, end)`` sorted by key
+        (``descend`` for the last ones first); ``limit`` 0 = all."""
+        body = self.call('kv/range', {'key': _b64(start),
+                                      'range_end': _b64(end),
+                                      'limit': int(limit),
+                                      'sort_order': ('DESCEND' if descend
+                                                     else 'ASCEND'),
+                                      'sort_target': 'KEY'})
+        return [KeyValue(kv) for kv in body.get('kvs') or []]
+
     def put(self, key, value, lease=None):
         """Write ``value`` (str, bytes or JSON-able); returns the revision."""
         op = Op.put(key, value, lease)['request_put']
@@ -428,24 +440,77 @@ class Store:
         """Block until a key below ``prefix`` changes after ``revision``.
 
         Returns True on a change, False on timeout.  Each call opens a fresh
-        watch stream with a computed ``range_end`` (etcd3gw's
-        ``watch_prefix_once`` double-encodes it), so an etcd restart or
-        compaction cannot leave a dead watch behind: callers re-read state
-        after every return anyway.  Raises :class:`StoreUnavailable` if etcd
-        cannot be reached.
+        watch stream on the gateway, encoded here: etcd3gw's watch helpers
+        base64-encode ``range_end`` themselves in some versions and not in
+        others, and a doubly encoded ``range_end`` silently watches the
+        wrong range (a watch that never fires, or fires on every change of
+        the cluster).  An etcd restart or compaction cannot leave a dead
+        watch behind: callers re-read state after every return anyway.
+        Raises :class:`StoreUnavailable` if etcd cannot be reached.
         """
         client = self._client(self.endpoint)
+        body = {'create_request': {
+            'key': _b64(prefix), 'range_end': _b64(range_end(prefix)),
+            'start_revision': str(int(revision) + 1)}}
         try:
-            client.watch_once(
-                prefix, timeout=timeout,
-                range_end=_b64(range_end(prefix)),
-                start_revision=str(int(revision) + 1))
-            return True
-        except etcd_exc.WatchTimedOut:
-            return False
-        except Exception as exc:  # the watch thread's errors vary widely
+            resp = client.session.post(client.get_url('/watch'), json=body,
+                                       stream=True,
+                                       timeout=(self.timeout, timeout))
+        except requests.exceptions.RequestException as exc:
             raise exceptions.StoreUnavailable(
                 'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+        try:
+            if resp.status_code != 200:
+                raise exceptions.StoreUnavailable(
+                    'etcd watch on %s failed: HTTP %s'
+                    % (self.endpoint, resp.status_code))
+            deadline = time.monotonic() + timeout
+            pending = b''
+            for chunk in resp.iter_content(chunk_size=None):
+                pending += chunk
+                while b'\n' in pending:
+                    line, pending = pending.split(b'\n', 1)
+                    if self._watch_event(line):
+                        return True
+                if time.monotonic() >= deadline:
+                    return False
+            if pending.strip() and self._watch_event(pending):
+                return True
+            return False
+        except requests.exceptions.ConnectionError as exc:
+            if 'timed out' in str(exc).lower():
+                return False
+            raise exceptions.StoreUnavailable(
+                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+        except requests.exceptions.RequestException as exc:
+            if isinstance(exc, requests.exceptions.Timeout):
+                return False
+            raise exceptions.StoreUnavailable(
+                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+        finally:
+            resp.close()
+
+    def _watch_event(self, line):
+        """True when one line of a watch stream reports a change (or
+        anything that makes the owner re-read: cancel, compaction, error)."""
+        if not line.strip():
+            return False
+        try:
+            chunk = json.loads(line)
+        except ValueError:
+            return True
+        if 'error' in chunk:
+            error = chunk['error']
+            if isinstance(error, dict):
+                error = error.get('message', error)
+            raise exceptions.StoreUnavailable(
+                'etcd watch on %s failed: %s' % (self.endpoint,
+                                                 str(error)[:300]))
+        result = chunk.get('result') or {}
+        if result.get('events') or result.get('canceled') or \
+                result.get('compact_revision'):
+            return True
+        return False
 
 
 class Watcher(threading.Thread):

@@ -10,6 +10,7 @@ in maintenance.  Inventory minus live members, re-evaluated every cycle: a
 host that died before the coordinator started is found like any other.
 """
 
+import bisect
 import dataclasses
 import uuid
 
@@ -152,11 +153,15 @@ def probe_outcome(snapshot, host, request_id, now):
 
 
 def choose_probers(snapshot, target, count, live=None):
-    """Up to ``count`` live agents to probe ``target``, spread by name.
+    """The ``count`` live agents after ``target`` in name order, wrapping.
 
-    ``live`` is ``sorted(snapshot.members)`` when the caller has it already
-    (:func:`detect` sorts once per cycle, not once per suspect: a mass
-    failure of 500 of 5,000 hosts cost 500 sorts).
+    Every agent watches the ``[agent] watch_neighbours`` live agents
+    *before* it all the time (``ReachabilityWatch``), so the agents chosen
+    here have been probing ``target`` already and answer at once.  The ring
+    spreads the work evenly: each agent watches, and is asked about, a few
+    neighbours.  ``live`` is ``sorted(snapshot.members)`` when the caller
+    has it already (:func:`detect` sorts once per cycle, not once per
+    suspect: a mass failure of 500 of 5,000 hosts cost 500 sorts).
     """
     if live is None:
         live = sorted(snapshot.members)
@@ -164,13 +169,9 @@ def choose_probers(snapshot, target, count, live=None):
         live = [name for name in live if name != target]
     if not live or count <= 0:
         return []
-    # Rotate by the target's name so different suspects use different
-    # probers, spreading the load.
-    start = sum(target.encode()) % len(live)
-    chosen = live[start:start + count]
-    if len(chosen) < count:
-        chosen += live[:min(start, count - len(chosen))]
-    return chosen
+    start = bisect.bisect_right(live, target)
+    return [live[(start + i) % len(live)]
+            for i in range(min(count, len(live)))]
 
 
 def make_probe_request(snapshot, record, now, policy, coordinator=None,

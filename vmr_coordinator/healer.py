@@ -54,6 +54,9 @@ class Healer:
         self._probe_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix='vmr-probe')
         self._probes_started = set()
+        #: the leader's ReachabilityWatch of every monitored host
+        self.reach = None
+        self._watched = None
         # host records and members decoded by the previous cycle
         self._snapshot_cache = snapshot_mod.SnapshotCache()
 
@@ -81,6 +84,7 @@ class Healer:
         token = self.election.token
         if not leader:
             self.last_snapshot = None
+            self._stop_watch()
             holder = self.election.leader_seen
             return ('standby: %s is the leader' % holder if holder
                     else 'standby: no leader yet')
@@ -97,6 +101,7 @@ class Healer:
             return ('paused by %s: observing only, %d hosts, %d live'
                     % (snap.paused.get('by', 'an operator'),
                        len(snap.hosts), len(snap.members)))
+        self._watch(snap)
         det = detection.detect(snap, now, self.policy, self.member)
         self.last_detection = det
         self._write_probe_requests(det.probes)
@@ -239,13 +244,23 @@ class Healer:
         if not requests:
             return
         # One lease and one transaction per WRITE_BATCH requests: they all
-        # expire together anyway.
+        # expire together anyway.  The leader's own answer goes into the
+        # same transaction when its watch knows it already.
         lease = self.store.grant(2 * self.policy.probe_timeout + 10)
         for i in range(0, len(requests), WRITE_BATCH):
-            self.guarded([Op.put(self.store.keys.probe_request(
-                req.target, req.request_id), req.body, lease)
-                for req in requests[i:i + WRITE_BATCH]])
-
+            ops = []
+            for req in requests[i:i + WRITE_BATCH]:
+                ops.append(Op.put(self.store.keys.probe_request(
+                    req.target, req.request_id), req.body, lease))
+                if self.member not in req.body.get('probers', []):
+                    continue
+                result = self._own_verdict(req.target, req.body)
+                if result is not None:
+                    ops.append(Op.put(self.store.keys.probe_answer(
+                        req.target, req.request_id, self.member),
+                        self._answer_body(result, 'watch'), lease))
+                    self._probes_started.add((req.target, req.request_id))
+            self.guarded(ops)
     def _write_brake(self, brake, now):
         key = self.store.keys.brake
         if brake:
@@ -258,8 +273,64 @@ class Healer:
             self.guarded([Op.delete(key)])
 
     # -- the coordinator's own probes -------------------------------------
+    def _watch(self, snap):
+        """Keep probing every monitored host (leader only)."""
+        interval = self.conf.coordinator.watch_interval
+        if interval <= 0:
+            return
+        if self.reach is None:
+            self.reach = probe_mod.ReachabilityWatch(
+                interval, retain=max(30.0, 3 * self.policy.ttl),
+                name='vmr-leader-reachability')
+            self.reach.start()
+            self._watched = None
+        # Host records change rarely: rebuild the target list only then.
+        signature = (len(snap.hosts),
+                     sum(r.mod_revision for r in snap.hosts.values()))
+        if signature == self._watched:
+            return
+        self._watched = signature
+        watched = (detection.HostState.UP, detection.HostState.SUSPECT,
+                   detection.HostState.PARTITIONED)
+        self.reach.set_targets({
+            name: (record.agent['addresses'],
+                   record.agent.get('probe_port', 4747))
+            for name, record in snap.hosts.items()
+            if record.state in watched and
+            isinstance(record.agent.get('addresses'), dict) and
+            record.agent['addresses']})
+
+    def _stop_watch(self):
+        if self.reach is not None:
+            self.reach.stop()
+            self.reach = None
+
+    def _own_verdict(self, target, request, wait=False):
+        """This member's ``{network: reachable}`` about ``target``, from the
+        watch (None while undecided unless ``wait``); a plain probe when
+        there is no watch and ``wait`` is set."""
+        addresses = request.get('addresses', {})
+        port = request.get('port', 4747)
+        timeout = float(request.get('timeout', 1.0))
+        if self.reach is not None:
+            if not wait:
+                return self.reach.verdict(target, addresses, port, timeout)
+            result = self.reach.wait_verdict(target, addresses, port,
+                                             timeout)
+            if result is not None:
+                return result
+        elif not wait:
+            return None
+        return probe_mod.probe(addresses, timeout, port)
+
+    def _answer_body(self, result, how):
+        return json.dumps({'prober': self.member, 'reachable': result,
+                           'how': how, 'at': self.clock()})
+
     def _run_own_probes(self, snap):
-        """Probe, from here, every open request that names this member."""
+        """Answer every open request that names this member: at once from
+        the watch when it knows, otherwise from a probe in the pool."""
+        ops = []
         for (target, req_id), entry in snap.probes.items():
             request = entry['request']
             if request is None or self.member not in request.get(
@@ -269,26 +340,35 @@ class Healer:
                     self.member in entry['answers']:
                 continue
             self._probes_started.add((target, req_id))
-            self._probe_pool.submit(self._probe, target, req_id, request)
+            result = self._own_verdict(target, request)
+            if result is not None and entry.get('lease'):
+                ops.append(Op.put(self.store.keys.probe_answer(
+                    target, req_id, self.member),
+                    self._answer_body(result, 'watch'), entry['lease']))
+            else:
+                self._probe_pool.submit(self._probe, target, req_id, request)
+        if ops:
+            try:
+                self.store.txn([], ops)
+            except exceptions.StoreError as exc:
+                LOG.debug('own probe answers: %s', exc)
         live = set(snap.probes)
         self._probes_started &= live
 
     def _probe(self, target, req_id, request):
         try:
-            result = probe_mod.probe(request.get('addresses', {}),
-                                     float(request.get('timeout', 1.0)),
-                                     request.get('port', 4747))
+            result = self._own_verdict(target, request, wait=True)
             kv = self.store.get(self.store.keys.probe_request(target, req_id))
             if kv is None:
                 return
             self.store.put(
                 self.store.keys.probe_answer(target, req_id, self.member),
-                json.dumps({'prober': self.member, 'reachable': result,
-                            'at': self.clock()}), lease=kv.lease or None)
+                self._answer_body(result, 'probe'), lease=kv.lease or None)
         except exceptions.StoreError as exc:
             LOG.debug('own probe of %s: %s', target, exc)
 
     def close(self, resign=True):
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
+        self._stop_watch()
         if resign:
             self.election.resign()

@@ -107,7 +107,7 @@ class Snapshot:
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
         self.journal = journal        # recovery id -> (dict, mod_revision)
-        self.probes = probes          # (target, req) -> {'request':, 'answers':}
+        self.probes = probes          # (target, req) -> {'request':, 'answers':, 'lease':}
         self.contracts = contracts    # name -> dict
         self.paused = paused          # None or the pause record (dict)
         self.brake = brake            # None or the brake record (dict)
@@ -303,6 +303,7 @@ def take(store, group, cache=None):
                                   {'request': None, 'answers': {}})
         if len(parts) == 2:
             entry['request'] = data
+            entry['lease'] = kv.lease
         else:
             entry['answers'][parts[2]] = data
 

@@ -21,6 +21,16 @@ OPTS = [
                      'looks reachable there.'),
     cfg.FloatOpt('probe_timeout', default=0.5, min=0.05,
                  help='Seconds to wait for a probe answer.'),
+    cfg.IntOpt('watch_neighbours', default=3, min=0,
+               help='How many live agents before this one (in host name '
+                    'order, wrapping) this agent probes all the time. The '
+                    'leader asks the agents after a suspect to probe it, '
+                    'so with this equal to [coordinator] probers they '
+                    'answer at once from what they saw instead of waiting '
+                    'out a probe timeout. 0 = probe only when asked.'),
+    cfg.FloatOpt('watch_interval', default=0.25, min=0.05,
+                 help='Seconds between two probes of each watched '
+                      'neighbour (one small UDP datagram each way).'),
     cfg.StrOpt('boot_id_file', default='/proc/sys/kernel/random/boot_id',
                help='File holding the boot id; a new boot id tells the '
                     'coordinator the host rebooted (a fence took effect).'),

@@ -28,7 +28,16 @@ OPTS = [
     cfg.IntOpt('probers', default=3, min=0,
                help='How many live agents are asked to probe a suspect.'),
     cfg.FloatOpt('probe_timeout', default=2.0, min=0.1,
-                 help='Seconds to wait for the probers\' answers.'),
+                 help='Seconds to wait for the probers\' answers. A '
+                      'prober concludes *unreachable* after probing a host '
+                      'for half of it without an answer; probers that '
+                      'watched the host already answer at once.'),
+    cfg.FloatOpt('watch_interval', default=0.25, min=0.0,
+                 help='The leader probes every monitored host this often '
+                      '(one small UDP datagram each way), so its own '
+                      'answer about a suspect is ready the moment the '
+                      'host\'s lease expires. 0 = probe only on demand '
+                      '(its CPU cost is measured in doc/benchmarks.rst).'),
     cfg.IntOpt('max_failed_percent', default=40, min=1, max=100,
                help='Disruption brake: if more than this percentage of a '
                     'zone\'s hosts turn suspect within brake_window, VMR '

@@ -48,9 +48,23 @@ def test_sigkill_agent_detected_within_budget(cluster):
     time.sleep(1.0)
     killed_at = time.monotonic()
     c.agents['compute-2'].kill()
-    wait_for(lambda: host_states(store)['compute-2']['state'] == 'failed',
-             budget + 5, message='compute-2 failed')
+    answers = {}
+
+    def failed():
+        # the probers' answers live only until the request expires
+        kvs, _ = store.get_prefix(store.keys.probes + 'compute-2/')
+        for kv in kvs:
+            if kv.key.count('/') - store.keys.probes.count('/') == 2:
+                answers[kv.key] = kv.json()
+        return host_states(store)['compute-2']['state'] == 'failed'
+    wait_for(failed, budget + 5, interval=0.02, message='compute-2 failed')
     latency = time.monotonic() - killed_at
+    # Every prober (compute-3 and compute-1 after it in the ring, and the
+    # leader) had been watching compute-2 and answered from that at once.
+    probers = sorted(a['prober'] for a in answers.values())
+    assert {'compute-1', 'compute-3'} <= set(probers), answers
+    assert all(a['how'] == 'watch' and not any(a['reachable'].values())
+               for a in answers.values()), answers
     states = host_states(store)
     assert states['compute-1']['state'] == 'up'
     assert states['compute-3']['state'] == 'up'

@@ -1,0 +1,63 @@
+"""Store watches on a real etcd: they fire for their prefix, only for it.
+
+Both ways of getting this wrong were in VMR once: a doubly base64-encoded
+``range_end`` made the coordinator's watch on the agents group never fire
+(it saw a dead agent only at its next periodic cycle) and the agents' watch
+on probe requests fire on every change in the cluster.
+"""
+
+import threading
+import time
+
+from vmr_common.store import Store, Watcher
+
+
+def watching(store, prefix):
+    hits = []
+    woke = threading.Event()
+
+    def on_change():
+        hits.append(time.monotonic())
+        woke.set()
+    watcher = Watcher(store, prefix, on_change, timeout=5.0)
+    watcher.start()
+    time.sleep(0.3)
+    return watcher, hits, woke
+
+
+def test_watch_fires_for_its_prefix_only(etcd):
+    store = Store([etcd.endpoint])
+    for prefix, inside, outside in [
+            ('tooz/groups/agents/', 'tooz/groups/agents/h1', 'tooz/other'),
+            (store.keys.probes, store.keys.probes + 'h1/r1',
+             store.keys.host('h1'))]:
+        watcher, hits, woke = watching(store, prefix)
+        try:
+            store.put(outside, 'x')
+            time.sleep(0.5)
+            assert hits == [], 'woke for %s' % outside
+            started = time.monotonic()
+            store.put(inside, 'x')
+            assert woke.wait(2.0), 'no wake for %s' % inside
+            assert hits[0] - started < 0.5
+        finally:
+            watcher.stop()
+
+
+def test_watch_sees_a_lease_expire(etcd):
+    store = Store([etcd.endpoint])
+    lease = store.grant(2)
+    store.put('tooz/groups/agents/h2', 'x', lease=lease)
+    watcher, hits, woke = watching(store, 'tooz/groups/agents/')
+    try:
+        assert woke.wait(6.0)
+        assert store.get('tooz/groups/agents/h2') is None
+    finally:
+        watcher.stop()
+
+
+def test_wait_for_change_times_out_quietly(etcd):
+    store = Store([etcd.endpoint])
+    started = time.monotonic()
+    assert not store.wait_for_change('/quiet/', store.revision(), 0.5)
+    assert 0.4 < time.monotonic() - started < 3
