@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.report
 
-Reads ``doc/benchmarks/{detection,heal,false_positives,scale*}.json`` (those
+Reads ``doc/benchmarks/{detection,heal,false_positives,scale,reachability}*.json`` (those
 that exist) so the numbers in the document are the ones the commands wrote.
 """
 
@@ -111,10 +111,23 @@ def journal(data):
                  r['gave_up'], r['record_kb']] for r in data['results']]))
 
 
+def reachability(data):
+    print(grid(['hosts', 'interval s', 'watch CPU %', 'rounds/s',
+                'verdicts', 'false unreachable', 'undecided',
+                'dead seen', 'dead after p50 s'],
+               [[r['hosts'], f(r['interval']), f(r['watch_cpu_percent'], 1),
+                 f(r['rounds_per_s']), r['verdict_checks'],
+                 r['false_unreachable'], r['undecided'],
+                 '%d/%d' % (r['dead_detected'], r['dead']),
+                 f(stats.percentile(r['dead_after'], 50))]
+                for r in data['runs']]))
+
+
 def main(argv=None):
     for prefix, fn in (('detection', detection), ('heal', heal),
                        ('false_positives', false_positives),
-                       ('journal', journal), ('scale', scale)):
+                       ('journal', journal), ('scale', scale),
+                       ('reachability', reachability)):
         for path in sorted(glob.glob(os.path.join(stats.OUTDIR,
                                                   prefix + '*.json'))):
             name = os.path.basename(path)[:-5]

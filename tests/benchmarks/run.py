@@ -14,6 +14,7 @@ from tests.benchmarks import bench_detection
 from tests.benchmarks import bench_false_positives
 from tests.benchmarks import bench_heal
 from tests.benchmarks import bench_journal
+from tests.benchmarks import bench_reachability
 from tests.benchmarks import bench_scale
 
 QUICK = {
@@ -28,14 +29,18 @@ QUICK = {
                             '--output', 'scale-quick']),
     'journal': (bench_journal, ['--workers', '1,8', '--output',
                                 'journal-quick']),
+    'reachability': (bench_reachability, ['--hosts', '500', '--seconds',
+                                          '5', '--output',
+                                          'reachability-quick']),
 }
 FULL = {
     'detection': (bench_detection, ['--ttls', '2,3,5,10', '--kills', '30',
-                                    '--failovers', '20', '--parallel']),
+                                    '--failovers', '20']),
     'heal': (bench_heal, ['--servers', '20,100', '--workers', '1,4,8,16']),
     'false_positives': (bench_false_positives, ['--minutes', '30']),
     'scale': (bench_scale, ['--hosts', '500,2000,5000']),
     'journal': (bench_journal, ['--workers', '1,4,8,16']),
+    'reachability': (bench_reachability, ['--hosts', '500,2000,5000']),
     'scale_coordinator': (bench_scale, [
         '--hosts', '2000,5000', '--ttl', '30', '--interval', '10',
         '--no-failures', '--output', 'scale-coordinator']),
@@ -45,9 +50,6 @@ FULL = {
     'false_positives_long_pauses': (bench_false_positives, [
         '--minutes', '5', '--pause-factor', '1.2', '--grace', '5',
         '--output', 'false_positives-long-pauses']),
-    'detection_probe05': (bench_detection, [
-        '--ttls', '3', '--kills', '30', '--failovers', '0',
-        '--probe-timeout', '0.5', '--output', 'detection-probe05']),
 }
 
 

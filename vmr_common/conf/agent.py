@@ -20,7 +20,11 @@ OPTS = [
                      'responder), so a dead agent on a live host still '
                      'looks reachable there.'),
     cfg.FloatOpt('probe_timeout', default=0.5, min=0.05,
-                 help='Seconds to wait for a probe answer.'),
+                 deprecated_for_removal=True,
+                 deprecated_reason='Unused: the leader\'s probe requests '
+                                   'carry their timeout ([coordinator] '
+                                   'probe_timeout / 2).',
+                 help='Not used.'),
     cfg.IntOpt('watch_neighbours', default=3, min=0,
                help='How many live agents before this one (in host name '
                     'order, wrapping) this agent probes all the time. The '

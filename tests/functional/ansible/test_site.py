@@ -222,7 +222,6 @@ class Deployment:
                 'compute': {'hosts': {
                     host: {'vmr_service_root': self.root(host),
                            'vmr_agent_addresses': {'management': '127.0.0.1'},
-                           'vmr_agent_probe_bind': '127.0.0.1',
                            'vmr_agent_probe_port': free_udp_port()}
                     for host in AGENTS}},
             }}}
