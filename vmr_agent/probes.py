@@ -414,3 +414,23 @@ class ReachabilityWatch(threading.Thread):
                 for sock in self._socks.values():
                     sock.close()
                 self._socks.clear()
+
+
+def verdict(watch, target, request, wait, default_port=4747):
+    """A prober's ``{network: reachable}`` about ``target`` for one probe
+    ``request`` (its addresses, port and timeout): at once from ``watch``
+    when it knows, None while it does not unless ``wait``; waiting for it,
+    or a one-shot :func:`probe` when there is no watch (or it stays
+    undecided)."""
+    addresses = request.get('addresses', {})
+    port = request.get('port', default_port)
+    timeout = float(request.get('timeout', 1.0))
+    if watch is not None:
+        if not wait:
+            return watch.verdict(target, addresses, port, timeout)
+        result = watch.wait_verdict(target, addresses, port, timeout)
+        if result is not None:
+            return result
+    elif not wait:
+        return None
+    return probe(addresses, timeout, port)

@@ -332,19 +332,8 @@ class Agent:
         return len(mine)
 
     def _verdict(self, target, req, wait):
-        addresses = req.get('addresses', {})
-        port = req.get('port', self.conf.agent.probe_port)
-        timeout = float(req.get('timeout', 1.0))
-        if self.reach is not None:
-            if not wait:
-                return self.reach.verdict(target, addresses, port, timeout)
-            result = self.reach.wait_verdict(target, addresses, port,
-                                             timeout)
-            if result is not None:
-                return result
-        elif not wait:
-            return None
-        return probes.probe(addresses, timeout, port)
+        return probes.verdict(self.reach, target, req, wait,
+                              self.conf.agent.probe_port)
 
     def _answer(self, item, result, how):
         target, req_id, _, lease = item

@@ -306,22 +306,8 @@ class Healer:
             self.reach = None
 
     def _own_verdict(self, target, request, wait=False):
-        """This member's ``{network: reachable}`` about ``target``, from the
-        watch (None while undecided unless ``wait``); a plain probe when
-        there is no watch and ``wait`` is set."""
-        addresses = request.get('addresses', {})
-        port = request.get('port', 4747)
-        timeout = float(request.get('timeout', 1.0))
-        if self.reach is not None:
-            if not wait:
-                return self.reach.verdict(target, addresses, port, timeout)
-            result = self.reach.wait_verdict(target, addresses, port,
-                                             timeout)
-            if result is not None:
-                return result
-        elif not wait:
-            return None
-        return probe_mod.probe(addresses, timeout, port)
+        """This member's ``{network: reachable}`` about ``target``."""
+        return probe_mod.verdict(self.reach, target, request, wait)
 
     def _answer_body(self, result, how):
         return json.dumps({'prober': self.member, 'reachable': result,

@@ -129,3 +129,12 @@ def test_unresolvable_network_is_unreachable(watch, responder):
     verdict = watch.wait_verdict(
         'h', {'bad': 'no-such-host.invalid'}, 4747, window=0.3)
     assert verdict == {'bad': False}
+
+
+def test_verdict_without_a_watch_probes_once(responder):
+    _, addrs = responder()
+    request = {'addresses': addrs, 'port': 4747, 'timeout': 0.5}
+    assert probes.verdict(None, 'h', request, wait=False) is None
+    assert probes.verdict(None, 'h', request, wait=True) == {'mgmt': True}
+    dead = dict(request, addresses={'mgmt': '127.0.0.1:%d' % free_port()})
+    assert probes.verdict(None, 'h', dead, wait=True) == {'mgmt': False}
