@@ -10,6 +10,7 @@ is *partitioned*, not dead.
 import collections
 import logging
 import os
+import random
 import select
 import socket
 import threading
@@ -329,12 +330,25 @@ class ReachabilityWatch(threading.Thread):
         self._halt.set()
         self._wake.set()
 
+    #: receive buffer asked for (root may exceed net.core.rmem_max): a
+    #: leader watching thousands of hosts gets their replies in bursts
+    RCVBUF = 4 << 20
+
     def _sock(self, family):
         sock = self._socks.get(family)
         if sock is None:
             sock = self._socks[family] = socket.socket(family,
                                                        socket.SOCK_DGRAM)
             sock.setblocking(False)
+            for option in (getattr(socket, 'SO_RCVBUFFORCE', None),
+                           socket.SO_RCVBUF):
+                if option is None:
+                    continue
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, option, self.RCVBUF)
+                    break
+                except OSError:
+                    continue
         return sock
 
     def _drain(self):
@@ -359,8 +373,10 @@ class ReachabilityWatch(threading.Thread):
         if got:
             self._changed.notify_all()
 
-    def _round(self):
-        """Probe every watched address once, in bursts."""
+    def _plan(self):
+        """Every address to probe this round, in a new random order (a
+        reply lost to a burst never hits the same hosts round after
+        round); forgets targets whose retention ran out."""
         now = self.clock()
         with self._lock:
             for name, until in list(self._until.items()):
@@ -373,42 +389,79 @@ class ReachabilityWatch(threading.Thread):
             for addr in list(self._seen):
                 if addr not in wanted:
                     del self._seen[addr]
-            addrs = sorted(wanted)
+        addrs = list(wanted)
+        random.shuffle(addrs)
+        return addrs
+
+    def _send(self, addrs):
         message = PROBE + self._nonce
-        for i in range(0, len(addrs), self.BURST):
-            with self._lock:
-                for family, addr in addrs[i:i + self.BURST]:
-                    try:
-                        self._sock(family).sendto(message, addr)
-                    except OSError as exc:
-                        LOG.debug('reachability: probe %s: %s', addr, exc)
-                        continue
-                    self._seen.setdefault((family, addr),
-                                          _Seen()).sent(self.clock())
-                self._drain()
         with self._lock:
-            self.last_round = self.clock()
-            self.rounds += 1
-            self._changed.notify_all()
+            for family, addr in addrs:
+                try:
+                    self._sock(family).sendto(message, addr)
+                except OSError as exc:
+                    LOG.debug('reachability: probe %s: %s', addr, exc)
+                    continue
+                self._seen.setdefault((family, addr),
+                                      _Seen()).sent(self.clock())
+            self._drain()
+
+    def _pump(self, until):
+        """Read replies until ``until`` (monotonic) or a wake-up."""
+        while not self._halt.is_set() and not self._wake.is_set():
+            left = until - self.clock()
+            if left <= 0:
+                return
+            socks = list(self._socks.values())
+            if socks:
+                select.select(socks, [], [], min(left, 0.02))
+            else:
+                self._wake.wait(left)
+            with self._lock:
+                self._drain()
+
+    def _new_targets(self, planned):
+        """Addresses added since the round was planned."""
+        with self._lock:
+            return [addr for nets in self._targets.values()
+                    for addr in nets.values() if addr not in planned]
 
     def run(self):
+        """Rounds of probes, each spread over most of the interval in
+        bursts of :attr:`BURST` so the replies come back at an even rate;
+        a new target (a question about a host nobody watched) is probed
+        at once, not at the next round."""
         try:
             while not self._halt.is_set():
                 started = self.clock()
                 self._wake.clear()
-                self._round()
-                # Read replies until the next round (or a new target).
+                addrs = self._plan()
+                planned = set(addrs)
+                bursts = [addrs[i:i + self.BURST]
+                          for i in range(0, len(addrs), self.BURST)]
+                gap = 0.8 * self.interval / max(1, len(bursts))
+                for i, burst in enumerate(bursts):
+                    if self._halt.is_set():
+                        return
+                    self._send(burst)
+                    self._pump(started + (i + 1) * gap)
+                    if self._wake.is_set():
+                        self._wake.clear()
+                        extra = self._new_targets(planned)
+                        planned.update(extra)
+                        self._send(extra)
+                with self._lock:
+                    self.last_round = self.clock()
+                    self.rounds += 1
+                    self._changed.notify_all()
                 while not self._halt.is_set():
-                    left = started + self.interval - self.clock()
-                    if left <= 0 or self._wake.is_set():
+                    self._pump(started + self.interval)
+                    if not self._wake.is_set():
                         break
-                    socks = list(self._socks.values())
-                    if socks:
-                        select.select(socks, [], [], min(left, 0.05))
-                    else:
-                        self._wake.wait(left)
-                    with self._lock:
-                        self._drain()
+                    self._wake.clear()
+                    extra = self._new_targets(planned)
+                    planned.update(extra)
+                    self._send(extra)
         finally:
             with self._lock:
                 for sock in self._socks.values():

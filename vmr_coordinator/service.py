@@ -1,8 +1,8 @@
 """vmr-coordinator's processes: the healer loop (and, later, the API).
 
 The loop runs ``Healer.run_cycle()`` every ``[coordinator] period`` and as
-soon as a watched key changes (an agent leaving the group, a probe answer),
-and logs the cycle's sentence whenever it changes.
+soon as a watched key changes (an agent leaving the group, a probe answer,
+the leader key), and logs the cycle's sentence whenever it changes.
 """
 
 import logging
@@ -42,6 +42,9 @@ class Coordinator:
             Watcher(self.store, Keyspace.group(conf.heartbeat.group),
                     self._wake.set, timeout=5.0),
             Watcher(self.store, self.store.keys.probes, self._wake.set,
+                    timeout=5.0),
+            # a standby runs for leader the moment the leader key is gone
+            Watcher(self.store, self.store.keys.leader, self._wake.set,
                     timeout=5.0),
         ]
 
