@@ -19,6 +19,7 @@ from tests.etcd_fixture import free_port
 TIMING = {
     'ttl': 3, 'interval': 1.0, 'period': 0.5, 'grace': 0.0,
     'leader_ttl': 3, 'leader_margin': 0.5, 'probe_timeout': 1.0,
+    'watch_interval': 0.25,
 }
 
 
@@ -62,6 +63,7 @@ class ServiceProcess:
             leader_ttl = {leader_ttl}
             leader_margin = {leader_margin}
             probe_timeout = {probe_timeout}
+            watch_interval = {watch_interval}
             [agent]
             addresses = management:127.0.0.1:{port}
             boot_id_file = {boot_id}

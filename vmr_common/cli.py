@@ -66,6 +66,8 @@ def prepare(prog, role, argv=None, description=None):
     oslo_log.setup(conf, 'vmr')
     logging.getLogger('urllib3').setLevel(logging.WARNING)
     logging.getLogger('tooz').setLevel(logging.WARNING)
+    for warning in checks.timing_warnings(conf, role):
+        logging.getLogger(prog).warning('configuration: %s', warning)
     return conf
 
 

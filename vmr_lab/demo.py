@@ -163,6 +163,7 @@ class Demo:
             leader_ttl = 3
             leader_margin = 0.5
             probe_timeout = 1
+            watch_interval = 0.25
             instance_poll_interval = 1
             [agent]
             addresses = {addresses}

@@ -45,6 +45,21 @@ def timing_problems(conf, role):
     return problems
 
 
+def timing_warnings(conf, role):
+    """Sentences about settings that work but weaken a guarantee."""
+    warnings = []
+    if role == 'coordinator':
+        co = conf.coordinator
+        window = co.probe_timeout / 2
+        if 0 < window < 2 * co.watch_interval:
+            warnings.append(
+                '[coordinator] watch_interval (%s) is more than half of '
+                'probe_timeout / 2 (%s): the leader sends fewer than two '
+                'probes per window, so one lost reply can make a live host '
+                'look unreachable' % (co.watch_interval, window))
+    return warnings
+
+
 def check_timing(conf, role):
     """Raise :class:`TimingError` with every problem on one line."""
     problems = timing_problems(conf, role)

@@ -32,7 +32,7 @@ OPTS = [
                       'prober concludes *unreachable* after probing a host '
                       'for half of it without an answer; probers that '
                       'watched the host already answer at once.'),
-    cfg.FloatOpt('watch_interval', default=0.25, min=0.0,
+    cfg.FloatOpt('watch_interval', default=0.5, min=0.0,
                  help='The leader probes every monitored host this often '
                       '(one small UDP datagram each way), so its own '
                       'answer about a suspect is ready the moment the '

@@ -60,3 +60,13 @@ def test_config_generator_produces_every_group(tmp_path):
                   '[cloud]', '[api]'):
         assert group in text
     assert '#password = <None>' in text   # secrets have no default shown
+
+
+def test_sparse_leader_watch_is_a_warning_not_an_error():
+    conf = make_conf({('coordinator', 'probe_timeout'): 1.0,
+                      ('coordinator', 'watch_interval'): 0.5})
+    assert checks.timing_problems(conf, 'coordinator') == []
+    [warning] = checks.timing_warnings(conf, 'coordinator')
+    assert 'watch_interval (0.5)' in warning and 'lost reply' in warning
+    assert checks.timing_warnings(make_conf(), 'coordinator') == []
+    assert checks.timing_warnings(conf, 'agent') == []
