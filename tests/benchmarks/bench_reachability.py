@@ -182,12 +182,20 @@ def main(argv=None):
                         help='[coordinator] watch_interval (s)')
     parser.add_argument('--seconds', type=float, default=30)
     parser.add_argument('--dead', type=int, default=10)
+    parser.add_argument('--rcvbuf', type=int, default=None,
+                        help='receive buffer of the watch\'s socket (bytes; '
+                             'default: the product\'s); 212992 is what a '
+                             'non-root coordinator gets on a default '
+                             'kernel')
     parser.add_argument('--output', default='reachability')
     args = parser.parse_args(argv)
+    if args.rcvbuf:
+        probes.ReachabilityWatch.RCVBUF = args.rcvbuf
     data = {'command': 'python -m tests.benchmarks.bench_reachability ' +
             ' '.join(argv if argv is not None else sys.argv[1:]),
             'machine': platform.platform(), 'cpus': os.cpu_count(),
-            'load_avg_start': os.getloadavg(), 'runs': []}
+            'load_avg_start': os.getloadavg(), 'runs': [],
+            'rcvbuf': probes.ReachabilityWatch.RCVBUF}
     for count in [int(x) for x in args.hosts.split(',')]:
         data['runs'].append(measure(count, args.interval, args.seconds,
                                     args.dead))
