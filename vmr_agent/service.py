@@ -7,6 +7,7 @@ are served by a separate thread so a slow probe never delays a beat.
 
 import logging
 import os
+import random
 import threading
 import time
 
@@ -26,6 +27,12 @@ from vmr_common.keys import Keyspace
 from vmr_common.store import range_end, Store, Watcher
 
 LOG = logging.getLogger(__name__)
+
+#: the probe-request watch's stream length; the loop also reads the
+#: requests every POLL_SECONDS / 3 (at least 3 TTLs) in case a watch failed
+POLL_SECONDS = 30.0
+#: how often an agent re-reads which neighbours it watches (jittered)
+NEIGHBOURS_SECONDS = 30.0
 
 
 def read_boot_id(path):
@@ -81,7 +88,9 @@ class Agent:
         self.responder = None
         self.reach = None
         self._neighbours_at = None
+        self._neighbours_every = NEIGHBOURS_SECONDS
         self._neighbours = None
+        self._polled_at = time.monotonic()
         self.probe_thread = None
         self.watcher = None
         self._last_error = None
@@ -158,9 +167,11 @@ class Agent:
         self.probe_thread = threading.Thread(target=self._probe_loop,
                                              name='vmr-prober', daemon=True)
         self.probe_thread.start()
+        # Requests arrive through the watch; the loop's own polls are only
+        # a safety net (thousands of agents polling etcd every few seconds
+        # would cost it more than their heartbeats).
         self.watcher = Watcher(self.store, self.store.keys.probes,
-                               self._probe_wake.set,
-                               timeout=max(2.0, self.conf.heartbeat.ttl))
+                               self._probe_wake.set, timeout=POLL_SECONDS)
         self.watcher.start()
         if self.watchdog is not None:
             self.watchdog.arm()
@@ -241,25 +252,43 @@ class Agent:
     # -- probe requests -----------------------------------------------------
     def _probe_loop(self):
         ttl = self.conf.heartbeat.ttl
+        poll = max(POLL_SECONDS / 3, 3 * ttl)
         while not self._stop.is_set():
-            self._probe_wake.wait(ttl / 2 if self.reach else ttl)
+            woken = self._probe_wake.wait(min(poll, self._neighbours_due()))
             self._probe_wake.clear()
             if self._stop.is_set():
                 return
             try:
-                if self.reach is not None and (
-                        self._neighbours_at is None or
-                        time.monotonic() - self._neighbours_at >= ttl):
-                    found = self.neighbours()
-                    self.reach.set_targets(found, self.conf.agent.probe_port)
-                    self._neighbours_at = time.monotonic()
-                    if sorted(found) != self._neighbours:
-                        self._neighbours = sorted(found)
-                        LOG.info('watching neighbours: %s',
-                                 ', '.join(self._neighbours) or 'none')
-                self.serve_probe_requests()
+                if self.reach is not None and self._neighbours_due() <= 0:
+                    self._refresh_neighbours()
+                if woken or time.monotonic() - self._polled_at >= poll:
+                    self._polled_at = time.monotonic()
+                    self.serve_probe_requests()
             except exceptions.StoreError as exc:
                 LOG.debug('probe requests: %s', exc)
+
+    def _neighbours_due(self):
+        """Seconds until the neighbours should be read again (<= 0: now)."""
+        if self.reach is None:
+            return float('inf')
+        if self._neighbours_at is None:
+            return 0
+        return self._neighbours_at + self._neighbours_every - \
+            time.monotonic()
+
+    def _refresh_neighbours(self):
+        found = self.neighbours()
+        self.reach.set_targets(found, self.conf.agent.probe_port)
+        self._neighbours_at = time.monotonic()
+        # Jittered, so thousands of agents do not read etcd in step; soon
+        # again while the ring is still filling up (a cluster starting).
+        every = NEIGHBOURS_SECONDS if len(found) >= \
+            self.conf.agent.watch_neighbours else self.conf.heartbeat.ttl
+        self._neighbours_every = every * random.uniform(0.8, 1.2)
+        if sorted(found) != self._neighbours:
+            self._neighbours = sorted(found)
+            LOG.info('watching neighbours: %s',
+                     ', '.join(self._neighbours) or 'none')
 
     def neighbours(self):
         """``{host: ({network: address}, port)}`` of the live agents this

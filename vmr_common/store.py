@@ -439,7 +439,9 @@ class Store:
     def wait_for_change(self, prefix, revision, timeout):
         """Block until a key below ``prefix`` changes after ``revision``.
 
-        Returns True on a change, False on timeout.  Each call opens a fresh
+        Returns the revision of the change (a positive int) or False on
+        timeout; a caller that watches again from that revision + 1 misses
+        nothing in between.  Each call opens a fresh
         watch stream on the gateway, encoded here: etcd3gw's watch helpers
         base64-encode ``range_end`` themselves in some versions and not in
         others, and a doubly encoded ``range_end`` silently watches the
@@ -470,13 +472,12 @@ class Store:
                 pending += chunk
                 while b'\n' in pending:
                     line, pending = pending.split(b'\n', 1)
-                    if self._watch_event(line):
-                        return True
+                    changed = self._watch_event(line, revision)
+                    if changed:
+                        return changed
                 if time.monotonic() >= deadline:
                     return False
-            if pending.strip() and self._watch_event(pending):
-                return True
-            return False
+            return self._watch_event(pending, revision) or False
         except requests.exceptions.ConnectionError as exc:
             if 'timed out' in str(exc).lower():
                 return False
@@ -490,15 +491,17 @@ class Store:
         finally:
             resp.close()
 
-    def _watch_event(self, line):
-        """True when one line of a watch stream reports a change (or
-        anything that makes the owner re-read: cancel, compaction, error)."""
+    def _watch_event(self, line, revision):
+        """The revision of the change one line of a watch stream reports
+        (``revision`` + 1 for anything else that makes the owner re-read:
+        cancel, compaction, an unreadable line), or False."""
         if not line.strip():
             return False
+        fallback = int(revision) + 1
         try:
             chunk = json.loads(line)
         except ValueError:
-            return True
+            return fallback
         if 'error' in chunk:
             error = chunk['error']
             if isinstance(error, dict):
@@ -507,9 +510,15 @@ class Store:
                 'etcd watch on %s failed: %s' % (self.endpoint,
                                                  str(error)[:300]))
         result = chunk.get('result') or {}
-        if result.get('events') or result.get('canceled') or \
-                result.get('compact_revision'):
-            return True
+        events = result.get('events') or []
+        if events:
+            return max([int((e.get('kv') or {}).get('mod_revision', 0))
+                        for e in events] + [fallback])
+        if result.get('canceled') or result.get('compact_revision'):
+            # e.g. compacted past ``revision``: go on from now (the owner
+            # re-reads everything anyway)
+            current = int((result.get('header') or {}).get('revision', 0))
+            return max(current, fallback)
         return False
 
 
@@ -542,8 +551,11 @@ class Watcher(threading.Thread):
                     revision = self.store.revision()
                 changed = self.store.wait_for_change(self.prefix, revision,
                                                      self.timeout)
-                revision = None  # re-read the revision after every event
                 if changed and not self._stop.is_set():
+                    # Go on from the change itself: a change made while
+                    # the owner reacts wakes it again (re-reading the
+                    # revision here could skip it).
+                    revision = changed
                     self.on_change()
             except exceptions.StoreError as exc:
                 LOG.debug('watch on %s: %s; re-watching', self.prefix, exc)

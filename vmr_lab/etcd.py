@@ -116,10 +116,11 @@ class EtcdServer:
                 raise RuntimeError('etcd exited with %s; see %s'
                                    % (self.proc.returncode, self.log_path))
             kwargs = dict(self.health_request_args())
+            wait = kwargs.pop('timeout', 0.5)
             try:
-                r = requests.get(self.endpoint + '/health',
-                                 timeout=kwargs.pop('timeout', 0.5),
-                                 **kwargs)
+                with requests.Session() as session:
+                    r = session.get(self.endpoint + '/health', timeout=wait,
+                                    **kwargs)
                 if r.status_code == 200 and r.json().get('health') == 'true':
                     return
             except (requests.RequestException, ValueError):

@@ -61,3 +61,44 @@ def test_wait_for_change_times_out_quietly(etcd):
     started = time.monotonic()
     assert not store.wait_for_change('/quiet/', store.revision(), 0.5)
     assert 0.4 < time.monotonic() - started < 3
+
+
+def test_a_change_made_while_the_owner_reacts_wakes_it_again(etcd):
+    store = Store([etcd.endpoint])
+    hits = []
+
+    def slow_owner():
+        hits.append(time.monotonic())
+        if len(hits) == 1:
+            store.put('/w/b', 'x')        # arrives while we still react
+            time.sleep(0.3)
+    watcher = Watcher(store, '/w/', slow_owner, timeout=5.0)
+    watcher.start()
+    try:
+        time.sleep(0.3)
+        store.put('/w/a', 'x')
+        deadline = time.monotonic() + 3
+        while len(hits) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(hits) == 2
+    finally:
+        watcher.stop()
+
+
+def test_a_compacted_revision_does_not_make_the_watch_spin(etcd):
+    store = Store([etcd.endpoint])
+    old = store.revision()
+    for i in range(5):
+        store.put('/c/k%d' % i, 'x')
+    store.call('kv/compaction', {'revision': str(store.revision())})
+    hits = []
+    watcher = Watcher(store, '/c/', lambda: hits.append(1), timeout=1.0)
+    watcher.start()
+    try:
+        # the first wait starts below the compaction: one wake, then quiet
+        changed = store.wait_for_change('/c/', old, 1.0)
+        assert changed and changed > old
+        time.sleep(1.5)
+        assert len(hits) <= 2
+    finally:
+        watcher.stop()
