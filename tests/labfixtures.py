@@ -15,9 +15,14 @@ so a module may still ``pytest.importorskip`` them first.
 import pytest
 
 
-def lab_fixture(hosts, delays, state_dir='lab-state', doc=None):
-    """A ``lab`` fixture: a LabCloud with ``hosts`` hosts and ``delays``."""
+def lab_fixture(hosts, delays, state_dir='lab-state', doc=None, skip=None):
+    """A ``lab`` fixture: a LabCloud with ``hosts`` hosts and ``delays``.
+
+    With ``skip`` (a reason) every test that needs it is skipped instead.
+    """
     def lab(tmp_path):
+        if skip:
+            pytest.skip(skip)
         from vmr_lab.cloud import LabCloud
         cloud = LabCloud(hosts=hosts, servers=0, service_down_time=2.0,
                          report_interval=0.25, delays=delays,
@@ -32,8 +37,14 @@ def lab_fixture(hosts, delays, state_dir='lab-state', doc=None):
     return pytest.fixture(lab)
 
 
-def conn_fixture(compute_api_version=None, doc=None):
-    """A ``conn`` fixture; compute pinned to ``compute_api_version`` if set."""
+def conn_fixture(compute_api_version=None, doc=None, cloud='vmr-lab',
+                 name='conn'):
+    """A ``conn`` fixture; compute pinned to ``compute_api_version`` if set.
+
+    ``cloud`` names the lab cloud: ``vmr-lab`` (admin), ``vmr-lab-member``
+    or ``vmr-lab-reader``; ``name`` is the fixture's name (``member_conn =
+    conn_fixture(cloud='vmr-lab-member', name='member_conn')``).
+    """
     def conn(lab, tmp_path):
         import openstack.config
         import openstack.connection
@@ -43,11 +54,11 @@ def conn_fixture(compute_api_version=None, doc=None):
         if compute_api_version:
             kwargs['compute_api_version'] = compute_api_version
         connection = openstack.connection.Connection(
-            config=config.get_one('vmr-lab', **kwargs))
+            config=config.get_one(cloud, **kwargs))
         yield connection
         connection.close()
-    conn.__doc__ = doc or 'Admin openstacksdk Connection to the lab.'
-    return pytest.fixture(conn)
+    conn.__doc__ = doc or 'openstacksdk Connection to the lab as %s.' % cloud
+    return pytest.fixture(conn, name=name)
 
 
 def boot(conn, name, host, metadata=None, network='private'):

@@ -4,6 +4,10 @@ For servers on local disks that cannot be evacuated: boot the newest
 snapshot (or a named image) with the same name, flavor, metadata, key
 name, user data, security groups, networks and availability zone, move the
 data volumes and floating IPs over, then delete the dead server's record.
+Nova takes a key name only from the calling user's key pairs: when VMR's
+user has none of that name with the same key, the replacement boots
+without it and the result says so in a ``warning:`` (the key is in the
+snapshot's disk anyway) rather than the recovery failing.
 Every stage checks first whether it is already done, so a new leader
 resumes where the old one stopped:
 
@@ -16,15 +20,33 @@ resumes where the old one stopped:
 """
 
 import datetime
+import logging
 import re
 
 import openstack
 
 from vmr_coordinator.actions import base, evidence
 
+LOG = logging.getLogger(__name__)
+
 REPLACES_KEY = 'vmr_replaces'
 VOLUME_KEY = 'vmr_replacement'
 NEWEST = 'newest_snapshot'
+
+
+def _keypair_or_none(compute, name, user_id=None):
+    """The key pair ``name`` of ``user_id`` (default: the caller) or None.
+
+    None too when policy does not let VMR's user read another user's key
+    pairs: then VMR cannot tell whether its own key pair is the same.
+    """
+    def fetch():
+        try:
+            return compute.get_keypair(name, user_id=user_id)
+        except (openstack.exceptions.NotFoundException,
+                openstack.exceptions.ForbiddenException):
+            return None
+    return base.call(fetch)
 
 
 def _server_or_none(compute, server_id):
@@ -51,8 +73,11 @@ class BootFromSnapshot(evidence.RecordedAction):
 
     name = 'boot_from_snapshot'
     needs_fence = True
+    #: what the last run did differently from the old server, and why
+    warnings = ()
 
     def heal(self, ctx):
+        self.warnings = []
         compute = ctx.conn.compute
         sid = ctx.server.id
         old = _server_or_none(compute, sid)
@@ -67,6 +92,11 @@ class BootFromSnapshot(evidence.RecordedAction):
             done.append('booted %s from %s' % (new.id, image))
         else:
             done.append('found replacement %s' % new.id)
+            if old is not None and old.key_name and not new.key_name:
+                # A resumed step says again what the first attempt chose.
+                self.warnings.append(
+                    'replacement %s was booted without key pair %r of %s'
+                    % (new.id, old.key_name, old.id))
         new = self.wait(ctx, lambda: self._active(compute, new.id),
                         'replacement %s of %s to be ACTIVE' % (new.id, sid))
 
@@ -92,6 +122,9 @@ class BootFromSnapshot(evidence.RecordedAction):
                     compute, old.id) is None,
                     'the old server %s to be deleted' % old.id)
                 done.append('deleted %s' % old.id)
+        for warning in self.warnings:
+            LOG.warning('%s: %s', sid, warning)
+        done.extend('warning: %s' % w for w in self.warnings)
         return 'replaced by %s (%s) on %s: %s' % (
             new.name, new.id, new.compute_host, '; '.join(done))
 
@@ -127,7 +160,18 @@ class BootFromSnapshot(evidence.RecordedAction):
         if old.availability_zone:
             attrs['availability_zone'] = old.availability_zone
         if old.key_name:
-            attrs['key_name'] = old.key_name
+            problem = self._key_pair_problem(ctx, old)
+            if problem is None:
+                attrs['key_name'] = old.key_name
+            else:
+                # Nova would refuse the boot (400 "Invalid key_name
+                # provided"): recover the server without the name instead.
+                self.warnings.append(
+                    'booted without key pair %r of %s (owner %s): %s; Nova '
+                    'takes only key pairs of the calling user. The key is '
+                    'still in the snapshot\'s disk, only its injection '
+                    'through the metadata service is lost' % (
+                        old.key_name, old.id, old.user_id, problem))
         if getattr(old, 'user_data', None):
             # Nova shows it (admin, >= 2.3) base64-encoded, as it takes it.
             attrs['user_data'] = old.user_data
@@ -139,6 +183,34 @@ class BootFromSnapshot(evidence.RecordedAction):
             attrs['scheduler_hints'] = {'group': group}
         new = base.call(compute.create_server, **attrs)
         return new, '%s (%s)' % (image.name, image.id)
+
+    @staticmethod
+    def _key_pair_problem(ctx, old):
+        """Why VMR's user cannot boot with ``old.key_name``, or None.
+
+        Nova looks ``key_name`` up among the calling user's key pairs only.
+        A key pair of that name of VMR's own user is the old one when VMR's
+        user booted the old server; otherwise it must have the fingerprint
+        of the owner's key pair (admins read it with ``user_id``), or VMR
+        would hand somebody else's server its own key.
+        """
+        compute = ctx.conn.compute
+        me = ctx.conn.current_user_id
+        mine = _keypair_or_none(compute, old.key_name)
+        if mine is None:
+            return "VMR's user %s has no key pair of that name" % me
+        if not old.user_id or old.user_id == me:
+            return None
+        theirs = _keypair_or_none(compute, old.key_name, old.user_id)
+        if theirs is None:
+            return ("VMR's user %s cannot read the owner's key pair to "
+                    "tell whether its own one of that name is the same key"
+                    % me)
+        if theirs.fingerprint != mine.fingerprint:
+            return ("the key pair of that name of VMR's user %s holds "
+                    "another key (%s, not %s)"
+                    % (me, mine.fingerprint, theirs.fingerprint))
+        return None
 
     @staticmethod
     def _security_groups(ports):

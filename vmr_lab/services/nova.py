@@ -15,6 +15,9 @@ Faithful where a healer can trip (DESIGN.md section 7):
 * every action sets ``task_state`` and completes asynchronously after a
   tunable delay, and only once the compute that must do it is alive (the
   message waits in its queue); a conflicting action meanwhile gets 409;
+* key pairs belong to a user (another user's need admin and ``user_id``,
+  >= 2.10) and a server's ``key_name`` must name one of the caller's, or
+  the boot gets 400 "Invalid key_name provided.";
 * admin-only APIs answer 403 to other roles, errors use Nova's bodies.
 
 The simulated hypervisors live in :mod:`vmr_lab.hosts`; Nova tells a host to
@@ -71,6 +74,64 @@ _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
 #: the servers schema's maxLength of ``user_data`` (base64 text)
 MAX_USER_DATA = 65535
+
+#: Nova's default ``key_pairs`` quota (per user)
+KEYPAIR_QUOTA = 100
+#: characters Nova accepts in a key pair name (before / from 2.92)
+_KEYPAIR_NAME = re.compile(r'^[a-zA-Z0-9 _-]+$')
+_KEYPAIR_NAME_292 = re.compile(r'^[a-zA-Z0-9 @._-]+$')
+
+
+def _colons(digest):
+    return ':'.join('%02x' % b for b in digest)
+
+
+def _key_fingerprint(key_type, public_key):
+    """Nova's fingerprint of an imported key (None if it is no key).
+
+    ssh: MD5 of the key blob; x509: SHA-1 of the DER certificate.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    if not isinstance(public_key, str):
+        return None
+    try:
+        if key_type == 'x509':
+            cert = x509.load_pem_x509_certificate(public_key.encode())
+            der = cert.public_bytes(serialization.Encoding.DER)
+            return _colons(hashlib.sha1(der, usedforsecurity=False).digest())
+        serialization.load_ssh_public_key(public_key.encode())
+        blob = base64.b64decode(public_key.split()[1])
+    except (ValueError, IndexError, TypeError, binascii.Error):
+        return None
+    return _colons(hashlib.md5(blob, usedforsecurity=False).digest())
+
+
+def _generate_key(key_type, user_id):
+    """(private key, public key, fingerprint) generated as Nova does."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
+    if key_type == 'x509':
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                user_id or 'nova')])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = x509.CertificateBuilder().subject_name(subject).issuer_name(
+            subject).public_key(key.public_key()).serial_number(
+            x509.random_serial_number()).not_valid_before(now).not_valid_after(
+            now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256())
+        public = cert.public_bytes(serialization.Encoding.PEM).decode()
+        return private, public, _key_fingerprint('x509', public)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH,
+        serialization.PublicFormat.OpenSSH).decode() + ' Generated-by-Nova'
+    return private, public, _key_fingerprint('ssh', public)
 
 
 def _now():
@@ -137,6 +198,7 @@ class NovaAPI(Service):
         self.flavors = {}
         self.server_groups = {}
         self.aggregates = {}
+        self.keypairs = {}         # user id -> {name -> key pair}
         self.migrations = []
         self.actions = {}          # server id -> [instance action]
         self._counter = itertools.count(1)
@@ -174,6 +236,7 @@ class NovaAPI(Service):
                 'servers': self.servers, 'services': self.services,
                 'flavors': self.flavors, 'server_groups': self.server_groups,
                 'aggregates': list(self.aggregates.values()),
+                'keypairs': self.keypairs,
                 'migrations': self.migrations, 'actions': self.actions})
 
     def restore(self, state):
@@ -191,6 +254,7 @@ class NovaAPI(Service):
             self.flavors = state['flavors']
             self.server_groups = state['server_groups']
             self.aggregates = {a['id']: a for a in state['aggregates']}
+            self.keypairs = state.get('keypairs', {})
             self.migrations = state['migrations']
             self.actions = state['actions']
             services = {k: v for k, v in state['services'].items()
@@ -261,6 +325,10 @@ class NovaAPI(Service):
         r('GET', p + '/os-server-groups/{group_id}', self.show_server_group)
         r('DELETE', p + '/os-server-groups/{group_id}',
           self.delete_server_group)
+        r('GET', p + '/os-keypairs', self.list_keypairs)
+        r('POST', p + '/os-keypairs', self.create_keypair)
+        r('GET', p + '/os-keypairs/{name}', self.show_keypair)
+        r('DELETE', p + '/os-keypairs/{name}', self.delete_keypair)
         r('GET', p + '/os-aggregates', self.list_aggregates)
         r('POST', p + '/os-aggregates', self.create_aggregate)
         r('GET', p + '/os-aggregates/{aggregate_id}', self.show_aggregate)
@@ -1039,6 +1107,12 @@ class NovaAPI(Service):
             flavor = self.flavors.get(flavor_ref)
             if flavor is None:
                 raise Fault(400, 'Flavor %s could not be found.' % flavor_ref)
+            key_name = body.get('key_name')
+            # Nova looks the name up among the *caller's* key pairs only,
+            # whoever owns the project or the server being replaced.
+            if key_name is not None and \
+                    key_name not in self.keypairs.get(ctx.user_id, {}):
+                raise Fault(400, 'Invalid key_name provided.')
             group = None
             if group_id:
                 group = self.server_groups.get(group_id)
@@ -1047,7 +1121,7 @@ class NovaAPI(Service):
                                      'found.' % group_id)
             server = self._new_record(name, ctx.project_id, ctx.user_id,
                                       flavor, image_ref or '', metadata, None)
-            server['key_name'] = body.get('key_name')
+            server['key_name'] = key_name
             server['user_data'] = user_data
             server['description'] = body.get('description')
             server['pinned_az'] = zone
@@ -2356,6 +2430,155 @@ class NovaAPI(Service):
             self._get_group(ctx, group_id)
             del self.server_groups[group_id]
         return 204, None
+
+    # -- key pairs ------------------------------------------------------------
+    def _keypair_user(self, req, ctx, action, user_id=None):
+        """The user whose key pairs a request means; others' need admin.
+
+        Nova takes ``user_id`` (query, or body of a create) from 2.10 on
+        and ignores it before; its policy is "admin or that very user".
+        """
+        if user_id is None and self.mv(req, '2.10'):
+            user_id = req.GET.get('user_id')
+        user_id = user_id or ctx.user_id
+        if user_id != ctx.user_id and not ctx.is_admin:
+            raise Fault(403, "Policy doesn't allow os_compute_api:"
+                             "os-keypairs:%s to be performed." % action)
+        return user_id
+
+    def _keypair_view(self, req, keypair, *fields):
+        view = {'name': keypair['name'], 'public_key': keypair['public_key'],
+                'fingerprint': keypair['fingerprint']}
+        for field in fields:
+            view[field] = keypair[field]
+        if self.mv(req, '2.2'):
+            view['type'] = keypair['type']
+        return view
+
+    def _get_keypair(self, user_id, name):
+        keypair = self.keypairs.get(user_id, {}).get(name)
+        if keypair is None:
+            raise Fault(404, 'Keypair %s not found for user %s'
+                        % (name, user_id))
+        return keypair
+
+    def user_keypair(self, user_id, name):
+        """The key pair ``name`` of ``user_id`` (a dict copy), or None."""
+        with self.state_lock:
+            keypair = self.keypairs.get(user_id, {}).get(name)
+            return copy.deepcopy(keypair) if keypair else None
+
+    def list_keypairs(self, req, ctx):
+        user_id = self._keypair_user(req, ctx, 'index')
+        with self.state_lock:
+            rows = sorted(self.keypairs.get(user_id, {}).values(),
+                          key=lambda k: k['id'])
+        links = []
+        if self.mv(req, '2.35'):
+            marker = req.GET.get('marker')
+            if marker is not None:
+                names = [k['name'] for k in rows]
+                if marker not in names:
+                    raise Fault(400, 'Marker %s could not be found.' % marker)
+                rows = rows[names.index(marker) + 1:]
+            limit = req.GET.get('limit')
+            if limit is not None:
+                if not limit.isdigit():
+                    raise Fault(400, "Invalid input for query parameters "
+                                     "limit. Value: %s. '%s' does not match "
+                                     "'^[0-9]*$'" % (limit, limit))
+                if len(rows) > int(limit):
+                    rows = rows[:int(limit)]
+                    links = [{'rel': 'next', 'href': '%s/v2.1/os-keypairs?'
+                              'limit=%s&marker=%s' % (
+                                  req.host_url, limit, rows[-1]['name'])}]
+        body = {'keypairs': [{'keypair': self._keypair_view(req, k)}
+                             for k in rows]}
+        if links:
+            body['keypairs_links'] = links
+        return 200, body
+
+    def show_keypair(self, req, ctx, name):
+        user_id = self._keypair_user(req, ctx, 'show')
+        with self.state_lock:
+            keypair = self._get_keypair(user_id, name)
+            return 200, {'keypair': self._keypair_view(
+                req, keypair, 'user_id', 'created_at', 'updated_at',
+                'deleted', 'deleted_at', 'id')}
+
+    def delete_keypair(self, req, ctx, name):
+        user_id = self._keypair_user(req, ctx, 'delete')
+        with self.state_lock:
+            self._get_keypair(user_id, name)
+            del self.keypairs[user_id][name]
+        return (204 if self.mv(req, '2.2') else 202), None
+
+    def create_keypair(self, req, ctx):
+        body = self.json_body(req, 'keypair')
+        allowed = {'name', 'public_key'}
+        if self.mv(req, '2.2'):
+            allowed.add('type')
+        if self.mv(req, '2.10'):
+            allowed.add('user_id')
+        extra = sorted(set(body) - allowed)
+        if extra:
+            raise Fault(400, "Invalid input for field/attribute keypair. "
+                             "Value: %s. Additional properties are not "
+                             "allowed (%s %s unexpected)" % (
+                                 body, ', '.join(repr(k) for k in extra),
+                                 'was' if len(extra) == 1 else 'were'))
+        required = ['name', 'public_key'] if self.mv(req, '2.92') \
+            else ['name']
+        for key in required:
+            if key not in body:
+                # From 2.92 Nova no longer generates keys: bring your own.
+                raise Fault(400, "Invalid input for field/attribute keypair. "
+                                 "Value: %s. '%s' is a required property"
+                            % (body, key))
+        name = body['name']
+        key_type = body.get('type', 'ssh')
+        if key_type not in ('ssh', 'x509'):
+            raise Fault(400, "Invalid input for field/attribute type. Value: "
+                             "%s. %r is not one of ['ssh', 'x509']"
+                        % (key_type, key_type))
+        if not isinstance(name, str) or not 1 <= len(name) <= 255:
+            raise Fault(400, 'Keypair data is invalid: Keypair name must be '
+                             'string and between 1 and 255 characters long')
+        safe = _KEYPAIR_NAME_292 if self.mv(req, '2.92') else _KEYPAIR_NAME
+        if not safe.match(name):
+            if self.mv(req, '2.92'):
+                raise Fault(400, "Invalid input for field/attribute name. "
+                                 "Value: %s. %r does not match %r"
+                            % (name, name, safe.pattern))
+            raise Fault(400, 'Keypair data is invalid: Keypair name '
+                             'contains unsafe characters')
+        user_id = self._keypair_user(req, ctx, 'create',
+                                     body.get('user_id'))
+        private_key = None
+        if 'public_key' in body:
+            public_key = body['public_key']
+            fingerprint = _key_fingerprint(key_type, public_key)
+            if fingerprint is None:
+                raise Fault(400, 'Keypair data is invalid: failed to '
+                                 'generate fingerprint')
+        else:
+            private_key, public_key, fingerprint = _generate_key(key_type,
+                                                                 user_id)
+        with self.state_lock:
+            mine = self.keypairs.setdefault(user_id, {})
+            if name in mine:
+                raise Fault(409, "Key pair '%s' already exists." % name)
+            if len(mine) >= KEYPAIR_QUOTA:
+                raise Fault(403, 'Quota exceeded, too many key pairs.')
+            keypair = mine[name] = {
+                'id': next(self._counter), 'name': name, 'type': key_type,
+                'user_id': user_id, 'public_key': public_key,
+                'fingerprint': fingerprint, 'created_at': _iso_us(_now()),
+                'updated_at': None, 'deleted': False, 'deleted_at': None}
+            view = self._keypair_view(req, keypair, 'user_id')
+        if private_key is not None:
+            view['private_key'] = private_key
+        return (201 if self.mv(req, '2.2') else 200), {'keypair': view}
 
     # -- aggregates -----------------------------------------------------------
     def _aggregate_view(self, req, aggregate):

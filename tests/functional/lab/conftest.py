@@ -21,7 +21,7 @@ import openstack
 import openstack.config
 import pytest
 
-from vmr_lab.cloud import LabCloud
+from tests.labfixtures import lab_fixture
 
 REAL_CLOUD = os.environ.get('VMR_TEST_CLOUD')
 
@@ -39,19 +39,11 @@ def lab_only(reason='needs the lab (fault injection or lab internals)'):
                               reason='VMR_TEST_CLOUD is set: %s' % reason)
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """A started lab cloud with 3 hosts; stopped after the test."""
-    if REAL_CLOUD:
-        pytest.skip('VMR_TEST_CLOUD=%s: lab-only test' % REAL_CLOUD)
-    cloud = LabCloud(hosts=3, servers=0, service_down_time=2.0,
-                     report_interval=0.25, delays=FAST_DELAYS,
-                     state_dir=str(tmp_path / 'lab-state'))
-    cloud.start()
-    try:
-        yield cloud
-    finally:
-        cloud.stop()
+lab = lab_fixture(
+    hosts=3, delays=FAST_DELAYS,
+    skip='VMR_TEST_CLOUD=%s: lab-only test' % REAL_CLOUD if REAL_CLOUD
+    else None,
+    doc='A started lab cloud with 3 hosts; stopped after the test.')
 
 
 @pytest.fixture
