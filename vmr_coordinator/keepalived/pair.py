@@ -95,7 +95,11 @@ def _pair_servers(conn, pair_name, pair_key, role_key, project_id):
 
 
 def _find_one(finder, kind, value):
-    found = finder(value, ignore_missing=True)
+    try:
+        found = finder(value, ignore_missing=True)
+    except os_exc.DuplicateResource:
+        # An admin sees every project's groups: each has a "default".
+        raise PairSetupError(f'more than one {kind} is named {value!r}: give its id')
     if found is None:
         raise PairSetupError(f'no {kind} named or with id {value!r}')
     return found
@@ -184,8 +188,8 @@ def _security_group(conn, ports, security_group, ether_type, notes):
     if security_group is False:
         notes.append('security groups left alone (asked)')
         return None
+    common = set(ports[0].security_group_ids or ()) & set(ports[1].security_group_ids or ())
     if security_group in (None, 'auto'):
-        common = set(ports[0].security_group_ids or ()) & set(ports[1].security_group_ids or ())
         if not common:
             if not all(p.is_port_security_enabled for p in ports):
                 notes.append('port security off: no security group rule needed')
@@ -193,19 +197,33 @@ def _security_group(conn, ports, security_group, ether_type, notes):
                 notes.append('the members share no security group: allow VRRP '
                              '(IP protocol 112) between them yourself')
             return None
-        group_id = sorted(common)[0]
+        # Any shared group letting VRRP in from its members is enough (the
+        # default group does); only when none does, add the rule to one.
+        candidates = sorted(common)
     else:
-        group_id = _find_one(conn.network.find_security_group, 'security group',
-                             security_group).id
+        candidates = [_find_one(conn.network.find_security_group, 'security group',
+                                security_group).id]
+        if candidates[0] not in common:
+            notes.append(f'the members are not both in security group {candidates[0]}: '
+                         f'its VRRP rule lets VRRP in only from its own members')
+    for group_id in candidates:
+        rule = _vrrp_rule(conn, group_id, ether_type)
+        if rule is not None:
+            notes.append(f'security group {group_id} already lets VRRP in from its '
+                         f'members (rule {rule.id})')
+            return None
+    return candidates[0]
+
+
+def _vrrp_rule(conn, group_id, ether_type):
+    """A rule of ``group_id`` letting VRRP in from the group's members, or None."""
     for rule in conn.network.security_group_rules(security_group_id=group_id):
         if (rule.direction == 'ingress' and rule.ether_type == ether_type
                 and rule.remote_group_id == group_id and not rule.remote_ip_prefix
                 and (rule.protocol if rule.protocol is None else str(rule.protocol).lower())
                 in _VRRP_PROTOCOLS):
-            notes.append(f'security group {group_id} already lets VRRP in from its '
-                         f'members (rule {rule.id})')
-            return None
-    return group_id
+            return rule
+    return None
 
 
 def _stand_in_vip(cidr: str, taken: list[str]) -> str:

@@ -1,11 +1,14 @@
-"""Neutron v2.0 simulator: networks, subnets, ports, floating IPs, routers.
+"""Neutron v2.0 simulator: networks, subnets, ports, floating IPs, routers,
+security groups and their rules.
 
 Enough of the real API for openstacksdk's ``conn.network`` proxy and for VMR's
 ``fip_failover`` action: ports with ``allowed_address_pairs``, fixed IP
 allocation from a subnet's pools, floating IPs that associate, disassociate and
 re-associate directly to another port, the real ``NeutronError`` bodies and
 the real status codes (404 ``PortNotFound``, 409 ``IpAddressInUse``,
-409 ``FloatingIPPortAlreadyAssociated``, ...).
+409 ``FloatingIPPortAlreadyAssociated``, 409 ``SecurityGroupRuleExists``, ...).
+Each project gets its ``default`` security group on first use, with the four
+rules Neutron gives it; other groups start with the two egress rules.
 
 Every address here is data inside the simulator: nothing ever binds to the
 seeded ``10.0.0.0/24`` and ``172.24.4.0/24`` networks.
@@ -74,7 +77,13 @@ class NeutronFault(Fault):
 def _not_found(kind, res_id):
     names = {'network': 'Network', 'subnet': 'Subnet', 'port': 'Port',
              'router': 'Router', 'security_group': 'Security group',
-             'floatingip': 'Floating IP'}
+             'floatingip': 'Floating IP',
+             'security_group_rule': 'Security group rule'}
+    if kind in ('security_group', 'security_group_rule'):
+        # Neutron words these two differently from the other resources.
+        return NeutronFault(404, names[kind].title().replace(' ', '') +
+                            'NotFound', '%s %s does not exist'
+                            % (names[kind], res_id))
     types = {'network': 'NetworkNotFound', 'subnet': 'SubnetNotFound',
              'port': 'PortNotFound', 'router': 'RouterNotFound',
              'security_group': 'SecurityGroupNotFound',
@@ -186,11 +195,20 @@ ATTRIBUTES = {
         'routes': _DICTS, 'distributed': _is_bool, 'ha': _is_bool,
         'availability_zone_hints': _STRS, 'flavor_id': _str_or_none}),
     'security_group': dict(_COMMON, stateful=_is_bool, shared=_is_bool),
+    'security_group_rule': {
+        'description': _is_str, 'project_id': _is_str, 'tenant_id': _is_str,
+        'security_group_id': _is_str, 'direction': _is_str,
+        'ethertype': _is_str,
+        'protocol': lambda v: v is None or _is_str(v) or _is_int(v),
+        'port_range_min': lambda v: v is None or _is_int(v) or _is_str(v),
+        'port_range_max': lambda v: v is None or _is_int(v) or _is_str(v),
+        'remote_ip_prefix': _str_or_none, 'remote_group_id': _str_or_none},
 }
 #: Attributes only the service sets.
 READ_ONLY = ('id', 'status', 'revision_number', 'created_at', 'updated_at',
              'binding:vif_type', 'binding:vif_details', 'subnets',
-             'router_id', 'port_details', 'security_group_rules')
+             'router_id', 'port_details', 'security_group_rules',
+             'normalized_cidr')
 #: Attributes fixed at creation.
 CREATE_ONLY = {'network_id', 'cidr', 'ip_version', 'floating_network_id',
                'floating_ip_address', 'subnetpool_id', 'project_id',
@@ -219,6 +237,113 @@ def _check_attributes(kind, body, method):
                                "valid for this attribute." % (key, value))
 
 
+#: Protocol names Neutron accepts in a security group rule, and their
+#: numbers (neutron_lib's IP_PROTOCOL_MAP); ``any`` means all of them.
+SG_PROTOCOLS = {
+    'ah': 51, 'dccp': 33, 'egp': 8, 'esp': 50, 'gre': 47, 'hopopt': 0,
+    'icmp': 1, 'igmp': 2, 'ipip': 4, 'ipv6-encap': 41, 'ipv6-frag': 44,
+    'ipv6-icmp': 58, 'icmpv6': 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60,
+    'ipv6-route': 43, 'ospf': 89, 'pgm': 113, 'rsvp': 46, 'sctp': 132,
+    'tcp': 6, 'udp': 17, 'udplite': 136, 'vrrp': 112,
+}
+#: Protocols whose rules may carry a port range.
+_PORT_PROTOCOLS = {6, 17, 33, 132, 136}
+_ICMP_PROTOCOLS = {1, 58}
+_ETHERTYPES = {'ipv4': 'IPv4', 'ipv6': 'IPv6'}
+
+
+def _sg_protocol(value):
+    """A rule's protocol as Neutron stores it: a name, a number as a string
+    (``112`` becomes ``'112'``) or None for all protocols."""
+    if value is None or (isinstance(value, str)
+                         and value.lower() in ('', 'any')):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        if isinstance(value, str) and value.lower() in SG_PROTOCOLS:
+            return value.lower()
+    else:
+        if 0 <= number <= 255 and not isinstance(value, bool):
+            return str(number)
+    raise NeutronFault(
+        400, 'SecurityGroupRuleInvalidProtocol',
+        'Security group rule protocol %s not supported. Only protocol values '
+        '%s and integer representations [0 to 255] are supported.'
+        % (value, [None, 'any'] + sorted(SG_PROTOCOLS)))
+
+
+def _protocol_number(protocol):
+    if protocol is None:
+        return None
+    return SG_PROTOCOLS.get(protocol, None) if not protocol.isdigit() \
+        else int(protocol)
+
+
+def _sg_port_range(protocol, port_min, port_max):
+    """Validate ``port_range_min``/``max`` for ``protocol`` as Neutron does."""
+    bounds = []
+    for name, value in (('port_range_min', port_min),
+                        ('port_range_max', port_max)):
+        if value is None:
+            bounds.append(None)
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise _bad_input("'%s' is not an integer for %s" % (value, name))
+        if not 0 <= number <= 65535:
+            raise NeutronFault(400, 'SecurityGroupInvalidPortValue',
+                               'Invalid value for port %s.' % value)
+        bounds.append(number)
+    port_min, port_max = bounds
+    if port_min is None and port_max is None:
+        return None, None
+    number = _protocol_number(protocol)
+    if number is None:
+        raise NeutronFault(400, 'SecurityGroupProtocolRequiredWithPorts',
+                           'Must also specify protocol if port range is '
+                           'given.')
+    if number in _ICMP_PROTOCOLS:
+        for name, value in (('type', port_min), ('code', port_max)):
+            if value is not None and value > 255:
+                raise NeutronFault(400, 'SecurityGroupInvalidIcmpValue',
+                                   'Invalid value for ICMP %s (%s) %s. It '
+                                   'must be 0 to 255.'
+                                   % (name, 'port-range-min' if name == 'type'
+                                      else 'port-range-max', value))
+        if port_min is None:
+            raise NeutronFault(400, 'SecurityGroupMissingIcmpType',
+                               'ICMP code (port-range-max) %s is provided but'
+                               ' ICMP type (port-range-min) is missing.'
+                               % port_max)
+        return port_min, port_max
+    if number not in _PORT_PROTOCOLS:
+        raise NeutronFault(400, 'SecurityGroupInvalidProtocolForPortRange',
+                           'Invalid protocol %s for port range, only '
+                           'supported for TCP, UDP, UDPLITE, SCTP and DCCP.'
+                           % protocol)
+    if 0 in (port_min, port_max):
+        raise NeutronFault(400, 'SecurityGroupInvalidPortValue',
+                           'Invalid value for port 0.')
+    if port_min is None or port_max is None or port_min > port_max:
+        raise NeutronFault(400, 'SecurityGroupInvalidPortRange',
+                           'For TCP/UDP protocols, port_range_min must be <= '
+                           'port_range_max')
+    return port_min, port_max
+
+
+def _rule_key(rule):
+    """What makes two rules of a group the same rule (as Neutron compares:
+    ``vrrp`` is ``112``, no prefix is ``0.0.0.0/0``)."""
+    prefix = rule['normalized_cidr'] if rule.get('remote_ip_prefix') else None
+    if prefix in ('0.0.0.0/0', '::/0'):
+        prefix = None
+    return (rule['direction'], rule['ethertype'],
+            _protocol_number(rule['protocol']), rule['port_range_min'],
+            rule['port_range_max'], prefix, rule['remote_group_id'])
+
+
 class NeutronAPI(Service):
     """The Neutron v2.0 API of the lab, served on its own port."""
 
@@ -230,7 +355,11 @@ class NeutronAPI(Service):
         'network': 'networks', 'subnet': 'subnets', 'port': 'ports',
         'floatingip': 'floatingips', 'router': 'routers',
         'security_group': 'security_groups',
+        'security_group_rule': 'security_group_rules',
     }
+    #: URL paths that differ from the collection (the JSON key).
+    _PATHS = {'security_group': 'security-groups',
+              'security_group_rule': 'security-group-rules'}
 
     def __init__(self, lab):
         self.networks = {}
@@ -342,12 +471,15 @@ class NeutronAPI(Service):
         self.route('GET', '/v2.0/extensions', self.list_extensions)
         self.route('GET', '/v2.0/extensions/{alias}', self.show_extension)
         for kind, coll in self._COLLECTIONS.items():
+            coll = self._PATHS.get(kind, coll)
             self.route('GET', '/v2.0/%s' % coll, self._lister(kind))
             self.route('POST', '/v2.0/%s' % coll, self._creator(kind))
             self.route('GET', '/v2.0/%s/{res_id}' % coll, self._shower(kind))
             self.route('PUT', '/v2.0/%s/{res_id}' % coll, self._updater(kind))
             self.route('DELETE', '/v2.0/%s/{res_id}' % coll,
                        self._deleter(kind))
+            if kind == 'security_group_rule':
+                continue  # rules carry no tags in Neutron
             self.route('PUT', '/v2.0/%s/{res_id}/tags/{tag}' % coll,
                        self._tag_adder(kind))
             self.route('DELETE', '/v2.0/%s/{res_id}/tags/{tag}' % coll,
@@ -356,15 +488,6 @@ class NeutronAPI(Service):
                    self.add_router_interface)
         self.route('PUT', '/v2.0/routers/{res_id}/remove_router_interface',
                    self.remove_router_interface)
-        self.route('GET', '/v2.0/security-groups', self._lister(
-            'security_group'))
-        self.route('GET', '/v2.0/security-groups/{res_id}',
-                   self._shower('security_group'))
-        self.route('POST', '/v2.0/security-groups',
-                   self._creator('security_group'))
-        self.route('DELETE', '/v2.0/security-groups/{res_id}',
-                   self._deleter('security_group'))
-        self.route('GET', '/v2.0/security-group-rules', self.list_sg_rules)
 
     def versions(self, req, ctx):
         """Version discovery at the root, as neutron-server answers it."""
@@ -377,7 +500,8 @@ class NeutronAPI(Service):
         base = req.host_url + '/v2.0/'
         return 200, {'resources': [
             {'name': kind, 'collection': coll,
-             'links': [{'href': base + coll, 'rel': 'self'}]}
+             'links': [{'href': base + self._PATHS.get(kind, coll),
+                        'rel': 'self'}]}
             for kind, coll in self._COLLECTIONS.items()]}
 
     def list_extensions(self, req, ctx):
@@ -413,6 +537,10 @@ class NeutronAPI(Service):
         if kind == 'subnet':
             net = self.networks.get(res['network_id'], {})
             return net.get('shared') or net.get('router:external')
+        if kind == 'security_group_rule':
+            # Policy sg_owner: the group's owner sees every rule in it.
+            sg = self.security_groups.get(res['security_group_id'], {})
+            return sg.get('project_id') == ctx.project_id
         return False
 
     def _get(self, ctx, kind, res_id):
@@ -425,7 +553,12 @@ class NeutronAPI(Service):
         """The resource, if the caller may change it (404/403 otherwise)."""
         res = self._get(ctx, kind, res_id)
         if ctx is not None and not ctx.is_admin:
-            if res.get('project_id') != ctx.project_id:
+            owner = res.get('project_id')
+            if kind == 'security_group_rule':
+                owner = self.security_groups[res['security_group_id']][
+                    'project_id']
+            if res.get('project_id') != ctx.project_id \
+                    and owner != ctx.project_id:
                 raise NeutronFault(
                     403, 'HTTPForbidden',
                     "(rule:update_%s) is disallowed by policy" % kind)
@@ -511,7 +644,7 @@ class NeutronAPI(Service):
                     return True
         return False
 
-    def _page(self, req, coll, items):
+    def _page(self, req, coll, items, path=None):
         body = {}
         limit = req.GET.get('limit')
         marker = req.GET.get('marker')
@@ -531,7 +664,7 @@ class NeutronAPI(Service):
                 query.update(limit=str(limit), marker=items[-1]['id'])
                 body[coll + '_links'] = [{
                     'rel': 'next',
-                    'href': '%s/v2.0/%s?%s' % (req.host_url, coll,
+                    'href': '%s/v2.0/%s?%s' % (req.host_url, path or coll,
                                                urllib.parse.urlencode(query))}]
         body[coll] = [self._fields(req, r) for r in items]
         return body
@@ -541,12 +674,14 @@ class NeutronAPI(Service):
 
         def handler(req, ctx):
             with self.lock:
-                if kind == 'security_group' and ctx is not None:
+                if kind.startswith('security_group') and ctx is not None:
+                    # Neutron creates the caller's default group on first use.
                     self._default_sg(ctx.project_id)
                 items = [copy.deepcopy(r) for r in self._store(kind).values()
                          if self._visible(ctx, kind, r)]
                 items = self._filter(req, kind, items)
-                return 200, self._page(req, coll, items)
+                return 200, self._page(req, coll, items,
+                                       self._PATHS.get(kind))
         handler.__name__ = 'list_' + coll
         return handler
 
@@ -604,7 +739,7 @@ class NeutronAPI(Service):
             self._check_writer(ctx, 'delete', kind)
             with self.lock:
                 res = self._owned(ctx, kind, res_id)
-                getattr(self, '_delete_' + kind)(res)
+                getattr(self, '_delete_' + kind)(res, ctx=ctx)
             return 204, None
         handler.__name__ = 'delete_' + kind
         return handler
@@ -691,7 +826,7 @@ class NeutronAPI(Service):
             if key in body:
                 net[key] = _as_bool(body[key], key)
 
-    def _delete_network(self, net):
+    def _delete_network(self, net, ctx=None):
         in_use = [p for p in self.ports.values()
                   if p['network_id'] == net['id']
                   and not p['device_owner'].startswith('network:dhcp')]
@@ -775,7 +910,7 @@ class NeutronAPI(Service):
             subnet['enable_dhcp'] = _as_bool(body['enable_dhcp'],
                                              'enable_dhcp')
 
-    def _delete_subnet(self, subnet):
+    def _delete_subnet(self, subnet, ctx=None):
         for port in self.ports.values():
             if any(ip['subnet_id'] == subnet['id']
                    for ip in port['fixed_ips']):
@@ -1049,7 +1184,7 @@ class NeutronAPI(Service):
                 self._disassociate(fip)
         self._refresh_fips_of(port['id'])
 
-    def _delete_port(self, port):
+    def _delete_port(self, port, ctx=None):
         if port['device_owner'] in ('network:router_interface',
                                     'network:router_gateway'):
             raise NeutronFault(
@@ -1066,45 +1201,157 @@ class NeutronAPI(Service):
         self.nova_created_ports.discard(port_id)
 
     # -- security groups -------------------------------------------------
+    @property
+    def security_group_rules(self):
+        """Every rule by id; the rules live inside their groups."""
+        return {rule['id']: rule for sg in self.security_groups.values()
+                for rule in sg['security_group_rules']}
+
     def _default_sg(self, project):
         for sg in self.security_groups.values():
             if sg['project_id'] == project and sg['name'] == 'default':
                 return sg
-        return self._make_security_group(project, {
-            'name': 'default', 'description': 'Default security group'})
+        return self._new_security_group(project, {
+            'name': 'default', 'description': 'Default security group'},
+            default=True)
 
     def _make_security_group(self, project, body, ctx=None):
+        if body.get('name', '').lower() == 'default':
+            raise NeutronFault(409, 'SecurityGroupDefaultAlreadyExists',
+                               'Default security group already exists.')
+        self._default_sg(project)
+        return self._new_security_group(project, body)
+
+    def _new_security_group(self, project, body, default=False):
         sg = self._standard(project, body)
-        sg['stateful'] = True
+        sg['stateful'] = _as_bool(body.get('stateful', True), 'stateful')
         sg['shared'] = False
-        sg['security_group_rules'] = [
-            {'id': str(uuid.uuid4()), 'direction': direction,
-             'ethertype': 'IPv4', 'protocol': None, 'port_range_min': None,
-             'port_range_max': None, 'remote_ip_prefix': None,
-             'remote_group_id': sg['id'] if direction == 'ingress' else None,
-             'security_group_id': sg['id'], 'project_id': project,
-             'tenant_id': project, 'description': ''}
-            for direction in ('ingress', 'egress')]
+        sg['security_group_rules'] = []
         self.security_groups[sg['id']] = sg
+        # Neutron's rules for a new group: all egress; the default group
+        # also lets in everything from its own members.
+        directions = ('ingress', 'egress') if default else ('egress',)
+        for direction in directions:
+            for ethertype in ('IPv4', 'IPv6'):
+                self._add_rule(sg, project, {
+                    'direction': direction, 'ethertype': ethertype,
+                    'remote_group_id': sg['id'] if direction == 'ingress'
+                    else None})
+        sg['revision_number'] = 0
         return sg
 
-    def _delete_security_group(self, sg):
+    def _update_security_group(self, ctx, sg, body):
+        if 'name' in body and body['name'].lower() == 'default' \
+                and sg['name'] != 'default':
+            raise NeutronFault(409, 'SecurityGroupDefaultAlreadyExists',
+                               'Default security group already exists.')
+        if sg['name'] == 'default' and body.get('name', 'default') \
+                != 'default':
+            raise NeutronFault(409, 'SecurityGroupCannotUpdateDefault',
+                               'Updating default security group not allowed.')
+        for key in ('name', 'description'):
+            if key in body:
+                sg[key] = body[key]
+        if 'stateful' in body:
+            sg['stateful'] = _as_bool(body['stateful'], 'stateful')
+
+    def _delete_security_group(self, sg, ctx=None):
+        if sg['name'] == 'default' and ctx is not None and not ctx.is_admin:
+            raise NeutronFault(409, 'SecurityGroupCannotRemoveDefault',
+                               'Insufficient rights for removing default '
+                               'security group.')
         if any(sg['id'] in p['security_groups'] for p in self.ports.values()):
             raise NeutronFault(409, 'SecurityGroupInUse',
                                'Security Group %s in use.' % sg['id'])
         del self.security_groups[sg['id']]
+        # Rules of other groups naming this one as remote go with it.
+        for other in self.security_groups.values():
+            kept = [r for r in other['security_group_rules']
+                    if r['remote_group_id'] != sg['id']]
+            if len(kept) != len(other['security_group_rules']):
+                other['security_group_rules'] = kept
+                self._touch(other)
 
-    def list_sg_rules(self, req, ctx):
-        """``GET /v2.0/security-group-rules``."""
-        with self.lock:
-            if ctx is not None:
-                self._default_sg(ctx.project_id)
-            rules = [copy.deepcopy(rule)
-                     for sg in self.security_groups.values()
-                     if self._visible(ctx, 'security_group', sg)
-                     for rule in sg['security_group_rules']]
-            return 200, self._page(req, 'security_group_rules',
-                                   self._filter(req, 'sg_rule', rules))
+    def _make_security_group_rule(self, project, body, ctx=None):
+        for key in ('security_group_id', 'direction'):
+            if not body.get(key):
+                raise _bad_input("Failed to parse request. Required attribute"
+                                 " '%s' not specified" % key)
+        sg = self._get(ctx, 'security_group', body['security_group_id'])
+        return self._add_rule(sg, project, body, ctx)
+
+    def _add_rule(self, sg, project, body, ctx=None):
+        """Validate a rule as Neutron does, refuse a duplicate, store it."""
+        direction = body['direction']
+        if direction not in ('ingress', 'egress'):
+            raise NeutronFault(400, 'HTTPBadRequest',
+                               "Invalid input for direction. Reason: '%s' is"
+                               " not in ['ingress', 'egress']." % direction)
+        ethertype = _ETHERTYPES.get(str(body.get('ethertype') or 'IPv4')
+                                    .lower())
+        if ethertype is None:
+            raise NeutronFault(400, 'HTTPBadRequest',
+                               "Invalid input for ethertype. Reason: '%s' is"
+                               " not in ['IPv4', 'IPv6']."
+                               % body.get('ethertype'))
+        protocol = _sg_protocol(body.get('protocol'))
+        port_min, port_max = _sg_port_range(
+            protocol, body.get('port_range_min'), body.get('port_range_max'))
+        prefix = body.get('remote_ip_prefix')
+        remote_group = body.get('remote_group_id')
+        if prefix and remote_group:
+            raise NeutronFault(400, 'SecurityGroupRemoteGroupAndRemoteIpPrefix',
+                               'Only remote_ip_prefix or remote_group_id may '
+                               'be provided.')
+        normalized = None
+        if prefix:
+            try:
+                iface = ipaddress.ip_interface(prefix)
+            except ValueError:
+                raise NeutronFault(400, 'HTTPBadRequest',
+                                   "Invalid input for remote_ip_prefix. "
+                                   "Reason: '%s' is not a valid IP subnet."
+                                   % prefix)
+            if 'IPv%d' % iface.version != ethertype:
+                raise NeutronFault(400, 'SecurityGroupRuleParameterConflict',
+                                   'Conflicting value ethertype %s for CIDR '
+                                   '%s' % (ethertype, prefix))
+            prefix = iface.with_prefixlen
+            normalized = str(iface.network)
+        if remote_group and remote_group != sg['id']:
+            self._get(ctx, 'security_group', remote_group)
+        rule = {
+            'id': str(uuid.uuid4()), 'security_group_id': sg['id'],
+            'project_id': project, 'tenant_id': project,
+            'direction': direction, 'ethertype': ethertype,
+            'protocol': protocol, 'port_range_min': port_min,
+            'port_range_max': port_max, 'remote_ip_prefix': prefix,
+            'normalized_cidr': normalized, 'remote_group_id': remote_group,
+            'description': body.get('description', ''),
+            'created_at': _now(), 'updated_at': _now(), 'revision_number': 0,
+        }
+        for other in sg['security_group_rules']:
+            if _rule_key(other) == _rule_key(rule):
+                raise NeutronFault(409, 'SecurityGroupRuleExists',
+                                   'Security group rule already exists. '
+                                   'Rule id is %s.' % other['id'])
+        sg['security_group_rules'].append(rule)
+        self._touch(sg)
+        return rule
+
+    def _update_security_group_rule(self, ctx, rule, body):
+        for key in body:
+            if key != 'description':
+                raise NeutronFault(400, 'HTTPBadRequest',
+                                   'Cannot update read-only attribute %s'
+                                   % key)
+        rule['description'] = body.get('description', rule['description'])
+
+    def _delete_security_group_rule(self, rule, ctx=None):
+        sg = self.security_groups[rule['security_group_id']]
+        sg['security_group_rules'] = [r for r in sg['security_group_rules']
+                                      if r['id'] != rule['id']]
+        self._touch(sg)
 
     # -- routers ---------------------------------------------------------
     def _make_router(self, project, body, ctx=None):
@@ -1150,7 +1397,7 @@ class NeutronAPI(Service):
         if 'external_gateway_info' in body:
             self._set_gateway(router, body['external_gateway_info'])
 
-    def _delete_router(self, router):
+    def _delete_router(self, router, ctx=None):
         if any(p['device_id'] == router['id']
                and p['device_owner'] == 'network:router_interface'
                for p in self.ports.values()):
@@ -1386,7 +1633,7 @@ class NeutronAPI(Service):
                                        'admin_state_up', 'status',
                                        'device_id', 'device_owner')}
 
-    def _delete_floatingip(self, fip):
+    def _delete_floatingip(self, fip, ctx=None):
         del self.floatingips[fip['id']]
 
     # -- hooks for Nova --------------------------------------------------
