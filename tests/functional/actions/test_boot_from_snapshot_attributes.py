@@ -62,6 +62,16 @@ def _group_ids(conn, server):
                    for sg in port.security_group_ids})
 
 
+
+def assert_second_run_boots_nothing(lab, ctx, new):
+    """Idempotent: a second run finds the replacement and boots nothing."""
+    created = len(events(lab, 'server_created'))
+    action, result = run('boot_from_snapshot', {}, ctx)
+    assert 'found replacement %s' % new.id in result
+    assert action.request_ids == []
+    assert len(events(lab, 'server_created')) == created
+    assert lab.monitor.violations() == []
+
 def test_replacement_keeps_groups_metadata_key_and_user_data(lab, conn):
     server, web, ssh = _web_server(conn)
     assert server.user_data == USER_DATA
@@ -83,13 +93,7 @@ def test_replacement_keeps_groups_metadata_key_and_user_data(lab, conn):
     # The very groups, not another group of the same name.
     assert _group_ids(conn, new) == sorted([web.id, ssh.id])
 
-    # Idempotent: a second run finds the replacement and boots nothing.
-    created = len(events(lab, 'server_created'))
-    action, result = run('boot_from_snapshot', {}, ctx)
-    assert 'found replacement %s' % new.id in result
-    assert action.request_ids == []
-    assert len(events(lab, 'server_created')) == created
-    assert lab.monitor.violations() == []
+    assert_second_run_boots_nothing(lab, ctx, new)
 
 
 def test_lab_nova_refuses_what_nova_refuses(conn):
@@ -191,12 +195,7 @@ def test_key_pair_of_another_user_is_left_out_with_a_warning(
     assert 'warning: %s' % warning in result
 
     # Idempotent: found again, nothing booted twice.
-    created = len(events(lab, 'server_created'))
-    action, result = run('boot_from_snapshot', {}, ctx)
-    assert 'found replacement %s' % new.id in result
-    assert action.request_ids == []
-    assert len(events(lab, 'server_created')) == created
-    assert lab.monitor.violations() == []
+    assert_second_run_boots_nothing(lab, ctx, new)
 
 
 def test_same_name_with_another_key_is_not_copied(lab, conn, member_conn):
