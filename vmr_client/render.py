@@ -184,7 +184,9 @@ def format_recovery(record):
         outcome = step.get('error') or step.get('result') or ''
         if not isinstance(outcome, str):
             outcome = json.dumps(outcome, sort_keys=True)
-        ids = step.get('request_ids') or []
+        # Actions put their request ids into the result already; show the
+        # ones it does not name (e.g. of a failed attempt).
+        ids = [i for i in step.get('request_ids') or [] if i not in outcome]
         if ids:
             outcome = ('%s [%s]' % (outcome, ', '.join(ids))).strip()
         rows.append([name, step.get('action', '?'),
