@@ -41,6 +41,10 @@ def tooz_url(endpoint, ttl, timeout, conf_etcd=None):
 class Membership:
     """Join, heartbeat and self-check of one agent in the agents group."""
 
+    #: beats between two reads of our own key; in between, a lease that
+    #: etcd still keeps alive proves the key (it is attached to it)
+    CHECK_EVERY = 10
+
     def __init__(self, store, host, group, ttl, timeout, conf_etcd=None):
         self.store = store
         self.host = host
@@ -53,6 +57,8 @@ class Membership:
         self.capabilities = {}
         self._endpoint_index = 0
         self.rejoins = 0
+        self._lease = None       # the lease our member key is attached to
+        self._beats = 0
 
     # -- lifecycle ------------------------------------------------------
     def _connect(self):
@@ -91,6 +97,13 @@ class Membership:
                        self.capabilities)
         LOG.info('membership: %s joined group %s', self.host,
                  self.group.decode())
+        self._read_lease()
+
+    def _read_lease(self):
+        """Read our member key; remember its lease; False when it is gone."""
+        kv = self.store.get(self.member_key)
+        self._lease = kv.lease if kv is not None and kv.lease else None
+        return kv is not None
 
     def beat(self, capabilities=None):
         """Refresh the lease and make sure our key still exists.
@@ -101,17 +114,31 @@ class Membership:
         if self.coordinator is None:
             self.join(capabilities or self.capabilities)
             return 'joined'
-        self._call(self.coordinator.heartbeat)
-        present = self.store.get(self.member_key)
-        if present is None:
+        # One etcd request per beat: keep our key's lease alive ourselves
+        # (tooz's heartbeat refreshes the same lease) and read the key only
+        # every CHECK_EVERY beats: a lease etcd keeps alive still holds it.
+        # A lease that ran out (we stalled past the TTL) took the key.
+        self._beats += 1
+        if self._lease is not None:
+            present = self.store.keepalive(self._lease) > 0
+            if present and self._beats % self.CHECK_EVERY == 0:
+                present = self._read_lease()
+        else:
+            self._call(self.coordinator.heartbeat)
+            present = self._read_lease()
+        if not present:
             self.rejoins += 1
             LOG.warning('membership: my member key %s vanished (this agent '
                         'stalled longer than the TTL, or etcd lost the '
                         'lease); rejoining', self.member_key)
+            # tooz replaces its expired lease on a heartbeat, then the key
+            # goes on the new one.
+            self._call(self.coordinator.heartbeat)
             self._call(self.coordinator.join_group, self.group,
                        capabilities or self.capabilities)
             if capabilities is not None:
                 self.capabilities = dict(capabilities)
+            self._read_lease()
             return 'rejoined'
         if capabilities is not None and capabilities != self.capabilities:
             self._call(self.coordinator.update_capabilities, self.group,
@@ -142,6 +169,7 @@ class Membership:
         """Drop the tooz connection and use the next etcd endpoint."""
         self._endpoint_index += 1
         self.close(leave=False)
+        self._lease = None
 
     def close(self, leave=True):
         """Leave the group (on clean shutdown) and stop the coordinator."""

@@ -149,6 +149,22 @@ def test_stalled_agent_rejoins_by_itself(cluster):
     assert 'rejoining' in c.agents['compute-3'].log()
 
 
+def test_deleted_member_key_is_restored(cluster):
+    """An agent keeps its lease alive with one request per beat and reads
+    its own key only every Membership.CHECK_EVERY beats: a key deleted by
+    hand while the lease lives is still put back within those beats."""
+    from vmr_agent.membership import Membership
+    from vmr_common.keys import Keyspace
+    c, store = cluster
+    key = Keyspace.group('vmr-agents') + 'compute-1'
+    assert store.get(key) is not None
+    store.delete(key)
+    wait_for(lambda: store.get(key) is not None,
+             Membership.CHECK_EVERY * TIMING['interval'] + 5,
+             message='compute-1 member key back')
+    assert 'rejoining' in c.agents['compute-1'].log()
+
+
 def test_host_registered_without_agent_is_detected(cluster):
     c, store = cluster
     store.put(store.keys.host('ghost-1'), {
