@@ -3,7 +3,9 @@
 tooz's etcd3gw driver refreshes a lease but never notices that its member
 key is gone (a member stalled past its TTL never rejoins by itself), and a
 fast restart meets its own stale key (``MemberAlreadyExist``).  This class
-checks its own key on every beat and repairs both cases (FACTS.md).
+keeps the key's lease alive itself -- a keep-alive answering TTL 0 means the
+lease and the key are gone -- reads the key every few beats, and repairs
+both cases (FACTS.md).
 """
 
 import logging
