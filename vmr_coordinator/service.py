@@ -11,6 +11,7 @@ import time
 
 import cotyledon
 
+from vmr_common import exceptions
 from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
@@ -19,6 +20,16 @@ LOG = logging.getLogger(__name__)
 
 #: the shortest gap between two cycles when watches keep waking us
 MIN_GAP = 0.05
+
+
+def etcd_version_at_risk(version):
+    """True for etcd 3.5.0 to 3.5.4 (read-only txn panic, etcd #14110)."""
+    parts = version.split('.')
+    try:
+        major, minor, patch = (int(p) for p in parts[:3])
+    except ValueError:
+        return False
+    return (major, minor) == (3, 5) and patch < 5
 
 
 class Coordinator:
@@ -79,6 +90,7 @@ class Coordinator:
                  '%.1f s, heartbeat TTL %.1f s, etcd %s', self.member, period,
                  self.conf.coordinator.grace, self.conf.coordinator.leader_ttl,
                  self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
+        self.check_etcd_version()
         self.attach_stages()
         self.start_api()
         for watcher in self.watchers:
@@ -93,6 +105,23 @@ class Coordinator:
             elapsed = time.monotonic() - started
             if self._wake.wait(max(0.0, period - elapsed)):
                 self._stop.wait(MIN_GAP)
+
+    def check_etcd_version(self):
+        """Warn about an etcd that VMR's reads can crash; the version, or
+        None when etcd cannot be asked now (the loop copes with that)."""
+        try:
+            version = str(self.store.status().get('version', ''))
+        except exceptions.StoreError:
+            return None
+        if etcd_version_at_risk(version):
+            LOG.warning(
+                'etcd %s at %s panics when the client of a read-only '
+                'transaction disconnects while it runs (etcd issue 14110, '
+                'fixed in 3.5.5): VMR reads every cycle in one such '
+                'transaction, and a coordinator that times out or is cut '
+                'off can crash that etcd member. Upgrade etcd to 3.5.5 or '
+                'later (or run 3.4).', version, self.store.endpoint)
+        return version
 
     def _cycle(self):
         """One healer cycle that cannot kill the loop.

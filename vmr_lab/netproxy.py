@@ -9,7 +9,11 @@ Agents of a simulated host reach etcd through their host's
     a black hole: new connections are accepted and held, and nothing is
     forwarded in either direction (bytes wait in the kernel buffers, like
     packets retransmitted into a cut link).  Back to ``pass`` and the held
-    data flows again, unless the peers gave up meanwhile.
+    data flows again -- except on connections the client closed meanwhile
+    (it gave up): those are reset, not replayed.  etcd 3.5.0-3.5.4 panics
+    when the client of a read-only transaction disconnects while it runs
+    (etcd issue 14110), and a replayed request closely followed by its
+    client's FIN is exactly that.
 ``delay``
     forward, but hold ``fraction`` of the chunks for ``ms`` milliseconds.
 """
@@ -38,6 +42,7 @@ class TcpProxy:
         self._cond = threading.Condition()
         self._stopped = False
         self._conns = []
+        self._pairs = {}     # client socket -> upstream socket (or None)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((listen_host, int(listen_port)))
@@ -58,10 +63,36 @@ class TcpProxy:
             raise ValueError('unknown proxy mode %r; expected one of %s'
                              % (mode, ', '.join(MODES)))
         with self._cond:
+            if self.mode == 'drop' and mode != 'drop':
+                self._reset_abandoned()
             self.mode = mode
             self.delay_ms = int(ms)
             self.delay_fraction = float(fraction)
             self._cond.notify_all()
+
+    def _reset_abandoned(self):
+        """Reset the held connections whose client hung up during the cut
+        (caller holds the lock)."""
+        for client, upstream in list(self._pairs.items()):
+            poller = select.poll()
+            try:
+                poller.register(client, select.POLLRDHUP)
+                hung_up = bool(poller.poll(0))
+            except (OSError, ValueError):
+                hung_up = True
+            if not hung_up:
+                continue
+            del self._pairs[client]
+            for sock in (client, upstream):
+                if sock is None:
+                    continue
+                try:
+                    # linger 0: an RST, as when TCP gives up
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                    sock.close()
+                except OSError:
+                    pass
 
     def stop(self):
         """Close the listener and every connection."""
@@ -98,6 +129,7 @@ class TcpProxy:
     def _open(self, client):
         with self._cond:
             self._conns.append(client)
+            self._pairs[client] = None
         if not self._wait_passable():
             client.close()
             return
@@ -111,6 +143,10 @@ class TcpProxy:
             return
         with self._cond:
             self._conns.append(upstream)
+            if client not in self._pairs:     # reset during the cut
+                upstream.close()
+                return
+            self._pairs[client] = upstream
         for src, dst in ((client, upstream), (upstream, client)):
             threading.Thread(target=self._pump, args=(src, dst), daemon=True,
                              name='vmr-lab-proxy-pump').start()
@@ -140,6 +176,9 @@ class TcpProxy:
             # ValueError: the other pump closed the socket under select()
             pass
         finally:
+            with self._cond:
+                self._pairs.pop(src, None)
+                self._pairs.pop(dst, None)
             for sock in (src, dst):
                 try:
                     sock.shutdown(socket.SHUT_RDWR)

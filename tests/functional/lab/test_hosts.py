@@ -226,7 +226,12 @@ class _EchoServer:
         self._sock.listen(8)
         self.port = self._sock.getsockname()[1]
         self._conns = []
+        self._received = []
         threading.Thread(target=self._serve, daemon=True).start()
+
+    def received(self):
+        """Every byte the server got, in arrival order."""
+        return b''.join(self._received)
 
     def _serve(self):
         while True:
@@ -238,13 +243,13 @@ class _EchoServer:
             threading.Thread(target=self._echo, args=(conn,),
                              daemon=True).start()
 
-    @staticmethod
-    def _echo(conn):
+    def _echo(self, conn):
         try:
             while True:
                 data = conn.recv(4096)
                 if not data:
                     return
+                self._received.append(data)
                 conn.sendall(data)
         except OSError:
             return
@@ -296,3 +301,28 @@ def test_slow_and_unreachable_bmc_faults(lab):
                     'power', 'status'], capture_output=True, timeout=30,
                    check=True)
     assert time.monotonic() - start >= 0.1
+
+
+def test_heal_resets_connections_their_client_gave_up():
+    """A request whose client hung up during the cut is not replayed to
+    the server after the heal (etcd 3.5.0-3.5.4 panics on a read-only
+    transaction whose client disconnects while it runs)."""
+    echo = _EchoServer()
+    proxy = TcpProxy(0, '127.0.0.1', echo.port).start()
+    try:
+        proxy.set_mode('drop')
+        gave_up = socket.create_connection(('127.0.0.1', proxy.port))
+        gave_up.sendall(b'stale')
+        gave_up.close()                      # the client timed out
+        waiting = socket.create_connection(('127.0.0.1', proxy.port))
+        waiting.sendall(b'fresh')
+        time.sleep(0.3)
+        proxy.set_mode('pass')
+        waiting.settimeout(3)
+        assert waiting.recv(10) == b'fresh'  # still held, then delivered
+        waiting.close()
+        time.sleep(0.5)
+        assert b'stale' not in echo.received()
+    finally:
+        proxy.stop()
+        echo.close()

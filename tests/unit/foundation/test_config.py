@@ -70,3 +70,11 @@ def test_sparse_leader_watch_is_a_warning_not_an_error():
     assert 'watch_interval (0.5)' in warning and 'lost reply' in warning
     assert checks.timing_warnings(make_conf(), 'coordinator') == []
     assert checks.timing_warnings(conf, 'agent') == []
+
+
+def test_etcd_versions_with_the_read_only_txn_panic():
+    from vmr_coordinator.service import etcd_version_at_risk
+    assert etcd_version_at_risk('3.5.1') and etcd_version_at_risk('3.5.4')
+    assert not etcd_version_at_risk('3.5.5')
+    assert not etcd_version_at_risk('3.4.23')
+    assert not etcd_version_at_risk('3.6.0') and not etcd_version_at_risk('')
