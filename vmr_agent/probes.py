@@ -424,11 +424,18 @@ class ReachabilityWatch(threading.Thread):
             with self._lock:
                 self._drain()
 
-    def _new_targets(self, planned):
-        """Addresses added since the round was planned."""
+    def _send_new(self, planned):
+        """After a wake-up, probe the addresses added since the round was
+        planned (and add them to ``planned``); False when not woken."""
+        if not self._wake.is_set():
+            return False
+        self._wake.clear()
         with self._lock:
-            return [addr for nets in self._targets.values()
-                    for addr in nets.values() if addr not in planned]
+            extra = [addr for nets in self._targets.values()
+                     for addr in nets.values() if addr not in planned]
+        planned.update(extra)
+        self._send(extra)
+        return True
 
     def run(self):
         """Rounds of probes, each spread over most of the interval in
@@ -449,28 +456,28 @@ class ReachabilityWatch(threading.Thread):
                         return
                     self._send(burst)
                     self._pump(started + (i + 1) * gap)
-                    if self._wake.is_set():
-                        self._wake.clear()
-                        extra = self._new_targets(planned)
-                        planned.update(extra)
-                        self._send(extra)
+                    self._send_new(planned)
                 with self._lock:
                     self.last_round = self.clock()
                     self.rounds += 1
                     self._changed.notify_all()
                 while not self._halt.is_set():
                     self._pump(started + self.interval)
-                    if not self._wake.is_set():
+                    if not self._send_new(planned):
                         break
-                    self._wake.clear()
-                    extra = self._new_targets(planned)
-                    planned.update(extra)
-                    self._send(extra)
         finally:
             with self._lock:
                 for sock in self._socks.values():
                     sock.close()
                 self._socks.clear()
+
+
+def answer(prober, result, how, at=None):
+    """The probe answer a prober writes: who, ``{network: reachable}``,
+    ``how`` it knew (``watch`` or ``probe``) and when (``at``, wall clock,
+    now by default)."""
+    return {'prober': prober, 'reachable': result, 'how': how,
+            'at': time.time() if at is None else at}
 
 
 def verdict(watch, target, request, wait, default_port=4747):

@@ -15,7 +15,6 @@ import cotyledon
 from etcd3gw import exceptions as etcd_exc
 import requests
 import tooz
-from tooz import utils as tooz_utils
 
 import vmr_common
 from vmr_agent import isolation
@@ -310,12 +309,11 @@ class Agent:
         for kv in kvs:
             name = kv.key[len(prefix):]
             try:
-                caps = tooz_utils.loads(kv.raw) or {}
-            except Exception as exc:  # msgpack raises many types
-                LOG.debug('neighbour %s: unreadable capabilities: %s',
-                          name, exc)
+                caps = kv.capabilities()
+            except exceptions.CorruptRecord as exc:
+                LOG.debug('neighbour %s: %s', name, exc)
                 continue
-            if name == self.host or not isinstance(caps, dict):
+            if name == self.host:
                 continue
             addresses = caps.get('addresses')
             if isinstance(addresses, dict) and addresses:
@@ -368,8 +366,7 @@ class Agent:
         target, req_id, _, lease = item
         self.store.put(self.store.keys.probe_answer(target, req_id,
                                                     self.host),
-                       {'prober': self.host, 'reachable': result,
-                        'how': how, 'at': time.time()},
+                       probes.answer(self.host, result, how),
                        lease=lease or None)
 
 

@@ -22,6 +22,7 @@ import urllib.parse
 import etcd3gw
 from etcd3gw import exceptions as etcd_exc
 import requests
+from tooz import utils as tooz_utils
 
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
@@ -75,6 +76,17 @@ class KeyValue:
             raise exceptions.CorruptRecord(
                 'etcd key %s does not hold JSON (%s); it was not written by '
                 'VMR: delete it or fix its writer' % (self.key, exc))
+
+    def capabilities(self):
+        """The value decoded as a tooz group member's capabilities (msgpack):
+        a dict ({} for anything else); :class:`CorruptRecord` if it cannot
+        be decoded."""
+        try:
+            caps = tooz_utils.loads(self.raw) or {}
+        except Exception as exc:  # msgpack raises many types
+            raise exceptions.CorruptRecord('unreadable capabilities (%s: %s)'
+                                           % (type(exc).__name__, exc))
+        return caps if isinstance(caps, dict) else {}
 
     def __repr__(self):
         return '<KeyValue %s rev=%d>' % (self.key, self.mod_revision)
@@ -478,13 +490,11 @@ class Store:
                 if time.monotonic() >= deadline:
                     return False
             return self._watch_event(pending, revision) or False
-        except requests.exceptions.ConnectionError as exc:
-            if 'timed out' in str(exc).lower():
-                return False
-            raise exceptions.StoreUnavailable(
-                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
         except requests.exceptions.RequestException as exc:
-            if isinstance(exc, requests.exceptions.Timeout):
+            # a quiet stream ends in a read timeout (requests wraps it in
+            # a ConnectionError while streaming)
+            if isinstance(exc, requests.exceptions.Timeout) or \
+                    'timed out' in str(exc).lower():
                 return False
             raise exceptions.StoreUnavailable(
                 'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))

@@ -12,7 +12,6 @@ run only by the leader, only when not paused.
 """
 
 import concurrent.futures
-import json
 import logging
 import time
 
@@ -256,11 +255,11 @@ class Healer:
                     continue
                 result = self._own_verdict(req.target, req.body)
                 if result is not None:
-                    ops.append(Op.put(self.store.keys.probe_answer(
-                        req.target, req.request_id, self.member),
-                        self._answer_body(result, 'watch'), lease))
+                    ops.append(self._answer_op(req.target, req.request_id,
+                                               result, lease))
                     self._probes_started.add((req.target, req.request_id))
             self.guarded(ops)
+
     def _write_brake(self, brake, now):
         key = self.store.keys.brake
         if brake:
@@ -309,9 +308,12 @@ class Healer:
         """This member's ``{network: reachable}`` about ``target``."""
         return probe_mod.verdict(self.reach, target, request, wait)
 
-    def _answer_body(self, result, how):
-        return json.dumps({'prober': self.member, 'reachable': result,
-                           'how': how, 'at': self.clock()})
+    def _answer_op(self, target, req_id, result, lease):
+        """The put of this member's answer from its watch."""
+        return Op.put(self.store.keys.probe_answer(target, req_id,
+                                                   self.member),
+                      probe_mod.answer(self.member, result, 'watch',
+                                       self.clock()), lease)
 
     def _run_own_probes(self, snap):
         """Answer every open request that names this member: at once from
@@ -328,9 +330,8 @@ class Healer:
             self._probes_started.add((target, req_id))
             result = self._own_verdict(target, request)
             if result is not None and entry.get('lease'):
-                ops.append(Op.put(self.store.keys.probe_answer(
-                    target, req_id, self.member),
-                    self._answer_body(result, 'watch'), entry['lease']))
+                ops.append(self._answer_op(target, req_id, result,
+                                           entry['lease']))
             else:
                 self._probe_pool.submit(self._probe, target, req_id, request)
         if ops:
@@ -349,7 +350,8 @@ class Healer:
                 return
             self.store.put(
                 self.store.keys.probe_answer(target, req_id, self.member),
-                self._answer_body(result, 'probe'), lease=kv.lease or None)
+                probe_mod.answer(self.member, result, 'probe', self.clock()),
+                lease=kv.lease or None)
         except exceptions.StoreError as exc:
             LOG.debug('own probe of %s: %s', target, exc)
 

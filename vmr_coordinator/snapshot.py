@@ -9,8 +9,6 @@ decision.
 
 import logging
 
-from tooz import utils as tooz_utils
-
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
 from vmr_common.store import KeyValue, Op
@@ -262,13 +260,10 @@ def take(store, group, cache=None):
             name = keys.name_in(group_dir, kv.key)
             reason = None
             try:
-                caps = tooz_utils.loads(kv.raw) or {} if name else {}
-            except Exception as exc:  # msgpack raises many types
-                reason = (kv.key, 'unreadable capabilities (%s: %s)'
-                          % (type(exc).__name__, exc))
+                caps = kv.capabilities() if name else {}
+            except exceptions.CorruptRecord as exc:
+                reason = (kv.key, str(exc))
                 corrupt.append(reason)
-                caps = {}
-            if not isinstance(caps, dict):
                 caps = {}
             entry = (name, caps, reason)
         elif entry[2] is not None:

@@ -41,8 +41,7 @@ class TcpProxy:
         self.delay_fraction = 1.0
         self._cond = threading.Condition()
         self._stopped = False
-        self._conns = []
-        self._pairs = {}     # client socket -> upstream socket (or None)
+        self._pairs = {}     # open client socket -> upstream socket (or None)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((listen_host, int(listen_port)))
@@ -99,16 +98,21 @@ class TcpProxy:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-            conns, self._conns = self._conns, []
+            pairs, self._pairs = self._pairs, {}
         try:
             self._sock.close()
         except OSError:
             pass
-        for sock in conns:
+        for sock in [s for pair in pairs.items() for s in pair if s]:
             try:
                 sock.close()
             except OSError:
                 pass
+
+    def _forget(self, client):
+        with self._cond:
+            self._pairs.pop(client, None)
+        client.close()
 
     def _accept_loop(self):
         while not self._stopped:
@@ -128,10 +132,9 @@ class TcpProxy:
 
     def _open(self, client):
         with self._cond:
-            self._conns.append(client)
             self._pairs[client] = None
         if not self._wait_passable():
-            client.close()
+            self._forget(client)
             return
         try:
             upstream = socket.create_connection(self.target, timeout=5)
@@ -139,10 +142,9 @@ class TcpProxy:
         except OSError as exc:
             LOG.debug('proxy %d: cannot reach %s:%d: %s', self.port,
                       self.target[0], self.target[1], exc)
-            client.close()
+            self._forget(client)
             return
         with self._cond:
-            self._conns.append(upstream)
             if client not in self._pairs:     # reset during the cut
                 upstream.close()
                 return
