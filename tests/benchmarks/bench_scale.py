@@ -68,29 +68,24 @@ class CoordinatorLoop:
         self.parts = {'snapshot': [], 'election': []}
         healer = self.coordinator.healer
         from vmr_coordinator import healer as healer_mod
-        take = healer_mod.snapshot_mod.take
-
-        def timed_take(*args, **kwargs):
-            t0 = time.monotonic()
-            try:
-                return take(*args, **kwargs)
-            finally:
-                self.parts['snapshot'].append((time.monotonic(),
-                                               time.monotonic() - t0))
-        healer_mod.snapshot_mod = _Namespace(healer_mod.snapshot_mod,
-                                             take=timed_take)
-        step = healer.election.step
-
-        def timed_step(*args, **kwargs):
-            t0 = time.monotonic()
-            try:
-                return step(*args, **kwargs)
-            finally:
-                self.parts['election'].append((time.monotonic(),
-                                               time.monotonic() - t0))
-        healer.election.step = timed_step
+        healer_mod.snapshot_mod = _Namespace(
+            healer_mod.snapshot_mod,
+            take=self._timed(healer_mod.snapshot_mod.take, 'snapshot'))
+        healer.election.step = self._timed(healer.election.step, 'election')
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _timed(self, func, part):
+        """``func``, recording (end, seconds) of every call in
+        ``self.parts[part]``."""
+        def timed(*args, **kwargs):
+            t0 = time.monotonic()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.parts[part].append((time.monotonic(),
+                                         time.monotonic() - t0))
+        return timed
 
     def _run(self):
         co = self.coordinator

@@ -17,7 +17,6 @@ import pytest
 import requests
 import yaml
 
-from tests.etcd_fixture import EtcdServer
 from tests.functional.ansible.test_site import ANSIBLE_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which('ansible-playbook') is None,
@@ -25,18 +24,6 @@ pytestmark = pytest.mark.skipif(shutil.which('ansible-playbook') is None,
                                        '(pip install ansible-core)')
 
 CONTROLLERS = ('controller-1', 'controller-2', 'controller-3')
-
-
-@pytest.fixture
-def etcd():
-    server = EtcdServer(name='vmr-ansible-order')
-    try:
-        server.start()
-    except RuntimeError as exc:
-        server.cleanup()
-        pytest.skip(str(exc))
-    yield server
-    server.cleanup()
 
 
 def _rollout(etcd, workdir, leader=None):
