@@ -15,19 +15,13 @@ import time
 import weakref
 
 from tests.etcd_fixture import free_port
+from vmr_lab.ports import free_udp_port  # noqa: F401  (re-exported)
 
 TIMING = {
     'ttl': 3, 'interval': 1.0, 'period': 0.5, 'grace': 0.0,
     'leader_ttl': 3, 'leader_margin': 0.5, 'probe_timeout': 1.0,
     'watch_interval': 0.25,
 }
-
-
-def free_udp_port():
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class ServiceProcess:

@@ -19,7 +19,6 @@ import importlib
 import json
 import logging
 import os
-import socket
 import tempfile
 import threading
 
@@ -29,6 +28,7 @@ from cheroot import wsgi
 from vmr_lab.events import EventLog
 from vmr_lab.hosts import SimHost
 from vmr_lab.monitor import InvariantMonitor
+from vmr_lab.ports import free_udp_port  # noqa: F401  (re-exported)
 
 LOG = logging.getLogger(__name__)
 
@@ -57,13 +57,6 @@ STATE_FORMAT = 'vmr-lab-state/1'
 ADMIN_PASSWORD = 'vmr-lab-admin'  # noqa: S105 - a published lab default
 BMC_USERNAME = 'admin'
 BMC_PASSWORD = 'vmr-lab-bmc'  # noqa: S105 - a published lab default
-
-
-def free_udp_port():
-    """A UDP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _load_optional(module_name, class_name):

@@ -11,6 +11,7 @@ was violated.  Every process it started is stopped on exit and on Ctrl-C.
 """
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -106,6 +107,10 @@ class Demo:
         self.wait(lambda: len(self._states()) == self.n_hosts and all(
             s == 'up' for s in self._states().values()) and self._leader(),
             40, 'every host up and a leader elected')
+        for name in ('controller-1', 'controller-2'):
+            self.wait(functools.partial(self._api_answers, name), 30,
+                      'the API of %s (%s; see %s.log)'
+                      % (name, self.api_url(name), name))
         self.say('all %d agents up; leader: %s; API %s (try `vmr --url %s '
                  'status`)' % (self.n_hosts, self._leader(), self.api_url(),
                                self.api_url()))
@@ -222,6 +227,14 @@ class Demo:
 
     def api_url(self, name='controller-1'):
         return 'http://127.0.0.1:%d' % self._api_port(name)
+
+    def _api_answers(self, name):
+        import requests
+        try:
+            requests.get(self.api_url(name) + '/v1/status', timeout=5)
+        except requests.RequestException:
+            return False
+        return True
 
     def _addresses(self, name, probe_port):
         out = 'management:127.0.0.1:%d' % probe_port

@@ -8,7 +8,6 @@ binary in the virtualenv).  The process is always stopped, by PID.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,11 +15,7 @@ import time
 
 import requests
 
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from vmr_lab.ports import free_port  # noqa: F401  (re-exported)
 
 
 def find_etcd():

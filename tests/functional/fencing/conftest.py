@@ -10,7 +10,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 
@@ -18,6 +17,7 @@ import pytest
 from oslo_config import cfg
 
 from vmr_common.conf import fencing as fencing_conf
+from vmr_lab.ports import free_udp_port
 from vmr_lab.bmc import BmcServer
 
 FENCE_IPMILAN = '/usr/sbin/fence_ipmilan'
@@ -31,13 +31,6 @@ needs_fence_ipmilan = pytest.mark.skipif(
 needs_ipmitool = pytest.mark.skipif(
     not os.access(IPMITOOL, os.X_OK),
     reason='ipmitool is not installed (Debian package ipmitool)')
-
-
-def free_udp_port():
-    """A UDP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class SimPower:
