@@ -4,6 +4,16 @@ For servers on local disks that cannot be evacuated: boot the newest
 snapshot (or a named image) with the same name, flavor, metadata, key
 name, user data, security groups, networks and availability zone, move the
 data volumes and floating IPs over, then delete the dead server's record.
+
+The replacement is booted in the old server's project (``boot_as:
+owner``, the default) so that its owner still sees it, its quota is
+charged there and Nova finds the project's security groups: VMR's user
+gets a token scoped to that project with its own credentials, which
+Keystone grants only when the user holds a role there (``member`` is
+enough). Without one the action fails saying which ``openstack role add``
+fixes it; ``boot_as: vmr`` boots in VMR's own project instead, as VMR did
+before. Everything else (listing all projects, moving volumes and floating
+IPs, deleting the old record) stays on VMR's admin connection.
 Nova takes a key name only from the calling user's key pairs: when VMR's
 user has none of that name with the same key, the replacement boots
 without it and the result says so in a ``warning:`` (the key is in the
@@ -24,6 +34,7 @@ import logging
 import re
 
 import openstack
+from keystoneauth1 import exceptions as ksa_exceptions
 
 from vmr_coordinator.actions import base, evidence
 
@@ -32,6 +43,8 @@ LOG = logging.getLogger(__name__)
 REPLACES_KEY = 'vmr_replaces'
 VOLUME_KEY = 'vmr_replacement'
 NEWEST = 'newest_snapshot'
+BOOT_AS_OWNER = 'owner'
+BOOT_AS_VMR = 'vmr'
 
 
 def _keypair_or_none(compute, name, user_id=None):
@@ -69,6 +82,8 @@ class BootFromSnapshot(evidence.RecordedAction):
     ``reattach_volumes: false`` or a boot-from-volume root disk).
     Runs only after a verified fence: the replacement takes over the
     volumes and addresses of a server that must not run any more.
+    Param ``boot_as`` (``owner``, the default, or ``vmr``) picks the
+    project the replacement is booted in.
     """
 
     name = 'boot_from_snapshot'
@@ -88,10 +103,14 @@ class BootFromSnapshot(evidence.RecordedAction):
                 raise base.ActionError(
                     'server %s is gone and no server has metadata %s=%s: '
                     'nothing to replace it from' % (sid, REPLACES_KEY, sid))
-            new, image = self._boot(ctx, old)
-            done.append('booted %s from %s' % (new.id, image))
+            new, image, project = self._boot(ctx, old)
+            done.append('booted %s from %s%s' % (
+                new.id, image, ' in project %s' % project if project else ''))
         else:
-            done.append('found replacement %s' % new.id)
+            foreign = new.project_id and \
+                new.project_id != ctx.conn.current_project_id
+            done.append('found replacement %s%s' % (
+                new.id, ' in project %s' % new.project_id if foreign else ''))
             if old is not None and old.key_name and not new.key_name:
                 # A resumed step says again what the first attempt chose.
                 self.warnings.append(
@@ -141,11 +160,85 @@ class BootFromSnapshot(evidence.RecordedAction):
         return found[0] if found else None
 
     def _boot(self, ctx, old):
-        compute = ctx.conn.compute
+        """Boot the replacement of ``old``: (server, image text, project).
+
+        ``project`` describes the project it was booted in when that is not
+        VMR's own, else None.
+        """
+        boot_conn, project = self._boot_connection(ctx, old)
+        try:
+            # Another Connection, another HTTP session: hook it too, or the
+            # boot's request id would be missing from the step.
+            with evidence.collect(boot_conn, self.request_ids):
+                new, image = self._create(ctx, old, boot_conn.compute)
+        finally:
+            if boot_conn is not ctx.conn:
+                boot_conn.close()
+        return new, image, project
+
+    def _boot_connection(self, ctx, old):
+        """The connection to boot with and the project text (or None).
+
+        VMR's own one with ``boot_as: vmr`` or when ``old`` is in VMR's
+        project; else one with the same credentials scoped to the owner's
+        project, authenticated here so that a missing role assignment is
+        one clear error before anything is booted.
+        """
+        mine = ctx.conn.current_project_id
+        owner = old.project_id
+        if self.params.get('boot_as', BOOT_AS_OWNER) == BOOT_AS_VMR or \
+                not owner or owner == mine:
+            return ctx.conn, None
+        name = self._project_name(ctx.conn, owner)
+        project = '%s (%s)' % (owner, name) if name else owner
+        scoped = ctx.conn.connect_as(project_id=owner)
+        try:
+            scoped.session.get_token()
+        except ksa_exceptions.Unauthorized:
+            scoped.close()
+            user_id = ctx.conn.current_user_id
+            name = self._user_name(ctx.conn)
+            user = '%s (%s)' % (user_id, name) if name else user_id
+            raise base.ActionError(
+                "VMR's user %s cannot act in project %s, the project of "
+                'server %s: Keystone refuses it a token scoped there (no '
+                'role assignment); run `openstack role add --user %s '
+                '--project %s member`, or set boot_as: vmr in the contract '
+                "to boot the replacement in VMR's own project" % (
+                    user, project, old.id, user_id, owner))
+        except ksa_exceptions.ClientException as exc:
+            scoped.close()
+            # Keystone unreachable or failing: worth another attempt. The
+            # message is keystoneauth's own, without credentials.
+            raise base.RetryableError(
+                'cannot get a token scoped to project %s: %s'
+                % (project, str(exc).splitlines()[0]))
+        return scoped, project
+
+    @staticmethod
+    def _project_name(conn, project_id):
+        """The name of ``project_id``, or None when VMR may not read it."""
+        try:
+            return conn.identity.get_project(project_id).name
+        except openstack.exceptions.SDKException:
+            return None
+
+    @staticmethod
+    def _user_name(conn):
+        """The name of VMR's user as its token says, or None."""
+        try:
+            return conn.session.auth.get_access(conn.session).username
+        except ksa_exceptions.ClientException:
+            return None
+
+    def _create(self, ctx, old, compute):
+        """Boot a copy of ``old`` through ``compute``, the boot connection's
+        compute proxy; the reads around it stay on VMR's admin connection."""
+        admin = ctx.conn.compute
         image = self._image(ctx, old)
         flavor_ref = getattr(old.flavor, 'original_name', None) or \
             getattr(old.flavor, 'name', None) or old.flavor.id
-        flavor = base.call(compute.find_flavor, flavor_ref,
+        flavor = base.call(admin.find_flavor, flavor_ref,
                            ignore_missing=True)
         if flavor is None:
             raise base.ActionError('flavor %r of server %s no longer exists'
@@ -160,6 +253,9 @@ class BootFromSnapshot(evidence.RecordedAction):
         if old.availability_zone:
             attrs['availability_zone'] = old.availability_zone
         if old.key_name:
+            # Key pairs belong to users, not projects: the boot connection
+            # is VMR's user in either project, and only its admin token
+            # may read the owner's key pair to compare.
             problem = self._key_pair_problem(ctx, old)
             if problem is None:
                 attrs['key_name'] = old.key_name
@@ -178,7 +274,7 @@ class BootFromSnapshot(evidence.RecordedAction):
         groups = self._security_groups(ports)
         if groups:
             attrs['security_groups'] = groups
-        group = self._server_group(compute, old.id)
+        group = self._server_group(admin, old.id)
         if group is not None:
             attrs['scheduler_hints'] = {'group': group}
         new = base.call(compute.create_server, **attrs)

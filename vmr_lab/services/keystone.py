@@ -194,6 +194,10 @@ class KeystoneAPI(Service):
         self.route('GET', '/v3/users/{user_id}', self.show_user)
         self.route('GET', '/v3/roles', self.list_roles)
         self.route('GET', '/v3/role_assignments', self.list_assignments)
+        # ``openstack role add|remove --user U --project P ROLE``
+        path = '/v3/projects/{project_id}/users/{user_id}/roles/{role_id}'
+        self.route('PUT', path, self.assign_role)
+        self.route('DELETE', path, self.unassign_role)
         self.route('GET', '/v3/services', self.list_services)
         self.route('GET', '/v3/endpoints', self.list_endpoints)
 
@@ -398,6 +402,30 @@ class KeystoneAPI(Service):
             rows = [{'user': {'id': u}, 'scope': {'project': {'id': p}},
                      'role': {'id': r}} for (u, p, r) in self.assignments]
         return 200, {'role_assignments': rows}
+
+    def _assignment(self, ctx, project_id, user_id, role_id):
+        self._admin(ctx)
+        for table, key, what in ((self.projects, project_id, 'project'),
+                                 (self.users, user_id, 'user'),
+                                 (self.roles, role_id, 'role')):
+            if key not in table:
+                raise Fault(404, 'Could not find %s: %s.' % (what, key))
+        return (user_id, project_id, role_id)
+
+    def assign_role(self, req, ctx, project_id, user_id, role_id):
+        with self.lock:
+            entry = self._assignment(ctx, project_id, user_id, role_id)
+            if entry not in self.assignments:
+                self.assignments.append(entry)
+        return 204, None
+
+    def unassign_role(self, req, ctx, project_id, user_id, role_id):
+        with self.lock:
+            entry = self._assignment(ctx, project_id, user_id, role_id)
+            if entry not in self.assignments:
+                raise Fault(404, 'Could not find role assignment.')
+            self.assignments.remove(entry)
+        return 204, None
 
     def list_services(self, req, ctx):
         return 200, {'services': [

@@ -32,6 +32,15 @@ member_conn = conn_fixture(
     doc='Connection of the lab project member "demo" (not VMR\'s user).')
 
 
+@pytest.fixture
+def vmr_is_member_of_demo(conn, member_conn):
+    """What boot_as: owner needs for the demo project's servers:
+    ``openstack role add --user <VMR's user> --project demo member``."""
+    conn.identity.assign_project_role_to_user(
+        member_conn.current_project_id, conn.current_user_id,
+        conn.identity.find_role('member'))
+
+
 def _web_server(conn):
     """web-1 on compute-1 with two groups, a key, user data and a snapshot.
 
@@ -152,8 +161,10 @@ def _replace(lab, conn, server):
 def _members_server(conn, member_conn, key_name):
     """A server the project member booted with their own key pair.
 
-    Without a network: the replacement (booted in VMR's project) could not
-    take the security groups of the member's project, a separate matter.
+    Without a network: the security groups of the member's project are
+    test_boot_from_snapshot_project's matter. The replacement is booted in
+    the demo project, but by VMR's user: Nova still takes the key name
+    from VMR's user's key pairs.
     """
     image = next(member_conn.image.images(status='active'))
     flavor = sorted(member_conn.compute.flavors(), key=lambda f: f.ram)[0]
@@ -169,7 +180,7 @@ def _members_server(conn, member_conn, key_name):
 
 
 def test_key_pair_of_another_user_is_left_out_with_a_warning(
-        lab, conn, member_conn):
+        lab, conn, member_conn, vmr_is_member_of_demo):
     member_conn.compute.create_keypair(name='demo-key',
                                        public_key=_public_key())
     server = _members_server(conn, member_conn, 'demo-key')
@@ -198,7 +209,8 @@ def test_key_pair_of_another_user_is_left_out_with_a_warning(
     assert_second_run_boots_nothing(lab, ctx, new)
 
 
-def test_same_name_with_another_key_is_not_copied(lab, conn, member_conn):
+def test_same_name_with_another_key_is_not_copied(
+        lab, conn, member_conn, vmr_is_member_of_demo):
     """VMR's own key pair of that name must not reach the member's server."""
     member_conn.compute.create_keypair(name='deploy',
                                        public_key=_public_key())
@@ -213,7 +225,8 @@ def test_same_name_with_another_key_is_not_copied(lab, conn, member_conn):
     assert 'warning: ' in result
 
 
-def test_same_key_under_vmr_user_is_copied(lab, conn, member_conn):
+def test_same_key_under_vmr_user_is_copied(
+        lab, conn, member_conn, vmr_is_member_of_demo):
     """The member's public key imported for VMR's user too: kept."""
     public_key = _public_key()
     member_conn.compute.create_keypair(name='shared-key',

@@ -45,3 +45,31 @@ def test_users_and_roles_listing(conn):
     roles = {r.name for r in conn.identity.roles()}
     assert {'admin', 'member', 'reader'} <= roles
     assert any(u.name for u in conn.identity.users())
+
+
+@pytest.mark.skipif(REAL_CLOUD is not None,
+                    reason='VMR_TEST_CLOUD is set: changes role assignments')
+def test_project_scope_needs_a_role_there(conn, member_conn):
+    """Like Keystone: no role on a project, no token scoped to it (401);
+    ``openstack role add`` (PUT .../roles/{role}) grants it."""
+    demo = member_conn.current_project_id
+    me = conn.current_user_id
+    scoped = conn.connect_as(project_id=demo)
+    with pytest.raises(ks_exceptions.Unauthorized) as info:
+        scoped.session.get_token()
+    assert info.value.http_status == 401
+
+    member = conn.identity.find_role('member')
+    conn.identity.assign_project_role_to_user(demo, me, member)
+    scoped = conn.connect_as(project_id=demo)
+    access = scoped.session.auth.get_access(scoped.session)
+    assert (access.project_id, access.user_id) == (demo, me)
+    assert sorted(access.role_names) == ['member', 'reader']
+
+    conn.identity.unassign_project_role_from_user(demo, me, member)
+    with pytest.raises(ks_exceptions.Unauthorized):
+        conn.connect_as(project_id=demo).session.get_token()
+    # Only an admin assigns roles (the SDK drops the 403 on the floor).
+    member_conn.identity.assign_project_role_to_user(demo, me, member)
+    with pytest.raises(ks_exceptions.Unauthorized):
+        conn.connect_as(project_id=demo).session.get_token()

@@ -101,6 +101,14 @@ def refused(document):
      'action.params.role_key', 'must match the pattern'),
     (doc(action={'type': 'boot_from_snapshot', 'params': {'reattach_volumes': 'yes'}}),
      'action.params.reattach_volumes', 'true or false'),
+    (doc(action={'type': 'boot_from_snapshot', 'params': {'boot_as': 'admin'}}),
+     'action.params.boot_as', '"admin" is not allowed; use one of: owner, vmr'),
+    (doc(action={'type': 'boot_from_snapshot', 'params': {'boot_as': 'owners'}}),
+     'action.params.boot_as', 'did you mean "owner"? use one of: owner, vmr'),
+    (doc(action={'type': 'boot_from_snapshot', 'params': {'boot_as': True}}),
+     'action.params.boot_as', 'true is not allowed; use one of: owner, vmr'),
+    (doc(on_failure={'type': 'boot_from_snapshot', 'params': {'boot_as': ''}}),
+     'on_failure.params.boot_as', '"" is not allowed; use one of: owner, vmr'),
     (doc(action={'type': 'reboot', 'params': {'type': 'warm'}}, trigger={'type': 'manual'}),
      'action.params.type', 'use one of: soft, hard, soft_then_hard'),
     (doc(action={'type': 'live_migrate', 'params': {'block_migration': 'yes'}},
@@ -178,6 +186,13 @@ def test_refusal_names_field_and_problem(document, field, words):
         str(error).startswith('contract (unnamed)')
     assert f'{field}: {error.problem}' in str(error)
     assert '\n' not in str(error)
+
+
+@pytest.mark.parametrize('boot_as', ['owner', 'vmr'])
+def test_boot_as_takes_owner_or_vmr(boot_as):
+    contract = parse_contract(doc(action={'type': 'boot_from_snapshot',
+                                          'params': {'boot_as': boot_as}}))
+    assert contract.action.params['boot_as'] == boot_as
 
 
 def test_message_format_matches_the_operators_view():
