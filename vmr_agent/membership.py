@@ -47,8 +47,12 @@ class Membership:
     #: etcd still keeps alive proves the key (it is attached to it)
     CHECK_EVERY = 10
 
-    def __init__(self, store, host, group, ttl, timeout, conf_etcd=None):
+    def __init__(self, store, host, group, ttl, timeout, conf_etcd=None,
+                 heart=None):
         self.store = store
+        #: renews our lease (vmr_common.grpclease.Heart); the store's
+        #: gateway keep-alive without one
+        self.heart = heart
         self.host = host
         self.group = group.encode()
         self.ttl = ttl
@@ -97,8 +101,9 @@ class Membership:
             self.store.delete(self.member_key)
             self._call(self.coordinator.join_group, self.group,
                        self.capabilities)
-        LOG.info('membership: %s joined group %s', self.host,
-                 self.group.decode())
+        LOG.info('membership: %s joined group %s; lease keep-alives over %s',
+                 self.host, self.group.decode(),
+                 self.heart.using if self.heart else 'gateway')
         self._read_lease()
 
     def _read_lease(self):
@@ -122,7 +127,9 @@ class Membership:
         # A lease that ran out (we stalled past the TTL) took the key.
         self._beats += 1
         if self._lease is not None:
-            present = self.store.keepalive(self._lease) > 0
+            renew = self.heart.keepalive if self.heart else \
+                self.store.keepalive
+            present = renew(self._lease) > 0
             if present and self._beats % self.CHECK_EVERY == 0:
                 present = self._read_lease()
         else:
@@ -175,6 +182,8 @@ class Membership:
 
     def close(self, leave=True):
         """Leave the group (on clean shutdown) and stop the coordinator."""
+        if self.heart is not None:
+            self.heart.close()
         coordinator, self.coordinator = self.coordinator, None
         if coordinator is None:
             return

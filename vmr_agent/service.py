@@ -22,6 +22,7 @@ from vmr_agent import membership
 from vmr_agent import probes
 from vmr_agent import registration
 from vmr_common import exceptions
+from vmr_common import grpclease
 from vmr_common.keys import Keyspace
 from vmr_common.store import range_end, Store, Watcher
 
@@ -71,7 +72,8 @@ class Agent:
         self.store = Store.from_conf(conf)
         self.membership = membership.Membership(
             self.store, self.host, conf.heartbeat.group, conf.heartbeat.ttl,
-            conf.etcd.timeout, conf.etcd)
+            conf.etcd.timeout, conf.etcd,
+            heart=grpclease.Heart(self.store, conf.heartbeat.transport))
         self.watchdog = None
         if conf.agent.watchdog_enabled:
             self.watchdog = self._make_watchdog()

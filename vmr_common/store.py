@@ -284,6 +284,26 @@ class Store:
                 'not' % (client.base_url, self._username))
         return token
 
+    def auth_token(self, endpoint):
+        """A fresh etcd auth token from ``endpoint`` (for clients other than
+        the gateway's, e.g. gRPC lease keep-alives); raises
+        :class:`StoreUnavailable` when the endpoint cannot be reached."""
+        try:
+            return self._token(self._client(endpoint))
+        except (etcd_exc.ConnectionFailedError,
+                etcd_exc.ConnectionTimeoutError,
+                requests.exceptions.RequestException) as exc:
+            with self._lock:
+                self._clients.pop(endpoint, None)
+            raise exceptions.StoreUnavailable(
+                'etcd %s: cannot log in: %s' % (endpoint, _short(exc))
+            ) from None
+
+    @property
+    def tls_files(self):
+        """``(ca_file, cert_file, key_file)`` as configured (or None)."""
+        return self._tls
+
     @property
     def username(self):
         """The etcd user (None without etcd authentication)."""

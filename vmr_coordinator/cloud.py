@@ -25,14 +25,17 @@ def connect(conf):
     files = [conf.cloud.clouds_yaml] if conf.cloud.clouds_yaml else None
     try:
         config = loader.OpenStackConfig(config_files=files)
-        region = config.get_one(cloud=conf.cloud.cloud)
+        # The microversion goes into the region's config: Connection()
+        # ignores compute_api_version once it is given a config.
+        region = config.get_one(
+            cloud=conf.cloud.cloud,
+            compute_api_version=conf.cloud.compute_microversion)
     except Exception as exc:  # openstacksdk raises several config errors
         raise CloudError('cannot load cloud %r from %s: %s; check [cloud] '
                          'cloud and clouds_yaml' % (
                              conf.cloud.cloud, files or 'clouds.yaml',
                              str(exc).splitlines()[0]))
-    return openstack.connection.Connection(
-        config=region, compute_api_version=conf.cloud.compute_microversion)
+    return openstack.connection.Connection(config=region)
 
 
 def server_facts(server, aggregates=()):

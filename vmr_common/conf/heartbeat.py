@@ -14,6 +14,17 @@ OPTS = [
     cfg.FloatOpt('interval', default=1.0, min=0.1,
                  help='Seconds between two heartbeats; must be at most '
                       'ttl/2.'),
+    cfg.StrOpt('transport', default='auto',
+               choices=[('auto', 'gRPC when the grpcio package is '
+                         'installed; the HTTP gateway for a beat whose gRPC '
+                         'renewal fails while the gateway answers'),
+                        ('grpc', 'etcd\'s gRPC LeaseKeepAlive only'),
+                        ('gateway', 'etcd\'s HTTP/JSON gateway only')],
+               help='How an agent renews its membership lease each '
+                    'heartbeat. Over gRPC a renewal costs etcd about a '
+                    'quarter of the CPU it costs over the HTTP/JSON gateway '
+                    '(doc/benchmarks.rst): what decides how many hosts one '
+                    'etcd can watch. Everything else uses the gateway.'),
     cfg.StrOpt('group', default='vmr-agents',
                help='tooz group the agents join.'),
 ]

@@ -26,6 +26,7 @@ import pytest
 from tests.functional.security.tlsetcd import Pki, TlsEtcd
 from tests.procs import Cluster, wait_for
 from vmr_common import exceptions
+from vmr_common import grpclease
 from vmr_common.store import Compare, LeaderGuard, Op, Store
 
 CLUSTER = 'sec'
@@ -138,6 +139,30 @@ def test_configured_ca_wins_over_requests_ca_bundle(mtls_etcd, pki,
 
 def test_store_over_tls_with_etcd_auth(auth_etcd, pki):
     exercise(tls_store(auth_etcd, pki, username='vmr', password=VMR_PASSWORD))
+
+
+def test_grpc_heartbeat_over_mutual_tls_with_etcd_auth(auth_etcd, pki):
+    """The agent's gRPC lease keep-alive uses the same CA, client
+    certificate and etcd user as the gateway, and logs in again when etcd
+    no longer knows its token."""
+    store = tls_store(auth_etcd, pki, username='vmr', password=VMR_PASSWORD)
+    heart = grpclease.Heart(store, 'grpc')
+    lease = store.grant(30)
+    try:
+        assert heart.keepalive(lease) > 0
+        heart.grpc._tokens[auth_etcd.endpoint] = 'forgotten.token.1'
+        assert heart.keepalive(lease) > 0
+        # Without the client certificate etcd refuses the TLS handshake.
+        bare = grpclease.Heart(tls_store(auth_etcd, pki, cert_file=None,
+                                         key_file=None), 'grpc')
+        with pytest.raises(exceptions.StoreUnavailable) as info:
+            bare.keepalive(lease)
+        assert auth_etcd.endpoint in str(info.value)
+        assert VMR_PASSWORD not in str(info.value)
+        bare.close()
+    finally:
+        store.revoke(lease)
+        heart.close()
 
 
 def test_auth_fails_over_past_a_dead_endpoint(auth_etcd, pki):

@@ -1,0 +1,193 @@
+"""Lease keep-alives over etcd's gRPC API (the agent's heartbeat), on a
+real etcd: renewal, a lease that is gone, endpoint fail-over, and ``auto``
+falling back to the HTTP gateway behind a proxy that speaks HTTP/1.1 only.
+"""
+
+import socket
+import threading
+
+import pytest
+
+from tests.etcd_fixture import free_port
+from vmr_common import exceptions
+from vmr_common import grpclease
+from vmr_common.store import Store
+
+
+def _store(etcd_server, *extra):
+    return Store(list(extra) + [etcd_server.endpoint], cluster='grpc',
+                 timeout=2)
+
+
+def test_renewal_answers_the_lease_ttl(etcd_server):
+    store = _store(etcd_server)
+    leases = grpclease.GrpcLeases(store)
+    lease = store.grant(30)
+    try:
+        for _ in range(3):
+            assert 25 <= leases.keepalive(lease) <= 30
+        assert store.time_to_live(lease) > 25
+    finally:
+        store.revoke(lease)
+        leases.close()
+
+
+def test_a_gone_lease_answers_ttl_zero(etcd_server):
+    store = _store(etcd_server)
+    leases = grpclease.GrpcLeases(store)
+    lease = store.grant(30)
+    store.revoke(lease)
+    try:
+        assert leases.keepalive(lease) <= 0
+    finally:
+        leases.close()
+
+
+def test_fails_over_past_a_dead_endpoint(etcd_server):
+    dead = 'http://127.0.0.1:%d' % free_port()
+    store = _store(etcd_server, dead)
+    store.grant(2)   # the store itself moves past the dead endpoint
+    assert store.endpoint == etcd_server.endpoint
+    store._current = 0   # start from the dead one again
+    leases = grpclease.GrpcLeases(store)
+    lease = store.grant(30)
+    try:
+        store._current = 0
+        assert leases.keepalive(lease) > 0
+    finally:
+        store.revoke(lease)
+        leases.close()
+
+
+def test_no_endpoint_is_one_clear_error():
+    dead = 'http://127.0.0.1:%d' % free_port()
+    store = Store([dead], cluster='grpc', timeout=1)
+    leases = grpclease.GrpcLeases(store)
+    with pytest.raises(exceptions.StoreUnavailable) as info:
+        leases.keepalive(12345)
+    text = str(info.value)
+    assert dead in text and 'UNAVAILABLE' in text and '\n' not in text
+    leases.close()
+
+
+class Http1OnlyProxy:
+    """Forwards TCP to etcd, but closes any connection that opens with the
+    HTTP/2 preface: an HTTP/1.1 proxy in front of etcd, as some sites run."""
+
+    PREFACE = b'PRI * HTTP/2.0'
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.refused = 0
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,),
+                             daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            first = client.recv(65536)
+            if first.startswith(self.PREFACE):
+                self.refused += 1
+                client.close()
+                return
+            upstream = socket.create_connection(('127.0.0.1',
+                                                 self.target_port))
+            upstream.sendall(first)
+        except OSError:
+            client.close()
+            return
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+        threading.Thread(target=pump, args=(upstream, client),
+                         daemon=True).start()
+        pump(client, upstream)
+
+    def close(self):
+        self._stop = True
+        self.sock.close()
+
+
+def test_auto_falls_back_to_the_gateway_and_loses_no_beat(etcd_server,
+                                                          caplog):
+    port = int(etcd_server.endpoint.rsplit(':', 1)[1])
+    proxy = Http1OnlyProxy(port)
+    store = Store(['http://127.0.0.1:%d' % proxy.port], cluster='grpc',
+                  timeout=2)
+    heart = grpclease.Heart(store, 'auto')
+    lease = store.grant(30)
+    try:
+        assert heart.using == 'grpc'
+        for _ in range(3):
+            assert heart.keepalive(lease) > 0      # every beat renews
+        assert heart.using == 'gateway' and proxy.refused >= 1
+        assert 'gateway answered' in caplog.text
+        # ``grpc`` alone has no such way out: the beat fails, clearly.
+        strict = grpclease.Heart(store, 'grpc')
+        with pytest.raises(exceptions.StoreUnavailable) as info:
+            strict.keepalive(lease)
+        assert 'over gRPC failed' in str(info.value)
+        strict.close()
+    finally:
+        store.revoke(lease)
+        heart.close()
+        proxy.close()
+
+
+def test_auto_tries_grpc_again_later(etcd_server):
+    now = [0.0]
+    store = _store(etcd_server)
+    heart = grpclease.Heart(store, 'auto', clock=lambda: now[0])
+    heart._gateway_until = 10.0      # as after a failed gRPC renewal
+    lease = store.grant(30)
+    try:
+        assert heart.using == 'gateway' and heart.keepalive(lease) > 0
+        now[0] = 11.0
+        assert heart.using == 'grpc' and heart.keepalive(lease) > 0
+        assert heart._gateway_until is None
+    finally:
+        store.revoke(lease)
+        heart.close()
+
+
+def test_grpc_renewal_survives_an_etcd_restart(etcd):
+    """A channel whose connection broke is replaced: the first beat after
+    etcd is back renews (no reconnect back-off in the way)."""
+    store = Store([etcd.endpoint], cluster='grpc', timeout=2)
+    heart = grpclease.Heart(store, 'grpc')
+    lease = store.grant(30)
+    try:
+        assert heart.keepalive(lease) > 0
+        etcd.stop()
+        with pytest.raises(exceptions.StoreUnavailable):
+            heart.keepalive(lease)
+        etcd.start()
+        assert heart.keepalive(lease) > 0
+    finally:
+        heart.close()
