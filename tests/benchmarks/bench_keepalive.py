@@ -3,7 +3,7 @@ against the same keep-alives over etcd's gRPC ``LeaseKeepAlive`` stream.
 
     python -m tests.benchmarks.bench_keepalive [--rates 1000,2000,5000]
                                                [--seconds 20]
-                                               [--transports gateway,grpc,grpc-call]
+                                               [--transports gateway,grpc,...]
 
 The scale benchmark found the heartbeat rate (hosts / interval keep-alives
 per second) to be what bounds one etcd on this machine, not the
@@ -16,10 +16,12 @@ rates on one local etcd:
   (1,000 leases per process, like the swarm);
 * gateway: pipelined ``POST /v3/lease/keepalive`` on 16 persistent HTTP/1.1
   connections per process (the swarm's client);
-* grpc: ``/etcdserverpb.Lease/LeaseKeepAlive`` streams (grpcio, 16 per
-  process, each carrying its share of leases, as etcd's Go client does);
-* grpc-call: one short ``LeaseKeepAlive`` stream per renewal on a shared
-  connection, which is what a VMR agent does (``[heartbeat] transport``);
+* grpc: one kept ``/etcdserverpb.Lease/LeaseKeepAlive`` stream per lease,
+  which is what a VMR agent does (``[heartbeat] transport``; grpcio, one
+  HTTP/2 connection per client process, an agent has its own);
+* grpc-shared: 16 kept streams per process, each carrying its share of the
+  leases (how one Go client renews all its leases);
+* grpc-call: a new stream for every renewal (the first design);
   the messages are encoded by ``vmr_common.grpclease``, the agent's code;
 * per run: etcd's CPU (``/proc/<pid>/stat``) and the clients' CPU in
   percent of one core over ``--seconds``, keep-alives answered per second,
@@ -73,8 +75,11 @@ class Client:
                 response_deserializer=decode_response)
             if self.transport == 'grpc-call':
                 senders = [self._grpc_call_lane(call, lane) for lane in lanes]
-            else:
+            elif self.transport == 'grpc-shared':
                 senders = [self._grpc_lane(call(), lane) for lane in lanes]
+            else:
+                senders = [self._grpc_stream_lane(call, lane)
+                           for lane in lanes]
         else:
             channel = None
             senders = [self._http_lane(Http(url.hostname, url.port), lane)
@@ -116,8 +121,22 @@ class Client:
         await self._ticks(lane, send)
         await stream.done_writing()
 
+    async def _grpc_stream_lane(self, call, lane):
+        """One kept stream per lease, as each agent keeps its own."""
+        streams = {lease: call() for lease in lane}
+
+        async def one(lease):
+            await streams[lease].write(encode_request(lease))
+            return (await streams[lease].read())[1]
+
+        async def send(batch):
+            return await asyncio.gather(*(one(lease) for lease in batch))
+        await self._ticks(lane, send)
+        for stream in streams.values():
+            stream.cancel()
+
     async def _grpc_call_lane(self, call, lane):
-        """One short stream per renewal, as the agent renews its lease."""
+        """A new stream for every renewal."""
         async def one(lease):
             stream = call(iter([encode_request(lease)]))
             answer = await stream.read()
@@ -216,7 +235,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--rates', default='1000,2000,5000')
     parser.add_argument('--seconds', type=float, default=20)
-    parser.add_argument('--transports', default='gateway,grpc,grpc-call')
+    parser.add_argument('--transports',
+                        default='gateway,grpc,grpc-shared,grpc-call')
     parser.add_argument('--output', default='keepalive')
     args = parser.parse_args(argv)
     rows = []

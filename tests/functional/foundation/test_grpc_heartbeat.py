@@ -191,3 +191,34 @@ def test_grpc_renewal_survives_an_etcd_restart(etcd):
         assert heart.keepalive(lease) > 0
     finally:
         heart.close()
+
+
+def test_renewals_share_one_stream_and_a_hung_etcd_costs_one_timeout(etcd):
+    """Renewals go over one kept stream; when etcd hangs (SIGSTOP) a
+    renewal gives up after the timeout, and the first one after etcd
+    resumes renews on a new stream (no answer is taken for another's)."""
+    import signal
+    import time
+    store = Store([etcd.endpoint], cluster='grpc', timeout=1)
+    leases = grpclease.GrpcLeases(store)
+    lease = store.grant(30)
+    try:
+        assert leases.keepalive(lease) > 0
+        stream = leases._streams[etcd.endpoint]
+        for _ in range(3):
+            assert leases.keepalive(lease) > 0
+        assert leases._streams[etcd.endpoint] is stream
+        etcd.proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(exceptions.StoreUnavailable) as info:
+                leases.keepalive(lease)
+            assert time.monotonic() - started < 3
+            assert 'no answer within 1.0 s' in str(info.value)
+            assert stream.closed
+        finally:
+            etcd.proc.send_signal(signal.SIGCONT)
+        assert leases.keepalive(lease) > 0
+        assert leases._streams[etcd.endpoint] is not stream
+    finally:
+        leases.close()
