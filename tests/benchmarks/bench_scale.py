@@ -2,10 +2,12 @@
 
     python -m tests.benchmarks.bench_scale [--hosts 500,2000,5000]
         [--ttl 3] [--interval 1] [--steady 20] [--kills 3]
+        [--transport grpc|gateway]
 
 For each N: a fresh local etcd; ``tests.benchmarks.swarm`` worker processes
-registering N hosts (raw lease keepalives on etcd's HTTP gateway + tooz-format
-member keys + host records, see swarm.py); one real coordinator loop
+registering N hosts (lease keep-alives on a kept gRPC stream per member, as
+agents renew, or on etcd's HTTP gateway + tooz-format member keys + host
+records, see swarm.py); one real coordinator loop
 (:class:`vmr_coordinator.service.Coordinator`, detection only, its group and
 probe watches included) in this process.  Measures, for each N:
 
@@ -135,13 +137,15 @@ class _Namespace:
 class Workers:
     """The swarm worker processes."""
 
-    def __init__(self, endpoint, cluster, hosts, ttl, interval):
+    def __init__(self, endpoint, cluster, hosts, ttl, interval,
+                 transport='gateway'):
         self.procs = []
         for first in range(0, hosts, PER_WORKER):
             count = min(PER_WORKER, hosts - first)
             self.procs.append((first, count, subprocess.Popen(
                 [sys.executable, '-m', 'tests.benchmarks.swarm', endpoint,
-                 cluster, str(ttl), str(interval), str(first), str(count)],
+                 cluster, str(ttl), str(interval), str(first), str(count),
+                 transport],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                     os.path.abspath(__file__)))))))
@@ -218,18 +222,20 @@ def wait_states(store, names, want, timeout, poll=0.05):
 
 
 def run_one(hosts, ttl, interval, steady, kills, failures=True,
-            log=sys.stderr):
+            log=sys.stderr, transport='gateway'):
     from vmr_common.store import Store
     from tests.benchmarks.swarm import host_name
     cluster = 'scale%d' % hosts
     etcd = EtcdServer(name='vmr-scale').start()
     workers = loop = None
-    result = {'hosts': hosts, 'ttl': ttl, 'interval': interval}
+    result = {'hosts': hosts, 'ttl': ttl, 'interval': interval,
+              'transport': transport}
     try:
         etcd_ps = psutil.Process(etcd.proc.pid)
         me = psutil.Process()
         t_setup = time.monotonic()
-        workers = Workers(etcd.endpoint, cluster, hosts, ttl, interval)
+        workers = Workers(etcd.endpoint, cluster, hosts, ttl, interval,
+                          transport)
         workers.wait_ready()
         result['setup_seconds'] = round(time.monotonic() - t_setup, 1)
         store = Store([etcd.endpoint], cluster=cluster, timeout=10)
@@ -355,12 +361,18 @@ def main(argv=None):
                         help='steady state only: no kills, no mass failure '
                              '(for long TTLs that isolate the coordinator\'s '
                              'own cost from the keepalive load)')
+    parser.add_argument('--transport', default='grpc',
+                        choices=('grpc', 'gateway'),
+                        help='how swarm members renew their leases: a kept '
+                             'gRPC stream each (agents\' default) or the '
+                             'HTTP/JSON gateway (tooz\'s etcd3gw driver)')
     parser.add_argument('--output', default='scale')
     args = parser.parse_args(argv)
     results = []
     for n in [int(x) for x in args.hosts.split(',')]:
         results.append(run_one(n, args.ttl, args.interval, args.steady,
-                               args.kills, not args.no_failures))
+                               args.kills, not args.no_failures,
+                               transport=args.transport))
     rows = {}
     for r in results:
         rows['cycle, %d hosts' % r['hosts']] = r['steady']['cycle']

@@ -85,7 +85,8 @@ def scale(data):
         st = r['steady']
         m = r.get('mass_failure') or {}
         det = [d for d in r.get('detection', []) if d is not None]
-        rows.append([r['hosts'], '%g/%g' % (r['ttl'], r['interval']),
+        rows.append([r['hosts'], r.get('transport', 'gateway'),
+                     '%g/%g' % (r['ttl'], r['interval']),
                      f(st['cycle']['p50'], 3), f(st['cycle']['p99'], 3),
                      f((st.get('snapshot_read') or {}).get('p99'), 3),
                      f((st.get('election_step') or {}).get('p99'), 3),
@@ -98,7 +99,8 @@ def scale(data):
                      f(m.get('all_suspect_after')),
                      m.get('brake_engaged', '-'),
                      m.get('failed_anyway', '-')])
-    print(grid(['hosts', 'TTL/interval', 'cycle p50 s', 'cycle p99 s',
+    print(grid(['hosts', 'keep-alive', 'TTL/interval', 'cycle p50 s',
+                'cycle p99 s',
                 'snapshot p99 s', 'election p99 s',
                 'etcd CPU %', 'coord CPU %', 'CPU ms/cycle', 'keepalives/s', 'leases lost',
                 'detection s', '10 % noticed s', 'brake', 'fenced'], rows))
@@ -123,11 +125,23 @@ def reachability(data):
                 for r in data['runs']]))
 
 
+def keepalive(data):
+    print(grid(['transport', 'renewals/s', 'answered/s', 'etcd CPU %',
+                'etcd us/renewal', 'client CPU %', 'gone', 'errors',
+                'round trip p50 ms', 'p99 ms'],
+               [[r['transport'], r['rate'], r['answered_per_s'],
+                 f(r['etcd_cpu_pct'], 1), f(r['etcd_us_per_keepalive'], 0),
+                 f(r['client_cpu_pct'], 0), r['gone'], r['errors'],
+                 f(1000 * r['rtt_p50'], 1), f(1000 * r['rtt_p99'], 1)]
+                for r in data['rows']]))
+
+
 def main(argv=None):
     for prefix, fn in (('detection', detection), ('heal', heal),
                        ('false_positives', false_positives),
                        ('journal', journal), ('scale', scale),
-                       ('reachability', reachability)):
+                       ('reachability', reachability),
+                       ('keepalive', keepalive)):
         for path in sorted(glob.glob(os.path.join(stats.OUTDIR,
                                                   prefix + '*.json'))):
             name = os.path.basename(path)[:-5]

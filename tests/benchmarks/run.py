@@ -14,6 +14,7 @@ from tests.benchmarks import bench_detection
 from tests.benchmarks import bench_false_positives
 from tests.benchmarks import bench_heal
 from tests.benchmarks import bench_journal
+from tests.benchmarks import bench_keepalive
 from tests.benchmarks import bench_reachability
 from tests.benchmarks import bench_scale
 
@@ -32,13 +33,19 @@ QUICK = {
     'reachability': (bench_reachability, ['--hosts', '500', '--seconds',
                                           '5', '--output',
                                           'reachability-quick']),
+    'keepalive': (bench_keepalive, ['--rates', '1000', '--seconds', '5',
+                                    '--output', 'keepalive-quick']),
 }
 FULL = {
     'detection': (bench_detection, ['--ttls', '2,3,5,10', '--kills', '30',
                                     '--failovers', '20']),
     'heal': (bench_heal, ['--servers', '20,100', '--workers', '1,4,8,16']),
     'false_positives': (bench_false_positives, ['--minutes', '30']),
-    'scale': (bench_scale, ['--hosts', '500,2000,5000']),
+    'scale': (bench_scale, ['--hosts', '500,2000,5000', '--output',
+                            'scale-grpc']),
+    'scale_gateway': (bench_scale, ['--hosts', '500,5000', '--transport',
+                                    'gateway', '--output', 'scale-gateway']),
+    'keepalive': (bench_keepalive, ['--rates', '1000,2000,5000']),
     'journal': (bench_journal, ['--workers', '1,4,8,16']),
     'reachability': (bench_reachability, ['--hosts', '500,2000,5000']),
     'scale_coordinator': (bench_scale, [

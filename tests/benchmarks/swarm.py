@@ -2,10 +2,12 @@
 
 Each member is what a real agent leaves in etcd, made the cheapest way:
 
-* a lease of TTL ``ttl`` kept alive every ``interval`` seconds with
-  ``POST /v3/lease/keepalive`` on etcd's HTTP/JSON gateway -- the very call
-  tooz's etcd3gw driver makes for a real agent's heartbeat (a real agent also
-  reads its own member key each beat; the swarm does not);
+* a lease of TTL ``ttl`` kept alive every ``interval`` seconds, either
+  with ``POST /v3/lease/keepalive`` on etcd's HTTP/JSON gateway (``gateway``,
+  the call tooz's etcd3gw driver makes) or on the member's own kept gRPC
+  ``LeaseKeepAlive`` stream (``grpc``, what a VMR agent does with
+  ``[heartbeat] transport = auto`` or ``grpc``); a real agent also reads its
+  own member key every 10 beats, the swarm does not;
 * a tooz-format member key ``tooz/groups/vmr-agents/<host>`` on that lease,
   its value the msgpack capabilities (``tooz.utils.dumps``), as tooz writes;
 * a ``hosts/<host>`` record as ``vmr_agent.registration.new_record`` makes.
@@ -16,7 +18,8 @@ keepalives/s (FACTS.md), a swarm of thousands needs cheaper calls.
 
 Run as a worker process::
 
-    python -m tests.benchmarks.swarm ENDPOINT CLUSTER TTL INTERVAL FIRST COUNT
+    python -m tests.benchmarks.swarm ENDPOINT CLUSTER TTL INTERVAL FIRST COUNT \
+        [gateway|grpc]
 
 It registers its members, prints ``ready`` and then obeys commands on
 stdin, one per line: ``kill NAME...`` (stop heart-beating those members,
@@ -34,6 +37,8 @@ import time
 import urllib.parse
 
 from tooz import utils as tooz_utils
+
+from vmr_common.grpclease import decode_response, encode_request, KEEPALIVE
 
 GROUP = 'vmr-agents'
 CONNECTIONS = 16
@@ -129,8 +134,12 @@ class Http:
 class Swarm:
     """``count`` members starting at index ``first``."""
 
-    def __init__(self, endpoint, cluster, ttl, interval, first, count):
+    def __init__(self, endpoint, cluster, ttl, interval, first, count,
+                 transport='gateway'):
         url = urllib.parse.urlparse(endpoint)
+        self.transport = transport
+        self.streams = {}    # grpc: member -> its kept keep-alive stream
+        self.channel = None
         self.host, self.port = url.hostname, url.port
         self.cluster = cluster
         self.ttl, self.interval = ttl, interval
@@ -252,18 +261,41 @@ class Swarm:
                 continue
             t0 = time.monotonic()
             try:
-                bodies = await conn.post_many(
-                    '/v3/lease/keepalive',
-                    [{'ID': self.leases[n]} for n in batch])
+                if self.transport == 'grpc':
+                    ttls = await asyncio.wait_for(asyncio.gather(
+                        *(self.grpc_renew(n) for n in batch),
+                        return_exceptions=True), 10)
+                    failed = [n for n, t in zip(batch, ttls)
+                              if isinstance(t, BaseException)]
+                    if failed:
+                        # those members' streams broke: count them, and
+                        # reopen the streams next tick (no rejoin)
+                        self.errors += len(failed)
+                        for name in failed:
+                            self.streams.pop(name, None)
+                        batch = [n for n, t in zip(batch, ttls)
+                                 if not isinstance(t, BaseException)]
+                        ttls = [t for t in ttls
+                                if not isinstance(t, BaseException)]
+                else:
+                    bodies = await conn.post_many(
+                        '/v3/lease/keepalive',
+                        [{'ID': self.leases[n]} for n in batch])
+                    # etcd leaves TTL out of the answer when it is 0
+                    ttls = [1 if b'"TTL"' in body else 0 for body in bodies]
             except Exception:
                 self.errors += len(batch)
+                for name in batch:   # reopen their streams next time
+                    stream = self.streams.pop(name, None)
+                    if stream is not None:
+                        stream.cancel()
                 continue
             self.latencies.append(time.monotonic() - t0)
             if len(self.latencies) > 20000:
                 del self.latencies[:10000]
-            for name, body in zip(batch, bodies):
+            for name, ttl in zip(batch, ttls):
                 self.keepalives += 1
-                if b'"TTL"' not in body:
+                if ttl <= 0:
                     # The lease expired (this member starved past its TTL):
                     # rejoin, as a real agent does.
                     self.lost += 1
@@ -271,6 +303,22 @@ class Swarm:
                         await self.rejoin(conn, name)
                     except Exception:
                         self.errors += 1
+
+    async def grpc_renew(self, name):
+        """Renew ``name``'s lease on its own kept gRPC stream (what
+        ``[heartbeat] transport = grpc`` does in an agent)."""
+        stream = self.streams.get(name)
+        if stream is None:
+            if self.channel is None:
+                import grpc
+                self.channel = grpc.aio.insecure_channel(
+                    '%s:%d' % (self.host, self.port))
+                self.keepalive_call = self.channel.stream_stream(
+                    KEEPALIVE, request_serializer=lambda b: b,
+                    response_deserializer=decode_response)
+            stream = self.streams[name] = self.keepalive_call()
+        await stream.write(encode_request(int(self.leases[name])))
+        return (await stream.read())[1]
 
     async def commands(self):
         loop = asyncio.get_running_loop()
@@ -309,12 +357,18 @@ class Swarm:
                 h.cancel()
             for conn in self.conns:
                 conn.close()
+            for stream in self.streams.values():
+                stream.cancel()
+            if self.channel is not None:
+                await self.channel.close()
 
 
 def main(argv=None):
-    endpoint, cluster, ttl, interval, first, count = (argv or sys.argv[1:])
+    args = list(argv or sys.argv[1:])
+    endpoint, cluster, ttl, interval, first, count = args[:6]
+    transport = args[6] if len(args) > 6 else 'gateway'
     swarm = Swarm(endpoint, cluster, float(ttl), float(interval), int(first),
-                  int(count))
+                  int(count), transport)
     asyncio.run(swarm.main())
     return 0
 
