@@ -22,11 +22,12 @@ dependency, imported when first used.
 ``gateway``
     the HTTP/JSON gateway only (what tooz's etcd3gw driver does).
 ``auto`` (default)
-    gRPC when ``grpcio`` is installed; when a gRPC renewal fails but the
-    gateway answers (a proxy in front of etcd that speaks HTTP/1.1 only,
-    say), the heartbeat goes over the gateway and gRPC is tried again
-    after :attr:`Heart.RETRY_GRPC` seconds.  No beat is lost to the
-    choice.
+    gRPC when ``grpcio`` is installed; when a gRPC renewal is refused but
+    the gateway answers (a proxy in front of etcd that speaks HTTP/1.1
+    only, say), the heartbeat goes over the gateway and gRPC is tried
+    again after :attr:`Heart.RETRY_GRPC` seconds.  No beat is lost to the
+    choice.  A renewal that timed out is not tried again on the gateway:
+    etcd is not answering, and a beat never waits for two timeouts.
 """
 
 import logging
@@ -142,7 +143,10 @@ class _Stream:
             for answer in self._call:
                 self._answers.put(answer)
         except Exception as exc:   # grpc.RpcError; cancellation included
-            self._answers.put(exc)
+            # anything else (an answer that does not decode) fails the
+            # stream the same way, never the agent's loop
+            self._answers.put(exc if hasattr(exc, 'code') else StreamFailed(
+                'keep-alive stream failed: %s' % exc))
         else:
             self._answers.put(StreamFailed('etcd ended the keep-alive '
                                            'stream'))
@@ -348,10 +352,16 @@ class Heart:
         """Renew ``lease_id``; its remaining TTL (<= 0: it is gone)."""
         if self.using == 'gateway':
             return self.store.keepalive(lease_id)
+        started = time.monotonic()
         try:
             ttl = self.grpc.keepalive(lease_id)
         except exceptions.StoreUnavailable as exc:
             if self.transport == 'grpc':
+                raise
+            if time.monotonic() - started >= self.store.timeout / 2:
+                # etcd did not answer (a hung or cut-off etcd, not a
+                # refused protocol): the gateway would wait as long again
+                # and one beat must not take two timeouts.
                 raise
             ttl = self.store.keepalive(lease_id)   # raises if etcd is down
             LOG.warning('heartbeat: %s, but the HTTP gateway answered: '

@@ -222,3 +222,27 @@ def test_renewals_share_one_stream_and_a_hung_etcd_costs_one_timeout(etcd):
         assert leases._streams[etcd.endpoint] is not stream
     finally:
         leases.close()
+
+
+def test_auto_does_not_wait_twice_for_a_hung_etcd(etcd):
+    """A gRPC renewal that timed out is not tried on the gateway: a beat
+    against a hung etcd costs one timeout, as over the gateway alone."""
+    import signal
+    import time
+    store = Store([etcd.endpoint], cluster='grpc', timeout=1)
+    heart = grpclease.Heart(store, 'auto')
+    lease = store.grant(30)
+    try:
+        assert heart.keepalive(lease) > 0
+        etcd.proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(exceptions.StoreUnavailable) as info:
+                heart.keepalive(lease)
+            assert time.monotonic() - started < 1.7
+            assert 'over gRPC' in str(info.value)
+        finally:
+            etcd.proc.send_signal(signal.SIGCONT)
+        assert heart.keepalive(lease) > 0 and heart.using == 'grpc'
+    finally:
+        heart.close()
