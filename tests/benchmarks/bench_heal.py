@@ -139,11 +139,8 @@ def main(argv=None):
 
 
 def plot(name, results):
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = stats.pyplot()
+    if plt is None:
         return None
     ok = [r for r in results if 'error' not in r]
     if not ok:
@@ -158,11 +155,7 @@ def plot(name, results):
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_ylabel('seconds from power cut')
     ax.legend()
-    fig.tight_layout()
-    path = os.path.join(stats.OUTDIR, name + '.png')
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return stats.save(fig, name)
 
 
 if __name__ == '__main__':

@@ -273,11 +273,8 @@ def main(argv=None):
 
 def plot(name, rows):
     """etcd CPU against the keep-alive rate, one line per transport."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = stats.pyplot()
+    if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
     for transport in sorted({r['transport'] for r in rows}):
@@ -287,11 +284,7 @@ def plot(name, rows):
     ax.set_xlabel('lease keep-alives per second')
     ax.set_ylabel('etcd CPU, % of one core')
     ax.legend()
-    path = os.path.join(stats.OUTDIR, name + '.png')
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return stats.save(fig, name)
 
 
 def etcd_version(endpoint):

@@ -401,11 +401,8 @@ def main(argv=None):
 
 
 def plot(name, results):
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = stats.pyplot()
+    if plt is None:
         return None
     hosts = [r['hosts'] for r in results]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -424,11 +421,7 @@ def plot(name, results):
     ax2.set_xlabel('hosts')
     ax2.set_ylabel('% of one core')
     ax2.legend()
-    fig.tight_layout()
-    path = os.path.join(stats.OUTDIR, name + '.png')
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return stats.save(fig, name)
 
 
 if __name__ == '__main__':

@@ -46,23 +46,36 @@ def write_results(name, data, outdir=None):
     return path
 
 
-def plot(name, series, xlabel, outdir=None):
-    """A PNG histogram per series, if matplotlib is installed."""
+def pyplot():
+    """``matplotlib.pyplot`` drawing to files, or None without matplotlib."""
     try:
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    outdir = outdir or OUTDIR
+    return plt
+
+
+def save(fig, name, outdir=None):
+    """Write ``fig`` as ``<name>.png`` next to the results; its path."""
+    import matplotlib.pyplot as plt
+    path = os.path.join(outdir or OUTDIR, name + '.png')
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot(name, series, xlabel, outdir=None):
+    """A PNG histogram per series, if matplotlib is installed."""
+    plt = pyplot()
+    if plt is None:
+        return None
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, values in series.items():
         ax.hist(values, bins=20, alpha=0.6, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel('count')
     ax.legend()
-    path = os.path.join(outdir, name + '.png')
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, name, outdir)

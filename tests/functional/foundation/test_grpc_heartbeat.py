@@ -3,8 +3,11 @@ real etcd: renewal, a lease that is gone, endpoint fail-over, and ``auto``
 falling back to the HTTP gateway behind a proxy that speaks HTTP/1.1 only.
 """
 
+import contextlib
+import signal
 import socket
 import threading
+import time
 
 import pytest
 
@@ -193,12 +196,31 @@ def test_grpc_renewal_survives_an_etcd_restart(etcd):
         heart.close()
 
 
+class _Failure:
+    value = None
+    seconds = None
+
+
+@contextlib.contextmanager
+def _hung(etcd):
+    """Stop etcd (SIGSTOP) around the block, which must raise
+    StoreUnavailable; the error and how long it took are in the result."""
+    out = _Failure()
+    etcd.proc.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    try:
+        with pytest.raises(exceptions.StoreUnavailable) as info:
+            yield out
+    finally:
+        out.seconds = time.monotonic() - started
+        etcd.proc.send_signal(signal.SIGCONT)
+    out.value = info.value
+
+
 def test_renewals_share_one_stream_and_a_hung_etcd_costs_one_timeout(etcd):
     """Renewals go over one kept stream; when etcd hangs (SIGSTOP) a
     renewal gives up after the timeout, and the first one after etcd
     resumes renews on a new stream (no answer is taken for another's)."""
-    import signal
-    import time
     store = Store([etcd.endpoint], cluster='grpc', timeout=1)
     leases = grpclease.GrpcLeases(store)
     lease = store.grant(30)
@@ -208,16 +230,11 @@ def test_renewals_share_one_stream_and_a_hung_etcd_costs_one_timeout(etcd):
         for _ in range(3):
             assert leases.keepalive(lease) > 0
         assert leases._streams[etcd.endpoint] is stream
-        etcd.proc.send_signal(signal.SIGSTOP)
-        try:
-            started = time.monotonic()
-            with pytest.raises(exceptions.StoreUnavailable) as info:
-                leases.keepalive(lease)
-            assert time.monotonic() - started < 3
-            assert 'no answer within 1.0 s' in str(info.value)
-            assert stream.closed
-        finally:
-            etcd.proc.send_signal(signal.SIGCONT)
+        with _hung(etcd) as info:
+            leases.keepalive(lease)
+        assert info.seconds < 3
+        assert 'no answer within 1.0 s' in str(info.value)
+        assert stream.closed
         assert leases.keepalive(lease) > 0
         assert leases._streams[etcd.endpoint] is not stream
     finally:
@@ -227,22 +244,15 @@ def test_renewals_share_one_stream_and_a_hung_etcd_costs_one_timeout(etcd):
 def test_auto_does_not_wait_twice_for_a_hung_etcd(etcd):
     """A gRPC renewal that timed out is not tried on the gateway: a beat
     against a hung etcd costs one timeout, as over the gateway alone."""
-    import signal
-    import time
     store = Store([etcd.endpoint], cluster='grpc', timeout=1)
     heart = grpclease.Heart(store, 'auto')
     lease = store.grant(30)
     try:
         assert heart.keepalive(lease) > 0
-        etcd.proc.send_signal(signal.SIGSTOP)
-        try:
-            started = time.monotonic()
-            with pytest.raises(exceptions.StoreUnavailable) as info:
-                heart.keepalive(lease)
-            assert time.monotonic() - started < 1.7
-            assert 'over gRPC' in str(info.value)
-        finally:
-            etcd.proc.send_signal(signal.SIGCONT)
+        with _hung(etcd) as info:
+            heart.keepalive(lease)
+        assert info.seconds < 1.7
+        assert 'over gRPC' in str(info.value)
         assert heart.keepalive(lease) > 0 and heart.using == 'grpc'
     finally:
         heart.close()
