@@ -142,6 +142,12 @@ class Agent:
         caps = self.facts()
         caps['started_at'] = self.started_at
         caps['processes_down'] = list(self.processes_down)
+        heart = self.membership.heart
+        # How this agent renews its lease (operators see it in `vmr host
+        # show`): the transport of the last renewal that worked, so a
+        # retry of gRPC every minute behind a proxy changes nothing.
+        caps['heartbeat'] = (heart.last or heart.using) if heart else \
+            'gateway'
         if self.libvirt is not None:
             caps['instances_down'] = self.libvirt.report()
         return caps

@@ -326,6 +326,9 @@ class Heart:
         self.clock = clock
         self.grpc = None
         self._gateway_until = None   # auto: on the gateway until then
+        #: the transport of the last renewal that worked (None before one):
+        #: what the agent reports in its capabilities
+        self.last = None
         if transport in ('auto', 'grpc'):
             if grpc_available():
                 self.grpc = GrpcLeases(store)
@@ -351,7 +354,9 @@ class Heart:
     def keepalive(self, lease_id):
         """Renew ``lease_id``; its remaining TTL (<= 0: it is gone)."""
         if self.using == 'gateway':
-            return self.store.keepalive(lease_id)
+            ttl = self.store.keepalive(lease_id)
+            self.last = 'gateway'
+            return ttl
         started = time.monotonic()
         try:
             ttl = self.grpc.keepalive(lease_id)
@@ -368,10 +373,12 @@ class Heart:
                         'keep-alives go over the gateway, gRPC is tried '
                         'again in %.0f s', exc, self.RETRY_GRPC)
             self._gateway_until = self.clock() + self.RETRY_GRPC
+            self.last = 'gateway'
             return ttl
         if self._gateway_until is not None:
             LOG.info('heartbeat: lease keep-alives go over gRPC again')
             self._gateway_until = None
+        self.last = 'grpc'
         return ttl
 
     def close(self):

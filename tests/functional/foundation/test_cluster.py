@@ -152,6 +152,10 @@ def test_stalled_agent_rejoins_by_itself(cluster):
     assert 'rejoining' in log
     assert 'lease keep-alives over grpc' in log
     assert 'gateway answered' not in log
+    # ... and says so in its capabilities (`vmr host show`).
+    from vmr_common.keys import Keyspace
+    member = store.get(Keyspace.group('vmr-agents') + 'compute-3')
+    assert member.capabilities()['heartbeat'] == 'grpc'
 
 
 def test_deleted_member_key_is_restored(cluster):

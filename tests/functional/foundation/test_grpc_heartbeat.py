@@ -150,6 +150,7 @@ def test_auto_falls_back_to_the_gateway_and_loses_no_beat(etcd_server,
         for _ in range(3):
             assert heart.keepalive(lease) > 0      # every beat renews
         assert heart.using == 'gateway' and proxy.refused >= 1
+        assert heart.last == 'gateway'
         assert 'gateway answered' in caplog.text
         # ``grpc`` alone has no such way out: the beat fails, clearly.
         strict = grpclease.Heart(store, 'grpc')
@@ -173,7 +174,7 @@ def test_auto_tries_grpc_again_later(etcd_server):
         assert heart.using == 'gateway' and heart.keepalive(lease) > 0
         now[0] = 11.0
         assert heart.using == 'grpc' and heart.keepalive(lease) > 0
-        assert heart._gateway_until is None
+        assert heart._gateway_until is None and heart.last == 'grpc'
     finally:
         store.revoke(lease)
         heart.close()
