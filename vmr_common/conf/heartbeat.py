@@ -21,8 +21,8 @@ OPTS = [
                         ('grpc', 'etcd\'s gRPC LeaseKeepAlive only'),
                         ('gateway', 'etcd\'s HTTP/JSON gateway only')],
                help='How an agent renews its membership lease each '
-                    'heartbeat. Over gRPC a renewal costs etcd about a '
-                    'quarter of the CPU it costs over the HTTP/JSON gateway '
+                    'heartbeat. Over gRPC a renewal costs etcd about 2.5 '
+                    'times less CPU than over the HTTP/JSON gateway '
                     '(doc/benchmarks.rst): what decides how many hosts one '
                     'etcd can watch. Everything else uses the gateway.'),
     cfg.StrOpt('group', default='vmr-agents',
