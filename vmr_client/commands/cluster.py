@@ -32,7 +32,10 @@ class Status(show.ShowOne):
             ('recoveries', '%d (%s)' % (body['recoveries']['total'],
                                         _counts(body['recoveries'][
                                             'by_state']))),
-            ('agents_live', len(body.get('members') or [])),
+            ('agents_live', '%d%s' % (
+                len(body.get('members') or []),
+                ' (heartbeat: %s)' % _counts(body['heartbeats'])
+                if body.get('heartbeats') else '')),
             ('contracts', body.get('contracts')),
             ('vrrp', render.VrrpColumn(body.get('vrrp') or {})),
         ]

@@ -126,6 +126,9 @@ SCHEMAS = {
         'hosts': _obj({'total': INT, 'by_state': COUNTS}),
         'recoveries': _obj({'total': INT, 'by_state': COUNTS}),
         'members': {'type': 'array', 'items': STR},
+        'heartbeats': dict(COUNTS, description='Live agents by how they '
+                           'renew their lease: grpc, gateway (see the '
+                           'operator guide), unknown.'),
         'contracts': INT, 'revision': INT,
         'corrupt_keys': {'type': 'array', 'items': STR},
         'vrrp': {'type': 'object', 'description': 'The latest state each '

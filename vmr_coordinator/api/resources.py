@@ -290,6 +290,11 @@ class Resources:
                                (d.get('state', 'detected') for d, _r in
                                 snap.journal.values()), RECOVERY_STATES)},
             'members': sorted(snap.members),
+            # how the live agents renew their lease ('unknown': an agent
+            # older than the capability)
+            'heartbeats': metrics.count_by(
+                ((m.capabilities or {}).get('heartbeat') or 'unknown'
+                 for m in snap.members.values()), ('grpc', 'gateway')),
             'contracts': len(snap.contracts),
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],

@@ -7,7 +7,7 @@ def test_status_counts_and_leader(api):
     api.add_host('compute-1')
     api.add_host('compute-2', state='failed')
     api.add_host('compute-3', state='failed')
-    api.add_member('compute-1')
+    api.add_member('compute-1', heartbeat='grpc')
     api.add_recovery('r-1', 'compute-2', state='acting')
     api.store.put(api.store.keys.leader, 'controller-1')
     body = api.get('/v1/status').json()
@@ -19,9 +19,27 @@ def test_status_counts_and_leader(api):
     assert body['hosts']['by_state']['up'] == 1
     assert body['recoveries']['by_state']['acting'] == 1
     assert body['members'] == ['compute-1']
+    assert body['heartbeats'] == {'grpc': 1, 'gateway': 0}
     assert body['paused'] is None and body['brake'] is None
     # A standalone API (no coordinator in this process).
     assert body['coordinator']['is_leader'] is False
+
+
+def test_status_counts_agents_by_heartbeat_transport(api):
+    from vmr_common.keys import Keyspace
+    # The agents group is shared by every test cluster: remove ours after.
+    names = ('hb-grpc', 'hb-gateway', 'hb-old')
+    try:
+        api.add_member('hb-grpc', heartbeat='grpc')
+        api.add_member('hb-gateway', heartbeat='gateway')
+        api.add_member('hb-old')   # an agent older than the capability
+        counts = api.get('/v1/status').json()['heartbeats']
+        assert counts['gateway'] >= 1 and counts['unknown'] >= 1
+        assert counts['grpc'] >= 1
+    finally:
+        for name in names:
+            api.store.delete(Keyspace.group(api.conf.heartbeat.group) +
+                             name)
 
 
 def test_pause_and_resume(api):

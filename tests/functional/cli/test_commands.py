@@ -179,11 +179,15 @@ def test_recovery_commands(vmr, api):
 def test_status_pause_resume_brake(vmr, api):
     api.add_host('compute-1')
     api.add_host('compute-2', state='failed')
+    api.add_member('compute-1', heartbeat='grpc')
     api.store.put(api.store.keys.leader, 'controller-1')
 
     out, _ = vmr('status', '-f', 'json')
     status = json.loads(out)
     assert status['leader'] == 'controller-1'
+    # (other tests' agents may still be live in the shared group)
+    assert 'heartbeat: ' in status['agents_live']
+    assert 'grpc=' in status['agents_live']
     assert status['hosts'] == '2 (failed=1, up=1)'
     assert status['paused'] is False
     assert status['brake'] == 'released'
