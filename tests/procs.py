@@ -15,7 +15,7 @@ import time
 import weakref
 
 from tests.etcd_fixture import free_port
-from vmr_lab.ports import free_udp_port  # noqa: F401  (re-exported)
+from vmr_lab.ports import free_udp_port
 
 TIMING = {
     'ttl': 3, 'interval': 1.0, 'period': 0.5, 'grace': 0.0,

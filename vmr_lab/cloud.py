@@ -28,7 +28,7 @@ from cheroot import wsgi
 from vmr_lab.events import EventLog
 from vmr_lab.hosts import SimHost
 from vmr_lab.monitor import InvariantMonitor
-from vmr_lab.ports import free_udp_port  # noqa: F401  (re-exported)
+from vmr_lab.ports import free_udp_port
 
 LOG = logging.getLogger(__name__)
 

@@ -120,7 +120,7 @@ class Demo:
         it is powered and not hung, whatever its agent does: this is what
         tells a dead agent from a dead host."""
         from vmr_agent.probes import ProbeResponder
-        from vmr_lab.cloud import free_udp_port
+        from vmr_lab.ports import free_udp_port
         self.responders = {}
         self.tenant_ports = {}
         for name, host in self.lab.hosts.items():
@@ -149,7 +149,7 @@ class Demo:
         return path
 
     def _conf(self, name, kind, clouds, profiles, host=None):
-        from vmr_lab.cloud import free_udp_port
+        from vmr_lab.ports import free_udp_port
         probe_port = free_udp_port()
         text = textwrap.dedent('''\
             [DEFAULT]
@@ -221,7 +221,7 @@ class Demo:
         return path
 
     def _api_port(self, name):
-        from vmr_lab.etcd import free_port
+        from vmr_lab.ports import free_port
         self.api_ports = getattr(self, 'api_ports', {})
         return self.api_ports.setdefault(name, free_port())
 

@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from vmr_lab.ports import free_port  # noqa: F401  (re-exported)
+from vmr_lab.ports import free_port
 
 
 def find_etcd():

@@ -27,7 +27,8 @@ import time
 import requests
 
 from vmr_lab.demo import Demo
-from vmr_lab.etcd import EtcdServer, free_port
+from vmr_lab.etcd import EtcdServer
+from vmr_lab.ports import free_port
 
 LOG = logging.getLogger(__name__)
 

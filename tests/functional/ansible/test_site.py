@@ -39,7 +39,7 @@ import requests
 import yaml
 
 from tests.etcd_fixture import free_port
-from tests.procs import free_udp_port
+from vmr_lab.ports import free_udp_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))

@@ -8,7 +8,8 @@ the test's etcd, so a test can black-hole exactly the paths it wants
 import os
 import tempfile
 
-from tests.procs import ServiceProcess, free_udp_port
+from tests.procs import ServiceProcess
+from vmr_lab.ports import free_udp_port
 from vmr_common.store import Store
 from vmr_lab.netproxy import TcpProxy
 
