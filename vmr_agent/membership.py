@@ -16,6 +16,7 @@ from tooz import coordination
 import tooz
 
 from vmr_common import exceptions
+from vmr_common import grpclease
 from vmr_common import store as store_mod
 from vmr_common.keys import Keyspace
 
@@ -50,9 +51,8 @@ class Membership:
     def __init__(self, store, host, group, ttl, timeout, conf_etcd=None,
                  heart=None):
         self.store = store
-        #: renews our lease (vmr_common.grpclease.Heart); the store's
-        #: gateway keep-alive without one
-        self.heart = heart
+        #: renews our lease (the gateway's keep-alive unless told otherwise)
+        self.heart = heart or grpclease.Heart(store, 'gateway')
         self.host = host
         self.group = group.encode()
         self.ttl = ttl
@@ -102,8 +102,7 @@ class Membership:
             self._call(self.coordinator.join_group, self.group,
                        self.capabilities)
         LOG.info('membership: %s joined group %s; lease keep-alives over %s',
-                 self.host, self.group.decode(),
-                 self.heart.using if self.heart else 'gateway')
+                 self.host, self.group.decode(), self.heart.using)
         self._read_lease()
 
     def _read_lease(self):
@@ -127,9 +126,7 @@ class Membership:
         # A lease that ran out (we stalled past the TTL) took the key.
         self._beats += 1
         if self._lease is not None:
-            renew = self.heart.keepalive if self.heart else \
-                self.store.keepalive
-            present = renew(self._lease) > 0
+            present = self.heart.keepalive(self._lease) > 0
             if present and self._beats % self.CHECK_EVERY == 0:
                 present = self._read_lease()
         else:
@@ -182,8 +179,7 @@ class Membership:
 
     def close(self, leave=True):
         """Leave the group (on clean shutdown) and stop the coordinator."""
-        if self.heart is not None:
-            self.heart.close()
+        self.heart.close()
         coordinator, self.coordinator = self.coordinator, None
         if coordinator is None:
             return

@@ -146,8 +146,7 @@ class Agent:
         # How this agent renews its lease (operators see it in `vmr host
         # show`): the transport of the last renewal that worked, so a
         # retry of gRPC every minute behind a proxy changes nothing.
-        caps['heartbeat'] = (heart.last or heart.using) if heart else \
-            'gateway'
+        caps['heartbeat'] = heart.last or heart.using
         if self.libvirt is not None:
             caps['instances_down'] = self.libvirt.report()
         return caps

@@ -45,6 +45,7 @@ import urllib.parse
 from tests.benchmarks import stats
 from tests.benchmarks.swarm import Http
 from vmr_common.grpclease import decode_response, encode_request, KEEPALIVE
+from vmr_common.store import Store
 from vmr_lab.etcd import EtcdServer
 
 PER_PROCESS = 1000
@@ -248,7 +249,8 @@ def main(argv=None):
             try:
                 row = measure(etcd, etcd.data_dir, transport, rate,
                               args.seconds)
-                row['etcd_version'] = etcd_version(etcd.endpoint)
+                row['etcd_version'] = Store([etcd.endpoint]).status().get(
+                    'version')
             finally:
                 etcd.stop()
             rows.append(row)
@@ -285,15 +287,6 @@ def plot(name, rows):
     ax.set_ylabel('etcd CPU, % of one core')
     ax.legend()
     return stats.save(fig, name)
-
-
-def etcd_version(endpoint):
-    import requests
-    try:
-        return requests.get(endpoint + '/version', timeout=5).json().get(
-            'etcdserver')
-    except (requests.RequestException, ValueError):
-        return None
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ import pytest
 
 from tests.functional.actions.conftest import context, events, fence, run
 from tests.functional.actions.test_boot_from_snapshot_attributes import (
-    member_conn, vmr_is_member_of_demo)
+    _group_ids, member_conn, vmr_is_member_of_demo)
 from vmr_coordinator.actions import base
 
 __all__ = ['member_conn', 'vmr_is_member_of_demo']   # fixtures
@@ -37,11 +37,6 @@ def _tenant_server(conn, member_conn, name='app-1', network=True):
                                             wait=True)
     member_conn.compute.wait_for_server(server, interval=0.05)
     return conn.compute.get_server(server.id), group
-
-
-def _group_ids(conn, server):
-    return sorted({sg for port in conn.network.ports(device_id=server.id)
-                   for sg in port.security_group_ids})
 
 
 def _replacements(conn, server):
