@@ -6,7 +6,6 @@ falling back to the HTTP gateway behind a proxy that speaks HTTP/1.1 only.
 import contextlib
 import signal
 import socket
-import threading
 import time
 
 import pytest
@@ -15,6 +14,7 @@ from tests.etcd_fixture import free_port
 from vmr_common import exceptions
 from vmr_common import grpclease
 from vmr_common.store import Store
+from vmr_lab.netproxy import TcpProxy
 
 
 def _store(etcd_server, *extra):
@@ -73,74 +73,35 @@ def test_no_endpoint_is_one_clear_error():
     leases.close()
 
 
-class Http1OnlyProxy:
-    """Forwards TCP to etcd, but closes any connection that opens with the
+class Http1OnlyProxy(TcpProxy):
+    """The lab's TCP proxy, but closing any connection that opens with the
     HTTP/2 preface: an HTTP/1.1 proxy in front of etcd, as some sites run."""
 
     PREFACE = b'PRI * HTTP/2.0'
 
     def __init__(self, target_port):
-        self.target_port = target_port
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
+        super().__init__(0, '127.0.0.1', target_port)
         self.refused = 0
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self):
-        while not self._stop:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,),
-                             daemon=True).start()
-
-    def _serve(self, client):
+    def _open(self, client):
+        client.settimeout(5)
         try:
-            first = client.recv(65536)
-            if first.startswith(self.PREFACE):
-                self.refused += 1
-                client.close()
-                return
-            upstream = socket.create_connection(('127.0.0.1',
-                                                 self.target_port))
-            upstream.sendall(first)
+            first = client.recv(len(self.PREFACE),
+                                socket.MSG_PEEK | socket.MSG_WAITALL)
         except OSError:
+            first = b''
+        client.settimeout(None)
+        if first.startswith(self.PREFACE):
+            self.refused += 1
             client.close()
             return
-
-        def pump(src, dst):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-        threading.Thread(target=pump, args=(upstream, client),
-                         daemon=True).start()
-        pump(client, upstream)
-
-    def close(self):
-        self._stop = True
-        self.sock.close()
+        super()._open(client)
 
 
 def test_auto_falls_back_to_the_gateway_and_loses_no_beat(etcd_server,
                                                           caplog):
     port = int(etcd_server.endpoint.rsplit(':', 1)[1])
-    proxy = Http1OnlyProxy(port)
+    proxy = Http1OnlyProxy(port).start()
     store = Store(['http://127.0.0.1:%d' % proxy.port], cluster='grpc',
                   timeout=2)
     heart = grpclease.Heart(store, 'auto')
@@ -161,7 +122,7 @@ def test_auto_falls_back_to_the_gateway_and_loses_no_beat(etcd_server,
     finally:
         store.revoke(lease)
         heart.close()
-        proxy.close()
+        proxy.stop()
 
 
 def test_auto_tries_grpc_again_later(etcd_server):
