@@ -19,16 +19,11 @@ import importlib
 import json
 import logging
 import os
-import tempfile
-import threading
 
-import yaml
-from cheroot import wsgi
-
-from vmr_lab.events import EventLog
-from vmr_lab.hosts import SimHost
-from vmr_lab.monitor import InvariantMonitor
-from vmr_lab.ports import free_udp_port
+from vmr_lab.datacenter import BMC_PASSWORD
+from vmr_lab.datacenter import BMC_USERNAME
+from vmr_lab.datacenter import Datacenter
+from vmr_lab.datacenter import host_names
 
 LOG = logging.getLogger(__name__)
 
@@ -55,8 +50,6 @@ _OPTIONAL_SERVICES = (
 
 STATE_FORMAT = 'vmr-lab-state/1'
 ADMIN_PASSWORD = 'vmr-lab-admin'  # noqa: S105 - a published lab default
-BMC_USERNAME = 'admin'
-BMC_PASSWORD = 'vmr-lab-bmc'  # noqa: S105 - a published lab default
 
 
 def _load_optional(module_name, class_name):
@@ -70,7 +63,7 @@ def _load_optional(module_name, class_name):
     return getattr(module, class_name)
 
 
-class LabCloud:
+class LabCloud(Datacenter):
     """An OpenStack cloud on 127.0.0.1 with simulated hosts and BMCs.
 
     :param hosts: number of compute hosts (named ``compute-1``...) or a list
@@ -99,43 +92,21 @@ class LabCloud:
                  bmc_username=BMC_USERNAME, bmc_password=BMC_PASSWORD,
                  host_vcpus=16, host_ram_mb=32768, control_port=0,
                  conductor_workers=4):
-        self.lock = threading.RLock()
+        self.nova = None
+        super().__init__(hosts=hosts,
+                         delays=dict(DEFAULT_DELAYS, **(delays or {})),
+                         state_dir=state_dir, report_interval=report_interval,
+                         bmc=bmc, bmc_base_port=bmc_base_port,
+                         bmc_username=bmc_username, bmc_password=bmc_password,
+                         host_vcpus=host_vcpus, host_ram_mb=host_ram_mb,
+                         control_port=control_port)
         self.service_down_time = float(service_down_time)
-        self.delays = dict(DEFAULT_DELAYS, **(delays or {}))
         self.microversion_max = microversion_max
         self.conductor_workers = conductor_workers
         self.state_file = state_file
-        if state_dir is None:
-            self._tmpdir = tempfile.TemporaryDirectory(prefix='vmr-lab-')
-            state_dir = self._tmpdir.name
-        else:
-            self._tmpdir = None
-            os.makedirs(state_dir, exist_ok=True)
-        self.state_dir = state_dir
-        self.bmc_enabled = bmc
-        self.bmc_base_port = bmc_base_port
-        self.bmc_username = bmc_username
-        self._bmc_password = bmc_password
-        self.bmc_server = None
-        self.control_port = control_port
-        self.events = EventLog()
-        self.monitor = InvariantMonitor(self, self.events)
-        self._timers = set()
-        self._stopped = False
-        self._servers = []        # (service, cheroot server, thread)
-        self.ports = {}           # service name -> port
         self._running = False
+        names = host_names(hosts)
 
-        names = (list(hosts) if not isinstance(hosts, int)
-                 else ['compute-%d' % (i + 1) for i in range(hosts)])
-        self.hosts = {}
-        self.nova = None
-        for name in names:
-            self.hosts[name] = SimHost(self, name, vcpus=host_vcpus,
-                                       ram_mb=host_ram_mb, state_dir=state_dir,
-                                       report_interval=report_interval)
-
-        from vmr_lab.control import ControlAPI
         from vmr_lab.services.keystone import KeystoneAPI
         from vmr_lab.services.nova import NovaAPI
         self.keystone = KeystoneAPI(self)
@@ -143,7 +114,6 @@ class LabCloud:
         for attr, module_name, class_name in _OPTIONAL_SERVICES:
             cls = _load_optional(module_name, class_name)
             setattr(self, attr, cls(self) if cls is not None else None)
-        self.control = ControlAPI(self)
         if state_file and os.path.exists(state_file):
             # Resume: the saved cloud replaces the seed.
             self.load_state(state_file)
@@ -180,36 +150,20 @@ class LabCloud:
                          'http://127.0.0.1:%d%s' % (port, path)))
         return rows
 
-    def url(self, name):
-        """Root URL of service ``name`` ('keystone', 'nova', 'control'...)."""
-        return 'http://127.0.0.1:%d' % self.ports[name]
-
-    @property
-    def bmc_password(self):
-        """The IPMI password of every BMC (for fence profiles; never log)."""
-        return self._bmc_password
-
     @property
     def auth_url(self):
         """Keystone's v3 URL for clouds.yaml."""
         return self.url('keystone') + '/v3'
-
-    @property
-    def control_url(self):
-        """Base URL of the control API (``.../lab/v1``)."""
-        return self.url('control') + '/lab/v1'
 
     def start(self):
         """Serve every service on its own 127.0.0.1 port; wire the BMCs."""
         if self._running:
             return self
         self._running = True
-        self._stopped = False
         try:
-            for service in self.services() + [self.control]:
-                port = self.control_port if service is self.control else 0
-                self._serve(service, port)
-            self._start_bmcs()
+            for service in self.services():
+                self.serve(service)
+            self.start_machines()
         except Exception:
             self.stop()
             raise
@@ -217,74 +171,13 @@ class LabCloud:
             '%s=%d' % item for item in sorted(self.ports.items())))
         return self
 
-    def _serve(self, service, port):
-        server = wsgi.Server(('127.0.0.1', port), service, numthreads=16,
-                             server_name='vmr-lab-%s' % service.name)
-        # The accept loop notices stop() only after this poll interval
-        # (0.5 s by default): keep stopping a lab fast.
-        server.expiration_interval = 0.05
-        server.prepare()
-        self.ports[service.name] = server.bind_addr[1]
-        thread = threading.Thread(target=server.serve, daemon=True,
-                                  name='vmr-lab-%s' % service.name)
-        thread.start()
-        self._servers.append((service, server, thread))
-
-    def _start_bmcs(self):
-        if not self.bmc_enabled:
-            return
-        try:
-            from vmr_lab.bmc import BmcServer
-        except ImportError:
-            LOG.warning('vmr_lab.bmc is not available: hosts have no BMC')
-            return
-        self.bmc_server = BmcServer(address='127.0.0.1')
-        for i, host in enumerate(self.hosts.values()):
-            port = (self.bmc_base_port + i if self.bmc_base_port
-                    else free_udp_port())
-            host.bmc = self.bmc_server.add(host.name, port, self.bmc_username,
-                                           self._bmc_password, host.get_power,
-                                           host.set_power)
-        self.bmc_server.start()
-
-    def _stop_bmcs(self):
-        if self.bmc_server is not None:
-            self.bmc_server.stop()
-            self.bmc_server = None
-        for host in self.hosts.values():
-            host.bmc = None
-
     def stop(self):
         """Stop every server, timer, proxy and BMC; write the state file."""
-        with self.lock:
-            # No new timers from now on: a task waiting for a dead compute
-            # re-arms itself and would outlive the lab.
-            self._stopped = True
-            timers, self._timers = list(self._timers), set()
-        for timer in timers:
-            timer.cancel()
-        # cheroot's stop() takes ~0.3 s each (it drains its worker pool):
-        # stop them side by side.
-        stoppers = [threading.Thread(target=server.stop, daemon=True)
-                    for _, server, _ in self._servers]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join(timeout=10)
-        for _, _, thread in self._servers:
-            thread.join(timeout=5)
-        self._servers = []
-        self._stop_bmcs()
-        for host in self.hosts.values():
-            if host.etcd_proxy is not None:
-                host.etcd_proxy.stop()
-                host.etcd_proxy = None
+        self.stop_machines()
         if self.state_file and self._running:
             self.save_state(self.state_file)
         self._running = False
-        if self._tmpdir is not None:
-            self._tmpdir.cleanup()
-            self._tmpdir = None
+        self.remove_state_dir()
 
     def __enter__(self):
         return self.start()
@@ -292,43 +185,30 @@ class LabCloud:
     def __exit__(self, *exc):
         self.stop()
 
-    # -- timers ---------------------------------------------------------------
-    def schedule(self, delay, func, *args):
-        """Run ``func(*args)`` after ``delay`` seconds in a daemon thread."""
-        def run():
-            with self.lock:
-                self._timers.discard(timer)
-            try:
-                func(*args)
-            except Exception:  # a timer must never die silently
-                LOG.exception('lab timer %s failed', getattr(func, '__name__',
-                                                             func))
-        timer = threading.Timer(max(0.0, delay), run)
-        timer.daemon = True
-        with self.lock:
-            if self._stopped:
-                return None
-            self._timers.add(timer)
-        timer.start()
-        return timer
+    # -- what a harness asks of any cloud (the lab or the real tier) ----------
+    def find_servers(self, **filters):
+        """Servers as dicts (id, name, status, host, ...) matching filters."""
+        return self.nova.find_servers(**filters)
 
-    # -- etcd proxies ---------------------------------------------------------
-    def create_etcd_proxies(self, target_host, target_port):
-        """Give every host a TCP proxy to etcd; return {host: port}.
+    def get_server(self, server_id):
+        """One server as a dict, or None."""
+        return self.nova.get_server(server_id)
 
-        Agents of a simulated host reach etcd through it, so a partition of
-        the host can cut exactly that host's management path.
-        """
-        from vmr_lab.netproxy import TcpProxy
-        ports = {}
-        for host in self.hosts.values():
-            if host.etcd_proxy is None:
-                host.etcd_proxy = TcpProxy(0, target_host, int(target_port))
-                host.etcd_proxy.start()
-                if host.partitioned:
-                    host.etcd_proxy.set_mode('drop')
-            ports[host.name] = host.etcd_proxy.port
-        return ports
+    def host_booted(self, name):
+        """A powered-on host finished booting: its nova-compute starts."""
+        if self.nova is not None:
+            self.nova.host_started(name)
+
+    def compute_view(self, name):
+        """What Nova believes about host ``name``, for the control API."""
+        if self.nova is None:
+            return {}
+        return {
+            'nova_compute': self.nova.compute_service_view(name),
+            # Where Nova believes servers are, next to where they run.
+            'assigned_servers': [s['id'] for s in
+                                 self.nova.find_servers(host=name)],
+        }
 
     # -- files ----------------------------------------------------------------
     def clouds_config(self):
@@ -345,33 +225,6 @@ class LabCloud:
             'vmr-lab-member': cloud('demo', 'vmr-lab-demo', 'demo'),
             'vmr-lab-reader': cloud('viewer', 'vmr-lab-viewer', 'demo'),
         }}
-
-    def write_clouds_yaml(self, path):
-        """Write clouds ``vmr-lab`` (admin), ``-member`` and ``-reader``."""
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as fh:
-            yaml.safe_dump(self.clouds_config(), fh, default_flow_style=False)
-        return path
-
-    def describe(self):
-        """Ports and URLs, as written to the ready file."""
-        return {
-            'auth_url': self.auth_url,
-            'control_url': self.control_url,
-            'ports': dict(self.ports),
-            'endpoints': {name: url for (_, name, url) in self.endpoints()},
-            'state_dir': self.state_dir,
-            'hosts': {name: {
-                'bmc_address': host.bmc.address if host.bmc else None,
-                'bmc_port': host.bmc.port if host.bmc else None,
-                'bmc_username': host.bmc.username if host.bmc else None,
-                'boot_id_path': host.boot_id_path,
-                'etcd_proxy_port': (host.etcd_proxy.port
-                                    if host.etcd_proxy else None),
-            } for name, host in self.hosts.items()},
-        }
 
     def save_state(self, path):
         """Write the lab state to ``path`` (JSON) so a later lab resumes it.

@@ -317,7 +317,7 @@ class Demo:
 
     # -- the scenario ---------------------------------------------------------
     def run(self, scenario='power-loss', victim='compute-2', timeout=90):
-        servers = [s for s in self.lab.nova.find_servers()
+        servers = [s for s in self.lab.find_servers()
                    if s.get('host') == victim]
         ids = [s['id'] for s in servers]
         self.say('%s carries %d servers: %s' % (victim, len(ids), ', '.join(
@@ -402,12 +402,12 @@ class Demo:
                            and r['state'] in ('done', 'failed'), timeout)
         ok = rec['state'] == 'done' and not rec.get('fencing')
         for sid in ids:
-            server = self.lab.nova.get_server(sid) or {}
+            server = self.lab.get_server(sid) or {}
             self.say('  %-12s -> %s on %s' % (server.get('name'),
                                               server.get('status'),
                                               server.get('host')))
             ok = ok and server.get('host') != victim and \
-                self.lab.nova.server_running(sid)
+                self.lab.server_running(sid)
         ok = ok and self.lab.hosts[victim].get_power() == 'on'
         ok = ok and not self.lab.monitor.violations()
         self.say('%s: %s drained without a fence, still powered on' % (
@@ -540,9 +540,9 @@ class Demo:
         self.say('fenced with proof: %s' % fencing.get('reason'))
         ok = rec['state'] == 'done'
         for step in rec.get('steps', []):
-            server = self.lab.nova.get_server(step['server_id']) or {}
+            server = self.lab.get_server(step['server_id']) or {}
             where = server.get('host')
-            running = self.lab.nova.server_running(step['server_id'])
+            running = self.lab.server_running(step['server_id'])
             detail = (step.get('result') or step.get('error') or '')
             self.say('  %-12s %-8s %-18s %s' % (
                 step['server_name'], step['state'], step['action'],

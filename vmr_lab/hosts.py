@@ -51,7 +51,14 @@ class SimHost:
         self.partitioned = False
         self.running = set()
         self.agent_pids = []
+        # Processes that *are* the machine (a real nova-compute and its fake
+        # guests on the real tier): power-off kills them, a kernel hang
+        # freezes them, an agent death leaves them alone.
+        self.machine_pids = []
         self.etcd_proxy = None
+        # Other management-network paths (a real nova-compute's RabbitMQ):
+        # a partition cuts them along with the agent's etcd proxy.
+        self.extra_proxies = []
         self.bmc = None          # vmr_lab.bmc.BmcHandle once wired
         self.boot_id = None
         self.power_changes = 0
@@ -164,6 +171,8 @@ class SimHost:
             self.stop_server(server_id, reason='power off')
         self._signal_agents(signal.SIGKILL)
         self.agent_pids = []
+        self._signal(self.machine_pids, signal.SIGKILL)
+        self.machine_pids = []
         self.lab.events.add('power', host=self.name, state='off')
         LOG.info('host %s powered off', self.name)
 
@@ -179,15 +188,14 @@ class SimHost:
         self.lab.events.add('power', host=self.name, state='on',
                             boot_id=boot_id)
         LOG.info('host %s powered on (boot id %s)', self.name, boot_id)
-        if self.lab.nova is not None:
-            # nova-compute's init_host runs when the host has booted.
-            self.lab.schedule(boot_delay, self._nova_compute_started, boot_id)
+        # nova-compute's init_host runs when the host has booted.
+        self.lab.schedule(boot_delay, self._booted, boot_id)
 
-    def _nova_compute_started(self, boot_id):
+    def _booted(self, boot_id):
         with self.lab.lock:
             if self.power != 'on' or self.boot_id != boot_id:
                 return  # powered off again before it finished booting
-        self.lab.nova.host_started(self.name)
+        self.lab.host_booted(self.name)
 
     # -- agents and faults ----------------------------------------------------
     def attach_agent(self, pid):
@@ -196,14 +204,23 @@ class SimHost:
             if pid not in self.agent_pids:
                 self.agent_pids.append(int(pid))
 
+    def attach_machine(self, pid):
+        """Tie ``pid`` (negative: a process group) to the machine itself."""
+        with self.lab.lock:
+            if pid not in self.machine_pids:
+                self.machine_pids.append(int(pid))
+
     def _signal_agents(self, signum):
-        for pid in list(self.agent_pids):
+        self._signal(self.agent_pids, signum)
+
+    def _signal(self, pids, signum):
+        for pid in list(pids):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
-                self.agent_pids.remove(pid)
+                pids.remove(pid)
             except PermissionError:
-                LOG.warning('host %s: not allowed to signal agent %d',
+                LOG.warning('host %s: not allowed to signal process %d',
                             self.name, pid)
 
     def apply_fault(self, fault_type, **options):
@@ -223,14 +240,15 @@ class SimHost:
                     self.hung = True
                     self._stop_reporting()
                     self._signal_agents(signal.SIGSTOP)
+                    self._signal(self.machine_pids, signal.SIGSTOP)
             elif fault_type == 'agent_death':
                 self._signal_agents(signal.SIGKILL)
                 self.agent_pids = []
             elif fault_type == 'partition':
                 self.partitioned = True
                 self._stop_reporting()
-                if self.etcd_proxy is not None:
-                    self.etcd_proxy.set_mode('drop')
+                for proxy in self._management_proxies():
+                    proxy.set_mode('drop')
             elif fault_type == 'heal_partition':
                 self._heal_partition()
             elif fault_type == 'network_delay':
@@ -249,6 +267,7 @@ class SimHost:
                 if self.hung:
                     self.hung = False
                     self._signal_agents(signal.SIGCONT)
+                    self._signal(self.machine_pids, signal.SIGCONT)
                     if self.power == 'on':
                         self._start_reporting()
                 if self.bmc is not None:
@@ -262,8 +281,14 @@ class SimHost:
             self.partitioned = False
             if self.power == 'on' and not self.hung:
                 self._start_reporting()
+        for proxy in self._management_proxies():
+            proxy.set_mode('pass')
+
+    def _management_proxies(self):
+        proxies = list(self.extra_proxies)
         if self.etcd_proxy is not None:
-            self.etcd_proxy.set_mode('pass')
+            proxies.append(self.etcd_proxy)
+        return proxies
 
     def _require_bmc(self):
         if self.bmc is None:
@@ -306,6 +331,7 @@ class SimHost:
                 'running_servers': sorted(self.running),
                 'vcpus': self.vcpus, 'memory_mb': self.ram_mb,
                 'faults': self.faults(), 'agent_pids': list(self.agent_pids),
+                'machine_pids': list(self.machine_pids),
                 'etcd_proxy_port': (self.etcd_proxy.port
                                     if self.etcd_proxy is not None else None),
                 'bmc': None,
@@ -314,12 +340,7 @@ class SimHost:
                 data['bmc'] = {'address': self.bmc.address,
                                'port': self.bmc.port,
                                'username': self.bmc.username}
-            if self.lab.nova is not None:
-                data['nova_compute'] = self.lab.nova.compute_service_view(
-                    self.name)
-                # Where Nova believes servers are, next to where they run.
-                data['assigned_servers'] = [
-                    s['id'] for s in self.lab.nova.find_servers(host=self.name)]
+            data.update(self.lab.compute_view(self.name))
             return data
 
     def __repr__(self):

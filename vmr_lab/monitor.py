@@ -84,11 +84,10 @@ class InvariantMonitor:
 
     def end_scenario(self):
         """Final check: report every lost server; return all violations."""
-        nova = self.lab.nova
-        for server in nova.find_servers() if nova is not None else []:
+        for server in self.lab.find_servers():
             if server.get('deliberately_stopped'):
                 continue
-            if nova.server_running(server['id']):
+            if self.lab.server_running(server['id']):
                 continue
             self._violate('lost', server['id'],
                           'server %s (%s) is neither running nor deliberately '

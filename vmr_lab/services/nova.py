@@ -540,12 +540,7 @@ class NovaAPI(Service):
 
     def server_running(self, server_id):
         """True when the server runs on a powered, healthy host."""
-        with self.state_lock:
-            for host in self.lab.hosts.values():
-                if server_id in host.running and host.power == 'on' and \
-                        not host.hung:
-                    return True
-            return False
+        return self.lab.server_running(server_id)
 
     def find_servers(self, **filters):
         """Internal records matching every ``field=value`` filter."""
