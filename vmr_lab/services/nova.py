@@ -1487,11 +1487,21 @@ class NovaAPI(Service):
 
     def _act_rebuild(self, req, ctx, server_id, args):
         self._writer(ctx, 'os_compute_api:servers:rebuild')
-        image_ref = str(args.get('imageRef') or '').rsplit('/', 1)[-1]
-        if not image_ref:
+        image_ref = args.get('imageRef')
+        if image_ref is None:
             raise Fault(400, "Invalid input for field/attribute rebuild. "
                              "Value: %s. 'imageRef' is a required property"
                         % args)
+        # Nova's schema: rebuild's imageRef is an image id, never a name.
+        if not _is_uuid(image_ref):
+            raise Fault(400, "Invalid input for field/attribute imageRef. "
+                             "Value: %s. %r is not a 'uuid'"
+                        % (image_ref, image_ref))
+        preserve = args.get('preserve_ephemeral', False)
+        if not isinstance(preserve, bool):
+            raise Fault(400, "Invalid input for field/attribute "
+                             "preserve_ephemeral. Value: %s. %r is not of "
+                             "type 'boolean'" % (preserve, preserve))
         if self.lab.glance is not None and \
                 self.lab.glance.get_image(image_ref) is None:
             raise Fault(400, 'Image %s could not be found.' % image_ref)
@@ -1505,6 +1515,8 @@ class NovaAPI(Service):
             entry = self._record_action(req, ctx, server, 'rebuild',
                                         'compute_rebuild_instance')
             server['image_id'] = image_ref
+            self.lab.events.add('rebuild', server=server_id, image=image_ref,
+                                preserve_ephemeral=preserve)
             for key in ('name', 'description'):
                 if key in args:
                     server[key] = args[key]

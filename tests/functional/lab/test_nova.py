@@ -242,6 +242,23 @@ def test_stop_start_suspend_resume_reboot_rebuild(conn, unique_name):
         conn.compute.delete_server(server, ignore_missing=True)
 
 
+def test_rebuild_refuses_an_image_name(conn, unique_name):
+    # Real Nova 34: rebuild's imageRef must be an image id (FACTS.md).
+    server = boot(conn, unique_name + '-rebuild-name')
+    try:
+        name = next(i.name for i in conn.image.images()
+                    if i.id == _image_id(conn))
+        with pytest.raises(exceptions.BadRequestException) as info:
+            conn.compute.rebuild_server(server, image=name)
+        assert ("Invalid input for field/attribute imageRef. Value: %s. "
+                "%r is not a 'uuid'" % (name, name)) in str(info.value)
+        conn.compute.rebuild_server(server, image=_image_id(conn),
+                                    preserve_ephemeral=True)
+        wait(conn, server)
+    finally:
+        conn.compute.delete_server(server, ignore_missing=True)
+
+
 def test_create_image_and_boot_from_it(conn, unique_name):
     server = boot(conn, unique_name + '-snap')
     try:
