@@ -1,6 +1,7 @@
 """Actions that act on the server in place: rebuild, reboot, suspend,
 resume, and ``noop`` (record only)."""
 
+import time
 import uuid
 
 from vmr_coordinator.actions import base
@@ -123,15 +124,58 @@ class Rebuild(_InPlace):
 
 
 class Reboot(_InPlace):
-    """Reboot: soft, hard, or soft then hard (``type`` param)."""
+    """Reboot: ``soft``, ``hard``, or ``soft_then_hard`` (the default).
+
+    ``soft_then_hard`` sends a soft reboot, waits up to ``soft_timeout``
+    for the server to be ACTIVE again, then sends a hard one.  Nova accepts
+    a soft reboot only from ACTIVE (from ERROR or SHUTOFF it answers 409),
+    so from any other state it goes hard at once.
+    """
 
     name = 'reboot'
     force = True
 
     def act(self, ctx, server):
+        compute = ctx.conn.compute
         kind = self.params.get('type', 'soft_then_hard')
-        base.call(ctx.conn.compute.reboot_server, server,
-                  'HARD' if kind == 'hard' else 'SOFT')
+        if kind == 'hard':
+            base.call(compute.reboot_server, server, 'HARD')
+            return 'hard reboot'
+        if server.status != 'ACTIVE':
+            if kind == 'soft':
+                raise base.ActionError(
+                    'server %s is %s and Nova accepts a soft reboot only from '
+                    'ACTIVE; use reboot type hard or soft_then_hard'
+                    % (server.id, server.status))
+            base.call(compute.reboot_server, server, 'HARD')
+            return 'hard reboot (a soft one is refused from %s)' % (
+                server.status)
+        base.call(compute.reboot_server, server, 'SOFT')
+        if kind == 'soft':
+            return 'soft reboot'
+        timeout = float(self.params.get('soft_timeout', 120))
+        if self._back(ctx, min(time.monotonic() + timeout, ctx.deadline)):
+            return 'soft reboot'
+        if ctx.remaining() <= 0:
+            raise base.RetryableError(
+                'timed out waiting for the soft reboot of %s' % server.id)
+        # Nova takes a hard reboot while the soft one still runs.
+        base.call(compute.reboot_server, server, 'HARD')
+        return 'hard reboot (no ACTIVE within the %gs soft_timeout)' % timeout
+
+    @staticmethod
+    def _back(ctx, until):
+        """Poll until ``until`` for the soft reboot to finish ACTIVE."""
+        while True:
+            server = base.call(ctx.conn.compute.get_server, ctx.server.id)
+            if server.status == 'ACTIVE' and not server.task_state:
+                return True
+            if server.status == 'ERROR' and not server.task_state:
+                return False   # the soft reboot failed: hard is next
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(ctx.poll, left))
 
 
 class Suspend(_InPlace):

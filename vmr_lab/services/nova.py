@@ -1431,6 +1431,10 @@ class NovaAPI(Service):
                             ('stopped',), 'powering-on', 'start', work,
                             'compute_start_instance')
 
+    #: task states a hard reboot may interrupt (Nova's ALLOW_REBOOT)
+    _HARD_REBOOT_OVER = ('rebooting', 'rebooting_hard', 'resuming',
+                         'suspending', 'pausing', 'unpausing')
+
     def _act_reboot(self, req, ctx, server_id, args):
         kind = str(args.get('type', '')).upper()
         if kind not in ('SOFT', 'HARD'):
@@ -1438,6 +1442,8 @@ class NovaAPI(Service):
                              "Value: %s. %r is not one of ['HARD', 'Hard', "
                              "'hard', 'SOFT', 'Soft', 'soft']"
                         % (args.get('type'), args.get('type')))
+        # Nova: a soft reboot only from ACTIVE with no task; a hard one
+        # from any of these states, even over a soft reboot still running.
         allowed = ('active',) if kind == 'SOFT' else (
             'active', 'stopped', 'suspended', 'paused', 'error')
 
@@ -1451,11 +1457,26 @@ class NovaAPI(Service):
             server['updated'] = _now()
             host.start_server(server['id'])
             self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:servers:reboot', 'reboot',
-                            allowed, 'rebooting' if kind == 'SOFT'
-                            else 'rebooting_hard', 'reboot', work,
-                            'compute_reboot_instance')
+        self._writer(ctx, 'os_compute_api:servers:reboot')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'reboot', allowed)
+            self._require_host(server, 'reboot')
+            if kind == 'HARD' and \
+                    server['task_state'] in self._HARD_REBOOT_OVER:
+                server['task_state'] = None   # superseded, see _later
+            op = self._start_task(server, 'rebooting' if kind == 'SOFT'
+                                  else 'rebooting_hard', 'reboot')
+            entry = self._record_action(req, ctx, server, 'reboot',
+                                        'compute_reboot_instance')
+            self.lab.events.add('reboot', server=server_id, kind=kind)
+            # A guest may ignore the ACPI signal of a soft reboot: tests
+            # model that with a long ``soft_reboot`` delay.
+            delay = self.lab.delays.get('soft_reboot') if kind == 'SOFT' \
+                else None
+            self._later('reboot' if delay is None else delay, server_id, op,
+                        work, server['host'], entry)
+        return 202, None
 
     def _act_suspend(self, req, ctx, server_id, args):
         def work(server, entry):

@@ -259,6 +259,36 @@ def test_rebuild_refuses_an_image_name(conn, unique_name):
         conn.compute.delete_server(server, ignore_missing=True)
 
 
+def test_soft_reboot_refused_from_error_hard_works(conn, unique_name):
+    # Real Nova 34: SOFT only from ACTIVE; HARD from ERROR (FACTS.md).
+    server = boot(conn, unique_name + '-reboot-error')
+    try:
+        conn.compute.reset_server_state(server, 'error')
+        with pytest.raises(exceptions.ConflictException) as info:
+            conn.compute.reboot_server(server, 'SOFT')
+        assert ("Cannot 'reboot' instance %s while it is in vm_state error"
+                % server.id) in str(info.value)
+        conn.compute.reboot_server(server, 'HARD')
+        # ERROR until the compute takes the hard reboot: not a failure.
+        server = conn.compute.wait_for_server(server, failures=[], **WAIT)
+        assert server.status == 'ACTIVE'
+    finally:
+        conn.compute.delete_server(server, ignore_missing=True)
+
+
+@lab_only()
+def test_hard_reboot_over_a_running_soft_reboot(lab, conn):
+    # Nova lets a hard reboot interrupt a soft one (task_state rebooting).
+    lab.delays['soft_reboot'] = 3600   # a guest ignoring ACPI
+    server = boot(conn, 'soft-stuck')
+    conn.compute.reboot_server(server, 'SOFT')
+    assert conn.compute.get_server(server).task_state == 'rebooting'
+    with pytest.raises(exceptions.ConflictException):
+        conn.compute.reboot_server(server, 'SOFT')
+    conn.compute.reboot_server(server, 'HARD')
+    assert wait(conn, server).status == 'ACTIVE'
+
+
 def test_create_image_and_boot_from_it(conn, unique_name):
     server = boot(conn, unique_name + '-snap')
     try:
