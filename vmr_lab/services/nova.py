@@ -1569,6 +1569,17 @@ class NovaAPI(Service):
             raise Fault(400, "Invalid input for field/attribute evacuate. "
                              "Additional properties are not allowed "
                              "('onSharedStorage' was unexpected)")
+        # Below 2.14 Nova cannot tell shared storage by itself: the caller
+        # must say, and the field is required.
+        shared = args.get('onSharedStorage')
+        if not self.mv(req, '2.14') and not isinstance(shared, bool):
+            if 'onSharedStorage' not in args:
+                raise Fault(400, "Invalid input for field/attribute "
+                                 "evacuate. Value: %s. 'onSharedStorage' is "
+                                 "a required property" % args)
+            raise Fault(400, "Invalid input for field/attribute "
+                             "onSharedStorage. Value: %s. %r is not of type "
+                             "'boolean'" % (shared, shared))
         if 'force' in args and (not self.mv(req, '2.29')
                                 or self.mv(req, '2.68')):
             raise Fault(400, "Invalid input for field/attribute evacuate. "
@@ -1619,7 +1630,8 @@ class NovaAPI(Service):
             self.lab.monitor.server_moved(server_id, source, dest, 'evacuate')
             self.lab.events.add('evacuate', server=server_id, source=source,
                                 dest=dest, microversion='%d.%d' % req.environ[
-                                    'nova.api_version'])
+                                    'nova.api_version'],
+                                on_shared_storage=shared, requested=target)
             self._later(self._conductor_delay('evacuate'), server_id, op,
                         self._finish_evacuate,
                         dest, dest, was, final_shutoff, migration, entry)

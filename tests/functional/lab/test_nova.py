@@ -158,6 +158,23 @@ def test_evacuated_status_depends_on_microversion(lab, conn, clouds_yaml):
 
 
 @lab_only('fills the lab hosts')
+@lab_only('powers a host off')
+def test_evacuate_on_shared_storage_required_below_2_14(lab, conn,
+                                                        clouds_yaml):
+    server = boot(conn, 'old-evacuate', host='compute-1')
+    fence(lab, conn, 'compute-1')
+    with pinned(clouds_yaml, '2.11') as old:
+        with pytest.raises(exceptions.BadRequestException) as info:
+            old.compute.evacuate_server(server)
+        assert "'onSharedStorage' is a required property" in str(info.value)
+        old.compute.evacuate_server(server, on_shared_storage=False)
+    with pytest.raises(exceptions.BadRequestException) as info:
+        conn.compute.evacuate_server(server, on_shared_storage=False)
+    assert "('onSharedStorage' was unexpected)" in str(info.value)
+    # sent at 2.11: the evacuated server comes back ACTIVE (< 2.95)
+    assert wait(conn, server).compute_host != 'compute-1'
+
+
 def test_evacuate_refused_without_capacity(lab, conn):
     big = _flavor(conn, 'm1.xlarge')        # 8 vCPUs: two per lab host
     server = boot(conn, 'victim', host='compute-1', flavor=big)
