@@ -727,10 +727,19 @@ class Recovery:
 
         ``fip_failover`` made them standbys (their partner holds the
         floating IP now); Nova brings them back SHUTOFF after the reboot,
-        and a pair without a running standby has no second chance.
+        and a pair without a running standby has no second chance.  A pair
+        member is recognised by the metadata keys the contracts configure
+        (``pair_metadata_key``, ``role_key``), not by fixed names.
         """
         from vmr_coordinator import cloud
         restored = []
+        record = None
+        if rid:
+            kv = self.store.get(self.store.keys.recovery(rid))
+            record = kv.json() if kv is not None else None
+        keys = standby_keys(self._stored_contracts(), record)
+        if not keys:
+            return restored   # no contract makes pairs
         try:
             servers = cloud.servers_on_host(self.conn, host)
         except Exception as exc:  # the host is up again either way
@@ -738,23 +747,35 @@ class Recovery:
             return restored
         for server in servers:
             meta = server.metadata or {}
-            if not meta.get('vmr_pair') or meta.get('vmr_role') != 'standby':
-                continue
-            if server.status != 'SHUTOFF':
+            pair = next((meta[p] for p, r in keys
+                         if meta.get(p) and meta.get(r) == 'standby'), None)
+            if pair is None or server.status != 'SHUTOFF':
                 continue
             try:
                 self.conn.compute.start_server(server)
             except Exception as exc:  # leave it to the operator, say so
                 LOG.warning('standby %s of pair %s not started: %s',
-                            server.name, meta['vmr_pair'], exc)
+                            server.name, pair, exc)
                 continue
-            restored.append('%s (pair %s)' % (server.name, meta['vmr_pair']))
+            restored.append('%s (pair %s)' % (server.name, pair))
         if restored and rid:
             def mutate(r):
                 journal_mod.add_event(r, time.time(), 'standby restored',
                                       ', '.join(restored))
             self.journal.update(rid, mutate)
         return restored
+
+    def _stored_contracts(self):
+        """The valid contracts in etcd now (invalid ones are logged by the
+        planner already)."""
+        kvs, _ = self.store.get_prefix(self.store.keys.contracts)
+        out = []
+        for kv in kvs:
+            try:
+                out.append(contracts_mod.parse_contract(kv.json()))
+            except (exceptions.CorruptRecord, contracts_mod.ContractError):
+                continue
+        return out
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -767,6 +788,29 @@ def attach(coordinator):
     coordinator.recovery = recovery
     coordinator.healer.stages.append(recovery.stage)
     return recovery
+
+
+def standby_keys(contracts, record=None):
+    """``(pair key, role key)`` of every ``fip_failover`` that may have made
+    a standby: the rungs of ``record``'s steps (what this recovery ran) and
+    of ``contracts`` (parsed), in that order, without repeats."""
+    keys = []
+
+    def add(params):
+        pair = (params.get('pair_metadata_key', 'vmr_pair'),
+                params.get('role_key', 'vmr_role'))
+        if pair not in keys:
+            keys.append(pair)
+    for step in (record or {}).get('steps') or []:
+        rungs = [{'type': step.get('action'), 'params': step.get('params')}]
+        for rung in rungs + list(step.get('on_failure') or []):
+            if rung.get('type') == 'fip_failover':
+                add(rung.get('params') or {})
+    for contract in contracts:
+        for spec in (contract.action,) + tuple(contract.on_failure):
+            if spec.type == 'fip_failover':
+                add(spec.params)
+    return keys
 
 
 def _looks_like_id(ref):
