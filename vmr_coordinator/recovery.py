@@ -27,6 +27,7 @@ import time
 from vmr_common import exceptions
 from vmr_common.store import Compare, Op
 from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator.actions import evidence
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState, StepState
 from vmr_coordinator import journal as journal_mod
@@ -374,8 +375,11 @@ class Recovery:
             r['fencing'] = fencing
             if verified:
                 r['state'] = RecoveryState.FENCED
-                journal_mod.add_event(r, done_at, 'fenced',
-                                      fencing.get('reason', ''))
+                # the force-down/disable calls' request ids, for grep
+                ids = [i for p in fencing.get('post', [])
+                       for i in p.get('request_ids', [])]
+                journal_mod.add_event(r, done_at, 'fenced', evidence.annotate(
+                    fencing.get('reason', ''), ids))
             else:
                 r['state'] = RecoveryState.BLOCKED
                 fencing['next_retry_at'] = backoff.next_retry_at(attempt,
@@ -687,6 +691,10 @@ class Recovery:
             result = fencer.unfence(FenceTarget(
                 host=host, record=record, now=time.time(), cloud=self.conn,
                 absent_since=record.get('suspect_since')))
+            if rid and (result.verified or result.request_ids):
+                # What was changed in Nova, with the request ids, belongs to
+                # the recovery's story too, not only to the host record.
+                self._journal_unfence(rid, result)
             if not result.verified:
                 # Nova has not seen nova-compute up yet: try next cycle.
                 LOG.info('host %s returned; waiting for nova-compute: %s',
@@ -702,6 +710,17 @@ class Recovery:
                               'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
+
+    def _journal_unfence(self, rid, result):
+        now = time.time()
+
+        def mutate(r):
+            r.setdefault('unfence', []).append(dict(result.to_dict(), at=now))
+            journal_mod.add_event(r, now, 'nova service restored'
+                                  if result.verified else 'nova service',
+                                  evidence.annotate(
+                                      result.summary(), result.request_ids))
+        self.journal.update(rid, mutate)
 
     def _close_blocked(self, host, rid):
         now = time.time()
