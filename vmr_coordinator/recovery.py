@@ -285,22 +285,27 @@ class Recovery:
         return rec
 
     def _poll_instances(self, snap, now, open_keys):
-        """Every ``instance_poll_interval``: servers ERROR/SHUTOFF on live
-        hosts that nobody stopped on purpose become instance_down events."""
+        """Every ``instance_poll_interval``: servers on live hosts in a
+        status an instance_down contract accepts, that nobody stopped on
+        purpose and that are not held down, become instance_down events."""
         interval = getattr(self.conf.coordinator, 'instance_poll_interval', 0)
         if not interval or now - getattr(self, '_last_poll', 0) < interval:
             return []
-        if not any(c.get('trigger', {}).get('type') == 'instance_down'
-                   for c in snap.contracts.values()):
+        statuses = polled_statuses(snap.contracts.values())
+        if not statuses:
             return []
         self._last_poll = now
-        self._submit(('poll',), self._poll_job, snap, open_keys)
+        held = held_down(snap.journal, now, self.conf.coordinator.
+                         instance_down_hold_down)
+        self._submit(('poll',), self._poll_job, snap, open_keys, statuses,
+                     held)
         return []
 
-    def _poll_job(self, snap, open_keys):
+    def _poll_job(self, snap, open_keys, statuses=('ERROR', 'SHUTOFF'),
+                  held=None):
         conn = self.conn
         now = time.time()
-        for status in ('ERROR', 'SHUTOFF'):
+        for status in statuses:
             for server in conn.compute.servers(details=True,
                                                all_projects=True,
                                                status=status):
@@ -310,7 +315,9 @@ class Recovery:
                     continue   # a dead host's servers belong to host_down
                 if ('instance_down', host, server.id) in open_keys:
                     continue
-                if status == 'SHUTOFF' and self._stopped_on_purpose(
+                if server.id in (held or {}):
+                    continue   # its last recovery failed: hold-down
+                if status != 'ERROR' and self._stopped_on_purpose(
                         conn, server):
                     continue
                 rec = self._event_record({
@@ -328,7 +335,7 @@ class Recovery:
         if not actions:
             return False
         latest = max(actions, key=lambda a: a.start_time or '')
-        return latest.action in ('stop', 'suspend', 'shelve')
+        return latest.action in ('stop', 'suspend', 'pause', 'shelve')
 
     # -- 2. fence -------------------------------------------------------------
     def _fence(self, rid, snap, now):
@@ -807,6 +814,38 @@ def attach(coordinator):
     coordinator.recovery = recovery
     coordinator.healer.stages.append(recovery.stage)
     return recovery
+
+
+def polled_statuses(contract_docs):
+    """The Nova statuses the instance_down contracts accept, in a stable
+    order: the statuses the poll must ask Nova for."""
+    from vmr_coordinator.triggers.instance_down import DEFAULT_STATUSES
+    wanted = set()
+    for doc in contract_docs:
+        trigger = (doc or {}).get('trigger') or {}
+        if trigger.get('type') == 'instance_down' and \
+                doc.get('enabled', True) is not False:
+            wanted.update(s.upper() for s in
+                          trigger.get('statuses') or DEFAULT_STATUSES)
+    order = ('ERROR', 'SHUTOFF', 'SUSPENDED', 'PAUSED')
+    return tuple(s for s in order if s in wanted) + tuple(
+        sorted(wanted - set(order)))
+
+
+def held_down(journal, now, hold):
+    """``{server id: until}`` of servers whose latest instance_down
+    recovery failed less than ``hold`` seconds ago."""
+    latest = {}
+    for rec, _rev in journal.values():
+        trigger = rec.get('trigger') or {}
+        sid = trigger.get('server_id')
+        if trigger.get('type') != 'instance_down' or not sid:
+            continue
+        at = rec.get('updated_at') or rec.get('created_at') or 0
+        if sid not in latest or at >= latest[sid][0]:
+            latest[sid] = (at, rec.get('state'))
+    return {sid: at + hold for sid, (at, state) in latest.items()
+            if state == RecoveryState.FAILED and now < at + hold}
 
 
 def standby_keys(contracts, record=None):
