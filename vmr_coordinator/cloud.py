@@ -147,9 +147,6 @@ def _placement_capacity(conn, hypervisors):
 def server_loads(conn):
     """Every server with its flavor's size and server group
     (:class:`planning.ServerLoad`), for plans."""
-    import dataclasses
-
-    from vmr_coordinator import planning
     by_host = {}
     try:
         for aggregate in conn.compute.aggregates():
@@ -166,18 +163,33 @@ def server_loads(conn):
         LOG.debug('server groups unavailable: %s', exc)
     out = []
     for server in conn.compute.servers(details=True, all_projects=True):
-        facts = server_facts(server, by_host.get(server.compute_host, ()))
-        group = groups.get(server.id)
-        if group is not None:
-            facts = dataclasses.replace(facts, server_groups=frozenset(
-                n for n in (group.id, group.name) if n))
-        flavor = server.flavor
-        ephemeral = (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024.0
-        # A server booted from a volume takes no local root disk.
-        root = (flavor.disk or 0) if server.image and server.image.id else 0
-        out.append(planning.ServerLoad(
-            facts=facts, vcpus=flavor.vcpus or 0, ram_mb=flavor.ram or 0,
-            disk_gb=root + ephemeral, group=group.id if group else None,
-            group_policy=getattr(group, 'policy', None) if group else None,
-            pinned_zone=getattr(server, 'pinned_availability_zone', None)))
+        out.append(server_load(server, by_host.get(server.compute_host, ()),
+                               groups.get(server.id)))
     return out
+
+
+def server_load(server, aggregates=(), group=None):
+    """One server as a :class:`planning.ServerLoad` (its flavor's size)."""
+    import dataclasses
+
+    from vmr_coordinator import planning
+    facts = server_facts(server, aggregates)
+    if group is not None:
+        facts = dataclasses.replace(facts, server_groups=frozenset(
+            n for n in (group.id, group.name) if n))
+    flavor = server.flavor
+    ephemeral = (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024.0
+    # A server booted from a volume takes no local root disk.
+    root = (flavor.disk or 0) if server.image and server.image.id else 0
+    return planning.ServerLoad(
+        facts=facts, vcpus=flavor.vcpus or 0, ram_mb=flavor.ram or 0,
+        disk_gb=root + ephemeral, group=group.id if group else None,
+        group_policy=getattr(group, 'policy', None) if group else None,
+        pinned_zone=getattr(server, 'pinned_availability_zone', None))
+
+
+def host_view(conn):
+    """Every compute host's room and state (:func:`planning.host_view`)."""
+    from vmr_coordinator import planning
+    return planning.host_view(hypervisor_capacity(conn),
+                              compute_services(conn), aggregates(conn))

@@ -268,11 +268,15 @@ def _group_hosts(servers: list[ServerLoad], failed: str) -> dict[str, dict[str, 
     return out
 
 
-def _choose(server, params, candidates, room, groups):
-    """``(host, None)`` or ``(None, why)`` for one server."""
+def _choose(server, params, candidates, room, groups, reasons=None):
+    """``(host, None)`` or ``(None, why)`` for one server.
+
+    ``reasons`` (a dict, if given) receives why each considered host was
+    refused.
+    """
     target_host = params.get('target_host')
     target_aggregate = params.get('target_aggregate')
-    reasons = {}
+    reasons = {} if reasons is None else reasons
     pool = []
     for host in candidates:
         if target_host and host.name != target_host:
@@ -312,6 +316,55 @@ def _choose(server, params, candidates, room, groups):
             crowd = crowd if server.group_policy == 'soft-anti-affinity' else -crowd
         return (crowd, -room.free[host.name]['ram_mb'], host.name)
     return min(pool, key=weight).name, None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one server goes, or why it cannot go anywhere.
+
+    ``host`` is None when no host qualifies; ``reason`` says why in either
+    case, in words an operator can check against ``openstack compute
+    service list``.
+    """
+
+    host: str | None
+    reason: str
+
+
+def choose_in_aggregate(server: ServerLoad, aggregate: str, failed: str,
+                        hosts: Iterable) -> Destination:
+    """The host of ``aggregate`` that should take ``server`` (evacuate's
+    ``target_aggregate``).
+
+    A host qualifies when it is not ``failed``, its compute service is
+    enabled, up and not forced down, and the server fits (vCPU, RAM, disk,
+    its pinned zone); among those the most free RAM wins, like Nova's
+    default weigher.  Nova's scheduler still checks the chosen host (server
+    groups included) when it is handed it.
+    """
+    hosts = _as(HostCapacity, hosts)
+    members = [h for h in hosts if aggregate in h.aggregates and h.name != failed]
+    if not members:
+        return Destination(None, 'aggregate %s holds no host other than %s (or does not '
+                                 'exist); add spare hosts to it or change '
+                                 'target_aggregate' % (aggregate, failed))
+    reasons = {h.name: h.problem() for h in members if h.problem()}
+    usable = [h for h in members if h.name not in reasons]
+    room = _Room(usable)
+    host, _why = _choose(server, {'target_aggregate': aggregate}, usable, room,
+                         {}, reasons)
+    refused = '; '.join('%s: %s' % item for item in sorted(reasons.items()))
+    if host is None:
+        return Destination(None, 'no usable host in aggregate %s (%s)' % (aggregate, refused))
+    fitting = [h for h in usable if h.name not in reasons]
+    if len(fitting) == 1:
+        reason = '%s: %s is its only usable host with room' % (aggregate, host)
+    else:
+        reason = '%s: %s has the most free RAM (%s MiB) of %d usable hosts' % (
+            aggregate, host, _amount(room.free[host]['ram_mb']), len(fitting))
+    if refused:
+        reason += '; not %s' % refused
+    return Destination(host, reason)
 
 
 def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,

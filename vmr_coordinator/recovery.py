@@ -27,6 +27,7 @@ import time
 from vmr_common import exceptions
 from vmr_common.store import Compare, Op
 from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator.actions import evidence
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState, StepState
 from vmr_coordinator import journal as journal_mod
@@ -284,22 +285,27 @@ class Recovery:
         return rec
 
     def _poll_instances(self, snap, now, open_keys):
-        """Every ``instance_poll_interval``: servers ERROR/SHUTOFF on live
-        hosts that nobody stopped on purpose become instance_down events."""
+        """Every ``instance_poll_interval``: servers on live hosts in a
+        status an instance_down contract accepts, that nobody stopped on
+        purpose and that are not held down, become instance_down events."""
         interval = getattr(self.conf.coordinator, 'instance_poll_interval', 0)
         if not interval or now - getattr(self, '_last_poll', 0) < interval:
             return []
-        if not any(c.get('trigger', {}).get('type') == 'instance_down'
-                   for c in snap.contracts.values()):
+        statuses = polled_statuses(snap.contracts.values())
+        if not statuses:
             return []
         self._last_poll = now
-        self._submit(('poll',), self._poll_job, snap, open_keys)
+        held = held_down(snap.journal, now, self.conf.coordinator.
+                         instance_down_hold_down)
+        self._submit(('poll',), self._poll_job, snap, open_keys, statuses,
+                     held)
         return []
 
-    def _poll_job(self, snap, open_keys):
+    def _poll_job(self, snap, open_keys, statuses=('ERROR', 'SHUTOFF'),
+                  held=None):
         conn = self.conn
         now = time.time()
-        for status in ('ERROR', 'SHUTOFF'):
+        for status in statuses:
             for server in conn.compute.servers(details=True,
                                                all_projects=True,
                                                status=status):
@@ -309,7 +315,9 @@ class Recovery:
                     continue   # a dead host's servers belong to host_down
                 if ('instance_down', host, server.id) in open_keys:
                     continue
-                if status == 'SHUTOFF' and self._stopped_on_purpose(
+                if server.id in (held or {}):
+                    continue   # its last recovery failed: hold-down
+                if status != 'ERROR' and self._stopped_on_purpose(
                         conn, server):
                     continue
                 rec = self._event_record({
@@ -327,7 +335,7 @@ class Recovery:
         if not actions:
             return False
         latest = max(actions, key=lambda a: a.start_time or '')
-        return latest.action in ('stop', 'suspend', 'shelve')
+        return latest.action in ('stop', 'suspend', 'pause', 'shelve')
 
     # -- 2. fence -------------------------------------------------------------
     def _fence(self, rid, snap, now):
@@ -374,8 +382,11 @@ class Recovery:
             r['fencing'] = fencing
             if verified:
                 r['state'] = RecoveryState.FENCED
-                journal_mod.add_event(r, done_at, 'fenced',
-                                      fencing.get('reason', ''))
+                # the force-down/disable calls' request ids, for grep
+                ids = [i for p in fencing.get('post', [])
+                       for i in p.get('request_ids', [])]
+                journal_mod.add_event(r, done_at, 'fenced', evidence.annotate(
+                    fencing.get('reason', ''), ids))
             else:
                 r['state'] = RecoveryState.BLOCKED
                 fencing['next_retry_at'] = backoff.next_retry_at(attempt,
@@ -687,6 +698,10 @@ class Recovery:
             result = fencer.unfence(FenceTarget(
                 host=host, record=record, now=time.time(), cloud=self.conn,
                 absent_since=record.get('suspect_since')))
+            if rid and (result.verified or result.request_ids):
+                # What was changed in Nova, with the request ids, belongs to
+                # the recovery's story too, not only to the host record.
+                self._journal_unfence(rid, result)
             if not result.verified:
                 # Nova has not seen nova-compute up yet: try next cycle.
                 LOG.info('host %s returned; waiting for nova-compute: %s',
@@ -702,6 +717,17 @@ class Recovery:
                               'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
+
+    def _journal_unfence(self, rid, result):
+        now = time.time()
+
+        def mutate(r):
+            r.setdefault('unfence', []).append(dict(result.to_dict(), at=now))
+            journal_mod.add_event(r, now, 'nova service restored'
+                                  if result.verified else 'nova service',
+                                  evidence.annotate(
+                                      result.summary(), result.request_ids))
+        self.journal.update(rid, mutate)
 
     def _close_blocked(self, host, rid):
         now = time.time()
@@ -727,10 +753,19 @@ class Recovery:
 
         ``fip_failover`` made them standbys (their partner holds the
         floating IP now); Nova brings them back SHUTOFF after the reboot,
-        and a pair without a running standby has no second chance.
+        and a pair without a running standby has no second chance.  A pair
+        member is recognised by the metadata keys the contracts configure
+        (``pair_metadata_key``, ``role_key``), not by fixed names.
         """
         from vmr_coordinator import cloud
         restored = []
+        record = None
+        if rid:
+            kv = self.store.get(self.store.keys.recovery(rid))
+            record = kv.json() if kv is not None else None
+        keys = standby_keys(self._stored_contracts(), record)
+        if not keys:
+            return restored   # no contract makes pairs
         try:
             servers = cloud.servers_on_host(self.conn, host)
         except Exception as exc:  # the host is up again either way
@@ -738,23 +773,35 @@ class Recovery:
             return restored
         for server in servers:
             meta = server.metadata or {}
-            if not meta.get('vmr_pair') or meta.get('vmr_role') != 'standby':
-                continue
-            if server.status != 'SHUTOFF':
+            pair = next((meta[p] for p, r in keys
+                         if meta.get(p) and meta.get(r) == 'standby'), None)
+            if pair is None or server.status != 'SHUTOFF':
                 continue
             try:
                 self.conn.compute.start_server(server)
             except Exception as exc:  # leave it to the operator, say so
                 LOG.warning('standby %s of pair %s not started: %s',
-                            server.name, meta['vmr_pair'], exc)
+                            server.name, pair, exc)
                 continue
-            restored.append('%s (pair %s)' % (server.name, meta['vmr_pair']))
+            restored.append('%s (pair %s)' % (server.name, pair))
         if restored and rid:
             def mutate(r):
                 journal_mod.add_event(r, time.time(), 'standby restored',
                                       ', '.join(restored))
             self.journal.update(rid, mutate)
         return restored
+
+    def _stored_contracts(self):
+        """The valid contracts in etcd now (invalid ones are logged by the
+        planner already)."""
+        kvs, _ = self.store.get_prefix(self.store.keys.contracts)
+        out = []
+        for kv in kvs:
+            try:
+                out.append(contracts_mod.parse_contract(kv.json()))
+            except (exceptions.CorruptRecord, contracts_mod.ContractError):
+                continue
+        return out
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -767,6 +814,61 @@ def attach(coordinator):
     coordinator.recovery = recovery
     coordinator.healer.stages.append(recovery.stage)
     return recovery
+
+
+def polled_statuses(contract_docs):
+    """The Nova statuses the instance_down contracts accept, in a stable
+    order: the statuses the poll must ask Nova for."""
+    from vmr_coordinator.triggers.instance_down import DEFAULT_STATUSES
+    wanted = set()
+    for doc in contract_docs:
+        trigger = (doc or {}).get('trigger') or {}
+        if trigger.get('type') == 'instance_down' and \
+                doc.get('enabled', True) is not False:
+            wanted.update(s.upper() for s in
+                          trigger.get('statuses') or DEFAULT_STATUSES)
+    order = ('ERROR', 'SHUTOFF', 'SUSPENDED', 'PAUSED')
+    return tuple(s for s in order if s in wanted) + tuple(
+        sorted(wanted - set(order)))
+
+
+def held_down(journal, now, hold):
+    """``{server id: until}`` of servers whose latest instance_down
+    recovery failed less than ``hold`` seconds ago."""
+    latest = {}
+    for rec, _rev in journal.values():
+        trigger = rec.get('trigger') or {}
+        sid = trigger.get('server_id')
+        if trigger.get('type') != 'instance_down' or not sid:
+            continue
+        at = rec.get('updated_at') or rec.get('created_at') or 0
+        if sid not in latest or at >= latest[sid][0]:
+            latest[sid] = (at, rec.get('state'))
+    return {sid: at + hold for sid, (at, state) in latest.items()
+            if state == RecoveryState.FAILED and now < at + hold}
+
+
+def standby_keys(contracts, record=None):
+    """``(pair key, role key)`` of every ``fip_failover`` that may have made
+    a standby: the rungs of ``record``'s steps (what this recovery ran) and
+    of ``contracts`` (parsed), in that order, without repeats."""
+    keys = []
+
+    def add(params):
+        pair = (params.get('pair_metadata_key', 'vmr_pair'),
+                params.get('role_key', 'vmr_role'))
+        if pair not in keys:
+            keys.append(pair)
+    for step in (record or {}).get('steps') or []:
+        rungs = [{'type': step.get('action'), 'params': step.get('params')}]
+        for rung in rungs + list(step.get('on_failure') or []):
+            if rung.get('type') == 'fip_failover':
+                add(rung.get('params') or {})
+    for contract in contracts:
+        for spec in (contract.action,) + tuple(contract.on_failure):
+            if spec.type == 'fip_failover':
+                add(spec.params)
+    return keys
 
 
 def _looks_like_id(ref):

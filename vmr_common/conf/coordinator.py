@@ -62,10 +62,17 @@ OPTS = [
                     'how many servers are healed at once (each contract\'s '
                     'limits.concurrency applies on top).'),
     cfg.FloatOpt('instance_poll_interval', default=30.0, min=0.0,
-                 help='Seconds between two Nova polls for servers in ERROR '
-                      'or SHUTOFF on live hosts (instance_down trigger); 0 '
-                      'disables the poll. Runs only when an instance_down '
-                      'contract exists.'),
+                 help='Seconds between two Nova polls for servers on live '
+                      'hosts in a status an instance_down contract accepts '
+                      '(its trigger.statuses: ERROR, SHUTOFF, SUSPENDED, '
+                      'PAUSED); 0 disables the poll. Runs only when an '
+                      'instance_down contract exists.'),
+    cfg.FloatOpt('instance_down_hold_down', default=600.0, min=0.0,
+                 help='Seconds after an instance_down recovery of a server '
+                      'failed during which the Nova poll opens no new one '
+                      'for that server (it is still down: healing it again '
+                      'at once would fail the same way, forever). 0 retries '
+                      'at the next poll.'),
 ]
 
 

@@ -4,12 +4,24 @@ from vmr_coordinator.actions import base
 from vmr_coordinator.actions import evidence
 
 
+#: from this compute microversion Nova detects shared storage itself and
+#: refuses ``onSharedStorage``; below it the field is required
+SHARED_STORAGE_DETECTED = (2, 14)
+
+
 class Evacuate(evidence.RecordedAction):
     """Nova evacuate, then start the server if Nova left it SHUTOFF (>= 2.95).
 
     Goal: the server is on another host than the failed one and, unless
     ``start_if_shutoff`` is false, ACTIVE.  The fence (and Nova's
     forced_down) come first, from the fencing stage.
+
+    ``target_host`` names the destination; ``target_aggregate`` makes VMR
+    choose it among the aggregate's enabled, up hosts with room (the result
+    says which and why); neither lets Nova's scheduler choose.
+    ``on_shared_storage`` is sent only below microversion 2.14, where Nova
+    needs it; from 2.14 Nova detects shared storage itself and refuses the
+    field, so an explicit value is left out and the result says so.
     """
 
     name = 'evacuate'
@@ -19,16 +31,19 @@ class Evacuate(evidence.RecordedAction):
         compute = ctx.conn.compute
         sid = ctx.server.id
         start = self.params.get('start_if_shutoff', True)
-        target = self.params.get('target_host')
+        notes = []
         server = base.call(compute.get_server, sid)
         if server.compute_host == ctx.host and not server.task_state:
-            if server.status == 'ERROR':
-                # Nova marks instances of a dead host ERROR at times; an
-                # evacuate is still what brings them back.
-                pass
-            kwargs = {}
+            # Nova marks instances of a dead host ERROR at times; an
+            # evacuate is still what brings them back.
+            kwargs = self._shared_storage(compute, notes)
+            target = self.params.get('target_host')
+            aggregate = self.params.get('target_aggregate')
             if target:
                 kwargs['host'] = target
+            elif aggregate:
+                kwargs['host'] = self._in_aggregate(ctx, server, aggregate,
+                                                    notes)
             base.call(compute.evacuate_server, server, **kwargs)
         server = self.wait(ctx, lambda: self._moved(compute, sid, ctx.host),
                            'server %s to leave %s' % (sid, ctx.host))
@@ -41,7 +56,41 @@ class Evacuate(evidence.RecordedAction):
             server = self.wait(
                 ctx, lambda: self._status(compute, sid, 'ACTIVE'),
                 'server %s to become ACTIVE' % sid)
-        return 'evacuated to %s, %s' % (server.compute_host, server.status)
+        text = 'evacuated to %s, %s' % (server.compute_host, server.status)
+        return '%s (%s)' % (text, '; '.join(notes)) if notes else text
+
+    def _shared_storage(self, compute, notes):
+        """The ``on_shared_storage`` argument for this microversion."""
+        wanted = self.params.get('on_shared_storage', 'auto')
+        version = compute_microversion(compute)
+        if version >= SHARED_STORAGE_DETECTED:
+            if wanted != 'auto':
+                notes.append('on_shared_storage %s not sent: Nova detects '
+                             'shared storage itself at microversion %d.%d'
+                             % (str(wanted).lower(), *version))
+            return {}
+        if wanted == 'auto':
+            raise base.ActionError(
+                'on_shared_storage: auto needs compute microversion 2.14 or '
+                'later (Nova detects shared storage from there) and this '
+                'connection uses %d.%d; set on_shared_storage to true or '
+                'false in the contract, or raise [cloud] '
+                'compute_microversion' % version)
+        return {'on_shared_storage': bool(wanted)}
+
+    @staticmethod
+    def _in_aggregate(ctx, server, aggregate, notes):
+        """The destination inside ``aggregate``, or ActionError saying why
+        there is none."""
+        from vmr_coordinator import cloud
+        from vmr_coordinator import planning
+        hosts = base.call(cloud.host_view, ctx.conn)
+        dest = planning.choose_in_aggregate(cloud.server_load(server),
+                                            aggregate, ctx.host, hosts)
+        if dest.host is None:
+            raise base.ActionError('target_aggregate: %s' % dest.reason)
+        notes.append('target_aggregate %s' % dest.reason)
+        return dest.host
 
     @staticmethod
     def _moved(compute, sid, host):
@@ -58,3 +107,17 @@ class Evacuate(evidence.RecordedAction):
             raise base.ActionError('server %s went to ERROR' % sid)
         return server if server.status == status and \
             not server.task_state else None
+
+
+def compute_microversion(compute):
+    """The compute microversion server actions are sent with, as a tuple.
+
+    openstacksdk sends the pinned one (``[cloud] compute_microversion``),
+    else the highest both sides support, else none (2.1).
+    """
+    from openstack.compute.v2 import server as server_mod
+    version = server_mod.Server._get_microversion(compute)
+    if not version:
+        return (2, 1)
+    major, minor = str(version).split('.')
+    return (int(major), int(minor))

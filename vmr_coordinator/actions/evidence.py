@@ -30,6 +30,11 @@ def _response_hook(response, *args, **kwargs):
     if sink is None:
         return response
     method = getattr(response.request, 'method', '') or ''
+    url = getattr(response.request, 'url', '') or ''
+    if url.split('?')[0].rstrip('/').endswith('/auth/tokens'):
+        # Keystone issuing the session's token changes nothing of the
+        # cloud: its id would only be mistaken for the first call's.
+        return response
     if method.upper() in _READS and response.status_code < 500 and \
             response.status_code != 429:
         # Reads (the polling of every wait, the expected 404 of a deleted

@@ -82,10 +82,12 @@ class FenceResult:
     duration: float = 0.0
     error: str | None = None
     power_state: PowerState = PowerState.UNKNOWN
+    #: x-openstack-request-id of each changing OpenStack call (DESIGN §7b)
+    request_ids: list = dataclasses.field(default_factory=list)
 
     def to_dict(self):
         """A JSON-serialisable dict for the recovery journal."""
-        return {
+        doc = {
             'verified': bool(self.verified),
             'method': self.method,
             'evidence': self.evidence,
@@ -93,6 +95,9 @@ class FenceResult:
             'error': self.error,
             'power_state': PowerState(self.power_state).value,
         }
+        if self.request_ids:
+            doc['request_ids'] = list(self.request_ids)
+        return doc
 
     def summary(self):
         """One line: evidence when verified, the error otherwise."""

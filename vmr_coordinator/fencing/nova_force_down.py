@@ -24,6 +24,7 @@ proves nova-compute restarted.
 import datetime
 import time
 
+from vmr_coordinator.actions import evidence
 from vmr_coordinator.fencing import base
 
 try:
@@ -95,6 +96,25 @@ class NovaForceDownFencer(base.Fencer):
         return base.PowerState.UNKNOWN
 
     def fence(self, target, timeout):
+        return self._recorded(target, self._fence, target)
+
+    def unfence(self, target):
+        """Un-force and re-enable, only once nova-compute runs again."""
+        return self._recorded(target, self._unfence, target)
+
+    @staticmethod
+    def _recorded(target, func, *args):
+        """``func(*args)`` with the request ids of its changing Nova calls
+        in the result, for the recovery journal."""
+        ids = []
+        if target.cloud is None:
+            return func(*args)
+        with evidence.collect(target.cloud, ids):
+            result = func(*args)
+        result.request_ids = ids
+        return result
+
+    def _fence(self, target):
         start = time.monotonic()
         label = self._label(target)
         try:
@@ -157,8 +177,7 @@ class NovaForceDownFencer(base.Fencer):
         return updated is not None and bool(marks) and \
             updated > max(float(t) for t in marks)
 
-    def unfence(self, target):
-        """Un-force and re-enable, only once nova-compute runs again."""
+    def _unfence(self, target):
         start = time.monotonic()
         label = self._label(target)
         try:

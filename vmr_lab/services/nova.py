@@ -1426,6 +1426,10 @@ class NovaAPI(Service):
                             ('stopped',), 'powering-on', 'start', work,
                             'compute_start_instance')
 
+    #: task states a hard reboot may interrupt (Nova's ALLOW_REBOOT)
+    _HARD_REBOOT_OVER = ('rebooting', 'rebooting_hard', 'resuming',
+                         'suspending', 'pausing', 'unpausing')
+
     def _act_reboot(self, req, ctx, server_id, args):
         kind = str(args.get('type', '')).upper()
         if kind not in ('SOFT', 'HARD'):
@@ -1433,6 +1437,8 @@ class NovaAPI(Service):
                              "Value: %s. %r is not one of ['HARD', 'Hard', "
                              "'hard', 'SOFT', 'Soft', 'soft']"
                         % (args.get('type'), args.get('type')))
+        # Nova: a soft reboot only from ACTIVE with no task; a hard one
+        # from any of these states, even over a soft reboot still running.
         allowed = ('active',) if kind == 'SOFT' else (
             'active', 'stopped', 'suspended', 'paused', 'error')
 
@@ -1446,11 +1452,26 @@ class NovaAPI(Service):
             server['updated'] = _now()
             host.start_server(server['id'])
             self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:servers:reboot', 'reboot',
-                            allowed, 'rebooting' if kind == 'SOFT'
-                            else 'rebooting_hard', 'reboot', work,
-                            'compute_reboot_instance')
+        self._writer(ctx, 'os_compute_api:servers:reboot')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            self._require_vm_state(server, 'reboot', allowed)
+            self._require_host(server, 'reboot')
+            if kind == 'HARD' and \
+                    server['task_state'] in self._HARD_REBOOT_OVER:
+                server['task_state'] = None   # superseded, see _later
+            op = self._start_task(server, 'rebooting' if kind == 'SOFT'
+                                  else 'rebooting_hard', 'reboot')
+            entry = self._record_action(req, ctx, server, 'reboot',
+                                        'compute_reboot_instance')
+            self.lab.events.add('reboot', server=server_id, kind=kind)
+            # A guest may ignore the ACPI signal of a soft reboot: tests
+            # model that with a long ``soft_reboot`` delay.
+            delay = self.lab.delays.get('soft_reboot') if kind == 'SOFT' \
+                else None
+            self._later('reboot' if delay is None else delay, server_id, op,
+                        work, server['host'], entry)
+        return 202, None
 
     def _act_suspend(self, req, ctx, server_id, args):
         def work(server, entry):
@@ -1482,11 +1503,21 @@ class NovaAPI(Service):
 
     def _act_rebuild(self, req, ctx, server_id, args):
         self._writer(ctx, 'os_compute_api:servers:rebuild')
-        image_ref = str(args.get('imageRef') or '').rsplit('/', 1)[-1]
-        if not image_ref:
+        image_ref = args.get('imageRef')
+        if image_ref is None:
             raise Fault(400, "Invalid input for field/attribute rebuild. "
                              "Value: %s. 'imageRef' is a required property"
                         % args)
+        # Nova's schema: rebuild's imageRef is an image id, never a name.
+        if not _is_uuid(image_ref):
+            raise Fault(400, "Invalid input for field/attribute imageRef. "
+                             "Value: %s. %r is not a 'uuid'"
+                        % (image_ref, image_ref))
+        preserve = args.get('preserve_ephemeral', False)
+        if not isinstance(preserve, bool):
+            raise Fault(400, "Invalid input for field/attribute "
+                             "preserve_ephemeral. Value: %s. %r is not of "
+                             "type 'boolean'" % (preserve, preserve))
         if self.lab.glance is not None and \
                 self.lab.glance.get_image(image_ref) is None:
             raise Fault(400, 'Image %s could not be found.' % image_ref)
@@ -1500,6 +1531,8 @@ class NovaAPI(Service):
             entry = self._record_action(req, ctx, server, 'rebuild',
                                         'compute_rebuild_instance')
             server['image_id'] = image_ref
+            self.lab.events.add('rebuild', server=server_id, image=image_ref,
+                                preserve_ephemeral=preserve)
             for key in ('name', 'description'):
                 if key in args:
                     server[key] = args[key]
@@ -1531,6 +1564,17 @@ class NovaAPI(Service):
             raise Fault(400, "Invalid input for field/attribute evacuate. "
                              "Additional properties are not allowed "
                              "('onSharedStorage' was unexpected)")
+        # Below 2.14 Nova cannot tell shared storage by itself: the caller
+        # must say, and the field is required.
+        shared = args.get('onSharedStorage')
+        if not self.mv(req, '2.14') and not isinstance(shared, bool):
+            if 'onSharedStorage' not in args:
+                raise Fault(400, "Invalid input for field/attribute "
+                                 "evacuate. Value: %s. 'onSharedStorage' is "
+                                 "a required property" % args)
+            raise Fault(400, "Invalid input for field/attribute "
+                             "onSharedStorage. Value: %s. %r is not of type "
+                             "'boolean'" % (shared, shared))
         if 'force' in args and (not self.mv(req, '2.29')
                                 or self.mv(req, '2.68')):
             raise Fault(400, "Invalid input for field/attribute evacuate. "
@@ -1581,7 +1625,8 @@ class NovaAPI(Service):
             self.lab.monitor.server_moved(server_id, source, dest, 'evacuate')
             self.lab.events.add('evacuate', server=server_id, source=source,
                                 dest=dest, microversion='%d.%d' % req.environ[
-                                    'nova.api_version'])
+                                    'nova.api_version'],
+                                on_shared_storage=shared, requested=target)
             self._later(self._conductor_delay('evacuate'), server_id, op,
                         self._finish_evacuate,
                         dest, dest, was, final_shutoff, migration, entry)

@@ -158,6 +158,23 @@ def test_evacuated_status_depends_on_microversion(lab, conn, clouds_yaml):
 
 
 @lab_only('fills the lab hosts')
+@lab_only('powers a host off')
+def test_evacuate_on_shared_storage_required_below_2_14(lab, conn,
+                                                        clouds_yaml):
+    server = boot(conn, 'old-evacuate', host='compute-1')
+    fence(lab, conn, 'compute-1')
+    with pinned(clouds_yaml, '2.11') as old:
+        with pytest.raises(exceptions.BadRequestException) as info:
+            old.compute.evacuate_server(server)
+        assert "'onSharedStorage' is a required property" in str(info.value)
+        old.compute.evacuate_server(server, on_shared_storage=False)
+    with pytest.raises(exceptions.BadRequestException) as info:
+        conn.compute.evacuate_server(server, on_shared_storage=False)
+    assert "('onSharedStorage' was unexpected)" in str(info.value)
+    # sent at 2.11: the evacuated server comes back ACTIVE (< 2.95)
+    assert wait(conn, server).compute_host != 'compute-1'
+
+
 def test_evacuate_refused_without_capacity(lab, conn):
     big = _flavor(conn, 'm1.xlarge')        # 8 vCPUs: two per lab host
     server = boot(conn, 'victim', host='compute-1', flavor=big)
@@ -240,6 +257,53 @@ def test_stop_start_suspend_resume_reboot_rebuild(conn, unique_name):
             assert name in actions
     finally:
         conn.compute.delete_server(server, ignore_missing=True)
+
+
+def test_rebuild_refuses_an_image_name(conn, unique_name):
+    # Real Nova 34: rebuild's imageRef must be an image id (FACTS.md).
+    server = boot(conn, unique_name + '-rebuild-name')
+    try:
+        name = next(i.name for i in conn.image.images()
+                    if i.id == _image_id(conn))
+        with pytest.raises(exceptions.BadRequestException) as info:
+            conn.compute.rebuild_server(server, image=name)
+        assert ("Invalid input for field/attribute imageRef. Value: %s. "
+                "%r is not a 'uuid'" % (name, name)) in str(info.value)
+        conn.compute.rebuild_server(server, image=_image_id(conn),
+                                    preserve_ephemeral=True)
+        wait(conn, server)
+    finally:
+        conn.compute.delete_server(server, ignore_missing=True)
+
+
+def test_soft_reboot_refused_from_error_hard_works(conn, unique_name):
+    # Real Nova 34: SOFT only from ACTIVE; HARD from ERROR (FACTS.md).
+    server = boot(conn, unique_name + '-reboot-error')
+    try:
+        conn.compute.reset_server_state(server, 'error')
+        with pytest.raises(exceptions.ConflictException) as info:
+            conn.compute.reboot_server(server, 'SOFT')
+        assert ("Cannot 'reboot' instance %s while it is in vm_state error"
+                % server.id) in str(info.value)
+        conn.compute.reboot_server(server, 'HARD')
+        # ERROR until the compute takes the hard reboot: not a failure.
+        server = conn.compute.wait_for_server(server, failures=[], **WAIT)
+        assert server.status == 'ACTIVE'
+    finally:
+        conn.compute.delete_server(server, ignore_missing=True)
+
+
+@lab_only()
+def test_hard_reboot_over_a_running_soft_reboot(lab, conn):
+    # Nova lets a hard reboot interrupt a soft one (task_state rebooting).
+    lab.delays['soft_reboot'] = 3600   # a guest ignoring ACPI
+    server = boot(conn, 'soft-stuck')
+    conn.compute.reboot_server(server, 'SOFT')
+    assert conn.compute.get_server(server).task_state == 'rebooting'
+    with pytest.raises(exceptions.ConflictException):
+        conn.compute.reboot_server(server, 'SOFT')
+    conn.compute.reboot_server(server, 'HARD')
+    assert wait(conn, server).status == 'ACTIVE'
 
 
 def test_create_image_and_boot_from_it(conn, unique_name):

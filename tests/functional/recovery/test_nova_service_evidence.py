@@ -1,0 +1,79 @@
+"""The force-down/disable after a fence and the un-force/enable when the
+host returns leave their results and request ids in the recovery record
+(DESIGN §7b), not only in the host record."""
+
+import json
+import os
+import time
+
+from vmr_coordinator import journal as journal_mod
+from vmr_coordinator import snapshot as snapshot_mod
+from vmr_lab.cloud import BMC_PASSWORD
+
+HOST = 'compute-1'
+
+
+def _profiles(lab, path):
+    bmc = lab.hosts[HOST].bmc
+    doc = {'profiles': {'lab': {
+        'hosts': {HOST: {'address': bmc.address, 'port': bmc.port}},
+        'ladder': [{'driver': 'ipmi', 'username': lab.bmc_username,
+                    'password': BMC_PASSWORD, 'timeout': 5}],
+        'post': [{'driver': 'nova_force_down', 'disable': True}]}}}
+    with open(path, 'w') as fh:
+        json.dump(doc, fh)
+    os.chmod(path, 0o600)
+    return path
+
+
+def _record(recovery, rid):
+    return recovery.store.get(recovery.store.keys.recovery(rid)).json()
+
+
+def test_force_down_and_unforce_are_journaled_with_request_ids(
+        recovery, lab, conn, tmp_path):
+    recovery.conf.set_override('profiles_file', _profiles(
+        lab, str(tmp_path / 'profiles.json')), 'fencing')
+    recovery.conf.set_override('poll_interval', 0.05, 'fencing')
+    store = recovery.store
+    rid = 'compute-1-test'
+    rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
+                                             'host': HOST}, time.time())
+    rec['state'] = journal_mod.RecoveryState.FENCING
+    store.put(store.keys.recovery(rid), rec)
+    lab.hosts[HOST].set_power('off')     # the host died
+    snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
+
+    recovery._fence(rid, snap, time.time())
+
+    rec = _record(recovery, rid)
+    assert rec['state'] == 'fenced', rec['fencing']
+    (post,) = rec['fencing']['post']
+    assert post['method'] == 'nova_force_down' and post['verified']
+    assert 'forced down, disabled' in post['evidence']
+    # one force-down, one disable: two changing calls, two ids
+    assert len(post['request_ids']) == 2
+    assert all(i.startswith('req-') for i in post['request_ids'])
+    fenced = [e for e in rec['timeline'] if e['event'] == 'fenced'][-1]
+    assert ', '.join(post['request_ids']) in fenced['detail']
+
+    # The host comes back; once nova-compute reports again, un-force and
+    # enable, and say so in the record.
+    fenced_at = time.time()
+    lab.hosts[HOST].set_power('on')
+    deadline = time.monotonic() + 30
+    while not any(e['event'] == 'nova service restored'
+                  for e in _record(recovery, rid)['timeline']):
+        assert time.monotonic() < deadline, _record(recovery, rid)
+        recovery._welcome_back(HOST, rid, {'fenced_at': fenced_at})
+    rec = _record(recovery, rid)
+    done = [u for u in rec['unfence'] if u['verified']]
+    assert done and 'enabled' in done[-1]['evidence']
+    ids = [i for u in rec['unfence'] for i in u.get('request_ids', [])]
+    assert len(ids) == 2 and all(i.startswith('req-') for i in ids)
+    restored = [e for e in rec['timeline']
+                if e['event'] == 'nova service restored'][-1]
+    assert ids[-1] in restored['detail']
+    service = next(s for s in conn.compute.services(binary='nova-compute')
+                   if s.host == HOST)
+    assert (service.is_forced_down, service.status) == (False, 'enabled')
