@@ -103,12 +103,19 @@ class RealServices:
         return proc
 
     def _gunicorn(self, name, app, port, env, workers=1):
-        environ = dict(os.environ, **env)
-        return self._spawn(name, [
-            self.install.bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
-            '--workers', str(workers), '--threads', '8',
-            '--worker-class', 'gthread', '--timeout', '120',
-            '--graceful-timeout', '2', app], env=environ)
+        # The apps parse sys.argv with oslo.config, so gunicorn gets its
+        # settings (app included) from a config file named in the
+        # environment and an argv of its bare name.
+        conf = os.path.join(self.etc, 'gunicorn-%s.py' % name)
+        with open(conf, 'w') as fh:
+            fh.write('wsgi_app = %r\nbind = %r\nworkers = %d\n'
+                     'threads = 8\nworker_class = "gthread"\n'
+                     'timeout = 120\ngraceful_timeout = 2\n'
+                     'control_socket_disable = True\n'
+                     % (app, '127.0.0.1:%d' % port, workers))
+        environ = dict(os.environ, GUNICORN_CMD_ARGS='--config ' + conf,
+                       **env)
+        return self._spawn(name, [self.install.bin('gunicorn')], env=environ)
 
     def admin(self):
         """An openstacksdk connection as the cloud's admin."""
@@ -152,6 +159,7 @@ class RealServices:
             ('glance', 'glance', 'image', self.endpoints['image']),
         ), SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
+        conn = self.admin()  # a new token, whose catalog has the services
         self._phase('catalog+users', t0)
         t0 = time.monotonic()
         nova_conf = ['--config-file', self._conf('nova')]
@@ -243,7 +251,8 @@ class RealServices:
         self._gunicorn('nova-api', 'nova.wsgi.osapi_compute:application',
                        p['nova'], {
                            'OS_NOVA_CONFIG_DIR': os.path.join(self.etc, 'nova'),
-                           'OS_NOVA_CONFIG_FILES': 'nova.conf'})
+                           'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'},
+                       workers=2)
         self._gunicorn('glance-api', 'glance.wsgi.api:application',
                        p['glance'], {'OS_GLANCE_CONFIG_DIR':
                                      os.path.join(self.etc, 'glance')})
