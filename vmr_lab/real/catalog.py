@@ -15,12 +15,13 @@ FLAVORS = (('m1.tiny', 1, 512, 1), ('m1.small', 2, 2048, 20))
 IMAGE_BYTES = b'VMR real tier fake image\n' * 160
 
 
-def connect(auth_url, username, password, project):
+def connect(auth_url, username, password, project, **options):
     return openstack.connection.Connection(
         auth=dict(auth_url=auth_url, username=username, password=password,
                   project_name=project, user_domain_name='Default',
                   project_domain_name='Default'),
-        region_name=REGION, interface='public', identity_api_version='3')
+        region_name=REGION, interface='public', identity_api_version='3',
+        **options)
 
 
 def _role(conn, name):

@@ -144,7 +144,9 @@ class VMRFakeDriver(fake.FakeDriverWithoutFakeNodes):
         self._remove(instance, why)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        self._set_state(instance, power_state.SHUTDOWN, 'power_off')
+        why = ('rebuild' if instance.task_state in _REBUILD_STATES
+               else 'power_off')
+        self._set_state(instance, power_state.SHUTDOWN, why)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
