@@ -143,7 +143,8 @@ class RabbitMQ:
     machine: the first node starts it and it outlives the node.
     """
 
-    def __init__(self, workdir, user='guest', password='guest'):
+    def __init__(self, workdir, user='guest',
+                 password='guest'):  # noqa: S107 - RabbitMQ's default user
         self.dir = os.path.join(os.path.abspath(workdir), 'rabbitmq')
         self.log_path = os.path.join(os.path.abspath(workdir), 'logs',
                                      'rabbitmq.log')
