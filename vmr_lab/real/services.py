@@ -1,0 +1,394 @@
+"""Run Keystone, Placement, Nova and Glance from their releases on 127.0.0.1.
+
+:class:`RealServices` starts a private MariaDB and RabbitMQ, writes every
+service's configuration under ``workdir/etc``, syncs the databases, serves
+the APIs under gunicorn, fills the catalog, then starts nova-conductor,
+nova-scheduler and one nova-compute per simulated host (our ``vmrfake``
+driver).  Every process has its own process group and log file under
+``workdir/logs``; :meth:`RealServices.stop` ends all of them by PID.
+"""
+
+import atexit
+import concurrent.futures
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+from vmr_lab.ports import free_port
+from vmr_lab.real import catalog, config
+from vmr_lab.real.infra import MariaDB, RabbitMQ
+from vmr_lab.real.install import ensure_installed
+from vmr_lab.real.procs import Proc, run, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVICE_PASSWORD = 'vmr-service-secret'
+DEMO_PASSWORD = 'vmr-demo-secret'
+# Exits 0 once an RPC server consumes the topic's queue.
+QUEUE_CHECK = '''
+import sys, amqp
+c = amqp.Connection(sys.argv[1], userid='guest', password='guest')
+c.connect()
+_, _, consumers = c.channel().queue_declare(sys.argv[2], passive=True)
+sys.exit(0 if consumers else 1)
+'''
+
+
+def _http_answers(url):
+    try:
+        urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 - our http URL
+    except urllib.error.HTTPError:
+        pass  # any HTTP answer means the server is up
+    return True
+
+
+class RealServices:
+    """A small real OpenStack on 127.0.0.1 with fake hypervisors."""
+
+    def __init__(self, workdir, hosts=('compute-1', 'compute-2', 'compute-3'),
+                 install=None,
+                 admin_password='vmr-admin-secret',  # noqa: S107 - lab cloud
+                 log=print):
+        self.workdir = os.path.abspath(workdir)
+        self.hosts = tuple(hosts)
+        self.install = install
+        self.admin_password = admin_password
+        self.log = log
+        self.log_dir = os.path.join(self.workdir, 'logs')
+        self.etc = os.path.join(self.workdir, 'etc')
+        self.state = os.path.join(self.workdir, 'state')
+        self.db = MariaDB(self.workdir)
+        self.mq = RabbitMQ(self.workdir)
+        self.ports = {name: free_port() for name in
+                      ('keystone', 'placement', 'nova', 'glance', 'neutron')}
+        self.endpoints = {
+            'identity': 'http://127.0.0.1:%d/v3' % self.ports['keystone'],
+            'placement': 'http://127.0.0.1:%d' % self.ports['placement'],
+            'compute': 'http://127.0.0.1:%d/v2.1' % self.ports['nova'],
+            'image': 'http://127.0.0.1:%d' % self.ports['glance'],
+        }
+        self.procs = {}       # name -> Proc, every long-running child
+        self.computes = {}    # host -> Proc
+        self.timings = {}
+        self.image_id = None
+        self._stopped = False
+
+    @property
+    def auth_url(self):
+        return self.endpoints['identity']
+
+    # -- helpers -----------------------------------------------------------
+
+    def _phase(self, name, t0):
+        self.timings[name] = round(time.monotonic() - t0, 2)
+        self.log('real tier: %-22s %6.2f s' % (name, self.timings[name]))
+
+    def _conf(self, service, name='%s.conf'):
+        return os.path.join(self.etc, service, name % service)
+
+    def _manage(self, service, *args):
+        tool = '%s-manage' % service
+        run([self.install.bin(tool), '--config-file', self._conf(service)]
+            + list(args), os.path.join(self.log_dir, tool + '.log'))
+
+    def _spawn(self, name, argv, env=None):
+        proc = Proc(name, argv, os.path.join(self.log_dir, name + '.log'),
+                    env=env, cwd=self.workdir).start()
+        self.procs[name] = proc
+        return proc
+
+    def _gunicorn(self, name, app, port, env, workers=1):
+        # The apps parse sys.argv with oslo.config, so gunicorn gets its
+        # settings (app included) from a config file named in the
+        # environment and an argv of its bare name.
+        conf = os.path.join(self.etc, 'gunicorn-%s.py' % name)
+        with open(conf, 'w') as fh:
+            fh.write('wsgi_app = %r\nbind = %r\nworkers = %d\n'
+                     'threads = 8\nworker_class = "gthread"\n'
+                     'timeout = 120\ngraceful_timeout = 2\n'
+                     'control_socket_disable = True\n'
+                     % (app, '127.0.0.1:%d' % port, workers))
+        environ = dict(os.environ, GUNICORN_CMD_ARGS='--config ' + conf,
+                       **env)
+        return self._spawn(name, [self.install.bin('gunicorn')], env=environ)
+
+    def admin(self):
+        """An openstacksdk connection as the cloud's admin."""
+        return catalog.connect(self.auth_url, 'admin', self.admin_password,
+                               'admin')
+
+    # -- start -------------------------------------------------------------
+
+    def start(self):
+        atexit.register(self.stop)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self):
+        t_all = time.monotonic()
+        if self.install is None:
+            self.install = ensure_installed(log=self.log)
+        for d in (self.log_dir, self.etc, self.state):
+            os.makedirs(d, exist_ok=True)
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.start(), (self.db, self.mq)))
+        self._phase('mariadb+rabbitmq', t0)
+        t0 = time.monotonic()
+        self._write_configs()
+        self._sync_databases()
+        self._phase('config+db sync', t0)
+        t0 = time.monotonic()
+        self._serve_apis()
+        self._phase('API servers', t0)
+        t0 = time.monotonic()
+        conn = self.admin()
+        catalog.register_services(conn, (
+            ('nova', 'nova', 'compute', self.endpoints['compute']),
+            ('placement', 'placement', 'placement',
+             self.endpoints['placement']),
+            ('glance', 'glance', 'image', self.endpoints['image']),
+        ), SERVICE_PASSWORD)
+        catalog.create_demo_project(conn, DEMO_PASSWORD)
+        conn = self.admin()  # a new token, whose catalog has the services
+        self._phase('catalog+users', t0)
+        t0 = time.monotonic()
+        nova_conf = ['--config-file', self._conf('nova')]
+        for binary in ('nova-conductor', 'nova-scheduler'):
+            self._spawn(binary, [self.install.bin(binary)] + nova_conf)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            flavors = pool.submit(catalog.create_flavors, conn)
+            image = pool.submit(catalog.create_image, conn, os.path.join(
+                self.state, 'cirros.img'))
+            for topic, name in (('conductor', 'nova-conductor'),
+                                ('scheduler', 'nova-scheduler')):
+                self._wait_consuming(topic, self.procs[name])
+            flavors.result()
+            self.image_id = image.result()
+        self._phase('conductor+scheduler', t0)
+        t0 = time.monotonic()
+        for host in self.hosts:
+            self.start_compute(host, wait=False)
+        for host in self.hosts:
+            self.wait_compute_up(host)
+        self._manage('nova', 'cell_v2', 'discover_hosts')
+        self._phase('computes up+mapped', t0)
+        self._phase('total', t_all)
+
+    def _write_configs(self):
+        inst = self.install
+        for service, paste in (('nova', 'api-paste.ini'),
+                               ('glance', 'glance-api-paste.ini')):
+            os.makedirs(os.path.join(self.etc, service), exist_ok=True)
+            shutil.copy(os.path.join(inst.etc, service, paste),
+                        os.path.join(self.etc, service, paste))
+        config.write_ini(self._conf('keystone'), config.keystone(
+            self.db.url('keystone'), os.path.join(self.etc, 'keystone')))
+        config.write_ini(self._conf('placement'), config.placement(
+            self.db.url('placement'), self.auth_url, SERVICE_PASSWORD))
+        config.write_ini(self._conf('glance', '%s-api.conf'), config.glance(
+            self.db.url('glance'), self.auth_url, SERVICE_PASSWORD,
+            os.path.join(self.state, 'glance'),
+            os.path.join(self.etc, 'glance', 'glance-api-paste.ini')))
+        config.write_ini(self._conf('nova'), config.nova(
+            {db: self.db.url(db) for db in ('nova_api', 'nova', 'nova_cell0')},
+            self.mq.url, self.auth_url, SERVICE_PASSWORD,
+            os.path.join(self.state, 'nova'),
+            os.path.join(self.etc, 'nova', 'api-paste.ini'),
+            'http://127.0.0.1:%d' % self.ports['neutron']))
+
+    def _sync_databases(self):
+        def keystone():
+            self._manage('keystone', 'db_sync')
+            for step in ('fernet_setup', 'credential_setup'):
+                self._manage('keystone', step, '--keystone-user', 'root',
+                             '--keystone-group', 'root')
+            url = self.auth_url
+            self._manage('keystone', 'bootstrap', '--bootstrap-password',
+                         self.admin_password, '--bootstrap-admin-url', url,
+                         '--bootstrap-internal-url', url,
+                         '--bootstrap-public-url', url,
+                         '--bootstrap-region-id', config.REGION)
+
+        def nova():
+            self._manage('nova', 'api_db', 'sync')
+            self._manage('nova', 'cell_v2', 'map_cell0', '--database_connection',
+                         self.db.url('nova_cell0'))
+            self._manage('nova', 'cell_v2', 'create_cell', '--name', 'cell1')
+            self._manage('nova', 'db', 'sync')
+
+        def glance():
+            run([self.install.bin('glance-manage'), '--config-file',
+                 self._conf('glance', '%s-api.conf'), 'db_sync'],
+                os.path.join(self.log_dir, 'glance-manage.log'))
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            jobs = [pool.submit(keystone), pool.submit(nova),
+                    pool.submit(glance),
+                    pool.submit(self._manage, 'placement', 'db', 'sync')]
+            for job in jobs:
+                job.result()
+
+    def _serve_apis(self):
+        p = self.ports
+        self._gunicorn('keystone', 'keystone.wsgi.api:application',
+                       p['keystone'], {
+                           'OS_KEYSTONE_CONFIG_DIR':
+                               os.path.join(self.etc, 'keystone'),
+                           'OS_KEYSTONE_CONFIG_FILES': 'keystone.conf'})
+        self._gunicorn('placement', 'placement.wsgi.api:application',
+                       p['placement'], {'OS_PLACEMENT_CONFIG_DIR':
+                                        os.path.join(self.etc, 'placement')})
+        self._gunicorn('nova-api', 'nova.wsgi.osapi_compute:application',
+                       p['nova'], {
+                           'OS_NOVA_CONFIG_DIR': os.path.join(self.etc, 'nova'),
+                           'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'},
+                       workers=2)
+        self._gunicorn('glance-api', 'glance.wsgi.api:application',
+                       p['glance'], {'OS_GLANCE_CONFIG_DIR':
+                                     os.path.join(self.etc, 'glance')})
+        self._spawn('nullneutron', [self.install.python, os.path.join(
+            HERE, 'nullneutron.py'), str(p['neutron'])])
+        for name, port in (('keystone', p['keystone']),
+                           ('placement', p['placement']),
+                           ('nova-api', p['nova']),
+                           ('glance-api', p['glance']),
+                           ('nullneutron', p['neutron'])):
+            url = 'http://127.0.0.1:%d/' % port
+            wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,
+                     self.procs[name])
+
+    def _wait_consuming(self, topic, proc, timeout=120):
+        def consuming():
+            return subprocess.run(
+                [self.install.python, '-c', QUEUE_CHECK,
+                 '127.0.0.1:%d' % self.mq.port, topic],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL).returncode == 0
+        wait_for('%s consuming' % proc.name, consuming, timeout, 0.3, proc)
+
+    # -- computes ----------------------------------------------------------
+
+    def compute_state_path(self, host):
+        return os.path.join(self.state, host)
+
+    def start_compute(self, host, wait=True, timeout=120):
+        """Start (or restart) the nova-compute of ``host``."""
+        old = self.computes.get(host)
+        if old is not None and old.alive():
+            raise RuntimeError('nova-compute of %s is already running (pid %d)'
+                               % (host, old.pid))
+        state = self.compute_state_path(host)
+        conf = os.path.join(self.etc, 'nova', 'compute-%s.conf' % host)
+        config.write_ini(conf, config.nova_compute(host, state))
+        os.makedirs(os.path.join(state, 'instances'), exist_ok=True)
+        proc = self._spawn('nova-compute-%s' % host, [
+            self.install.bin('nova-compute'), '--config-file',
+            self._conf('nova'), '--config-file', conf])
+        proc.since = datetime.datetime.utcnow() - datetime.timedelta(
+            seconds=1)
+        self.computes[host] = proc
+        if wait:
+            self.wait_compute_up(host, timeout)
+        return proc
+
+    def wait_compute_up(self, host, timeout=120):
+        """Until ``host`` reports to Nova and has its resource provider."""
+        proc = self.computes[host]
+        conn = self.admin()
+
+        def reported():
+            for svc in conn.compute.services(binary='nova-compute',
+                                             host=host):
+                updated = datetime.datetime.fromisoformat(
+                    str(svc.updated_at).rstrip('Z')) if svc.updated_at \
+                    else None
+                if svc.state == 'up' or (svc.is_forced_down and updated
+                                         and updated > proc.since):
+                    return True
+            return False
+
+        def has_provider():
+            return list(conn.placement.resource_providers(name=host))
+
+        wait_for('nova-compute %s up' % host, reported, timeout, 0.3, proc)
+        wait_for('resource provider %s' % host, has_provider, timeout, 0.3,
+                 proc)
+
+    def compute_pid(self, host):
+        proc = self.computes.get(host)
+        return proc.pid if proc is not None and proc.alive() else None
+
+    def kill_compute(self, host):
+        """SIGKILL ``host``'s nova-compute: the hypervisor and guests die."""
+        self.computes[host].kill()
+
+    def stop_compute(self, host):
+        """SIGSTOP ``host``'s nova-compute (a hung kernel)."""
+        self.computes[host].signal(signal.SIGSTOP)
+
+    def cont_compute(self, host):
+        """SIGCONT after :meth:`stop_compute`."""
+        self.computes[host].signal(signal.SIGCONT)
+
+    def guests_journal(self, host):
+        return os.path.join(os.environ.get('VMR_REAL_GUESTS_DIR') or
+                            self.compute_state_path(host), 'guests.jsonl')
+
+    # -- stop --------------------------------------------------------------
+
+    def stop(self, timeout=5.0):
+        """Stop everything this object started (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        t0 = time.monotonic()
+        procs = [p for p in self.procs.values() if p.popen is not None]
+        for proc in procs:
+            proc.signal(signal.SIGCONT)
+            proc.signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            proc.kill()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.stop(), (self.mq, self.db)))
+        self.timings['stop'] = round(time.monotonic() - t0, 2)
+
+    # -- clients -----------------------------------------------------------
+
+    def write_clouds_yaml(self, path):
+        """clouds.yaml with vmr-real (admin), vmr-real-member/-reader."""
+        def cloud(user, password, project):
+            return {'auth': {'auth_url': self.auth_url, 'username': user,
+                             'password': password, 'project_name': project,
+                             'user_domain_name': 'Default',
+                             'project_domain_name': 'Default'},
+                    'region_name': config.REGION, 'interface': 'public',
+                    'identity_api_version': 3}
+        clouds = {'clouds': {
+            'vmr-real': cloud('admin', self.admin_password, 'admin'),
+            'vmr-real-member': cloud('demo-member', DEMO_PASSWORD, 'demo'),
+            'vmr-real-reader': cloud('demo-reader', DEMO_PASSWORD, 'demo'),
+        }}
+        with open(path, 'w') as fh:
+            yaml.safe_dump(clouds, fh, default_flow_style=False)
+        return path
+
+
+if __name__ == '__main__':
+    sys.exit('use python -m vmr_lab.real.smoke')
