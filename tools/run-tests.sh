@@ -2,8 +2,11 @@
 # Run VMR's default test suite on a fresh Debian 12 / Python 3.11 machine.
 #
 # As root it first installs the system packages the tests drive for real
-# (etcd, keepalived, ipmitool, fence-agents); then it installs tox and runs
-# the lint, unit and functional suites in one shared virtualenv.
+# (etcd, keepalived, ipmitool, fence-agents, and MariaDB and RabbitMQ for
+# the real tier); then it installs tox and runs the lint, unit, functional,
+# scenario and real-tier suites in one shared virtualenv. The real tier's
+# OpenStack releases install on first use into their own virtualenv
+# (/var/cache/vmr-real as root), kept between runs.
 # Extra arguments go to tox, e.g. `tools/run-tests.sh -e py3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +15,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q etcd-server keepalived ipmitool fence-agents \
-        iproute2 curl python3-venv openssl >/dev/null
+        iproute2 curl python3-venv openssl mariadb-server rabbitmq-server \
+        >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}

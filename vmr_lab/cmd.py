@@ -147,6 +147,18 @@ def _add_cloud_parser(subparsers):
                              'and defaults: %s' % ', '.join(
                                  '%s=%g' % item
                                  for item in sorted(DEFAULT_DELAYS.items())))
+    parser.add_argument('--real', action='store_true',
+                        help='run the real tier instead of the simulator: '
+                             'Keystone, Placement, Nova and Glance from '
+                             'their own releases, one real nova-compute per '
+                             'host, Debian MariaDB and RabbitMQ; clouds are '
+                             'then vmr-real, vmr-real-member and '
+                             'vmr-real-reader (--servers boots servers; '
+                             'simulator-only options are ignored)')
+    parser.add_argument('--workdir', metavar='DIR', default=None,
+                        help='with --real: where the services keep config, '
+                             'logs, database and queue (default: a '
+                             'temporary directory removed on exit)')
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='debug logging (every state change)')
     parser.set_defaults(func=run_cloud)
@@ -187,6 +199,16 @@ def _write_json(path, document):
 
 def run_cloud(args):
     """Run the lab until SIGTERM/SIGINT; return the exit status."""
+    if args.real:
+        from vmr_lab.real.cloud import RealCloud
+        lab = RealCloud(hosts=args.hosts, workdir=args.workdir,
+                        state_dir=args.state_dir, bmc=not args.no_bmc,
+                        bmc_base_port=args.bmc_base_port,
+                        bmc_username=args.bmc_username,
+                        bmc_password=args.bmc_password,
+                        control_port=args.control_port,
+                        servers=args.servers)
+        return _serve_cloud(lab, args)
     from vmr_lab.cloud import LabCloud
     lab = LabCloud(hosts=args.hosts, servers=args.servers,
                    service_down_time=args.service_down_time,
@@ -199,6 +221,10 @@ def run_cloud(args):
                    bmc_password=args.bmc_password,
                    control_port=args.control_port,
                    conductor_workers=args.conductor_workers)
+    return _serve_cloud(lab, args)
+
+
+def _serve_cloud(lab, args):
     stop = threading.Event()
 
     def on_signal(signum, frame):

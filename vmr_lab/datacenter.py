@@ -53,6 +53,10 @@ class Datacenter:
     """
 
     tmp_prefix = 'vmr-lab-'
+    #: The admin cloud's name in :meth:`clouds_config`.
+    cloud_name = 'vmr-lab'
+    #: Scenarios this cloud cannot run, with the reason.
+    unsupported = {}
 
     def __init__(self, hosts=3, delays=None, state_dir=None,
                  report_interval=1.0, bmc=True, bmc_base_port=None,

@@ -46,7 +46,9 @@ class Demo:
 
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
                  out=sys.stdout, grace=0.0, lab_options=None,
-                 agent_options=''):
+                 agent_options='', real=False):
+        #: run on the real tier (real Keystone, Nova, ...) instead of the lab
+        self.real = real
         self.grace = grace
         #: extra ``[agent]`` lines for every agent (e.g. watched_processes)
         self.agent_options = agent_options
@@ -76,15 +78,23 @@ class Demo:
                                data_dir=os.path.join(self.workdir, 'etcd'))
         self.etcd.start()
         self.say('etcd %s' % self.etcd.endpoint)
-        self.lab = LabCloud(hosts=self.n_hosts, servers=self.n_servers,
-                            state_dir=os.path.join(self.workdir, 'lab'),
-                            **dict({'service_down_time': 4.0},
-                                   **self.lab_options))
+        if self.real:
+            from vmr_lab.real.cloud import RealCloud
+            self.lab = RealCloud(hosts=self.n_hosts, servers=self.n_servers,
+                                 workdir=os.path.join(self.workdir, 'real'),
+                                 **self.lab_options)
+        else:
+            self.lab = LabCloud(hosts=self.n_hosts, servers=self.n_servers,
+                                state_dir=os.path.join(self.workdir, 'lab'),
+                                **dict({'service_down_time': 4.0},
+                                       **self.lab_options))
         self.lab.start()
         clouds = self.lab.write_clouds_yaml(
             os.path.join(self.workdir, 'clouds.yaml'))
-        self.say('lab cloud up: %d hosts, %d servers, Keystone %s'
-                 % (self.n_hosts, self.n_servers, self.lab.auth_url))
+        self.say('%s up: %d hosts, %d servers, Keystone %s'
+                 % ('real tier (Keystone, Placement, Nova, Glance)'
+                    if self.real else 'lab cloud', self.n_hosts,
+                    self.n_servers, self.lab.auth_url))
         self.store = Store([self.etcd.endpoint], cluster='demo')
         profiles = self._fence_profiles()
         self._start_host_responders()
@@ -178,7 +188,7 @@ class Demo:
             [fencing]
             profiles_file = {profiles}
             [cloud]
-            cloud = vmr-lab
+            cloud = {cloud}
             clouds_yaml = {clouds}
             [api]
             enabled = {api_enabled}
@@ -194,6 +204,7 @@ class Demo:
                         addresses=self._addresses(name, probe_port),
                         boot_id=host.boot_id_path if host else '/dev/null',
                         profiles=profiles, clouds=clouds, grace=self.grace,
+                        cloud=self.lab.cloud_name,
                         api_enabled='false' if host else 'true',
                         api_port=self._api_port(name),
                         webhook_token=self.webhook_token,
@@ -258,7 +269,8 @@ class Demo:
             config = openstack.config.OpenStackConfig(
                 config_files=[os.path.join(self.workdir, 'clouds.yaml')])
             self._conn = openstack.connection.Connection(
-                config=config.get_one('vmr-lab', compute_api_version='2.95'))
+                config=config.get_one(self.lab.cloud_name,
+                                      compute_api_version='2.95'))
         return self._conn
 
     def boot(self, name, host, metadata):
@@ -317,6 +329,10 @@ class Demo:
 
     # -- the scenario ---------------------------------------------------------
     def run(self, scenario='power-loss', victim='compute-2', timeout=90):
+        if scenario in self.lab.unsupported:
+            self.say('SKIPPED: %s: %s' % (scenario,
+                                          self.lab.unsupported[scenario]))
+            return False
         servers = [s for s in self.lab.find_servers()
                    if s.get('host') == victim]
         ids = [s['id'] for s in servers]
@@ -630,7 +646,7 @@ def run_demo(args):
     # grace of one TTL lets the brake see them together (DESIGN §3).
     grace = 3.0 if args.scenario == 'mass-failure' else 0.0
     demo = Demo(hosts=args.hosts, servers=args.servers, verbose=args.verbose,
-                grace=grace)
+                grace=grace, real=args.real)
     ok = False
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(
@@ -668,6 +684,11 @@ def register(subparsers):
                         help='the host that fails (default compute-2)')
     parser.add_argument('--timeout', type=float, default=90,
                         help='seconds to wait for the recovery')
+    parser.add_argument('--real', action='store_true',
+                        help='run on the real tier: Keystone, Placement, '
+                             'Nova and Glance from their own releases, one '
+                             'real nova-compute per host (installs them on '
+                             'first use; needs MariaDB and RabbitMQ)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the work directory with every log')
     parser.add_argument('-v', '--verbose', action='store_true')

@@ -52,6 +52,9 @@ def _http_answers(url):
 class RealServices:
     """A small real OpenStack on 127.0.0.1 with fake hypervisors."""
 
+    #: the Glance image every test boots from
+    image_name = 'cirros'
+
     def __init__(self, workdir, hosts=('compute-1', 'compute-2', 'compute-3'),
                  install=None,
                  admin_password='vmr-admin-secret',  # noqa: S107 - lab cloud
@@ -76,6 +79,9 @@ class RealServices:
         }
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
+        # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
+        # own proxy, so a partition can cut exactly that host.
+        self.rabbit_proxies = {}
         self.timings = {}
         self.image_id = None
         self._stopped = False
@@ -291,7 +297,11 @@ class RealServices:
                                % (host, old.pid))
         state = self.compute_state_path(host)
         conf = os.path.join(self.etc, 'nova', 'compute-%s.conf' % host)
-        config.write_ini(conf, config.nova_compute(host, state))
+        overlay = config.nova_compute(host, state)
+        overlay['DEFAULT']['transport_url'] = self.mq.url.replace(
+            ':%d/' % self.mq.port,
+            ':%d/' % self.compute_rabbit_proxy(host).port)
+        config.write_ini(conf, overlay)
         os.makedirs(os.path.join(state, 'instances'), exist_ok=True)
         proc = self._spawn('nova-compute-%s' % host, [
             self.install.bin('nova-compute'), '--config-file',
@@ -325,6 +335,22 @@ class RealServices:
         wait_for('nova-compute %s up' % host, reported, timeout, 0.3, proc)
         wait_for('resource provider %s' % host, has_provider, timeout, 0.3,
                  proc)
+
+    def compute_rabbit_proxy(self, host):
+        """The TCP proxy ``host``'s nova-compute reaches RabbitMQ through."""
+        proxy = self.rabbit_proxies.get(host)
+        if proxy is None:
+            from vmr_lab.netproxy import TcpProxy
+            proxy = TcpProxy(0, '127.0.0.1', self.mq.port)
+            proxy.start()
+            self.rabbit_proxies[host] = proxy
+        return proxy
+
+    def log_text(self, name):
+        """The log of process ``name`` (``nova-api``, ``keystone`` ...)."""
+        with open(os.path.join(self.log_dir, name + '.log'),
+                  errors='replace') as fh:
+            return fh.read()
 
     def compute_pid(self, host):
         proc = self.computes.get(host)
@@ -365,14 +391,17 @@ class RealServices:
             except subprocess.TimeoutExpired:
                 pass
             proc.kill()
+        for proxy in self.rabbit_proxies.values():
+            proxy.stop()
+        self.rabbit_proxies = {}
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.stop(), (self.mq, self.db)))
         self.timings['stop'] = round(time.monotonic() - t0, 2)
 
     # -- clients -----------------------------------------------------------
 
-    def write_clouds_yaml(self, path):
-        """clouds.yaml with vmr-real (admin), vmr-real-member/-reader."""
+    def clouds_config(self):
+        """clouds.yaml's mapping: vmr-real (admin), vmr-real-member/-reader."""
         def cloud(user, password, project):
             return {'auth': {'auth_url': self.auth_url, 'username': user,
                              'password': password, 'project_name': project,
@@ -380,13 +409,17 @@ class RealServices:
                              'project_domain_name': 'Default'},
                     'region_name': config.REGION, 'interface': 'public',
                     'identity_api_version': 3}
-        clouds = {'clouds': {
+        return {'clouds': {
             'vmr-real': cloud('admin', self.admin_password, 'admin'),
             'vmr-real-member': cloud('demo-member', DEMO_PASSWORD, 'demo'),
             'vmr-real-reader': cloud('demo-reader', DEMO_PASSWORD, 'demo'),
         }}
-        with open(path, 'w') as fh:
-            yaml.safe_dump(clouds, fh, default_flow_style=False)
+
+    def write_clouds_yaml(self, path):
+        """Write :meth:`clouds_config` to ``path`` (mode 0600)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as fh:
+            yaml.safe_dump(self.clouds_config(), fh, default_flow_style=False)
         return path
 
 

@@ -42,7 +42,7 @@ def fence(lab, conn, host):
     conn.compute.update_service_forced_down(service, forced=True)
 
 
-def context(conn, server, host, timeout=30.0, event=None):
+def context(conn, server, host, timeout=30.0, event=None, poll=0.05):
     """The ActionContext the engine would build for ``server``."""
     server = conn.compute.get_server(server.id)
     facts = cloud.server_facts(server)
@@ -50,7 +50,7 @@ def context(conn, server, host, timeout=30.0, event=None):
         conn=conn, server=facts, host=host,
         event=event or {'type': 'host_down', 'host': host,
                         'reason': 'power loss (test)'},
-        deadline=time.monotonic() + timeout, poll=0.05)
+        deadline=time.monotonic() + timeout, poll=poll)
 
 
 def run(name, params, ctx):

@@ -1,0 +1,131 @@
+"""Every compute action against real Nova: the referee for the lab.
+
+Each test drives an action exactly as the engine does
+(``load_action(name, params).run(ctx)``) on servers booted in real Nova,
+and checks the outcome three ways: what Nova says, what the hypervisors
+really run (the fake driver's guest journal, read by the invariant
+monitor), and that the request ids the action recorded are in nova-api's
+own log.
+"""
+
+import re
+
+import pytest
+
+from tests.functional.actions.conftest import context, run
+
+REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
+
+
+def fence(cloud, conn, host):
+    """What the fencing stage does: power off, then force the service down."""
+    cloud.hosts[host].set_power('off')
+    service = next(s for s in conn.compute.services(binary='nova-compute')
+                   if s.host == host)
+    conn.compute.update_service_forced_down(service, forced=True)
+
+
+def assert_logged_by_nova(cloud, result):
+    """Every request id in ``result`` is in nova-api's log."""
+    ids = REQUEST_IDS.findall(result)
+    assert ids, result
+    log = cloud.openstack.log_text('nova-api')
+    missing = [i for i in ids if i not in log]
+    assert not missing, 'request ids not in nova-api.log: %s' % missing
+
+
+def test_startup(cloud, conn):
+    up = sorted(s.host for s in conn.compute.services(binary='nova-compute')
+                if s.state == 'up' and s.status == 'enabled')
+    assert up == ['compute-1', 'compute-2', 'compute-3']
+    providers = sorted(p.name for p in conn.placement.resource_providers())
+    assert providers == up
+    assert conn.image.find_image(cloud.openstack.image_name).status == \
+        'active'
+    print('real tier start-up (s): %s' % cloud.openstack.timings)
+
+
+def test_evacuate_after_fence_runs_each_server_once(cloud, conn):
+    servers = [cloud.boot('web-%d' % i, 'compute-2') for i in (1, 2)]
+    assert all(cloud.server_running(s.id) for s in servers)
+    fence(cloud, conn, 'compute-2')
+    for server in servers:
+        action, result = run('evacuate', {'start_if_shutoff': True},
+                             context(conn, server, 'compute-2', timeout=90,
+                                     poll=0.2))
+        assert_logged_by_nova(cloud, result)
+    for server in servers:
+        server = conn.compute.get_server(server.id)
+        assert server.status == 'ACTIVE'
+        assert server.compute_host in ('compute-1', 'compute-3')
+        assert cloud.wait_running(server.id, server.compute_host)
+        # A second run (a new leader resuming) sends nothing.
+        action, result = run('evacuate', {}, context(conn, server,
+                                                     'compute-2'))
+        assert action.request_ids == []
+    assert cloud.monitor.violations() == []
+
+
+def test_live_migrate_moves_the_guest(cloud, conn):
+    server = cloud.boot('db-1', 'compute-1')
+    _, result = run('live_migrate', {}, context(conn, server, 'compute-1',
+                                                timeout=90, poll=0.2))
+    assert result.startswith('live-migrated from compute-1 to ')
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.get_server(server.id)
+    assert server.status == 'ACTIVE'
+    assert server.compute_host != 'compute-1'
+    assert cloud.wait_running(server.id, server.compute_host)
+    assert server.id not in cloud.hosts['compute-1'].running
+    assert cloud.monitor.violations() == []
+
+
+def test_rebuild_with_the_image_id(cloud, conn):
+    server = cloud.boot('app-1', 'compute-3')
+    image = conn.image.find_image(cloud.openstack.image_name)
+    _, result = run('rebuild', {'image': image.id},
+                    context(conn, server, 'compute-3', timeout=60, poll=0.2))
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.get_server(server.id)
+    assert (server.status, server.compute_host) == ('ACTIVE', 'compute-3')
+    assert cloud.wait_running(server.id, 'compute-3')
+
+
+def test_hard_reboot_from_error(cloud, conn):
+    server = cloud.boot('app-2', 'compute-1')
+    conn.compute.reset_server_state(server, 'error')
+    server = conn.compute.wait_for_server(server, status='ERROR',
+                                          interval=0.2, wait=30)
+    _, result = run('reboot', {'type': 'hard'},
+                    context(conn, server, 'compute-1', timeout=60, poll=0.2))
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.wait_for_server(server, status='ACTIVE',
+                                          interval=0.2, wait=60)
+    assert cloud.wait_running(server.id, 'compute-1')
+
+
+def test_suspend_then_resume(cloud, conn):
+    server = cloud.boot('batch-1', 'compute-3')
+    _, result = run('suspend', {}, context(conn, server, 'compute-3',
+                                           timeout=60, poll=0.2))
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.get_server(server.id)
+    assert server.status == 'SUSPENDED'
+    assert cloud.wait_stopped(server.id, 'compute-3')
+    _, result = run('resume', {}, context(conn, server, 'compute-3',
+                                          timeout=60, poll=0.2))
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.get_server(server.id)
+    assert server.status == 'ACTIVE'
+    assert cloud.wait_running(server.id, 'compute-3')
+
+
+@pytest.mark.slow
+def test_evacuate_refused_while_the_source_is_up(cloud, conn):
+    """Real Nova's rule the engine is built on: fence and force down first."""
+    import openstack.exceptions
+    server = cloud.boot('web-9', 'compute-2')
+    with pytest.raises(openstack.exceptions.HttpException) as err:
+        conn.compute.evacuate_server(server)
+    assert err.value.status_code == 400
+    assert cloud.server_running(server.id)
