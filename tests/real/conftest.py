@@ -1,7 +1,7 @@
 """Fixtures of the real tier: real Keystone, Placement, Nova and Glance.
 
-``real`` is one :class:`vmr_lab.real.cloud.RealCloud` per test module (its
-start-up costs tens of seconds), with three hosts, each a real
+``real`` is one :class:`vmr_lab.real.cloud.RealCloud` for the whole session
+(its start-up costs about two minutes), with three hosts, each a real
 nova-compute behind a virtual IPMI BMC.  ``cloud`` hands it to one test and
 afterwards puts it back as it was: hosts powered on and reporting, compute
 services un-forced and enabled, every server deleted, the monitor's
@@ -20,6 +20,7 @@ import os
 
 import pytest
 
+from tests.functional.conftest import etcd_server  # noqa: F401 - a fixture
 from tests.slow import skip_slow_unless_asked
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,9 +49,9 @@ def real_prerequisites():
         pytest.skip(missing)
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def real(real_prerequisites, tmp_path_factory):
-    """A started real tier with 3 hosts for the whole module."""
+    """A started real tier with 3 hosts for the whole session."""
     from vmr_lab.real.cloud import RealCloud
     cloud = RealCloud(hosts=3, workdir=str(tmp_path_factory.mktemp('real')))
     try:

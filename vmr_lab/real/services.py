@@ -17,9 +17,8 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
+import requests
 import yaml
 
 from vmr_lab.ports import free_port
@@ -42,10 +41,8 @@ sys.exit(0 if consumers else 1)
 
 
 def _http_answers(url):
-    try:
-        urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 - our http URL
-    except urllib.error.HTTPError:
-        pass  # any HTTP answer means the server is up
+    # Any HTTP answer, even an error status, means the server is up.
+    requests.get(url, timeout=2).close()
     return True
 
 
