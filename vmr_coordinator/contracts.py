@@ -955,7 +955,8 @@ def match(contracts: Iterable[Contract], event: Mapping, servers: Iterable[Serve
     (ties: contract name); the others are recorded as shadowed. Service-owned
     VMs (``policy``) are skipped unless the winning candidates select them
     explicitly. The result does not depend on the order of ``contracts`` or
-    ``servers``. Raises :class:`TriggerEventError` for a malformed event and
+    ``servers``. An event that names a ``contract`` (a manual request) is
+    matched by that contract only. Raises :class:`TriggerEventError` for a malformed event and
     :class:`ContractError` when two contracts share a name.
     """
     policy = policy if policy is not None else ServiceVmPolicy()
@@ -973,6 +974,9 @@ def match(contracts: Iterable[Contract], event: Mapping, servers: Iterable[Serve
         names.add(contract.name)
     active = [c for c in ordered if c.enabled and c.trigger_type == trigger.type
               and trigger.matches(c.trigger, event)]
+    if event.get('contract'):
+        # A request that names its contract (vmr recover) is that contract's alone.
+        active = [c for c in active if c.name == event['contract']]
 
     unique: dict[str, ServerFacts] = {}
     for server in sorted(servers, key=_server_order):

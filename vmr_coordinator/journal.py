@@ -45,6 +45,17 @@ def recovery_id(host, boot_id, now):
                          time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)))
 
 
+def event_recovery_id(event, now):
+    """A readable, unique id for a recovery opened by an event (alarm,
+    manual request, maintenance, instance or process down): type, subject,
+    time and a random suffix."""
+    import uuid
+    subject = event.get('host') or event.get('server_id') or \
+        (event.get('servers') or [None])[0] or event.get('name') or 'event'
+    return '%s-%s-%s-%s' % (event['type'], subject, time.strftime(
+        '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
+
+
 def new_record(rid, host, trigger, now, boot_id=None):
     return {
         'id': rid,

@@ -276,13 +276,10 @@ class Recovery:
         return [raw] if raw.get('type') else []
 
     def _event_record(self, event, now):
-        import uuid
-        subject = event.get('host') or event.get('server_id') or \
-            event.get('name') or 'event'
-        rid = '%s-%s-%s-%s' % (event['type'], subject, time.strftime(
-            '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
-        rec = journal_mod.new_record(rid, event.get('host'), event, now)
-        return rec
+        # A manual request carries the id the API already answered with.
+        rid = event.get('recovery_id') or \
+            journal_mod.event_recovery_id(event, now)
+        return journal_mod.new_record(rid, event.get('host'), event, now)
 
     def _poll_instances(self, snap, now, open_keys):
         """Every ``instance_poll_interval``: servers on live hosts in a

@@ -252,3 +252,29 @@ def test_status_shows_keepalived_pairs(vmr, api):
     vrrp = json.loads(out)['vrrp']
     assert vrrp['web']['web-2']['state'] == 'BACKUP'
     assert vrrp['db']['db-1']['previous'] == 'MASTER'
+
+
+def test_recover_hands_a_manual_request_to_the_leader(vmr, api):
+    api.store.put(api.store.keys.contract('by-hand'), {
+        'name': 'by-hand', 'trigger': {'type': 'manual'},
+        'selector': {'all': True}, 'action': {'type': 'reboot'}})
+    api.store.put(api.store.keys.contract('web-ha'), {
+        'name': 'web-ha', 'trigger': {'type': 'host_down'},
+        'selector': {'all': True}, 'action': {'type': 'evacuate'}})
+    api.add_host('compute-1')
+
+    out, _ = vmr('recover', '--contract', 'by-hand', 'web-1')
+    assert out.startswith('manual recovery manual-web-1-')
+    assert 'of server web-1 with contract by-hand' in out
+    out, _ = vmr('recover', '--contract', 'by-hand', '--host', 'compute-1',
+                 '--reason', 'kernel update')
+    assert 'of host compute-1' in out
+    kvs, _ = api.store.get_prefix(api.store.keys.events)
+    assert sorted(str(kv.json().get('servers') or kv.json().get('host'))
+                  for kv in kvs) == ["['web-1']", 'compute-1']
+
+    _, err = vmr('recover', '--contract', 'web-ha', 'web-1', expect=1)
+    assert 'only a contract with trigger manual' in err
+    _, err = vmr('recover', '--contract', 'by-hand', 'web-1', '--host',
+                 'compute-1', expect=2)
+    assert 'not allowed with argument' in err

@@ -206,6 +206,18 @@ def test_manual_event_concerns_the_named_servers():
         ('b', 'by-hand')]
 
 
+def test_manual_event_naming_a_contract_is_healed_by_that_contract_only():
+    high = contract('high', priority=500, trigger={'type': 'manual'},
+                    action={'type': 'reboot'})
+    low = contract('low', priority=10, trigger={'type': 'manual'},
+                   action={'type': 'rebuild'})
+    event = {'type': 'manual', 'servers': ['b'], 'contract': 'low'}
+    plan = plan_of([high, low], [server('b')], event=event)
+    assert assignments(plan) == [('b', 'low')]
+    assert plan.steps[0].shadowed == ()
+    assert 'with contract low' in plan.description
+
+
 def test_duplicate_server_facts_are_planned_once():
     plan = plan_of([contract('c')], [server('a'), server('a')])
     assert len(plan.steps) == 1
