@@ -38,15 +38,59 @@ def connect(conf):
     return openstack.connection.Connection(config=region)
 
 
-def server_facts(server, aggregates=()):
-    """The :class:`ServerFacts` contracts are matched against."""
+def server_facts(server, aggregates=(), group=None):
+    """The :class:`ServerFacts` contracts are matched against.
+
+    ``group`` is the server's server group (see :func:`server_groups`), if
+    any: its name and id both count for ``selector.server_group``.
+    """
     return ServerFacts(
         id=server.id, name=server.name or '',
         project_id=server.project_id or '',
         metadata=dict(server.metadata or {}),
         host=server.compute_host, status=server.status or '',
         availability_zone=server.availability_zone,
+        server_groups=frozenset(n for n in (
+            getattr(group, 'id', None), getattr(group, 'name', None)) if n),
         aggregates=frozenset(aggregates))
+
+
+def describe_servers(conn, servers, groups=None):
+    """:class:`ServerFacts` of ``servers``, with everything selectors look
+    at beyond the server itself (aggregates, server groups), each listed
+    once. Used by recoveries, plans and contract dry runs alike; ``groups``
+    is :func:`server_groups` when the caller has it already."""
+    servers = list(servers)
+    by_host = aggregates_by_host(conn) if servers else {}
+    if groups is None:
+        groups = server_groups(conn) if servers else {}
+    return [server_facts(s, by_host.get(s.compute_host, ()),
+                         groups.get(s.id)) for s in servers]
+
+
+def aggregates_by_host(conn):
+    """host -> names of its aggregates ({} when they cannot be listed)."""
+    by_host = {}
+    try:
+        for aggregate in conn.compute.aggregates():
+            for host in aggregate.hosts or ():
+                by_host.setdefault(host, []).append(aggregate.name)
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('aggregates unavailable: %s', exc)
+    return by_host
+
+
+def server_groups(conn):
+    """server id -> its server group, all projects ({} when they cannot be
+    listed)."""
+    groups = {}
+    try:
+        for group in conn.compute.server_groups(all_projects=True):
+            for member in group.member_ids or ():
+                groups[member] = group
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('server groups unavailable: %s', exc)
+    return groups
 
 
 def servers_on_host(conn, host):
@@ -55,15 +99,6 @@ def servers_on_host(conn, host):
                                         compute_host=host))
     # Some clouds ignore the host filter for non-admin users: filter again.
     return [s for s in servers if s.compute_host == host]
-
-
-def host_aggregates(conn, host):
-    try:
-        return [a.name for a in conn.compute.aggregates()
-                if host in (a.hosts or [])]
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('aggregates unavailable: %s', exc)
-        return []
 
 
 # -- capacity and planning data (vmr plan, vmr capacity) ---------------------
@@ -147,36 +182,18 @@ def _placement_capacity(conn, hypervisors):
 def server_loads(conn):
     """Every server with its flavor's size and server group
     (:class:`planning.ServerLoad`), for plans."""
-    by_host = {}
-    try:
-        for aggregate in conn.compute.aggregates():
-            for host in aggregate.hosts or ():
-                by_host.setdefault(host, []).append(aggregate.name)
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('aggregates unavailable: %s', exc)
-    groups = {}
-    try:
-        for group in conn.compute.server_groups(all_projects=True):
-            for member in group.member_ids or ():
-                groups[member] = group
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('server groups unavailable: %s', exc)
-    out = []
-    for server in conn.compute.servers(details=True, all_projects=True):
-        out.append(server_load(server, by_host.get(server.compute_host, ()),
-                               groups.get(server.id)))
-    return out
+    servers = list(conn.compute.servers(details=True, all_projects=True))
+    groups = server_groups(conn)
+    return [server_load(server, group=groups.get(server.id), facts=facts)
+            for server, facts in zip(servers, describe_servers(
+                conn, servers, groups), strict=True)]
 
 
-def server_load(server, aggregates=(), group=None):
+def server_load(server, aggregates=(), group=None, facts=None):
     """One server as a :class:`planning.ServerLoad` (its flavor's size)."""
-    import dataclasses
-
     from vmr_coordinator import planning
-    facts = server_facts(server, aggregates)
-    if group is not None:
-        facts = dataclasses.replace(facts, server_groups=frozenset(
-            n for n in (group.id, group.name) if n))
+    if facts is None:
+        facts = server_facts(server, aggregates, group)
     flavor = server.flavor
     ephemeral = (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024.0
     # A server booted from a volume takes no local root disk.

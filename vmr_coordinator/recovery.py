@@ -510,14 +510,7 @@ class Recovery:
         if host and not ids and not names:
             for server in cloud.servers_on_host(conn, host):
                 found[server.id] = server
-        by_host = {}
-        facts = []
-        for server in found.values():
-            h = server.compute_host
-            if h not in by_host:
-                by_host[h] = cloud.host_aggregates(conn, h) if h else []
-            facts.append(cloud.server_facts(server, by_host[h]))
-        return facts
+        return cloud.describe_servers(conn, found.values())
 
     # -- 4. act ---------------------------------------------------------------
     def _drive_steps(self, rid, rec):
