@@ -38,12 +38,18 @@ def connect(conf):
     return openstack.connection.Connection(config=region)
 
 
-def server_facts(server, aggregates=(), group=None):
+def server_facts(server, aggregates=(), group=None, image=None,
+                 flavor_ids=None):
     """The :class:`ServerFacts` contracts are matched against.
 
     ``group`` is the server's server group (see :func:`server_groups`), if
-    any: its name and id both count for ``selector.server_group``.
+    any: its name and id both count for ``selector.server_group``. ``image``
+    is its Glance image, when known. ``flavor_ids`` maps flavor names to ids
+    (:func:`flavor_ids`): from microversion 2.47 on a server shows its
+    flavor's name only.
     """
+    flavor_name, flavor_id = _flavor_of(server, flavor_ids or {})
+    image_id = server.image.id if server.image else None
     return ServerFacts(
         id=server.id, name=server.name or '',
         project_id=server.project_id or '',
@@ -52,20 +58,69 @@ def server_facts(server, aggregates=(), group=None):
         availability_zone=server.availability_zone,
         server_groups=frozenset(n for n in (
             getattr(group, 'id', None), getattr(group, 'name', None)) if n),
-        aggregates=frozenset(aggregates))
+        aggregates=frozenset(aggregates),
+        tags=frozenset(server.tags or ()),
+        flavor_id=flavor_id, flavor_name=flavor_name,
+        image_id=image_id or None,
+        image_name=getattr(image, 'name', None))
+
+
+def _flavor_of(server, flavor_ids):
+    """(name, id) of the server's flavor, None where unknown."""
+    flavor = server.flavor
+    if not flavor:
+        return None, None
+    # From 2.47 on Nova embeds the flavor with its name only, and
+    # openstacksdk then reports that name as the flavor's id too.
+    name = getattr(flavor, 'original_name', None)
+    if name:
+        return name, flavor_ids.get(name)
+    names = {fid: fname for fname, fid in flavor_ids.items()}
+    return names.get(flavor.id), flavor.id
 
 
 def describe_servers(conn, servers, groups=None):
     """:class:`ServerFacts` of ``servers``, with everything selectors look
-    at beyond the server itself (aggregates, server groups), each listed
-    once. Used by recoveries, plans and contract dry runs alike; ``groups``
-    is :func:`server_groups` when the caller has it already."""
+    at beyond the server itself (aggregates, server groups, flavor ids,
+    images), each listed or fetched once. Used by recoveries, plans and
+    contract dry runs alike; ``groups`` is :func:`server_groups` when the
+    caller has it already."""
     servers = list(servers)
-    by_host = aggregates_by_host(conn) if servers else {}
+    if not servers:
+        return []
+    by_host = aggregates_by_host(conn)
     if groups is None:
-        groups = server_groups(conn) if servers else {}
+        groups = server_groups(conn)
+    flavors = flavor_ids(conn)
+    images = {}
+    for server in servers:
+        image_id = server.image.id if server.image else None
+        if image_id and image_id not in images:
+            images[image_id] = image_of(conn, image_id)
     return [server_facts(s, by_host.get(s.compute_host, ()),
-                         groups.get(s.id)) for s in servers]
+                         groups.get(s.id),
+                         images.get(s.image.id if s.image else None),
+                         flavors) for s in servers]
+
+
+def flavor_ids(conn):
+    """flavor name -> id, public and private ({} when they cannot be
+    listed)."""
+    try:
+        return {f.name: f.id for f in conn.compute.flavors(is_public=None)}
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('flavors unavailable: %s', exc)
+        return {}
+
+
+def image_of(conn, image_id):
+    """The Glance image ``image_id``, or None when it is gone or Glance
+    cannot be reached (the server's facts then say nothing of it)."""
+    try:
+        return conn.image.get_image(image_id)
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('image %s unavailable: %s', image_id, exc)
+        return None
 
 
 def aggregates_by_host(conn):

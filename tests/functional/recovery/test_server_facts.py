@@ -51,3 +51,44 @@ def test_server_group_selector_matches_in_a_recovery(recovery, lab, conn):
     assert [s['server_name'] for s in rec['skipped']] == ['web-2']
     (step,) = rec['steps']
     assert set(step['server']['server_groups']) == {'web-group', group.id}
+
+
+def _image(conn, name, **fields):
+    return conn.image.create_image(name=name, disk_format='qcow2',
+                                   container_format='bare',
+                                   data=b'vmr test image ' + name.encode(),
+                                   **fields)
+
+
+def test_tag_flavor_and_image_selectors_match_in_a_recovery(
+        recovery, lab, conn):
+    cirros = next(conn.image.images(status='active'))
+    rhel = _image(conn, 'rhel-9')
+    large = conn.compute.find_flavor('m1.large')
+    tagged = boot(conn, 'tagged', HOST, image=cirros, tags=['evacuable'])
+    conn.compute.add_tag_to_server(tagged, 'gold')
+    boot(conn, 'large', HOST, image=cirros, flavor=large)
+    boot(conn, 'rhel', HOST, image=rhel)
+    boot(conn, 'plain', HOST, image=cirros)
+
+    rec = _plan(recovery, [
+        {'name': 'evacuable-servers', 'trigger': {'type': 'host_down'},
+         'selector': {'tags': ['evacuable']},
+         'action': {'type': 'evacuate'}},
+        # by id: at microversion 2.95 Nova shows a server's flavor by name
+        # only, so the id has to be looked up
+        {'name': 'large-flavor', 'trigger': {'type': 'host_down'},
+         'selector': {'flavors': [large.id]},
+         'action': {'type': 'evacuate'}},
+        {'name': 'rhel-image', 'trigger': {'type': 'host_down'},
+         'selector': {'images': ['rhel-9']},
+         'action': {'type': 'evacuate'}}])
+
+    assert _healed(rec) == {'tagged': 'evacuable-servers',
+                            'large': 'large-flavor', 'rhel': 'rhel-image'}
+    facts = {s['server_name']: s['server'] for s in rec['steps']}
+    assert facts['tagged']['tags'] == ['evacuable', 'gold']
+    assert (facts['large']['flavor_id'], facts['large']['flavor_name']) == (
+        large.id, 'm1.large')
+    assert (facts['rhel']['image_id'], facts['rhel']['image_name']) == (
+        rhel.id, 'rhel-9')
