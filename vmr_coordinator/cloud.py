@@ -44,7 +44,8 @@ def server_facts(server, aggregates=(), group=None, image=None,
 
     ``group`` is the server's server group (see :func:`server_groups`), if
     any: its name and id both count for ``selector.server_group``. ``image``
-    is its Glance image, when known. ``flavor_ids`` maps flavor names to ids
+    is its Glance image, when known: its name, tags and owner project serve
+    the service-VM rules (:class:`ServiceVmPolicy`). ``flavor_ids`` maps flavor names to ids
     (:func:`flavor_ids`): from microversion 2.47 on a server shows its
     flavor's name only.
     """
@@ -62,7 +63,10 @@ def server_facts(server, aggregates=(), group=None, image=None,
         tags=frozenset(server.tags or ()),
         flavor_id=flavor_id, flavor_name=flavor_name,
         image_id=image_id or None,
-        image_name=getattr(image, 'name', None))
+        image_name=getattr(image, 'name', None),
+        image_tags=frozenset(getattr(image, 'tags', None) or ()),
+        image_owner=getattr(image, 'owner_id', None) or getattr(
+            image, 'owner', None))
 
 
 def _flavor_of(server, flavor_ids):

@@ -885,6 +885,10 @@ class ServiceVmPolicy:
         if server.project_id and server.project_id in self.project_ids:
             return (f'belongs to service project {server.project_id} '
                     '(cloud.service_vm_projects)')
+        if server.image_owner and server.image_owner in self.project_ids:
+            # Octavia uploads its amphora image to its own service project.
+            return (f'runs image {server.image_name or server.image_id} of service project '
+                    f'{server.image_owner} (cloud.service_vm_projects)')
         if self.honour_owner_hint and server.owner:
             return f'is managed by {server.owner}'
         return None

@@ -92,3 +92,29 @@ def test_tag_flavor_and_image_selectors_match_in_a_recovery(
         large.id, 'm1.large')
     assert (facts['rhel']['image_id'], facts['rhel']['image_name']) == (
         rhel.id, 'rhel-9')
+
+
+def test_service_vm_rules_fire_on_image_tags_and_image_owner(
+        recovery, lab, conn):
+    from vmr_coordinator.contracts import ServiceVmPolicy
+    service_project = 'octavia-service-project'
+    recovery.service_vm_policy = ServiceVmPolicy(
+        project_ids={service_project})
+    cirros = next(conn.image.images(status='active'))
+    # Names say nothing: only the image's tag or owner gives them away.
+    tagged = _image(conn, 'haproxy-focal', tags=['amphora'])
+    owned = _image(conn, 'lb-appliance', owner=service_project)
+    boot(conn, 'lb-a', HOST, image=tagged)
+    boot(conn, 'lb-b', HOST, image=owned)
+    boot(conn, 'web', HOST, image=cirros)
+
+    rec = _plan(recovery, [{'name': 'everything',
+                            'trigger': {'type': 'host_down'},
+                            'selector': {'all': True},
+                            'action': {'type': 'evacuate'}}])
+
+    assert _healed(rec) == {'web': 'everything'}
+    skipped = {s['server_name']: s['reason'] for s in rec['skipped']}
+    assert "image tagged 'amphora'" in skipped['lb-a']
+    assert ('runs image lb-appliance of service project '
+            'octavia-service-project') in skipped['lb-b']

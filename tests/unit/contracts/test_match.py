@@ -321,3 +321,14 @@ def test_tags_flavors_and_images_combine_with_and():
         'tags': ['evacuable'], 'flavors': ['m1.large'], 'images': ['rhel-9'],
         'include_service_vms': False}
     assert parse_contract(c.to_dict()) == c
+
+
+def test_service_vm_by_image_owner_project():
+    policy = ServiceVmPolicy(project_ids={'svc'})
+    c = contract('all')
+    servers = [server('lb', image_owner='svc', image_name='lb-image'),
+               server('app', image_owner='tenant')]
+    plan = plan_of([c], servers, policy=policy)
+    assert assignments(plan) == [('app', 'all')]
+    (skip,) = plan.skipped
+    assert 'runs image lb-image of service project svc' in skip.reason
