@@ -160,6 +160,54 @@ def servers_on_host(conn, host):
     return [s for s in servers if s.compute_host == host]
 
 
+# -- maintenance: keep new servers off a host being drained -------------------
+
+#: disabled_reason prefix of a compute service VMR disabled for maintenance
+MAINTENANCE_REASON = 'vmr: maintenance'
+
+
+def compute_service(conn, host):
+    """The nova-compute service of ``host``; CloudError when Nova has none."""
+    found = [s for s in conn.compute.services(host=host, binary='nova-compute')
+             if s.host == host]
+    if not found:
+        raise CloudError('Nova has no nova-compute service on host %s' % host)
+    return found[0]
+
+
+def disable_for_maintenance(conn, host, reason=''):
+    """Disable ``host``'s nova-compute so the scheduler sends nothing new
+    there while it is drained. Returns ``(disabled_by_vmr, sentence)``: an
+    already disabled service (an operator's reason) is left as it is."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.status == 'disabled':
+        return False, '%s already disabled (%s): left as it is' % (
+            label, svc.disabled_reason or 'no reason')
+    why = ('%s %s' % (MAINTENANCE_REASON, reason)).strip()[:255]
+    conn.compute.disable_service(svc, svc.host, svc.binary,
+                                 disabled_reason=why)
+    return True, "%s disabled ('%s')" % (label, why)
+
+
+def enable_after_maintenance(conn, host):
+    """Enable ``host``'s nova-compute again if VMR's maintenance disabled
+    it. Returns ``(done, sentence)``; not done while the service is down
+    (enabling a down service leaves COMPUTE_STATUS_DISABLED stuck)."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.status != 'disabled':
+        return True, '%s already enabled' % label
+    if not (svc.disabled_reason or '').startswith(MAINTENANCE_REASON):
+        return True, "%s left disabled (not by VMR's maintenance: %s)" % (
+            label, svc.disabled_reason or 'no reason')
+    if svc.state != 'up':
+        return False, '%s not enabled yet: Nova reports it %s' % (
+            label, svc.state)
+    conn.compute.enable_service(svc, svc.host, svc.binary)
+    return True, '%s enabled' % label
+
+
 # -- capacity and planning data (vmr plan, vmr capacity) ---------------------
 
 #: the last compute microversion whose os-hypervisors still has usage fields

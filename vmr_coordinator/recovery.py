@@ -215,6 +215,10 @@ class Recovery:
             elif not record.data.get('maintenance') and record.data.get(
                     'drain'):
                 self._set_host(name, {'drain': None})
+            if not record.data.get('maintenance') and record.data.get(
+                    'drain_disabled_compute'):
+                self._submit(('enable', name), self._enable_after_drain, name,
+                             record.data['drain_disabled_compute'])
         # agents reporting dead local processes (e.g. nova-compute)
         for name, member in snap.members.items():
             for process in member.capabilities.get('processes_down') or []:
@@ -444,6 +448,9 @@ class Recovery:
         host = rec.get('host')
         event = {k: v for k, v in rec.get('trigger', {}).items()
                  if k != 'reason'}
+        if event.get('type') == 'maintenance':
+            self._disable_for_drain(rid, host,
+                                    rec['trigger'].get('reason') or '')
         facts = self._candidates(cloud, event)
         valid = []
         for name, doc in sorted(snap.contracts.items()):
@@ -483,6 +490,55 @@ class Recovery:
         LOG.info('recovery %s: %s', rid, plan.summary())
         if not steps and event.get('type') == 'host_down':
             self._finish_host(host, rid, RecoveryState.DONE)
+
+    def _disable_for_drain(self, rid, host, reason):
+        """Before a maintenance drain moves anything: disable the host's
+        nova-compute so new servers do not land there, and remember that
+        VMR did it (only then is it enabled again when maintenance ends)."""
+        from vmr_coordinator import cloud
+        ids = []
+        try:
+            with evidence.collect(self.conn, ids):
+                disabled, said = cloud.disable_for_maintenance(
+                    self.conn, host, reason)
+        except Exception as exc:  # drain anyway; say what is at risk
+            disabled, said = False, (
+                'could not disable nova-compute@%s: %s; new servers may '
+                'still land there' % (host, str(exc).splitlines()[0]))
+            LOG.error('recovery %s: %s', rid, said)
+        if disabled:
+            self._set_host(host, {'drain_disabled_compute': rid})
+        now = time.time()
+
+        def mutate(r):
+            journal_mod.add_event(r, now, 'nova service disabled' if disabled
+                                  else 'nova service not disabled',
+                                  evidence.annotate(said, ids))
+        self.journal.update(rid, mutate)
+
+    def _enable_after_drain(self, host, rid):
+        """Maintenance ended: enable the nova-compute VMR disabled."""
+        from vmr_coordinator import cloud
+        ids = []
+        try:
+            with evidence.collect(self.conn, ids):
+                done, said = cloud.enable_after_maintenance(self.conn, host)
+        except Exception as exc:  # retried at the next cycle
+            LOG.warning('maintenance of %s ended; nova-compute not enabled '
+                        'yet: %s', host, str(exc).splitlines()[0])
+            return
+        if not done:
+            LOG.info('maintenance of %s ended; %s', host, said)
+            return
+        self._set_host(host, {'drain_disabled_compute': None})
+        LOG.warning('maintenance of %s ended: %s', host, said)
+        if rid and self.store.get(self.store.keys.recovery(rid)) is not None:
+            now = time.time()
+
+            def mutate(r):
+                journal_mod.add_event(r, now, 'nova service enabled',
+                                      evidence.annotate(said, ids))
+            self.journal.update(rid, mutate)
 
     def _candidates(self, cloud, event):
         """ServerFacts of every server the event may concern."""

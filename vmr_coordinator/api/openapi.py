@@ -83,7 +83,10 @@ SCHEMAS = {
         'maintenance_at': NNUM, 'agent': ANY_OBJ, 'live': BOOL,
         'mod_revision': INT}, required=('host',)),
         'member': {'type': ['object', 'null'], 'description': 'The live '
-                   "agent's capabilities, null when it is absent."}},
+                   "agent's capabilities, null when it is absent."},
+        'warning': dict(STR, description='Maintenance turned on while no '
+                        'enabled contract has trigger maintenance: nothing '
+                        'will be drained.')},
         required=('host',)),
     'MaintenanceRequest': _obj({'enabled': BOOL, 'reason': STR},
                                required=('enabled',), additional=False),

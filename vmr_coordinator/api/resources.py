@@ -481,9 +481,30 @@ class Resources:
             if result.succeeded:
                 LOG.info('API: %s turned maintenance of %s %s (%s)', by, host,
                          'on' if enabled else 'off', reason or 'no reason')
-                return 200, {'host': dict(data, host=host)}
+                answer = {'host': dict(data, host=host)}
+                if enabled and not self._drains():
+                    answer['warning'] = (
+                        'no enabled contract has trigger maintenance: VMR '
+                        'stops watching %s but moves nothing off it; add one '
+                        '(e.g. etc/vmr/contracts/live_migrate.yaml) to drain '
+                        'it' % host)
+                    LOG.warning('API: %s', answer['warning'])
+                return 200, answer
         raise _error(409, 'host %s changed %d times while being updated; '
                      'try again' % (host, CAS_ATTEMPTS))
+
+    def _drains(self):
+        """Whether an enabled contract reacts to maintenance (drains)."""
+        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
+        for kv in kvs:
+            try:
+                doc = kv.json()
+            except exceptions.CorruptRecord:
+                continue
+            if isinstance(doc, dict) and doc.get('enabled', True) and \
+                    (doc.get('trigger') or {}).get('type') == 'maintenance':
+                return True
+        return False
 
     def confirm_fenced(self, req, host):
         body = read_json(req, required=False)
