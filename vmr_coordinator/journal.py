@@ -74,6 +74,10 @@ def new_record(rid, host, trigger, now, boot_id=None):
 
 
 def add_event(record, now, event, detail=''):
+    # Timelines print "event detail": a detail that starts with the event's
+    # own word ("fenced compute-2 via ipmi") would read "fenced fenced".
+    if isinstance(detail, str) and detail.startswith(event + ' '):
+        detail = detail[len(event) + 1:]
     record.setdefault('timeline', []).append(
         {'at': now, 'event': event, 'detail': detail})
     record['updated_at'] = now
