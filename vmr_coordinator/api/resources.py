@@ -622,7 +622,9 @@ class Resources:
             event['reason'] = reason
         rid = journal_mod.event_recovery_id(event, now)
         event['recovery_id'] = rid
-        self._etcd(self.store.create, self.keys.events + rid, event)
+        if not self._etcd(self.store.create, self.keys.events + rid, event):
+            raise _error(409, 'request id %s is taken (two requests in the '
+                         'same second); send it again' % rid)
         LOG.warning('API: %s asked for manual recovery %s (contract %s, %s)',
                     event['requested_by'], rid, name,
                     'server %s' % server if server else 'host %s' % host)
