@@ -61,15 +61,21 @@ def conn_fixture(compute_api_version=None, doc=None, cloud='vmr-lab',
     return pytest.fixture(conn, name=name)
 
 
-def boot(conn, name, host, metadata=None, network='private'):
-    """Boot ``name`` on ``host`` (admin ``zone:host``); wait ACTIVE."""
+def boot(conn, name, host, metadata=None, network='private', image=None,
+         flavor=None, **server_args):
+    """Boot ``name`` on ``host`` (admin ``zone:host``); wait ACTIVE.
+
+    ``image`` and ``flavor`` default to the first active image and the
+    smallest flavor; ``server_args`` go to ``create_server`` as they are
+    (``scheduler_hints``, ``tags``...).
+    """
     net = conn.network.find_network(network)
-    image = next(conn.image.images(status='active'))
-    flavor = sorted(conn.compute.flavors(), key=lambda f: f.ram)[0]
+    image = image or next(conn.image.images(status='active'))
+    flavor = flavor or sorted(conn.compute.flavors(), key=lambda f: f.ram)[0]
     server = conn.compute.create_server(
         name=name, image_id=image.id, flavor_id=flavor.id,
         networks=[{'uuid': net.id}], metadata=metadata or {},
-        availability_zone='nova:%s' % host)
+        availability_zone='nova:%s' % host, **server_args)
     server = conn.compute.wait_for_server(server, interval=0.05, wait=30)
     assert server.compute_host == host
     return server

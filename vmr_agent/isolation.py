@@ -18,6 +18,14 @@ class IsolationGuard:
     def __init__(self, timeout, action='none', command=None, watchdog=None,
                  clock=None):
         import time
+        # vmr-agent refuses these at start-up with the option's name
+        # (vmr_common.conf.checks.agent_problems); here they are bugs.
+        if action == 'stop-instances' and not (command or '').strip():
+            raise ValueError('isolation_action stop-instances needs an '
+                             'isolation_command')
+        if action == 'watchdog-reboot' and watchdog is None:
+            raise ValueError('isolation_action watchdog-reboot needs a '
+                             'watchdog')
         self.timeout = timeout
         self.action = action
         self.command = command

@@ -31,6 +31,7 @@ COMMANDS = {
     'host confirm-fenced': host.ConfirmFenced,
     'recovery list': recovery.ListRecoveries,
     'recovery show': recovery.ShowRecovery,
+    'recover': recovery.Recover,
     'status': cluster.Status,
     'pause': cluster.Pause,
     'resume': cluster.Resume,

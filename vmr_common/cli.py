@@ -50,6 +50,9 @@ def prepare(prog, role, argv=None, description=None):
                 (getattr(conf, opt.dest) if group is None
                  else getattr(getattr(conf, group.name), opt.dest))
         checks.check_timing(conf, role)
+        problems = checks.agent_problems(conf) if role == 'agent' else []
+        if problems:
+            raise exceptions.ConfigError('; '.join(problems))
         if conf.etcd.cert_file and not conf.etcd.key_file:
             raise exceptions.ConfigError(
                 '[etcd] cert_file is set but key_file is not: set both for '

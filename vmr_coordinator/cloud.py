@@ -38,15 +38,118 @@ def connect(conf):
     return openstack.connection.Connection(config=region)
 
 
-def server_facts(server, aggregates=()):
-    """The :class:`ServerFacts` contracts are matched against."""
+def server_facts(server, aggregates=(), group=None, image=None,
+                 flavor_ids=None):
+    """The :class:`ServerFacts` contracts are matched against.
+
+    ``group`` is the server's server group (see :func:`server_groups`), if
+    any: its name and id both count for ``selector.server_group``. ``image``
+    is its Glance image, when known: its name, tags and owner project serve
+    the service-VM rules (:class:`ServiceVmPolicy`). ``flavor_ids`` maps flavor names to ids
+    (:func:`flavor_ids`): from microversion 2.47 on a server shows its
+    flavor's name only.
+    """
+    flavor_name, flavor_id = _flavor_of(server, flavor_ids or {})
+    image_id = server.image.id if server.image else None
     return ServerFacts(
         id=server.id, name=server.name or '',
         project_id=server.project_id or '',
         metadata=dict(server.metadata or {}),
         host=server.compute_host, status=server.status or '',
         availability_zone=server.availability_zone,
-        aggregates=frozenset(aggregates))
+        server_groups=frozenset(n for n in (
+            getattr(group, 'id', None), getattr(group, 'name', None)) if n),
+        aggregates=frozenset(aggregates),
+        tags=frozenset(server.tags or ()),
+        flavor_id=flavor_id, flavor_name=flavor_name,
+        image_id=image_id or None,
+        image_name=getattr(image, 'name', None),
+        image_tags=frozenset(getattr(image, 'tags', None) or ()),
+        image_owner=getattr(image, 'owner_id', None) or getattr(
+            image, 'owner', None))
+
+
+def _flavor_of(server, flavor_ids):
+    """(name, id) of the server's flavor, None where unknown."""
+    flavor = server.flavor
+    if not flavor:
+        return None, None
+    # From 2.47 on Nova embeds the flavor with its name only, and
+    # openstacksdk then reports that name as the flavor's id too.
+    name = getattr(flavor, 'original_name', None)
+    if name:
+        return name, flavor_ids.get(name)
+    names = {fid: fname for fname, fid in flavor_ids.items()}
+    return names.get(flavor.id), flavor.id
+
+
+def describe_servers(conn, servers, groups=None):
+    """:class:`ServerFacts` of ``servers``, with everything selectors look
+    at beyond the server itself (aggregates, server groups, flavor ids,
+    images), each listed or fetched once. Used by recoveries, plans and
+    contract dry runs alike; ``groups`` is :func:`server_groups` when the
+    caller has it already."""
+    servers = list(servers)
+    if not servers:
+        return []
+    by_host = aggregates_by_host(conn)
+    if groups is None:
+        groups = server_groups(conn)
+    flavors = flavor_ids(conn)
+    images = {}
+    for server in servers:
+        image_id = server.image.id if server.image else None
+        if image_id and image_id not in images:
+            images[image_id] = image_of(conn, image_id)
+    return [server_facts(s, by_host.get(s.compute_host, ()),
+                         groups.get(s.id),
+                         images.get(s.image.id if s.image else None),
+                         flavors) for s in servers]
+
+
+def flavor_ids(conn):
+    """flavor name -> id, public and private ({} when they cannot be
+    listed)."""
+    try:
+        return {f.name: f.id for f in conn.compute.flavors(is_public=None)}
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('flavors unavailable: %s', exc)
+        return {}
+
+
+def image_of(conn, image_id):
+    """The Glance image ``image_id``, or None when it is gone or Glance
+    cannot be reached (the server's facts then say nothing of it)."""
+    try:
+        return conn.image.get_image(image_id)
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('image %s unavailable: %s', image_id, exc)
+        return None
+
+
+def aggregates_by_host(conn):
+    """host -> names of its aggregates ({} when they cannot be listed)."""
+    by_host = {}
+    try:
+        for aggregate in conn.compute.aggregates():
+            for host in aggregate.hosts or ():
+                by_host.setdefault(host, []).append(aggregate.name)
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('aggregates unavailable: %s', exc)
+    return by_host
+
+
+def server_groups(conn):
+    """server id -> its server group, all projects ({} when they cannot be
+    listed)."""
+    groups = {}
+    try:
+        for group in conn.compute.server_groups(all_projects=True):
+            for member in group.member_ids or ():
+                groups[member] = group
+    except openstack.exceptions.SDKException as exc:
+        LOG.debug('server groups unavailable: %s', exc)
+    return groups
 
 
 def servers_on_host(conn, host):
@@ -57,13 +160,52 @@ def servers_on_host(conn, host):
     return [s for s in servers if s.compute_host == host]
 
 
-def host_aggregates(conn, host):
-    try:
-        return [a.name for a in conn.compute.aggregates()
-                if host in (a.hosts or [])]
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('aggregates unavailable: %s', exc)
-        return []
+# -- maintenance: keep new servers off a host being drained -------------------
+
+#: disabled_reason prefix of a compute service VMR disabled for maintenance
+MAINTENANCE_REASON = 'vmr: maintenance'
+
+
+def compute_service(conn, host):
+    """The nova-compute service of ``host``; CloudError when Nova has none."""
+    found = [s for s in conn.compute.services(host=host, binary='nova-compute')
+             if s.host == host]
+    if not found:
+        raise CloudError('Nova has no nova-compute service on host %s' % host)
+    return found[0]
+
+
+def disable_for_maintenance(conn, host, reason=''):
+    """Disable ``host``'s nova-compute so the scheduler sends nothing new
+    there while it is drained. Returns ``(disabled_by_vmr, sentence)``: an
+    already disabled service (an operator's reason) is left as it is."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.status == 'disabled':
+        return False, '%s already disabled (%s): left as it is' % (
+            label, svc.disabled_reason or 'no reason')
+    why = ('%s %s' % (MAINTENANCE_REASON, reason)).strip()[:255]
+    conn.compute.disable_service(svc, svc.host, svc.binary,
+                                 disabled_reason=why)
+    return True, "%s disabled ('%s')" % (label, why)
+
+
+def enable_after_maintenance(conn, host):
+    """Enable ``host``'s nova-compute again if VMR's maintenance disabled
+    it. Returns ``(done, sentence)``; not done while the service is down
+    (enabling a down service leaves COMPUTE_STATUS_DISABLED stuck)."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.status != 'disabled':
+        return True, '%s already enabled' % label
+    if not (svc.disabled_reason or '').startswith(MAINTENANCE_REASON):
+        return True, "%s left disabled (not by VMR's maintenance: %s)" % (
+            label, svc.disabled_reason or 'no reason')
+    if svc.state != 'up':
+        return False, '%s not enabled yet: Nova reports it %s' % (
+            label, svc.state)
+    conn.compute.enable_service(svc, svc.host, svc.binary)
+    return True, '%s enabled' % label
 
 
 # -- capacity and planning data (vmr plan, vmr capacity) ---------------------
@@ -147,36 +289,18 @@ def _placement_capacity(conn, hypervisors):
 def server_loads(conn):
     """Every server with its flavor's size and server group
     (:class:`planning.ServerLoad`), for plans."""
-    by_host = {}
-    try:
-        for aggregate in conn.compute.aggregates():
-            for host in aggregate.hosts or ():
-                by_host.setdefault(host, []).append(aggregate.name)
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('aggregates unavailable: %s', exc)
-    groups = {}
-    try:
-        for group in conn.compute.server_groups(all_projects=True):
-            for member in group.member_ids or ():
-                groups[member] = group
-    except openstack.exceptions.SDKException as exc:
-        LOG.debug('server groups unavailable: %s', exc)
-    out = []
-    for server in conn.compute.servers(details=True, all_projects=True):
-        out.append(server_load(server, by_host.get(server.compute_host, ()),
-                               groups.get(server.id)))
-    return out
+    servers = list(conn.compute.servers(details=True, all_projects=True))
+    groups = server_groups(conn)
+    return [server_load(server, group=groups.get(server.id), facts=facts)
+            for server, facts in zip(servers, describe_servers(
+                conn, servers, groups), strict=True)]
 
 
-def server_load(server, aggregates=(), group=None):
+def server_load(server, aggregates=(), group=None, facts=None):
     """One server as a :class:`planning.ServerLoad` (its flavor's size)."""
-    import dataclasses
-
     from vmr_coordinator import planning
-    facts = server_facts(server, aggregates)
-    if group is not None:
-        facts = dataclasses.replace(facts, server_groups=frozenset(
-            n for n in (group.id, group.name) if n))
+    if facts is None:
+        facts = server_facts(server, aggregates, group)
     flavor = server.flavor
     ephemeral = (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024.0
     # A server booted from a volume takes no local root disk.

@@ -137,6 +137,9 @@ class Selector:
     aggregate: str | None = None
     availability_zone: str | None = None
     servers: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    flavors: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
     include_service_vms: bool = False
 
     @classmethod
@@ -152,13 +155,16 @@ class Selector:
                    aggregate=doc.get('aggregate'),
                    availability_zone=doc.get('availability_zone'),
                    servers=tuple(doc.get('servers') or ()),
+                   tags=tuple(doc.get('tags') or ()),
+                   flavors=tuple(doc.get('flavors') or ()),
+                   images=tuple(doc.get('images') or ()),
                    include_service_vms=bool(doc.get('include_service_vms', False)))
 
     def criteria(self) -> list[str]:
         """Names of the criteria this selector sets (``all`` excluded)."""
         names = []
         for name in ('metadata', 'projects', 'server_group', 'aggregate',
-                     'availability_zone', 'servers'):
+                     'availability_zone', 'servers', 'tags', 'flavors', 'images'):
             if getattr(self, name) not in (None, (), {}):
                 names.append(name)
         return names
@@ -179,6 +185,12 @@ class Selector:
                 and server.availability_zone != self.availability_zone):
             return False
         if self.servers and not self.names(server):
+            return False
+        if not set(self.tags) <= server.tags:
+            return False
+        if self.flavors and not _named(self.flavors, server.flavor_id, server.flavor_name):
+            return False
+        if self.images and not _named(self.images, server.image_id, server.image_name):
             return False
         return self.all or bool(self.criteria())
 
@@ -203,10 +215,16 @@ class Selector:
         for name in ('server_group', 'aggregate', 'availability_zone'):
             if getattr(self, name) is not None:
                 doc[name] = getattr(self, name)
-        if self.servers:
-            doc['servers'] = list(self.servers)
+        for name in ('servers', 'tags', 'flavors', 'images'):
+            if getattr(self, name):
+                doc[name] = list(getattr(self, name))
         doc['include_service_vms'] = self.include_service_vms
         return doc
+
+
+def _named(wanted: tuple[str, ...], *names: str | None) -> bool:
+    """Whether one of ``names`` (an id, a name; None when unknown) is wanted."""
+    return any(name and name in wanted for name in names)
 
 
 @dataclass(frozen=True)
@@ -595,7 +613,7 @@ def _build(doc: Mapping) -> Contract:
 _CREDENTIAL_HEADERS = frozenset({'authorization', 'proxy-authorization', 'cookie',
                                  'x-auth-token', 'x-subject-token', 'x-api-key'})
 _SELECTOR_CRITERIA = ('metadata, project(s), server_group, aggregate, availability_zone, '
-                      'servers')
+                      'servers, tags, flavors, images')
 
 
 def _incompatibility(trigger: Mapping, action: str) -> str | None:
@@ -760,8 +778,11 @@ class ServerFacts:
     """What matching needs to know about one server.
 
     ``server_groups`` holds the names *and* ids of its server groups,
-    ``aggregates`` the names of its host's aggregates. ``image_name`` and
-    ``image_tags`` describe its image, and ``owner`` is a hint set by whoever
+    ``aggregates`` the names of its host's aggregates, ``tags`` its Nova
+    server tags; ``flavor_*`` and ``image_*`` describe its flavor and image
+    (None when unknown, e.g. a server booted from a volume has no image).
+    ``image_tags`` and ``image_owner`` (the project owning the image) serve
+    service-VM detection, and ``owner`` is a hint set by whoever
     gathered the facts when another controller manages the server (e.g.
     ``octavia``); both serve service-VM detection.
     """
@@ -775,14 +796,19 @@ class ServerFacts:
     availability_zone: str | None = None
     server_groups: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    flavor_id: str | None = None
+    flavor_name: str | None = None
+    image_id: str | None = None
     image_name: str | None = None
     image_tags: frozenset[str] = frozenset()
+    image_owner: str | None = None
     owner: str | None = None
 
     def __post_init__(self):
         # Accept lists from callers but compare as sets: matching must not
         # depend on the order a cloud API happened to list things in.
-        for name in ('server_groups', 'aggregates', 'image_tags'):
+        for name in ('server_groups', 'aggregates', 'tags', 'image_tags'):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, 'metadata', dict(self.metadata or {}))
 
@@ -795,7 +821,7 @@ class ServerFacts:
     def to_dict(self) -> dict:
         """The facts as a JSON-serialisable dict (sets as sorted lists)."""
         doc = dataclasses.asdict(self)
-        for name in ('server_groups', 'aggregates', 'image_tags'):
+        for name in ('server_groups', 'aggregates', 'tags', 'image_tags'):
             doc[name] = sorted(doc[name])
         doc['metadata'] = dict(self.metadata)
         return doc
@@ -859,6 +885,10 @@ class ServiceVmPolicy:
         if server.project_id and server.project_id in self.project_ids:
             return (f'belongs to service project {server.project_id} '
                     '(cloud.service_vm_projects)')
+        if server.image_owner and server.image_owner in self.project_ids:
+            # Octavia uploads its amphora image to its own service project.
+            return (f'runs image {server.image_name or server.image_id} of service project '
+                    f'{server.image_owner} (cloud.service_vm_projects)')
         if self.honour_owner_hint and server.owner:
             return f'is managed by {server.owner}'
         return None
@@ -955,7 +985,8 @@ def match(contracts: Iterable[Contract], event: Mapping, servers: Iterable[Serve
     (ties: contract name); the others are recorded as shadowed. Service-owned
     VMs (``policy``) are skipped unless the winning candidates select them
     explicitly. The result does not depend on the order of ``contracts`` or
-    ``servers``. Raises :class:`TriggerEventError` for a malformed event and
+    ``servers``. An event that names a ``contract`` (a manual request) is
+    matched by that contract only. Raises :class:`TriggerEventError` for a malformed event and
     :class:`ContractError` when two contracts share a name.
     """
     policy = policy if policy is not None else ServiceVmPolicy()
@@ -973,6 +1004,9 @@ def match(contracts: Iterable[Contract], event: Mapping, servers: Iterable[Serve
         names.add(contract.name)
     active = [c for c in ordered if c.enabled and c.trigger_type == trigger.type
               and trigger.matches(c.trigger, event)]
+    if event.get('contract'):
+        # A request that names its contract (vmr recover) is that contract's alone.
+        active = [c for c in active if c.name == event['contract']]
 
     unique: dict[str, ServerFacts] = {}
     for server in sorted(servers, key=_server_order):

@@ -45,6 +45,17 @@ def recovery_id(host, boot_id, now):
                          time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)))
 
 
+def event_recovery_id(event, now):
+    """A readable, unique id for a recovery opened by an event (alarm,
+    manual request, maintenance, instance or process down): type, subject,
+    time and a random suffix."""
+    import uuid
+    subject = event.get('host') or event.get('server_id') or \
+        (event.get('servers') or [None])[0] or event.get('name') or 'event'
+    return '%s-%s-%s-%s' % (event['type'], subject, time.strftime(
+        '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
+
+
 def new_record(rid, host, trigger, now, boot_id=None):
     return {
         'id': rid,
@@ -63,6 +74,10 @@ def new_record(rid, host, trigger, now, boot_id=None):
 
 
 def add_event(record, now, event, detail=''):
+    # Timelines print "event detail": a detail that starts with the event's
+    # own word ("fenced compute-2 via ipmi") would read "fenced fenced".
+    if isinstance(detail, str) and detail.startswith(event + ' '):
+        detail = detail[len(event) + 1:]
     record.setdefault('timeline', []).append(
         {'at': now, 'event': event, 'detail': detail})
     record['updated_at'] = now

@@ -215,6 +215,10 @@ class Recovery:
             elif not record.data.get('maintenance') and record.data.get(
                     'drain'):
                 self._set_host(name, {'drain': None})
+            if not record.data.get('maintenance') and record.data.get(
+                    'drain_disabled_compute'):
+                self._submit(('enable', name), self._enable_after_drain, name,
+                             record.data['drain_disabled_compute'])
         # agents reporting dead local processes (e.g. nova-compute)
         for name, member in snap.members.items():
             for process in member.capabilities.get('processes_down') or []:
@@ -276,13 +280,10 @@ class Recovery:
         return [raw] if raw.get('type') else []
 
     def _event_record(self, event, now):
-        import uuid
-        subject = event.get('host') or event.get('server_id') or \
-            event.get('name') or 'event'
-        rid = '%s-%s-%s-%s' % (event['type'], subject, time.strftime(
-            '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
-        rec = journal_mod.new_record(rid, event.get('host'), event, now)
-        return rec
+        # A manual request carries the id the API already answered with.
+        rid = event.get('recovery_id') or \
+            journal_mod.event_recovery_id(event, now)
+        return journal_mod.new_record(rid, event.get('host'), event, now)
 
     def _poll_instances(self, snap, now, open_keys):
         """Every ``instance_poll_interval``: servers on live hosts in a
@@ -447,6 +448,9 @@ class Recovery:
         host = rec.get('host')
         event = {k: v for k, v in rec.get('trigger', {}).items()
                  if k != 'reason'}
+        if event.get('type') == 'maintenance':
+            self._disable_for_drain(rid, host,
+                                    rec['trigger'].get('reason') or '')
         facts = self._candidates(cloud, event)
         valid = []
         for name, doc in sorted(snap.contracts.items()):
@@ -487,6 +491,55 @@ class Recovery:
         if not steps and event.get('type') == 'host_down':
             self._finish_host(host, rid, RecoveryState.DONE)
 
+    def _disable_for_drain(self, rid, host, reason):
+        """Before a maintenance drain moves anything: disable the host's
+        nova-compute so new servers do not land there, and remember that
+        VMR did it (only then is it enabled again when maintenance ends)."""
+        from vmr_coordinator import cloud
+        ids = []
+        try:
+            with evidence.collect(self.conn, ids):
+                disabled, said = cloud.disable_for_maintenance(
+                    self.conn, host, reason)
+        except Exception as exc:  # drain anyway; say what is at risk
+            disabled, said = False, (
+                'could not disable nova-compute@%s: %s; new servers may '
+                'still land there' % (host, str(exc).splitlines()[0]))
+            LOG.error('recovery %s: %s', rid, said)
+        if disabled:
+            self._set_host(host, {'drain_disabled_compute': rid})
+        now = time.time()
+
+        def mutate(r):
+            journal_mod.add_event(r, now, 'nova service disabled' if disabled
+                                  else 'nova service not disabled',
+                                  evidence.annotate(said, ids))
+        self.journal.update(rid, mutate)
+
+    def _enable_after_drain(self, host, rid):
+        """Maintenance ended: enable the nova-compute VMR disabled."""
+        from vmr_coordinator import cloud
+        ids = []
+        try:
+            with evidence.collect(self.conn, ids):
+                done, said = cloud.enable_after_maintenance(self.conn, host)
+        except Exception as exc:  # retried at the next cycle
+            LOG.warning('maintenance of %s ended; nova-compute not enabled '
+                        'yet: %s', host, str(exc).splitlines()[0])
+            return
+        if not done:
+            LOG.info('maintenance of %s ended; %s', host, said)
+            return
+        self._set_host(host, {'drain_disabled_compute': None})
+        LOG.warning('maintenance of %s ended: %s', host, said)
+        if rid and self.store.get(self.store.keys.recovery(rid)) is not None:
+            now = time.time()
+
+            def mutate(r):
+                journal_mod.add_event(r, now, 'nova service enabled',
+                                      evidence.annotate(said, ids))
+            self.journal.update(rid, mutate)
+
     def _candidates(self, cloud, event):
         """ServerFacts of every server the event may concern."""
         conn = self.conn
@@ -513,14 +566,7 @@ class Recovery:
         if host and not ids and not names:
             for server in cloud.servers_on_host(conn, host):
                 found[server.id] = server
-        by_host = {}
-        facts = []
-        for server in found.values():
-            h = server.compute_host
-            if h not in by_host:
-                by_host[h] = cloud.host_aggregates(conn, h) if h else []
-            facts.append(cloud.server_facts(server, by_host[h]))
-        return facts
+        return cloud.describe_servers(conn, found.values())
 
     # -- 4. act ---------------------------------------------------------------
     def _drive_steps(self, rid, rec):

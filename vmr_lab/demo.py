@@ -293,12 +293,36 @@ class Demo:
         return conn.network.create_ip(floating_network_id=public.id,
                                       port_id=port.id)
 
-    def use_contract(self, doc):
-        """Replace the demo's contract with ``doc``."""
-        self.store.delete(self.store.keys.contract(DEMO_CONTRACT['name']))
+    def use_contract(self, doc, keep_demo=False):
+        """Load ``doc``; it replaces the demo's evacuate contract unless
+        ``keep_demo`` (then the demo's contract still heals the rest)."""
+        if not keep_demo:
+            self.store.delete(self.store.keys.contract(DEMO_CONTRACT['name']))
         self.store.put(self.store.keys.contract(doc['name']), doc)
         self.say('contract %s loaded: %s -> %s' % (
             doc['name'], doc['trigger']['type'], doc['action']['type']))
+
+    def left_down(self, ids, victim):
+        """Names of the servers ``ids`` not running away from ``victim``."""
+        down = []
+        for sid in ids:
+            server = self.lab.get_server(sid) or {}
+            if server.get('host') == victim or not self.lab.server_running(
+                    sid):
+                down.append(server.get('name') or sid)
+        return down
+
+    def _others_healed(self, ids, victim):
+        """Every other server of the dead host runs elsewhere: a pair that
+        failed over while its neighbours stay down is no success."""
+        down = self.left_down(ids, victim)
+        if down:
+            self.say('NOT HEALED: %s still down on %s' % (
+                ', '.join(down), victim))
+        else:
+            self.say('the %d other servers of %s run elsewhere'
+                     % (len(ids), victim))
+        return not down
 
     # -- observation ----------------------------------------------------------
     def _states(self):
@@ -348,9 +372,9 @@ class Demo:
         if scenario == 'maintenance':
             return self._maintenance(victim, ids, timeout)
         if scenario == 'fip-failover':
-            return self._fip_failover(victim, timeout)
+            return self._fip_failover(victim, ids, timeout)
         if scenario == 'lb-failover':
-            return self._lb_failover(victim, timeout)
+            return self._lb_failover(victim, ids, timeout)
         self.lab.hosts[victim].apply_fault(fault)
         self.say('FAULT: %s on %s' % (fault.replace('_', ' '), victim))
         if scenario in ('agent-death', 'partition'):
@@ -430,13 +454,14 @@ class Demo:
             'DRAINED' if ok else 'FAILED', victim))
         return ok
 
-    def _fip_failover(self, victim, timeout):
-        """An active/standby pair: the floating IP moves to the standby."""
+    def _fip_failover(self, victim, ids, timeout):
+        """An active/standby pair: the floating IP moves to the standby;
+        the dead host's other servers are evacuated."""
         self.use_contract({
             'name': 'vpn-pair', 'priority': 300,
             'trigger': {'type': 'host_down'},
             'selector': {'metadata': {'app': 'vpn'}},
-            'action': {'type': 'fip_failover'}})
+            'action': {'type': 'fip_failover'}}, keep_demo=True)
         others = [h for h in sorted(self.lab.hosts) if h != victim]
         active = self.boot('vpn-a', victim, {
             'app': 'vpn', 'vmr_pair': 'vpn', 'vmr_role': 'active'})
@@ -455,19 +480,22 @@ class Demo:
         moved = self.conn.network.get_ip(fip.id).port_id in port_ids
         ok = rec['state'] == 'done' and moved and \
             not self.lab.monitor.violations()
+        ok = self._others_healed(ids, victim) and ok
         self.say('%s: %s now on vpn-b, %.1f s after the failure' % (
             'FAILED OVER' if ok else 'FAILED', fip.floating_ip_address,
             time.monotonic() - t_fail))
         return ok
 
-    def _lb_failover(self, victim, timeout):
+    def _lb_failover(self, victim, ids, timeout):
         """Active/standby behind Octavia: the dead member is disabled, the
-        standby enabled and ONLINE."""
+        standby enabled and ONLINE; the dead host's other servers are
+        evacuated."""
         self.use_contract({
             'name': 'api-lb', 'priority': 300,
             'trigger': {'type': 'host_down'},
             'selector': {'metadata': {'app': 'api'}},
-            'action': {'type': 'lb_failover', 'params': {'pool': 'api-pool'}}})
+            'action': {'type': 'lb_failover', 'params': {'pool': 'api-pool'}}},
+            keep_demo=True)
         conn = self.conn
         lbaas = conn.load_balancer
         others = [h for h in sorted(self.lab.hosts) if h != victim]
@@ -512,6 +540,7 @@ class Demo:
             members.get(addresses['api-b']) == (True, 'ONLINE') and \
             members.get(addresses['api-a'], (None,))[0] is False and \
             not self.lab.monitor.violations()
+        ok = self._others_healed(ids, victim) and ok
         self.say('%s: members %s, %.1f s after the failure' % (
             'FAILED OVER' if ok else 'FAILED', members,
             time.monotonic() - t_fail))

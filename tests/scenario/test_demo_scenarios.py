@@ -98,8 +98,15 @@ def test_mass_failure_engages_the_brake_and_fences_nothing():
 @pytest.mark.parametrize('scenario', ['maintenance', 'fip-failover',
                                       'lb-failover'])
 def test_demo_contract_scenarios(demo, scenario):
+    neighbours = [s['id'] for s in demo.lab.find_servers()
+                  if s.get('host') == 'compute-2']
     assert demo.run(scenario, 'compute-2', timeout=90), demo.out.getvalue()
     assert demo.lab.monitor.violations() == []
+    # a pair that failed over while its host's other servers stay down is
+    # no success: they are healed too, and the demo checks it
+    assert neighbours
+    assert demo.left_down(neighbours, 'compute-2') == []
+    assert 'fenced fenced' not in demo.out.getvalue()
 
 
 def test_pair_gets_its_standby_back_when_the_host_returns(demo):

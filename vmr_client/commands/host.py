@@ -75,8 +75,21 @@ class ShowHost(show.ShowOne):
         return host_row(body['host'], body.get('member'))
 
 
+#: exit status of ``host maintenance --on`` when nothing will drain the host
+NOTHING_DRAINS = 3
+
+
 class HostMaintenance(show.ShowOne):
-    """Put a host into maintenance (VMR leaves it alone) or take it out."""
+    """Put a host into maintenance (VMR leaves it alone) or take it out.
+
+    With a contract whose trigger is maintenance, VMR then disables the
+    host's nova-compute (disabled_reason "vmr: maintenance REASON") and
+    drains it; ending maintenance enables it again if VMR disabled it.
+    Without such a contract --on still sets maintenance but warns that
+    nothing will be drained, and exits with status 3.
+    """
+
+    warning = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -95,7 +108,15 @@ class HostMaintenance(show.ShowOne):
             body['reason'] = parsed_args.reason
         result = self.app.client.post(
             '/v1/hosts/%s/maintenance' % parsed_args.host, body)
+        self.warning = result.get('warning')
         return host_row(result['host'])
+
+    def run(self, parsed_args):
+        status = super().run(parsed_args)
+        if self.warning:
+            self.app.stderr.write('warning: %s\n' % self.warning)
+            return NOTHING_DRAINS
+        return status
 
 
 class ConfirmFenced(command.Command):

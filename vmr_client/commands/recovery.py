@@ -1,6 +1,6 @@
-"""``vmr recovery list|show``."""
+"""``vmr recovery list|show`` and ``vmr recover``."""
 
-from cliff import lister, show
+from cliff import command, lister, show
 
 from vmr_client import render
 
@@ -71,3 +71,42 @@ class ShowRecovery(show.ShowOne):
             self.app.stdout.write(render.format_recovery(self._record))
             return 0
         return super().produce_output(parsed_args, column_names, data)
+
+
+class Recover(command.Command):
+    """Heal a server, or every server of a host, with a contract, now.
+
+    The contract must have trigger ``manual`` (see ``vmr contract list``);
+    only it heals the servers, whatever other contracts say. Prints the
+    recovery id; follow it with ``vmr recovery show ID``. Needs the admin
+    role.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--contract', required=True,
+                            help='name of a contract whose trigger is manual')
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument('server', nargs='?',
+                            help='id or name of the server to heal')
+        target.add_argument('--host',
+                            help='heal every server on this compute host')
+        parser.add_argument('--reason', help='why (kept in the recovery)')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = {'contract': parsed_args.contract}
+        if parsed_args.host is not None:
+            body['host'] = parsed_args.host
+        else:
+            body['server'] = parsed_args.server
+        if parsed_args.reason is not None:
+            body['reason'] = parsed_args.reason
+        result = self.app.client.post('/v1/recoveries', body)
+        what = ('host %s' % parsed_args.host if parsed_args.host is not None
+                else 'server %s' % parsed_args.server)
+        self.app.stdout.write(
+            'manual recovery %s of %s with contract %s handed to the leader; '
+            'follow it with: vmr recovery show %s\n' % (
+                result['recovery_id'], what, parsed_args.contract,
+                result['recovery_id']))

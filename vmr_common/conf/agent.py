@@ -56,10 +56,12 @@ OPTS = [
                         ('watchdog-reboot', 'stop feeding the watchdog so '
                                             'the node resets itself')],
                help='What an isolated node does, so that it never runs VMs '
-                    'that are being restarted elsewhere.'),
+                    'that are being restarted elsewhere. vmr-agent refuses '
+                    'to start with stop-instances but no isolation_command, '
+                    'or watchdog-reboot without watchdog_enabled.'),
     cfg.StrOpt('isolation_command',
                help='Command run (without a shell) for '
-                    'isolation_action=stop-instances.'),
+                    'isolation_action=stop-instances; required with it.'),
     cfg.BoolOpt('watchdog_enabled', default=False,
                 help='Arm a watchdog that resets the node when the agent '
                      'loses its etcd lease; lets coordinators use the '

@@ -65,3 +65,23 @@ def check_timing(conf, role):
     problems = timing_problems(conf, role)
     if problems:
         raise TimingError('invalid timing configuration: ' + '; '.join(problems))
+
+
+def agent_problems(conf):
+    """One sentence per [agent] setting that would silently do nothing."""
+    agent = conf.agent
+    problems = []
+    if agent.isolation_action == 'stop-instances' and not (
+            agent.isolation_command or '').strip():
+        problems.append(
+            '[agent] isolation_action = stop-instances needs [agent] '
+            'isolation_command (the command that stops the local instances, '
+            'run without a shell); set it, or choose isolation_action = '
+            'watchdog-reboot or none')
+    if agent.isolation_action == 'watchdog-reboot' and \
+            not agent.watchdog_enabled:
+        problems.append(
+            '[agent] isolation_action = watchdog-reboot needs [agent] '
+            'watchdog_enabled = true (there is no watchdog to stop feeding); '
+            'enable it, or choose isolation_action = stop-instances or none')
+    return problems

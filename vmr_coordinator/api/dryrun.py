@@ -31,18 +31,7 @@ def selection(contract, servers, policy):
 
 def cloud_facts(conn):
     """Server facts of every server in the cloud (all projects)."""
-    import openstack
-
     from vmr_coordinator import cloud
 
-    aggregates = {}
-    try:
-        for aggregate in conn.compute.aggregates():
-            for host in aggregate.hosts or ():
-                aggregates.setdefault(host, []).append(aggregate.name)
-    except openstack.exceptions.SDKException:
-        aggregates = {}  # they need admin; selectors without them still work
-    return [cloud.server_facts(server, aggregates.get(server.compute_host,
-                                                      ()))
-            for server in conn.compute.servers(details=True,
-                                               all_projects=True)]
+    return cloud.describe_servers(conn, conn.compute.servers(
+        details=True, all_projects=True))

@@ -83,7 +83,10 @@ SCHEMAS = {
         'maintenance_at': NNUM, 'agent': ANY_OBJ, 'live': BOOL,
         'mod_revision': INT}, required=('host',)),
         'member': {'type': ['object', 'null'], 'description': 'The live '
-                   "agent's capabilities, null when it is absent."}},
+                   "agent's capabilities, null when it is absent."},
+        'warning': dict(STR, description='Maintenance turned on while no '
+                        'enabled contract has trigger maintenance: nothing '
+                        'will be drained.')},
         required=('host',)),
     'MaintenanceRequest': _obj({'enabled': BOOL, 'reason': STR},
                                required=('enabled',), additional=False),
@@ -91,6 +94,17 @@ SCHEMAS = {
     'OperatorRequest': _obj({'request': _obj({
         'type': STR, 'host': STR, 'by': STR, 'at': NUM, 'reason': NSTR})},
         required=('request',)),
+    'RecoveryRequest': _obj({
+        'contract': dict(STR, description='A contract whose trigger is '
+                         'manual.'),
+        'server': dict(STR, description='Id or name of the server to heal.'),
+        'host': dict(STR, description='Heal every server on this host.'),
+        'reason': STR},
+        required=('contract',), additional=False),
+    'RecoveryAccepted': _obj({
+        'recovery_id': dict(STR, description='The id the recovery opens '
+                            'under (GET /v1/recoveries/{recovery_id}).'),
+        'request': ANY_OBJ}, required=('recovery_id', 'request')),
     'RecoverySummary': _obj({
         'id': STR, 'host': NSTR, 'state': NSTR, 'trigger': NSTR,
         'created_at': NNUM, 'updated_at': NNUM, 'fenced': BOOL,
@@ -301,6 +315,15 @@ OPERATIONS = {
                 {'type': 'integer', 'minimum': 1})], None,
         {'200': _json('RecoveryList', 'Recoveries, newest first.'),
          '400': _error('Unknown state.')}),
+    'recoveries.create': (
+        'Ask for a manual recovery: one contract with a manual trigger, for '
+        'one server or every server of a host (exactly one of server and '
+        'host).', 'recoveries', [], _body('RecoveryRequest'),
+        {'202': _json('RecoveryAccepted', 'Handed to the leader.'),
+         '400': _error('Malformed body, or the contract\'s trigger is not '
+                       'manual; `field` names the offending field.'),
+         '404': _error('No such contract or host.'),
+         '409': _error('The contract is disabled or stored invalid.')}),
     'recoveries.get': ('Show a recovery with its steps and timeline.',
                        'recoveries', [RID], None,
                        {'200': _json('Recovery', 'The recovery.'),

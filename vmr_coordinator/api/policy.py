@@ -1,7 +1,8 @@
 """oslo.policy rules of the REST API, with their defaults registered in code.
 
 Reads need a reader (``reader``, ``member`` or ``admin`` role); every write
-— contracts, maintenance, confirm-fenced, pause, brake release — needs
+— contracts, maintenance, confirm-fenced, manual recoveries, pause,
+brake release — needs
 ``admin``. Operators override rules in the ``[oslo_policy] policy_file``.
 :func:`list_rules` feeds the ``oslo.policy.policies`` entry point
 (``oslopolicy-sample-generator --namespace vmr``).
@@ -54,6 +55,9 @@ API_RULES = [
           'POST', '/v1/hosts/{host}/confirm-fenced'),
     _rule('vmr:recovery:list', 'rule:vmr:reader', 'List recoveries.',
           'GET', '/v1/recoveries'),
+    _rule('vmr:recovery:create', 'rule:vmr:admin',
+          'Ask for a manual recovery with a contract whose trigger is '
+          'manual.', 'POST', '/v1/recoveries'),
     _rule('vmr:recovery:get', 'rule:vmr:reader',
           'Show a recovery with its steps and timeline.',
           'GET', '/v1/recoveries/{id}'),

@@ -89,6 +89,8 @@ ROUTES = [
           'confirm_fenced', 'vmr:host:confirm_fenced'),
     Route('recoveries.list', 'GET', '/v1/recoveries', 'list_recoveries',
           'vmr:recovery:list'),
+    Route('recoveries.create', 'POST', '/v1/recoveries', 'create_recovery',
+          'vmr:recovery:create'),
     Route('recoveries.get', 'GET', '/v1/recoveries/{recovery_id}',
           'get_recovery', 'vmr:recovery:get'),
     Route('plan', 'GET', '/v1/plan', 'plan', 'vmr:plan:get'),
@@ -479,9 +481,30 @@ class Resources:
             if result.succeeded:
                 LOG.info('API: %s turned maintenance of %s %s (%s)', by, host,
                          'on' if enabled else 'off', reason or 'no reason')
-                return 200, {'host': dict(data, host=host)}
+                answer = {'host': dict(data, host=host)}
+                if enabled and not self._drains():
+                    answer['warning'] = (
+                        'no enabled contract has trigger maintenance: VMR '
+                        'stops watching %s but moves nothing off it; add one '
+                        '(e.g. etc/vmr/contracts/live_migrate.yaml) to drain '
+                        'it' % host)
+                    LOG.warning('API: %s', answer['warning'])
+                return 200, answer
         raise _error(409, 'host %s changed %d times while being updated; '
                      'try again' % (host, CAS_ATTEMPTS))
+
+    def _drains(self):
+        """Whether an enabled contract reacts to maintenance (drains)."""
+        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
+        for kv in kvs:
+            try:
+                doc = kv.json()
+            except exceptions.CorruptRecord:
+                continue
+            if isinstance(doc, dict) and doc.get('enabled', True) and \
+                    (doc.get('trigger') or {}).get('type') == 'maintenance':
+                return True
+        return False
 
     def confirm_fenced(self, req, host):
         body = read_json(req, required=False)
@@ -538,6 +561,74 @@ class Resources:
             out.append(summary)
         out.sort(key=lambda r: (r['created_at'] or 0, r['id']), reverse=True)
         return 200, {'recoveries': out[:limit] if limit else out}
+
+    def create_recovery(self, req):
+        """A manual recovery (``vmr recover``): one contract with a
+        ``manual`` trigger, for one server or every server of a host.
+
+        Stored as a ``manual`` event where the leader takes alarm events
+        from; it opens the recovery under the id answered here.
+        """
+        from vmr_coordinator import contracts as contracts_mod
+        from vmr_coordinator import journal as journal_mod
+        body = read_json(req)
+        unknown = sorted(set(body) - {'contract', 'server', 'host', 'reason'})
+        if unknown:
+            raise _error(400, 'unknown field %r; allowed: contract, server, '
+                         'host, reason' % unknown[0], unknown[0])
+        name = body.get('contract')
+        if not isinstance(name, str) or not name:
+            raise _error(400, 'field \'contract\' is required: the name of a '
+                         'contract whose trigger is manual', 'contract')
+        server, host = body.get('server'), body.get('host')
+        if (server is None) == (host is None):
+            raise _error(400, 'give either \'server\' (an id or name) or '
+                         '\'host\' (every server on it), not %s'
+                         % ('both' if server is not None else 'neither'),
+                         'server')
+        for field, value in (('server', server), ('host', host)):
+            if value is not None and (not isinstance(value, str) or not value
+                                      or len(value) > 255):
+                raise _error(400, 'field %r must be a non-empty string of at '
+                             'most 255 characters' % field, field)
+        reason = optional_reason(body)
+        kv = self._etcd(self.store.get, self.keys.contract(name))
+        if kv is None:
+            raise _error(404, 'no contract named %r; see vmr contract list'
+                         % name, 'contract')
+        try:
+            contract = contracts_mod.parse_contract(self._record(kv))
+        except contracts_mod.ContractError as exc:
+            raise _error(409, 'contract %r is stored but invalid: %s'
+                         % (name, exc), 'contract')
+        if contract.trigger_type != 'manual':
+            raise _error(400, 'contract %r has trigger %s; only a contract '
+                         'with trigger manual can be run by hand'
+                         % (name, contract.trigger_type), 'contract')
+        if not contract.enabled:
+            raise _error(409, 'contract %r is disabled; enable it first'
+                         % name, 'contract')
+        if host is not None and self._etcd(
+                self.store.get, self.keys.host(host)) is None:
+            raise _error(404, 'no host named %r' % host, 'host')
+        now = time.time()
+        event = {'type': 'manual', 'contract': name,
+                 'requested_by': self._who(req), 'received_at': now}
+        if server is not None:
+            event['servers'] = [server]
+        else:
+            event['host'] = host
+        if reason:
+            event['reason'] = reason
+        rid = journal_mod.event_recovery_id(event, now)
+        event['recovery_id'] = rid
+        if not self._etcd(self.store.create, self.keys.events + rid, event):
+            raise _error(409, 'request id %s is taken (two requests in the '
+                         'same second); send it again' % rid)
+        LOG.warning('API: %s asked for manual recovery %s (contract %s, %s)',
+                    event['requested_by'], rid, name,
+                    'server %s' % server if server else 'host %s' % host)
+        return 202, {'recovery_id': rid, 'request': event}
 
     def get_recovery(self, req, recovery_id):
         kv = self._etcd(self.store.get, self.keys.recovery(recovery_id))

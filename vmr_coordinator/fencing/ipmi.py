@@ -60,6 +60,10 @@ class IpmiFencer(base.Fencer):
                      or self.settings.poll_interval)
 
     def _login(self):
+        # pyghmi caches half-open sessions per BMC and hands a broken one
+        # (from an earlier attempt that got no answer) to the next Command,
+        # which then fails at once, blamed on a later stage: log in afresh.
+        self._forget_sessions()
         try:
             return self._command()
         except AttributeError:
@@ -101,9 +105,15 @@ class IpmiFencer(base.Fencer):
         # next fence logs in afresh.
         self._forget_sessions(session)
 
-    def _explain(self, exc, timeout, stage):
+    def _explain(self, exc, timeout, stage, elapsed=None):
         """One sentence for an exception raised while talking to the BMC."""
         text = str(exc).lower()
+        if text.strip() in ('', 'none'):
+            # pyghmi gives up on a silent BMC with an exception that says
+            # nothing (IpmiException(None)), after its own timeout.
+            return 'BMC %s unreachable during %s (no answer; gave up after ' \
+                '%.1f s)' % (self.endpoint, stage,
+                             timeout if elapsed is None else elapsed)
         if any(s in text for s in _AUTH_ERRORS):
             return ("BMC %s rejected the credentials of user '%s' (check "
                     'username/password in the fence profile)'
@@ -121,6 +131,7 @@ class IpmiFencer(base.Fencer):
         off', ...) so a timeout can say where the BMC stopped answering.
         Returns ``(value, error)``.
         """
+        start = time.monotonic()
         finished, value, error = base.call_with_deadline(
             lambda: work(stages), timeout,
             name='vmr-ipmi-%s' % self.endpoint)
@@ -131,7 +142,8 @@ class IpmiFencer(base.Fencer):
             return None, 'BMC %s stopped answering during %s (%.1f s ' \
                 'timeout)' % (self.endpoint, stages[0], timeout)
         if error is not None:
-            return None, self._explain(error, timeout, stages[0])
+            return None, self._explain(error, timeout, stages[0],
+                                       time.monotonic() - start)
         return value, None
 
     def _set_and_poll(self, wanted, timeout):

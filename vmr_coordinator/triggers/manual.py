@@ -9,8 +9,9 @@ class Manual(Trigger):
     """A recovery requested with ``vmr recover``.
 
     Event: ``{'type': 'manual', 'servers': [ids or names]}`` and/or
-    ``{'host': 'compute-3'}``. Affects the named servers and the servers on the
-    named host.
+    ``{'host': 'compute-3'}``, usually with ``'contract': NAME`` (the API's
+    ``POST /v1/recoveries`` always sets it): then only that contract heals
+    them. Affects the named servers and the servers on the named host.
     """
 
     type = 'manual'
@@ -27,6 +28,10 @@ class Manual(Trigger):
         if host is not None and not (isinstance(host, str) and host):
             raise TriggerEventError(f'manual event field "host" must be a host name, '
                                     f'got {host!r}')
+        contract = event.get('contract')
+        if contract is not None and not (isinstance(contract, str) and contract):
+            raise TriggerEventError(f'manual event field "contract" must be a contract '
+                                    f'name, got {contract!r}')
         if not servers and not host:
             raise TriggerEventError('manual event names nothing: give "servers" or "host"')
 
@@ -44,4 +49,5 @@ class Manual(Trigger):
         if event.get('host'):
             parts.append(f'host {event["host"]}')
         who = f' by {event["requested_by"]}' if event.get('requested_by') else ''
-        return f'manual recovery of {" and ".join(parts) or "nothing"}{who}'
+        how = f' with contract {event["contract"]}' if event.get('contract') else ''
+        return f'manual recovery of {" and ".join(parts) or "nothing"}{how}{who}'

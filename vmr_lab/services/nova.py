@@ -297,6 +297,12 @@ class NovaAPI(Service):
         r('PUT', p + '/servers/{server_id}/metadata/{key}', self.set_meta_item)
         r('DELETE', p + '/servers/{server_id}/metadata/{key}',
           self.delete_meta_item)
+        r('GET', p + '/servers/{server_id}/tags', self.list_tags)
+        r('PUT', p + '/servers/{server_id}/tags', self.replace_tags)
+        r('DELETE', p + '/servers/{server_id}/tags', self.delete_tags)
+        r('GET', p + '/servers/{server_id}/tags/{tag}', self.check_tag)
+        r('PUT', p + '/servers/{server_id}/tags/{tag}', self.add_tag)
+        r('DELETE', p + '/servers/{server_id}/tags/{tag}', self.delete_tag)
         r('GET', p + '/servers/{server_id}/os-instance-actions',
           self.list_instance_actions)
         r('GET', p + '/servers/{server_id}/os-instance-actions/{request_id}',
@@ -1120,6 +1126,9 @@ class NovaAPI(Service):
             server['user_data'] = user_data
             server['description'] = body.get('description')
             server['pinned_az'] = zone
+            if body.get('tags') is not None and self.mv(req, '2.52'):
+                self._check_tags(body['tags'])
+                server['tags'] = list(dict.fromkeys(body['tags']))
             if group is not None:
                 group['members'].append(server['id'])
             if requested_host:
@@ -1966,6 +1975,76 @@ class NovaAPI(Service):
             if key not in metadata:
                 raise Fault(404, 'Metadata item was not found')
             del metadata[key]
+        return 204, None
+
+    # -- server tags (2.26) ------------------------------------------------------
+    #: Nova's limits: 50 tags a server, 60 characters, no '/' or ','
+    MAX_TAGS = 50
+
+    def _tags_api(self, req):
+        if not self.mv(req, '2.26'):
+            raise Fault(404, 'The resource could not be found.')
+
+    def _check_tags(self, tags):
+        if not isinstance(tags, list) or not all(
+                isinstance(t, str) and 0 < len(t) <= 60 and '/' not in t
+                and ',' not in t for t in tags):
+            raise Fault(400, 'Invalid input for field/attribute tags. Tags '
+                             'are strings of 1-60 characters without "/" '
+                             'or ",".')
+        if len(set(tags)) > self.MAX_TAGS:
+            raise Fault(400, 'The number of tags exceeded the per-server '
+                             'limit %d' % self.MAX_TAGS)
+
+    def list_tags(self, req, ctx, server_id):
+        self._tags_api(req)
+        with self.state_lock:
+            return 200, {'tags': list(self._server(ctx, server_id)['tags'])}
+
+    def replace_tags(self, req, ctx, server_id):
+        self._tags_api(req)
+        self._writer(ctx, 'os_compute_api:os-server-tags:update_all')
+        tags = self.json_body(req).get('tags')
+        self._check_tags(tags)
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            server['tags'] = list(dict.fromkeys(tags))
+            return 200, {'tags': list(server['tags'])}
+
+    def delete_tags(self, req, ctx, server_id):
+        self._tags_api(req)
+        self._writer(ctx, 'os_compute_api:os-server-tags:delete_all')
+        with self.state_lock:
+            self._server(ctx, server_id)['tags'] = []
+        return 204, None
+
+    def check_tag(self, req, ctx, server_id, tag):
+        self._tags_api(req)
+        with self.state_lock:
+            if tag not in self._server(ctx, server_id)['tags']:
+                raise Fault(404, 'Tag %s could not be found.' % tag)
+        return 204, None
+
+    def add_tag(self, req, ctx, server_id, tag):
+        self._tags_api(req)
+        self._writer(ctx, 'os_compute_api:os-server-tags:update')
+        self._check_tags([tag])
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            if tag in server['tags']:
+                return 204, None
+            self._check_tags(server['tags'] + [tag])
+            server['tags'].append(tag)
+        return 201, None
+
+    def delete_tag(self, req, ctx, server_id, tag):
+        self._tags_api(req)
+        self._writer(ctx, 'os_compute_api:os-server-tags:delete')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            if tag not in server['tags']:
+                raise Fault(404, 'Tag %s could not be found.' % tag)
+            server['tags'].remove(tag)
         return 204, None
 
     # -- instance actions, migrations -----------------------------------------

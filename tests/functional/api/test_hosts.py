@@ -129,3 +129,16 @@ def test_confirm_fenced_refuses_a_live_host_and_unknown_hosts(api):
     assert api.store.get(api.store.keys.root + 'requests/confirm-fenced/'
                          'compute-1') is None
     assert api.post('/v1/hosts/nope/confirm-fenced').status_code == 404
+
+
+def test_maintenance_on_warns_when_no_contract_drains(api):
+    api.add_host('compute-1')
+    r = api.post('/v1/hosts/compute-1/maintenance', {'enabled': True})
+    assert r.status_code == 200
+    assert 'no enabled contract has trigger maintenance' in r.json()[
+        'warning']
+    api.store.put(api.store.keys.contract('drain'), {
+        'name': 'drain', 'trigger': {'type': 'maintenance'},
+        'selector': {'all': True}, 'action': {'type': 'live_migrate'}})
+    r = api.post('/v1/hosts/compute-1/maintenance', {'enabled': True})
+    assert 'warning' not in r.json()

@@ -80,6 +80,10 @@ def test_contract_create_dry_run_from_json(vmr, api, tmp_path):
     assert api.store.get(api.store.keys.contract('web-ha')) is None
 
 
+DRAIN = {'name': 'drain', 'trigger': {'type': 'maintenance'},
+         'selector': {'all': True}, 'action': {'type': 'live_migrate'}}
+
+
 def test_host_commands(vmr, api):
     api.add_host('compute-1')
     api.add_member('compute-1', version='0.1.0')
@@ -97,6 +101,7 @@ def test_host_commands(vmr, api):
     assert shown['live'] is True
     assert shown['member']['version'] == '0.1.0'
 
+    api.store.put(api.store.keys.contract('drain'), DRAIN)
     out, _ = vmr('host', 'maintenance', 'compute-1', '--on', '--reason',
                  'BIOS update', '-f', 'json')
     assert json.loads(out)['maintenance'] is True
@@ -252,3 +257,50 @@ def test_status_shows_keepalived_pairs(vmr, api):
     vrrp = json.loads(out)['vrrp']
     assert vrrp['web']['web-2']['state'] == 'BACKUP'
     assert vrrp['db']['db-1']['previous'] == 'MASTER'
+
+
+def test_recover_hands_a_manual_request_to_the_leader(vmr, api):
+    api.store.put(api.store.keys.contract('by-hand'), {
+        'name': 'by-hand', 'trigger': {'type': 'manual'},
+        'selector': {'all': True}, 'action': {'type': 'reboot'}})
+    api.store.put(api.store.keys.contract('web-ha'), {
+        'name': 'web-ha', 'trigger': {'type': 'host_down'},
+        'selector': {'all': True}, 'action': {'type': 'evacuate'}})
+    api.add_host('compute-1')
+
+    out, _ = vmr('recover', '--contract', 'by-hand', 'web-1')
+    assert out.startswith('manual recovery manual-web-1-')
+    assert 'of server web-1 with contract by-hand' in out
+    out, _ = vmr('recover', '--contract', 'by-hand', '--host', 'compute-1',
+                 '--reason', 'kernel update')
+    assert 'of host compute-1' in out
+    kvs, _ = api.store.get_prefix(api.store.keys.events)
+    assert sorted(str(kv.json().get('servers') or kv.json().get('host'))
+                  for kv in kvs) == ["['web-1']", 'compute-1']
+
+    _, err = vmr('recover', '--contract', 'web-ha', 'web-1', expect=1)
+    assert 'only a contract with trigger manual' in err
+    _, err = vmr('recover', '--contract', 'by-hand', 'web-1', '--host',
+                 'compute-1', expect=2)
+    assert 'not allowed with argument' in err
+
+
+def test_maintenance_on_without_a_drain_contract_warns(vmr, api):
+    api.add_host('compute-1')
+    api.store.put(api.store.keys.contract('off'), dict(
+        DRAIN, name='off', enabled=False))
+
+    out, err = vmr('host', 'maintenance', 'compute-1', '--on', expect=3)
+    # (the in-process API logs to the same stderr)
+    warnings = [line for line in err.splitlines()
+                if line.startswith('warning: ')]
+    assert warnings == [
+        'warning: no enabled contract has trigger maintenance: VMR stops '
+        'watching compute-1 but moves nothing off it; add one (e.g. '
+        'etc/vmr/contracts/live_migrate.yaml) to drain it']
+    assert 'maintenance' in out
+    assert api.store.get(api.store.keys.host(
+        'compute-1')).json()['maintenance'] is True
+    # ending maintenance needs no contract: no warning
+    _, err = vmr('host', 'maintenance', 'compute-1', '--off')
+    assert 'warning: ' not in err

@@ -121,3 +121,19 @@ def test_ipmitool_drives_the_virtual_bmc(make_bmc, ipmitool):
     ipmitool(bmc, 'power', 'reset')
     assert bmc.host.requests == ['off', 'on', 'cycle', 'reset']
     assert ipmitool(bmc, 'power', 'status') == 'Chassis Power is on'
+
+
+def test_a_dead_bmc_reads_as_unreachable_at_login_every_time(make_bmc,
+                                                              conf):
+    from vmr_lab.ports import free_udp_port
+    options = dict(make_bmc().ipmi_options(), port=free_udp_port())
+    # Longer than pyghmi's own login timeout (~5 s): pyghmi gives up first,
+    # with an exception that says nothing.
+    prof = profile_of([dict(driver='ipmi', timeout=8, **options)])
+    for _attempt in range(2):   # the blocked retry must not differ
+        (rung,) = ladder.run_ladder(target(), prof, conf).attempts
+        assert rung.error.startswith(
+            'BMC 127.0.0.1:%d unreachable during login (no answer; gave up '
+            'after' % options['port']), rung.error
+        assert 'None' not in rung.error
+        assert rung.duration > 1.0

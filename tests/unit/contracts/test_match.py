@@ -206,6 +206,18 @@ def test_manual_event_concerns_the_named_servers():
         ('b', 'by-hand')]
 
 
+def test_manual_event_naming_a_contract_is_healed_by_that_contract_only():
+    high = contract('high', priority=500, trigger={'type': 'manual'},
+                    action={'type': 'reboot'})
+    low = contract('low', priority=10, trigger={'type': 'manual'},
+                   action={'type': 'rebuild'})
+    event = {'type': 'manual', 'servers': ['b'], 'contract': 'low'}
+    plan = plan_of([high, low], [server('b')], event=event)
+    assert assignments(plan) == [('b', 'low')]
+    assert plan.steps[0].shadowed == ()
+    assert 'with contract low' in plan.description
+
+
 def test_duplicate_server_facts_are_planned_once():
     plan = plan_of([contract('c')], [server('a'), server('a')])
     assert len(plan.steps) == 1
@@ -268,3 +280,55 @@ def test_match_accepts_parsed_contracts_of_every_example_shape():
                    [server('vpn-a', metadata={'vmr_pair': 'vpn', 'vmr_role': 'active'}),
                     server('web')])
     assert assignments(plan) == [('vpn-a', 'vpn'), ('web', 'rest')]
+
+
+def test_selector_by_server_tags_needs_every_tag():
+    c = contract('tagged', selector={'tags': ['evacuable', 'gold']})
+    servers = [server('both', tags={'evacuable', 'gold', 'x'}),
+               server('one', tags={'evacuable'}), server('none')]
+    assert assignments(plan_of([c], servers)) == [('both', 'tagged')]
+
+
+@pytest.mark.parametrize('wanted', ['m1.large', 'f-42'])
+def test_selector_by_flavor_name_or_id(wanted):
+    c = contract('flavored', selector={'flavors': [wanted, 'm1.tiny']})
+    servers = [server('big', flavor_id='f-42', flavor_name='m1.large'),
+               server('small', flavor_id='f-1', flavor_name='m1.small'),
+               server('unknown')]
+    assert assignments(plan_of([c], servers)) == [('big', 'flavored')]
+
+
+@pytest.mark.parametrize('wanted', ['rhel-9', 'img-9'])
+def test_selector_by_image_name_or_id(wanted):
+    c = contract('imaged', selector={'images': [wanted]})
+    servers = [server('vm', image_id='img-9', image_name='rhel-9'),
+               server('other', image_id='img-8', image_name='rhel-8'),
+               server('from-volume')]    # no image at all
+    assert assignments(plan_of([c], servers)) == [('vm', 'imaged')]
+
+
+def test_tags_flavors_and_images_combine_with_and():
+    c = contract('all-three', selector={'tags': ['evacuable'],
+                                        'flavors': ['m1.large'],
+                                        'images': ['rhel-9']})
+    facts = dict(tags={'evacuable'}, flavor_name='m1.large',
+                 image_name='rhel-9')
+    servers = [server('yes', **facts),
+               server('no-tag', **dict(facts, tags=set())),
+               server('no-flavor', **dict(facts, flavor_name='m1.small'))]
+    assert assignments(plan_of([c], servers)) == [('yes', 'all-three')]
+    assert c.selector.to_dict() == {
+        'tags': ['evacuable'], 'flavors': ['m1.large'], 'images': ['rhel-9'],
+        'include_service_vms': False}
+    assert parse_contract(c.to_dict()) == c
+
+
+def test_service_vm_by_image_owner_project():
+    policy = ServiceVmPolicy(project_ids={'svc'})
+    c = contract('all')
+    servers = [server('lb', image_owner='svc', image_name='lb-image'),
+               server('app', image_owner='tenant')]
+    plan = plan_of([c], servers, policy=policy)
+    assert assignments(plan) == [('app', 'all')]
+    (skip,) = plan.skipped
+    assert 'runs image lb-image of service project svc' in skip.reason

@@ -78,3 +78,17 @@ def test_etcd_versions_with_the_read_only_txn_panic():
     assert not etcd_version_at_risk('3.5.5')
     assert not etcd_version_at_risk('3.4.23')
     assert not etcd_version_at_risk('3.6.0') and not etcd_version_at_risk('')
+
+
+def test_isolation_actions_that_would_do_nothing_are_problems():
+    assert checks.agent_problems(make_conf()) == []
+    [problem] = checks.agent_problems(make_conf(
+        {('agent', 'isolation_action'): 'stop-instances'}))
+    assert problem.startswith('[agent] isolation_action = stop-instances '
+                              'needs [agent] isolation_command')
+    assert checks.agent_problems(make_conf(
+        {('agent', 'isolation_action'): 'stop-instances',
+         ('agent', 'isolation_command'): 'virsh destroy --all'})) == []
+    [problem] = checks.agent_problems(make_conf(
+        {('agent', 'isolation_action'): 'watchdog-reboot'}))
+    assert 'watchdog_enabled = true' in problem
