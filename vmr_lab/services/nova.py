@@ -1542,6 +1542,19 @@ class NovaAPI(Service):
                 server['metadata'] = dict(args['metadata'] or {})
 
             def work(server, entry):
+                if preserve:
+                    # Like libvirt and Nova's fake driver: no driver
+                    # rebuild, and Nova's default one refuses to keep the
+                    # ephemeral disk before touching the guest.
+                    server['task_state'] = None
+                    server['vm_state'] = 'error'
+                    server['updated'] = _now()
+                    server['fault'] = {
+                        'code': 400, 'created': _iso(_now()),
+                        'message': 'The current driver does not support '
+                                   'preserving ephemeral partitions.'}
+                    self._finish_action(entry, 'Error', 'Error')
+                    return
                 host = self._host_of(server)
                 host.stop_server(server['id'], reason='rebuild')
                 server['task_state'] = None

@@ -80,11 +80,14 @@ def test_microversion_negotiation(conn):
 
 
 def test_unsupported_microversion_is_406(conn):
-    # Nova 34 and the lab both serve 2.96 at most.
-    resp = conn.compute.get('/servers', microversion='2.99')
+    # One above the advertised maximum (the lab: 2.96; Nova 34: 2.104).
+    top = conn.compute.get_endpoint_data().max_microversion
+    above = '%d.%d' % (top[0], top[1] + 1)
+    resp = conn.compute.get('/servers', microversion=above)
     assert resp.status_code == 406
-    assert 'not supported' in resp.json()['computeFault']['message'] or \
-        'not supported' in resp.text
+    assert resp.json()['computeFault']['message'] == (
+        'Version %s is not supported by the API. Minimum is 2.1 and maximum '
+        'is %d.%d.' % (above, top[0], top[1]))
 
 
 # -- boot ---------------------------------------------------------------------
@@ -268,9 +271,18 @@ def test_rebuild_refuses_an_image_name(conn, unique_name):
             conn.compute.rebuild_server(server, image=name)
         assert ("Invalid input for field/attribute imageRef. Value: %s. "
                 "%r is not a 'uuid'" % (name, name)) in str(info.value)
+        # Nova's default rebuild (libvirt's, the fake driver's) cannot keep
+        # the ephemeral disk: the server ends in ERROR with that fault.
         conn.compute.rebuild_server(server, image=_image_id(conn),
                                     preserve_ephemeral=True)
-        wait(conn, server)
+        server = wait(conn, server, 'ERROR')
+        assert server.fault['message'] == ('The current driver does not '
+                                           'support preserving ephemeral '
+                                           'partitions.')
+        assert server.fault['code'] == 400
+        actions = {a.action: a.message
+                   for a in conn.compute.server_actions(server)}
+        assert actions['rebuild'] == 'Error'
     finally:
         conn.compute.delete_server(server, ignore_missing=True)
 
