@@ -43,6 +43,7 @@ def outcomes(junit_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)   # the tier's start-up and ~2 min of tests
 def test_lab_service_tests_pass_on_the_real_tier(real, tmp_path):
     clouds_yaml = real.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
     junit = str(tmp_path / 'lab-vs-real.xml')
