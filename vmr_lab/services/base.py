@@ -164,20 +164,21 @@ class Service:
         try:
             resp = self._dispatch(req)
         except Fault as fault:
-            resp = self._fault_response(fault)
+            resp = self._fault_response(fault, req)
         except Exception:  # a bug in the simulator: still no traceback out
             LOG.exception('%s: unhandled error on %s %s', self.name,
                           req.method, req.path)
             resp = self._fault_response(
                 Fault(500, 'The server has either erred or is incapable of '
-                           'performing the requested operation.'))
+                           'performing the requested operation.'), req)
         resp.headers['x-openstack-request-id'] = request_id
         resp.headers['X-Compute-Request-Id'] = request_id
         for key, value in self.extra_headers(req).items():
             resp.headers[key] = value
         return resp(environ, start_response)
 
-    def _fault_response(self, fault):
+    def _fault_response(self, fault, req=None):
+        """The response for ``fault`` (``req``: the request, to negotiate)."""
         resp = webob.Response(status=fault.status, content_type='application/json',
                               charset='UTF-8')
         resp.text = json.dumps(self.fault_body(fault))

@@ -23,6 +23,7 @@ import urllib.parse
 import uuid
 
 import webob
+import webob.exc
 
 from vmr_lab.services.base import Fault, Service
 
@@ -33,6 +34,9 @@ CONTAINER_FORMATS = ('ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker',
                      'compressed')
 VISIBILITIES = ('public', 'private', 'shared', 'community')
 #: Attributes Glance owns; a client may not set them.
+#: The one store (a multi-store Glance names it in each active image's
+#: ``stores``).
+STORE_ID = 'file'
 READ_ONLY = ('id', 'status', 'created_at', 'updated_at', 'checksum', 'size',
              'virtual_size', 'file', 'schema', 'self', 'os_hash_algo',
              'os_hash_value', 'direct_url', 'locations')
@@ -95,6 +99,7 @@ class GlanceAPI(Service):
                 'os_distro': 'cirros', 'os_type': 'linux',
                 'hw_disk_bus': 'virtio'})
             image.update({'status': 'active', 'size': 21430272,
+                          'stores': STORE_ID,
                           'virtual_size': 117440512,
                           'checksum': 'c8fc807773e5354afe61636071771906',
                           'os_hash_algo': 'sha512',
@@ -125,6 +130,7 @@ class GlanceAPI(Service):
             elif now >= ready_at:
                 del self.pending[image_id]
                 image['status'] = 'active'
+                image['stores'] = STORE_ID
                 image['size'] = image['size'] or 12716032
                 image['virtual_size'] = image['virtual_size'] or 117440512
                 image['checksum'] = hashlib.md5(  # noqa: S324 - as Glance
@@ -144,6 +150,19 @@ class GlanceAPI(Service):
             LOG.warning('glance: bad request %s %s: %r', req.method,
                         req.path, exc, exc_info=True)
             raise Fault(400, 'Invalid request: %s' % exc)
+
+    def _fault_response(self, fault, req=None):
+        """Glance raises webob's HTTP errors: webob picks the body from the
+        Accept header -- JSON (``message``, ``code``, ``title``) only for
+        ``application/json``; HTML for ``*/*`` or ``text/html``, plain text
+        otherwise (openstacksdk sends an empty Accept on PATCH)."""
+        exc_class = webob.exc.status_map.get(fault.status)
+        if req is None or exc_class is None:
+            return super()._fault_response(fault, req)
+        resp = req.get_response(exc_class(explanation=fault.message))
+        for key, value in fault.headers.items():
+            resp.headers[key] = value
+        return resp
 
     def fault_body(self, fault):
         title = _TITLES.get(fault.status, 'Error')
@@ -189,7 +208,7 @@ class GlanceAPI(Service):
 
     def stores_info(self, req, ctx):
         """``GET /v2/info/stores``: one in-memory store."""
-        return 200, {'stores': [{'id': 'file', 'description': 'lab memory',
+        return 200, {'stores': [{'id': STORE_ID, 'description': 'lab memory',
                                  'default': True}]}
 
     def image_schema(self, req, ctx):
@@ -264,9 +283,18 @@ class GlanceAPI(Service):
             if not isinstance(image[key], bool):
                 raise schema_error(key, "'boolean'")
         for key in ('min_disk', 'min_ram'):
+            # Glance 33's texts (then "Failed validating ..." lines).
             if isinstance(image[key], bool) \
-                    or not isinstance(image[key], int) or image[key] < 0:
-                raise schema_error(key, "'integer' >= 0")
+                    or not isinstance(image[key], int):
+                raise Fault(400, "Provided object does not match schema "
+                                 "'image': %r is not of type 'integer'\n\n"
+                                 "Failed validating 'type' in schema"
+                                 "['properties'][%r]" % (image[key], key))
+            if image[key] < 0:
+                raise Fault(400, "Provided object does not match schema "
+                                 "'image': %r is less than the minimum of 0"
+                                 "\n\nFailed validating 'minimum' in schema"
+                                 "['properties'][%r]" % (image[key], key))
         if not isinstance(image['tags'], list) or not all(
                 isinstance(t, str) and len(t) <= 255 for t in image['tags']):
             raise schema_error('tags', "'array' of 'string'")
@@ -474,6 +502,12 @@ class GlanceAPI(Service):
             raise Fault(400, "Invalid JSON pointer for this resource: '%s'"
                         % path)
         key = path[1:]
+        if key == 'stores':
+            # Computed by a multi-store Glance (like /v2/info/stores), not
+            # a property: removing it is 409, setting it does nothing.
+            if op['op'] == 'remove':
+                raise Fault(409, 'Property stores does not exist.')
+            return
         if key in READ_ONLY:
             raise Fault(403, "Attribute '%s' is read-only." % key)
         if key == 'visibility' and op.get('value') == 'public' \
@@ -486,8 +520,7 @@ class GlanceAPI(Service):
                                  '"value".' % op['op'])
             if op['op'] == 'replace' and key not in image:
                 raise Fault(409, 'Property %s does not exist.' % key)
-            if op['op'] == 'add' and key in image and key not in CORE:
-                raise Fault(409, 'Property %s already present.' % key)
+            # JSON patch "add" on an existing property replaces it (200).
             image[key] = op['value']
         elif op['op'] == 'remove':
             if key in CORE:
@@ -523,7 +556,7 @@ class GlanceAPI(Service):
                                  'is not allowed' % image['status'])
             self.data[image_id] = data
             image.update({
-                'status': 'active', 'size': len(data),
+                'status': 'active', 'stores': STORE_ID, 'size': len(data),
                 'virtual_size': len(data),
                 'checksum': hashlib.md5(  # noqa: S324 - Glance's checksum
                     data, usedforsecurity=False).hexdigest(),

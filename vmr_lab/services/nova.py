@@ -78,8 +78,10 @@ MAX_USER_DATA = 65535
 #: Nova's default ``key_pairs`` quota (per user)
 KEYPAIR_QUOTA = 100
 #: characters Nova accepts in a key pair name (before / from 2.92)
-_KEYPAIR_NAME = re.compile(r'^[a-zA-Z0-9 _-]+$')
-_KEYPAIR_NAME_292 = re.compile(r'^[a-zA-Z0-9 @._-]+$')
+# Nova 34's keypair_name_special_chars(_v292): the patterns are spelled as
+# Nova spells them, since its 400 quotes them.
+_KEYPAIR_NAME = re.compile(r'^[_\- a-zA-Z0-9]+$')
+_KEYPAIR_NAME_292 = re.compile(r'^[_\-\@\. a-zA-Z0-9]+$')
 
 
 def _colons(digest):
@@ -1549,6 +1551,19 @@ class NovaAPI(Service):
                 server['metadata'] = dict(args['metadata'] or {})
 
             def work(server, entry):
+                if preserve:
+                    # Like libvirt and Nova's fake driver: no driver
+                    # rebuild, and Nova's default one refuses to keep the
+                    # ephemeral disk before touching the guest.
+                    server['task_state'] = None
+                    server['vm_state'] = 'error'
+                    server['updated'] = _now()
+                    server['fault'] = {
+                        'code': 400, 'created': _iso(_now()),
+                        'message': 'The current driver does not support '
+                                   'preserving ephemeral partitions.'}
+                    self._finish_action(entry, 'Error', 'Error')
+                    return
                 host = self._host_of(server)
                 host.stop_server(server['id'], reason='rebuild')
                 server['task_state'] = None
@@ -2660,17 +2675,23 @@ class NovaAPI(Service):
             raise Fault(400, "Invalid input for field/attribute type. Value: "
                              "%s. %r is not one of ['ssh', 'x509']"
                         % (key_type, key_type))
-        if not isinstance(name, str) or not 1 <= len(name) <= 255:
-            raise Fault(400, 'Keypair data is invalid: Keypair name must be '
-                             'string and between 1 and 255 characters long')
+        # Real Nova checks the name with its JSON schema at every
+        # microversion (there is no "unsafe characters" text any more).
+        invalid = 'Invalid input for field/attribute name. Value: %s. ' % name
+        if not isinstance(name, str):
+            raise Fault(400, invalid + "%r is not of type 'string'" % name)
+        if not name:
+            raise Fault(400, invalid + "'' should be non-empty")
+        if len(name) > 255:
+            raise Fault(400, invalid + '%r is too long' % name)
+        if name != name.strip() or not name.isprintable():
+            raise Fault(400, "An invalid 'name' value was provided. The name "
+                             "must be: printable characters. Can not start "
+                             "or end with whitespace.")
         safe = _KEYPAIR_NAME_292 if self.mv(req, '2.92') else _KEYPAIR_NAME
         if not safe.match(name):
-            if self.mv(req, '2.92'):
-                raise Fault(400, "Invalid input for field/attribute name. "
-                                 "Value: %s. %r does not match %r"
-                            % (name, name, safe.pattern))
-            raise Fault(400, 'Keypair data is invalid: Keypair name '
-                             'contains unsafe characters')
+            raise Fault(400, invalid + '%r does not match %r'
+                        % (name, safe.pattern))
         user_id = self._keypair_user(req, ctx, 'create',
                                      body.get('user_id'))
         private_key = None

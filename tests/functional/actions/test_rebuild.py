@@ -16,20 +16,36 @@ def _snapshot(conn, server, name):
                                       interval=0.05, wait=30)
 
 
-def test_rebuild_resolves_an_image_name_and_passes_preserve_ephemeral(
-        lab, conn):
+def test_rebuild_resolves_an_image_name(lab, conn):
     server = boot(conn, 'kiosk-1', 'compute-1')
     golden = _snapshot(conn, server, 'kiosk-golden')
 
-    action, result = run('rebuild', {'image': 'kiosk-golden',
-                                     'preserve_ephemeral': True},
+    action, result = run('rebuild', {'image': 'kiosk-golden'},
                          context(conn, server, 'compute-1'))
     assert action.needs_fence is False
     assert result.startswith('rebuild from kiosk-golden (%s): ACTIVE'
                              % golden.id)
     [sent] = events(lab, 'rebuild')
-    assert (sent['image'], sent['preserve_ephemeral']) == (golden.id, True)
+    assert (sent['image'], sent['preserve_ephemeral']) == (golden.id, False)
     assert conn.compute.get_server(server.id).image.id == golden.id
+
+
+def test_preserve_ephemeral_is_passed_and_fails_on_libvirt_like_nova(
+        lab, conn):
+    # preserve_ephemeral goes to Nova as given; Nova's default rebuild
+    # (libvirt, the fake driver: real Nova 34 on the real tier) cannot keep
+    # the ephemeral disk and puts the server in ERROR -- only Ironic can.
+    server = boot(conn, 'kiosk-1', 'compute-1')
+    golden = _snapshot(conn, server, 'kiosk-golden')
+    with pytest.raises(base.ActionError) as err:
+        run('rebuild', {'image': 'kiosk-golden', 'preserve_ephemeral': True},
+            context(conn, server, 'compute-1'))
+    assert 'went to ERROR' in str(err.value)
+    [sent] = events(lab, 'rebuild')
+    assert (sent['image'], sent['preserve_ephemeral']) == (golden.id, True)
+    assert conn.compute.get_server(server.id).fault['message'] == (
+        'The current driver does not support preserving ephemeral '
+        'partitions.')
 
 
 def test_rebuild_by_id_and_by_default_image(lab, conn):

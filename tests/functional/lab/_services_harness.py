@@ -6,6 +6,8 @@ named by ``VMR_TEST_CLOUD``.  On a real cloud these variables pick what the
 tests use (defaults: the lab's seeded names):
 
 ``VMR_TEST_NETWORK``           tenant network with a subnet routed to ...
+                               (``none``: boot with ``networks='none'``,
+                               for a cloud without Neutron)
 ``VMR_TEST_EXTERNAL_NETWORK``  ... this external network (floating IPs)
 ``VMR_TEST_IMAGE``             image to boot (default: first active image)
 ``VMR_TEST_FLAVOR``            flavor to boot (default: the smallest)
@@ -62,13 +64,34 @@ class Cleanup:
                              % [str(call[3]) for call in failed])
 
 
+#: The project behind each service type, for skip reasons.
+PROJECTS = {'network': 'Neutron', 'load-balancer': 'Octavia',
+            'block-storage': 'Cinder', 'workflow': 'Mistral',
+            'image': 'Glance', 'compute': 'Nova'}
+
+
 def require_service(conn, service_type):
-    """Skip when a real cloud has no ``service_type`` in its catalog."""
+    """Skip when a real cloud has no ``service_type`` in its catalog.
+
+    The real tier (``vmr-lab cloud --real``) has Keystone, Placement, Nova
+    and Glance only: the Neutron, Octavia, Cinder and Mistral tests skip
+    there with this reason.
+    """
     if REAL_CLOUD and not conn.has_service(service_type):
-        pytest.skip('%s: no %s service' % (REAL_CLOUD, service_type))
+        pytest.skip('%s is not on cloud %s (no %s service in its catalog; '
+                    'the real tier has no %s yet)'
+                    % (PROJECTS.get(service_type, service_type), REAL_CLOUD,
+                       service_type, PROJECTS.get(service_type,
+                                                  service_type)))
+
+
+def no_network():
+    """True when the tests boot without a network (VMR_TEST_NETWORK=none)."""
+    return NETWORK == 'none'
 
 
 def network(conn, name=NETWORK):
+    require_service(conn, 'network')
     net = conn.network.find_network(name)
     if net is None:
         pytest.skip('network %r not found (set VMR_TEST_NETWORK)' % name)
@@ -76,6 +99,7 @@ def network(conn, name=NETWORK):
 
 
 def external_network(conn):
+    require_service(conn, 'network')
     net = conn.network.find_network(EXTERNAL_NETWORK)
     if net is None:
         pytest.skip('external network %r not found (set '
@@ -103,11 +127,20 @@ def flavor_id(conn):
 
 
 def boot_server(conn, cleanup, name, port_id=None, image=None):
-    """Boot ``name`` on the test network (or on ``port_id``), wait ACTIVE."""
-    nic = {'port': port_id} if port_id else {'uuid': network(conn).id}
+    """Boot ``name`` on the test network (or on ``port_id``), wait ACTIVE.
+
+    With ``VMR_TEST_NETWORK=none`` (and no port) the server boots with
+    ``networks='none'``: a cloud without Neutron.
+    """
+    if port_id:
+        networks = [{'port': port_id}]
+    elif no_network():
+        networks = 'none'
+    else:
+        networks = [{'uuid': network(conn).id}]
     server = conn.compute.create_server(
         name=name, image_id=image or image_id(conn),
-        flavor_id=flavor_id(conn), networks=[nic])
+        flavor_id=flavor_id(conn), networks=networks)
     cleanup.add(delete_server, conn, server.id)
     return conn.compute.wait_for_server(server, interval=0.1, wait=120)
 

@@ -16,6 +16,11 @@ except ImportError:  # the lab test directory is not a package
     import _services_harness as h
 
 
+@pytest.fixture(autouse=True)
+def _needs_neutron(conn):
+    h.require_service(conn, 'network')
+
+
 def _port(conn, cleanup, net, name, **attrs):
     port = conn.network.create_port(network_id=net.id, name=name, **attrs)
     cleanup.add(conn.network.delete_port, port.id)

@@ -15,6 +15,11 @@ except ImportError:  # the lab test directory is not a package
     import _services_harness as h
 
 
+@pytest.fixture(autouse=True)
+def _needs_neutron(conn):
+    h.require_service(conn, 'network')
+
+
 def _group(conn, cleanup, name, **attrs):
     sg = conn.network.create_security_group(name=name, **attrs)
     cleanup.add(conn.network.delete_security_group, sg.id)
