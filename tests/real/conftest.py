@@ -26,8 +26,17 @@ from tests.slow import skip_slow_unless_asked
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+#: per test, including the session cloud's start-up that the first test
+#: pays for (2 minutes idle, 5 and more on a loaded 2-core machine)
+REAL_TIMEOUT = 900
+
+
 def pytest_collection_modifyitems(config, items):
     skip_slow_unless_asked(items, HERE)
+    for item in items:
+        if str(item.fspath).startswith(HERE) and \
+                item.get_closest_marker('timeout') is None:
+            item.add_marker(pytest.mark.timeout(REAL_TIMEOUT))
 
 
 def _missing():
