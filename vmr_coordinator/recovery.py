@@ -184,6 +184,11 @@ class Recovery:
                      for rec, _ in snap.journal.values()
                      if rec.get('state') in RecoveryState.OPEN}
         # queued events: webhooks (alarms), manual requests
+        from vmr_coordinator.triggers.alarm import incident_key
+        # Alertmanager re-sends a firing alert every repeat_interval and with
+        # every change of its group: one recovery per alert incident.
+        incidents = {incident_key(rec.get('trigger') or {})
+                     for rec, _ in snap.journal.values()} - {None}
         kvs, _ = self.store.get_prefix(self.store.keys.events)
         for kv in kvs:
             try:
@@ -195,6 +200,16 @@ class Recovery:
             events = self._expand(raw)
             ops = [Op.delete(kv.key)]
             for event in events:
+                incident = incident_key(event)
+                if incident is not None:
+                    if incident in incidents:
+                        LOG.info('%s alarm %r (fingerprint %s, firing since '
+                                 '%s) already has a recovery: re-sent alert '
+                                 'ignored', event.get('source'),
+                                 event.get('name'), event.get('id'),
+                                 event.get('starts_at'))
+                        continue
+                    incidents.add(incident)
                 rec = self._event_record(event, now)
                 ops += [Op.put(self.store.keys.recovery(rec['id']), rec)]
                 said.append('%s: recovery %s' % (event['type'], rec['id']))
