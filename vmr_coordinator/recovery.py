@@ -109,6 +109,9 @@ class Recovery:
         said.extend(self._intake(snap, now))
         for rid, (rec, _rev) in sorted(snap.journal.items()):
             state = rec.get('state')
+            if state in RecoveryState.OPEN and self._take_over(rid, rec, now):
+                said.append('resumed recovery %s from %s' % (rid, rec.get(
+                    'leader')))
             if state == RecoveryState.DETECTED and \
                     rec.get('trigger', {}).get('type') != 'host_down':
                 # Not a dead host: nothing to fence, match contracts now;
@@ -132,6 +135,28 @@ class Recovery:
         self._returns(snap)
         return '; '.join(said)
 
+    def _take_over(self, rid, rec, now):
+        """Sign an open record another leader (or an earlier term) drove:
+        the timeline then says who resumed it, from which point.  Done in
+        the loop, before this cycle drives the record, so the 'resumed'
+        line comes before anything this leader does to it."""
+        member, token = self.healer.member, self.healer.election.token
+        if rec.get('leader') is None or \
+                (rec.get('leader'), rec.get('leader_token')) == (member, token):
+            return False
+        taken = {}
+
+        def mutate(r):
+            previous = r.get('leader')
+            if not journal_mod.take_over(r, now, member, token):
+                return False
+            taken['by'] = previous
+        self.journal.update(rid, mutate)
+        if taken.get('by') is not None:
+            LOG.warning('recovery %s: resumed from the journal (previous '
+                        'leader %s)', rid, taken['by'])
+        return taken.get('by') is not None
+
     # -- 1. open --------------------------------------------------------------
     def _open(self, snap, record, now):
         boot_id = record.data.get('failed_boot_id') or \
@@ -139,7 +164,9 @@ class Recovery:
         rid = journal_mod.recovery_id(record.name, boot_id, now)
         trigger = {'type': 'host_down', 'host': record.name,
                    'reason': record.data.get('reason', '')}
-        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id)
+        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id,
+                                     leader=self.healer.member,
+                                     token=self.healer.election.token)
         rec['state'] = RecoveryState.FENCING
         journal_mod.add_event(rec, now, 'fencing', 'fence profile of %s'
                               % record.name)
@@ -298,7 +325,9 @@ class Recovery:
         # A manual request carries the id the API already answered with.
         rid = event.get('recovery_id') or \
             journal_mod.event_recovery_id(event, now)
-        return journal_mod.new_record(rid, event.get('host'), event, now)
+        return journal_mod.new_record(rid, event.get('host'), event, now,
+                                      leader=self.healer.member,
+                                      token=self.healer.election.token)
 
     def _poll_instances(self, snap, now, open_keys):
         """Every ``instance_poll_interval``: servers on live hosts in a

@@ -381,6 +381,7 @@ class Demo:
             return self._expect_partitioned(victim, t_fail, timeout)
         seen = {}
         killed_leader = False
+        self.takeover = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = self._states()
@@ -388,6 +389,8 @@ class Demo:
             if state != seen.get('state'):
                 seen['state'] = state
                 self.say('host %s: %s' % (victim, state))
+            if killed_leader:
+                self._watch_election()
             for rec in self._records():
                 for ev in rec.get('timeline', []):
                     key = (rec['id'], ev['at'], ev['event'])
@@ -401,13 +404,58 @@ class Demo:
                     self.procs[leader].send_signal(signal.SIGKILL)
                     os.killpg(self.procs[leader].pid, signal.SIGKILL)
                     killed_leader = True
+                    self.takeover = {'killed': leader,
+                                     'at': time.monotonic()}
+                    done = sum(1 for s in rec.get('steps', [])
+                               if s.get('state') in ('done', 'failed'))
                     self.say('FAULT: SIGKILL of the leader %s in the middle '
-                             'of the recovery' % leader)
+                             'of recovery %s (%d of %d steps finished)' % (
+                                 leader, rec['id'], done,
+                                 len(rec.get('steps', []))))
                 if rec.get('state') in ('done', 'failed'):
+                    if scenario == 'leader-kill':
+                        self._watch_election()
+                        shown = self._takeover_shown(rec)
+                        return self._verdict(rec, ids, victim, t_fail) and \
+                            shown
                     return self._verdict(rec, ids, victim, t_fail)
             time.sleep(0.1)
         self.say('TIMEOUT: the recovery did not finish in %d s' % timeout)
         return False
+
+    def _watch_election(self):
+        """Say once which coordinator took over after the leader's kill."""
+        takeover = self.takeover
+        if not takeover or takeover.get('new'):
+            return
+        leader = self._leader()
+        if leader and leader != takeover['killed']:
+            takeover['new'] = leader
+            self.say('ELECTION: %s took over as leader %.1f s after %s was '
+                     'killed' % (leader, time.monotonic() - takeover['at'],
+                                 takeover['killed']))
+
+    def _takeover_shown(self, rec):
+        """The leader-kill verdict: the leader was killed mid-recovery,
+        another coordinator was elected, and it resumed the record from
+        the journal (its 'resumed' timeline event) and finished it."""
+        takeover = self.takeover
+        if not takeover:
+            self.say('NO TAKEOVER: the recovery finished before the leader '
+                     'could be killed')
+            return False
+        resumed = [ev for ev in rec.get('timeline', [])
+                   if ev['event'] == 'resumed']
+        new = takeover.get('new')
+        by_new = [s for s in rec.get('steps', []) if s.get('leader') == new]
+        ok = bool(new) and bool(resumed) and new in resumed[-1]['detail'] \
+            and rec.get('leader') == new
+        self.say('%s: %s killed mid-recovery, %s elected, resumed recovery '
+                 '%s from the journal and ran %d of its %d steps' % (
+                     'TAKEOVER' if ok else 'NO TAKEOVER', takeover['killed'],
+                     new or 'no other coordinator', rec['id'], len(by_new),
+                     len(rec.get('steps', []))))
+        return ok
 
     def _follow(self, predicate, timeout):
         """Print every timeline event until ``predicate(record)``."""
@@ -622,8 +670,12 @@ class Demo:
 
     def show_recovery(self, rid):
         """What an operator sees: ``vmr recovery show`` over the API."""
+        # After a leader-kill the first controller's API may be the dead one.
+        alive = [name for name in ('controller-1', 'controller-2')
+                 if name in self.procs and self.procs[name].poll() is None]
+        url = self.api_url(alive[0] if alive else 'controller-1')
         cmd = [sys.executable, '-c', 'import sys, vmr_client.shell as m; '
-               'sys.exit(m.main(sys.argv[1:]))', '--url', self.api_url(),
+               'sys.exit(m.main(sys.argv[1:]))', '--url', url,
                'recovery', 'show', rid]
         try:
             result = subprocess.run(cmd, capture_output=True, text=True,
@@ -632,7 +684,7 @@ class Demo:
             return
         if result.returncode == 0:
             self.out.write('\n$ vmr --url %s recovery show %s\n%s\n' % (
-                self.api_url(), rid, result.stdout))
+                url, rid, result.stdout))
             self.out.flush()
 
     # -- tear-down ------------------------------------------------------------

@@ -32,6 +32,37 @@ def test_failure_is_healed_safely(demo, scenario):
     assert service['forced_down'] is True
 
 
+def test_leader_kill_shows_the_takeover(demo):
+    """The printed timeline tells the takeover (issue 18): which
+    coordinator led, that it was killed mid-recovery, which one was elected
+    and that it resumed the recovery from the journal."""
+    leader = demo._leader()
+    assert demo.run('leader-kill', 'compute-2', timeout=90), \
+        demo.out.getvalue()
+    out = demo.out.getvalue()
+    other = ({'controller-1', 'controller-2'} - {leader}).pop()
+    rec = demo._records()[0]
+    lines = out.splitlines()
+
+    def line(text):
+        found = [i for i, ln in enumerate(lines) if text in ln]
+        assert found, 'no line with %r in:\n%s' % (text, out)
+        return found[0]
+    killed = line('FAULT: SIGKILL of the leader %s in the middle of '
+                  'recovery %s' % (leader, rec['id']))
+    elected = line('ELECTION: %s took over as leader' % other)
+    resumed = line('recovery %s: resumed by %s (leader token'
+                   % (rec['id'], other))
+    done = line('recovery %s: done ' % rec['id'])
+    assert killed < elected < resumed < done
+    assert 'from the journal after %s: ' % leader in lines[resumed]
+    assert line('TAKEOVER: %s killed mid-recovery, %s elected, resumed '
+                'recovery %s from the journal' % (leader, other, rec['id']))
+    # the journal says so too (what `vmr recovery show` prints)
+    assert rec['leader'] == other
+    assert [e['event'] for e in rec['timeline']].count('resumed') == 1
+
+
 def test_agent_death_is_partition_not_failure(demo):
     assert demo.run('agent-death', 'compute-2', timeout=30)
     assert demo._records() == []
