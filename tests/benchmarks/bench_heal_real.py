@@ -89,11 +89,17 @@ def boot_on_victim(cloud, n, tag):
 
 
 def evacuate_microversion():
-    """The compute microversion VMR's evacuate sends with the shipped
-    ``[cloud] compute_microversion``."""
+    """The compute microversion VMR's evacuate sends for the demo contract
+    (``start_if_shutoff``) with the shipped ``[cloud]
+    compute_microversion``: 2.94 below a pin of 2.95+."""
     from vmr_common.conf import cloud as cloud_opts
-    return next(o.default for o in cloud_opts.OPTS
-                if o.name == 'compute_microversion')
+    from vmr_coordinator.actions import evacuate
+    pinned = next(o.default for o in cloud_opts.OPTS
+                  if o.name == 'compute_microversion')
+    version = tuple(int(x) for x in pinned.split('.'))
+    if version >= evacuate.EVACUATE_STOPS:
+        version = evacuate.EVACUATE_KEEPS_STATE
+    return '%d.%d' % version
 
 
 def run_floor(cloud, n, microversion, timeout):
