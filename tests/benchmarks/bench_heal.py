@@ -33,6 +33,7 @@ import functools
 import io
 import os
 import platform
+import signal
 import sys
 import time
 
@@ -160,13 +161,22 @@ def main(argv=None):
     return 0 if all(r.get('healed') for r in results) else 1
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
 def main_real(args, argv):
     from tests.benchmarks import bench_heal_real as real
     sizes = [int(x) for x in (args.servers or '10,20').split(',')]
     output = args.output if args.output != 'heal' else 'heal-real'
     microversion = args.microversion or real.evacuate_microversion()
-    results = real.run(sizes, args.repeat, args.timing, microversion,
-                       sys.stderr, keep_logs=args.keep_logs)
+    # SIGTERM unwinds like Ctrl-C: the real tier's processes are stopped
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = real.run(sizes, args.repeat, args.timing, microversion,
+                           sys.stderr, keep_logs=args.keep_logs)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = real.summarise(results, sizes)
     print(real.table(summary))
     stats.write_results(output, dict(results, **{
