@@ -170,21 +170,24 @@ def main_real(args, argv):
     sizes = [int(x) for x in (args.servers or '10,20').split(',')]
     output = args.output if args.output != 'heal' else 'heal-real'
     microversion = args.microversion or real.evacuate_microversion()
+    command = 'python -m tests.benchmarks.bench_heal ' + ' '.join(
+        argv if argv is not None else sys.argv[1:])
+
+    def save(results):
+        stats.write_results(output, dict(results, **{
+            'cloud': 'real', 'timing': args.timing, 'repeat': args.repeat,
+            'floor_microversion': microversion,
+            'summary': real.summarise(results, sizes), 'command': command,
+            'machine': platform.platform(), 'cpus': os.cpu_count()}))
     # SIGTERM unwinds like Ctrl-C: the real tier's processes are stopped
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = real.run(sizes, args.repeat, args.timing, microversion,
-                           sys.stderr, keep_logs=args.keep_logs)
+                           sys.stderr, keep_logs=args.keep_logs, save=save)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    summary = real.summarise(results, sizes)
-    print(real.table(summary))
-    stats.write_results(output, dict(results, **{
-        'cloud': 'real', 'timing': args.timing, 'repeat': args.repeat,
-        'floor_microversion': microversion, 'summary': summary,
-        'command': 'python -m tests.benchmarks.bench_heal ' + ' '.join(
-            argv if argv is not None else sys.argv[1:]),
-        'machine': platform.platform(), 'cpus': os.cpu_count()}))
+    save(results)
+    print(real.table(real.summarise(results, sizes)))
     return 0 if all(r.get('ok') for r in results['vmr']) else 1
 
 

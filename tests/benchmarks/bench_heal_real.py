@@ -237,9 +237,10 @@ def run_vmr(cloud, n, timing, timeout, keep_logs=None):
 
 
 def run(sizes, repeat, timing, microversion, log, workdir=None,
-        keep_logs=False):
+        keep_logs=False, save=None):
     """Start one real tier, run every (size, repeat) twice on it: VMR and
-    Nova's floor; return the results."""
+    Nova's floor; return the results.  ``save(results)`` is called after
+    every run, so an interrupted benchmark keeps what it measured."""
     from vmr_lab.real.cloud import RealCloud
     cloud = RealCloud(hosts=3, workdir=workdir)
     t0 = time.monotonic()
@@ -261,6 +262,8 @@ def run(sizes, repeat, timing, microversion, log, workdir=None,
                 print('  VMR   %d servers #%d: %s' % (n, i + 1, _short(
                     vmr)), file=log)
                 log.flush()
+                if save is not None:
+                    save(results)
     finally:
         cloud.stop()
     results['load_end'] = load()
