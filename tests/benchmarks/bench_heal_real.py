@@ -250,9 +250,10 @@ def run(sizes, repeat, timing, microversion, log, workdir=None,
         results['cloud_start_s'] = round(time.monotonic() - t0, 1)
         print('real tier up in %.0f s (load %s)' % (
             results['cloud_start_s'], load()), file=log)
-        for n in sizes:
-            timeout = 300 + 5 * n
-            for i in range(repeat):
+        # sizes interleaved: a benchmark cut short still has every size
+        for i in range(repeat):
+            for n in sizes:
+                timeout = 300 + 5 * n
                 floor = _guarded(run_floor, cloud, n, microversion, timeout)
                 results['floor'].append(floor)
                 print('  floor %d servers #%d: %s' % (n, i + 1, _short(
