@@ -295,12 +295,19 @@ def summarise(results, sizes):
     floor's, the failures, the ratio and the overhead."""
     out = {}
     for n in sizes:
-        vmr = [r for r in results['vmr'] if r['servers'] == n]
-        floor = [r for r in results['floor'] if r['servers'] == n]
+        # a run whose servers could not even be booted measured nothing
+        # of VMR nor of Nova's evacuations: counted apart
+        vmr = [r for r in results['vmr'] if r['servers'] == n
+               and not _setup_failed(r)]
+        floor = [r for r in results['floor'] if r['servers'] == n
+                 and not _setup_failed(r)]
         ok = [r for r in vmr if r.get('ok')]
         floor_ok = [r for r in floor if r.get('ok')]
         row = {'runs': len(vmr), 'healed': len(ok),
-               'floor_runs': len(floor), 'floor_ok': len(floor_ok)}
+               'floor_runs': len(floor), 'floor_ok': len(floor_ok),
+               'setup_failed': sum(
+                   1 for r in results['vmr'] + results['floor']
+                   if r['servers'] == n and _setup_failed(r))}
         for phase in PHASES:
             values = [r[phase] for r in ok if r.get(phase) is not None]
             row[phase] = stats.summary(values) if values else None
@@ -313,6 +320,10 @@ def summarise(results, sizes):
                                         row['floor']['p50'], 2)
         out[str(n)] = row
     return out
+
+
+def _setup_failed(result):
+    return str(result.get('error', '')).startswith('set-up:')
 
 
 def table(summary):

@@ -75,8 +75,11 @@ def heal(data):
 def heal_real(data):
     """Per size: p50 / p99 of each phase after the power cut, Nova's floor,
     the ratio and VMR's overhead over the floor."""
+    from tests.benchmarks import bench_heal_real
+    sizes = sorted(int(n) for n in data['summary'])
+    summary = bench_heal_real.summarise(data, sizes)
     rows = []
-    for n, row in sorted(data['summary'].items(), key=lambda kv: int(kv[0])):
+    for n, row in sorted(summary.items(), key=lambda kv: int(kv[0])):
         def cell(name):
             s = row.get(name)
             return '%s / %s' % (f(s['p50']), f(s['p99'])) if s else '-'
@@ -88,10 +91,18 @@ def heal_real(data):
     print(grid(['servers', 'healed', 'failed', 'record', 'fenced', 'planned',
                 'first ACTIVE', 'all ACTIVE', 'Nova floor', 'ratio',
                 'overhead s'], rows))
-    loads = [r['load_before'][0] for r in data['vmr'] + data['floor']]
+    loads = [x for r in data['vmr'] + data['floor']
+             for x in (r['load_before'][0], r.get('load_after', [0])[0])
+             if x]
     print('\n(p50 / p99 seconds after the power cut, floor: after the '
           'force-down request; 1-min load average %.1f-%.1f)'
           % (min(loads), max(loads)))
+    setup = sum(row['setup_failed'] for row in summary.values())
+    if setup:
+        print('(%d runs failed before the power cut, in their set-up, and '
+              'are not counted: %s)' % (setup, '; '.join(sorted({
+                  r['error'][:120] for r in data['vmr'] + data['floor']
+                  if bench_heal_real._setup_failed(r)}))))
 
 
 def false_positives(data):
