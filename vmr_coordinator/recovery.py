@@ -44,6 +44,7 @@ class Recovery:
         self.store = coordinator.store
         self.healer = coordinator.healer
         self.journal = Journal(self.store, self.healer.guarded)
+        self.max_workers = max_workers
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix='vmr-recovery')
         self.inflight = set()
@@ -62,7 +63,9 @@ class Recovery:
     def conn(self):
         if self._conn is None:
             from vmr_coordinator import cloud
-            self._conn = cloud.connect(self.conf)
+            # every worker, plus the loop's own calls (plan, fence posts)
+            self._conn = cloud.connect(self.conf,
+                                       pool_size=self.max_workers + 2)
         return self._conn
 
     def profiles(self):
