@@ -12,10 +12,9 @@ the lab models (DESIGN §7) and ``nova_force_down`` is built on.
 import time
 
 import pytest
-from oslo_config import cfg
 
+from tests.functional.fencing.conftest import make_conf as fencing_conf
 from tests.real.test_actions import REQUEST_IDS
-from vmr_common.conf import fencing as fencing_conf
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp
@@ -28,11 +27,7 @@ SKIPPED_SYNC = ('Compute service on host %s is down. The '
 
 @pytest.fixture
 def conf():
-    c = cfg.ConfigOpts()
-    fencing_conf.register_opts(c)
-    c([])
-    c.set_override('poll_interval', 0.2, 'fencing')
-    return c
+    return fencing_conf(0.2)
 
 
 def service(conn, host):

@@ -18,12 +18,12 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from datetime import datetime, timezone
 
 import pytest
 import requests
 
+from tests import procs
 from vmr_lab.ports import free_port
 
 BINARY = '/usr/bin/prometheus-alertmanager'
@@ -42,15 +42,7 @@ CONTRACT = {
 
 def wait_for(predicate, timeout, what):
     """Poll ``predicate`` until it returns something true, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %.0f s waiting for %s'
-                                 % (timeout, what))
-        time.sleep(0.1)
+    return procs.wait_for(predicate, timeout, interval=0.1, message=what)
 
 
 def receiver_config(api_url, credentials_file):
