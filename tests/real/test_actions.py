@@ -20,9 +20,15 @@ REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
 def fence(cloud, conn, host):
     """What the fencing stage does: power off, then force the service down."""
     cloud.hosts[host].set_power('off')
-    service = next(s for s in conn.compute.services(binary='nova-compute')
-                   if s.host == host)
-    conn.compute.update_service_forced_down(service, forced=True)
+    conn.compute.update_service_forced_down(nova_service(conn, host),
+                                            forced=True)
+
+
+def nova_service(conn, host):
+    """Nova's nova-compute service record of ``host``."""
+    (service,) = [s for s in conn.compute.services(binary='nova-compute')
+                  if s.host == host]
+    return service
 
 
 def assert_logged_by_nova(cloud, result):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.functional.fencing.conftest import make_conf as fencing_conf
 from tests.real.test_actions import REQUEST_IDS
+from tests.real.test_actions import nova_service as service
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp
@@ -28,12 +29,6 @@ SKIPPED_SYNC = ('Compute service on host %s is down. The '
 @pytest.fixture
 def conf():
     return fencing_conf(0.2)
-
-
-def service(conn, host):
-    (svc,) = [s for s in conn.compute.services(binary='nova-compute')
-              if s.host == host]
-    return svc
 
 
 def profile(cloud, host):

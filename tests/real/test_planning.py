@@ -10,6 +10,7 @@ plan against what the scheduler will have to do.
 import pytest
 
 from tests.functional.api.conftest import start_harness
+from tests.real.test_actions import nova_service
 from vmr_client import shell
 from vmr_client.commands import planning as planning_cmds
 from vmr_coordinator import cloud as cloud_mod
@@ -93,9 +94,8 @@ def test_capacity_and_plan_come_from_placement(api, cloud, conn, capsys,
     assert [u['server_id'] for u in plan['unmatched']] == [db.id]
 
     # A forced-down host is no destination, in the plan and in capacity.
-    svc = next(s for s in conn.compute.services(binary='nova-compute')
-               if s.host == 'compute-3')
-    conn.compute.update_service_forced_down(svc, forced=True)
+    conn.compute.update_service_forced_down(
+        nova_service(conn, 'compute-3'), forced=True)
     plan = api.get('/v1/plan', host='compute-1').json()['plan']
     assert {s['destination'] for s in plan['steps']} == {'compute-2'}
     assert {'host': 'compute-3', 'reason': 'compute service forced down'} \

@@ -9,6 +9,7 @@ ever ran on two hosts, or moved while its host could still run it, fails.
 
 import pytest
 
+from tests.real.test_actions import nova_service
 from tests.scenario.conftest import running_lab
 from vmr_lab.demo import Demo
 
@@ -24,11 +25,6 @@ def demo(cloud, tmp_path):
     with running_lab(Demo, lab=cloud, real=True,
                      workdir=str(tmp_path / 'demo')) as harness:
         yield harness
-
-
-def _nova_service(demo, host):
-    return next(s for s in demo.lab.conn.compute.services(
-        binary='nova-compute') if s.host == host)
 
 
 def _assert_healed(demo, victim):
@@ -55,7 +51,7 @@ def _assert_healed(demo, victim):
                   and m.server_id in current]
     assert sorted(m.server_id for m in migrations) == sorted(
         s['server_id'] for s in rec['steps'])
-    assert _nova_service(demo, victim).is_forced_down is True
+    assert nova_service(demo.lab.conn, victim).is_forced_down is True
     assert demo.lab.monitor.violations() == []
 
 
@@ -79,5 +75,5 @@ def test_reachable_host_is_not_fenced_on_real_nova(demo, scenario):
     assert demo.run(scenario, 'compute-2', timeout=60), demo.out.getvalue()
     assert demo._records() == []
     assert demo.lab.hosts['compute-2'].get_power() == 'on'
-    assert _nova_service(demo, 'compute-2').is_forced_down is False
+    assert nova_service(demo.lab.conn, 'compute-2').is_forced_down is False
     assert demo.lab.monitor.violations() == []
