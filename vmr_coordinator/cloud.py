@@ -20,8 +20,18 @@ class CloudError(exceptions.VmrError):
     """OpenStack could not be reached or refused; the message says which."""
 
 
-def connect(conf):
-    """An openstacksdk Connection for ``[cloud] cloud``."""
+#: connections requests keeps per host by default (urllib3's pool size)
+DEFAULT_POOL_SIZE = 10
+
+
+def connect(conf, pool_size=None):
+    """An openstacksdk Connection for ``[cloud] cloud``.
+
+    ``pool_size``: HTTP connections kept per endpoint.  The recovery
+    engine's workers share one Connection; with more workers than the
+    default 10, urllib3 opened and threw away a connection per request
+    ("Connection pool is full, discarding connection").
+    """
     files = [conf.cloud.clouds_yaml] if conf.cloud.clouds_yaml else None
     try:
         config = loader.OpenStackConfig(config_files=files)
@@ -35,7 +45,24 @@ def connect(conf):
                          'cloud and clouds_yaml' % (
                              conf.cloud.cloud, files or 'clouds.yaml',
                              str(exc).splitlines()[0]))
-    return openstack.connection.Connection(config=region)
+    conn = openstack.connection.Connection(config=region)
+    if pool_size and pool_size > DEFAULT_POOL_SIZE:
+        size_pool(conn, pool_size)
+    return conn
+
+
+def size_pool(conn, size):
+    """Keep up to ``size`` HTTP connections per endpoint in ``conn``."""
+    from keystoneauth1 import session as ks_session
+    requests_session = conn.session.session
+    for scheme in ('https://', 'http://'):
+        old = requests_session.get_adapter(scheme)
+        # keystoneauth's adapter (TCP keep-alive, no Nagle), with its TLS
+        # settings, only wider
+        requests_session.mount(scheme, ks_session.TCPKeepAliveAdapter(
+            pool_connections=size, pool_maxsize=size,
+            tls_ciphers=getattr(old, 'tls_ciphers', None),
+            tls_min_version=getattr(old, 'tls_min_version', None)))
 
 
 def server_facts(server, aggregates=(), group=None, image=None,

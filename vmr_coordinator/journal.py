@@ -56,7 +56,10 @@ def event_recovery_id(event, now):
         '%Y%m%dT%H%M%S', time.gmtime(now)), uuid.uuid4().hex[:4])
 
 
-def new_record(rid, host, trigger, now, boot_id=None):
+def new_record(rid, host, trigger, now, boot_id=None, leader=None,
+               token=None):
+    """A fresh record; ``leader``/``token`` name the leader that opens it
+    (a later leader with another token signs it when it resumes it)."""
     return {
         'id': rid,
         'host': host,
@@ -70,7 +73,34 @@ def new_record(rid, host, trigger, now, boot_id=None):
         'skipped': [],
         'timeline': [{'at': now, 'event': 'detected',
                       'detail': trigger.get('reason', '')}],
+        'leader': leader,
+        'leader_token': token,
     }
+
+
+def take_over(record, now, leader, token):
+    """Sign ``record`` for a leader of a new term and say so in the
+    timeline; False when it is already this term's (nothing to write).
+
+    Records without a leader (written before leaders signed them) are
+    left alone: there is no one to name as the previous leader.
+    """
+    before, before_token = record.get('leader'), record.get('leader_token')
+    if before is None or (before, before_token) == (leader, token):
+        return False
+    steps = record.get('steps') or []
+    finished = sum(1 for s in steps if s.get('state') in StepState.TERMINAL)
+    if steps:
+        progress = '%d of %d steps finished, %d to go' % (
+            finished, len(steps), len(steps) - finished)
+    else:
+        progress = 'at state %s' % record.get('state')
+    previous = before if before != leader else '%s (an earlier term)' % before
+    add_event(record, now, 'resumed', 'by %s (leader token %s) from the '
+              'journal after %s: %s' % (leader, token, previous, progress))
+    record['leader'] = leader
+    record['leader_token'] = token
+    return True
 
 
 def add_event(record, now, event, detail=''):

@@ -44,6 +44,7 @@ class Recovery:
         self.store = coordinator.store
         self.healer = coordinator.healer
         self.journal = Journal(self.store, self.healer.guarded)
+        self.max_workers = max_workers
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix='vmr-recovery')
         self.inflight = set()
@@ -62,7 +63,9 @@ class Recovery:
     def conn(self):
         if self._conn is None:
             from vmr_coordinator import cloud
-            self._conn = cloud.connect(self.conf)
+            # every worker, plus the loop's own calls (plan, fence posts)
+            self._conn = cloud.connect(self.conf,
+                                       pool_size=self.max_workers + 2)
         return self._conn
 
     def profiles(self):
@@ -109,6 +112,9 @@ class Recovery:
         said.extend(self._intake(snap, now))
         for rid, (rec, _rev) in sorted(snap.journal.items()):
             state = rec.get('state')
+            if state in RecoveryState.OPEN and self._take_over(rid, rec, now):
+                said.append('resumed recovery %s from %s' % (rid, rec.get(
+                    'leader')))
             if state == RecoveryState.DETECTED and \
                     rec.get('trigger', {}).get('type') != 'host_down':
                 # Not a dead host: nothing to fence, match contracts now;
@@ -132,6 +138,28 @@ class Recovery:
         self._returns(snap)
         return '; '.join(said)
 
+    def _take_over(self, rid, rec, now):
+        """Sign an open record another leader (or an earlier term) drove:
+        the timeline then says who resumed it, from which point.  Done in
+        the loop, before this cycle drives the record, so the 'resumed'
+        line comes before anything this leader does to it."""
+        member, token = self.healer.member, self.healer.election.token
+        if rec.get('leader') is None or \
+                (rec.get('leader'), rec.get('leader_token')) == (member, token):
+            return False
+        taken = {}
+
+        def mutate(r):
+            previous = r.get('leader')
+            if not journal_mod.take_over(r, now, member, token):
+                return False
+            taken['by'] = previous
+        self.journal.update(rid, mutate)
+        if taken.get('by') is not None:
+            LOG.warning('recovery %s: resumed from the journal (previous '
+                        'leader %s)', rid, taken['by'])
+        return taken.get('by') is not None
+
     # -- 1. open --------------------------------------------------------------
     def _open(self, snap, record, now):
         boot_id = record.data.get('failed_boot_id') or \
@@ -139,7 +167,9 @@ class Recovery:
         rid = journal_mod.recovery_id(record.name, boot_id, now)
         trigger = {'type': 'host_down', 'host': record.name,
                    'reason': record.data.get('reason', '')}
-        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id)
+        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id,
+                                     leader=self.healer.member,
+                                     token=self.healer.election.token)
         rec['state'] = RecoveryState.FENCING
         journal_mod.add_event(rec, now, 'fencing', 'fence profile of %s'
                               % record.name)
@@ -184,6 +214,11 @@ class Recovery:
                      for rec, _ in snap.journal.values()
                      if rec.get('state') in RecoveryState.OPEN}
         # queued events: webhooks (alarms), manual requests
+        from vmr_coordinator.triggers.alarm import incident_key
+        # Alertmanager re-sends a firing alert every repeat_interval and with
+        # every change of its group: one recovery per alert incident.
+        incidents = {incident_key(rec.get('trigger') or {})
+                     for rec, _ in snap.journal.values()} - {None}
         kvs, _ = self.store.get_prefix(self.store.keys.events)
         for kv in kvs:
             try:
@@ -195,6 +230,16 @@ class Recovery:
             events = self._expand(raw)
             ops = [Op.delete(kv.key)]
             for event in events:
+                incident = incident_key(event)
+                if incident is not None:
+                    if incident in incidents:
+                        LOG.info('%s alarm %r (fingerprint %s, firing since '
+                                 '%s) already has a recovery: re-sent alert '
+                                 'ignored', event.get('source'),
+                                 event.get('name'), event.get('id'),
+                                 event.get('starts_at'))
+                        continue
+                    incidents.add(incident)
                 rec = self._event_record(event, now)
                 ops += [Op.put(self.store.keys.recovery(rec['id']), rec)]
                 said.append('%s: recovery %s' % (event['type'], rec['id']))
@@ -283,7 +328,9 @@ class Recovery:
         # A manual request carries the id the API already answered with.
         rid = event.get('recovery_id') or \
             journal_mod.event_recovery_id(event, now)
-        return journal_mod.new_record(rid, event.get('host'), event, now)
+        return journal_mod.new_record(rid, event.get('host'), event, now,
+                                      leader=self.healer.member,
+                                      token=self.healer.election.token)
 
     def _poll_instances(self, snap, now, open_keys):
         """Every ``instance_poll_interval``: servers on live hosts in a

@@ -40,15 +40,31 @@ DEMO_CONTRACT = {
                'timeout': 120},
 }
 
+#: the demo's timing options: faster than the shipped defaults, for a demo
+#: that finishes in seconds on one machine
+DEMO_TIMING = {
+    'etcd': {'timeout': 2},
+    'heartbeat': {'ttl': 3, 'interval': 1},
+    'coordinator': {'period': 0.5, 'grace': 0.0, 'leader_ttl': 3,
+                    'leader_margin': 0.5, 'probe_timeout': 1,
+                    'watch_interval': 0.25, 'instance_poll_interval': 1},
+}
+TIMINGS = ('demo', 'shipped')
+
 
 class Demo:
     """Owns every process and object of one demo run."""
 
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
                  out=sys.stdout, grace=0.0, lab_options=None,
-                 agent_options='', real=False):
+                 agent_options='', real=False, lab=None, timing='demo'):
         #: run on the real tier (real Keystone, Nova, ...) instead of the lab
         self.real = real
+        if timing not in TIMINGS:
+            raise ValueError('unknown timing %r: expected one of %s'
+                             % (timing, ', '.join(TIMINGS)))
+        #: 'demo' (fast, see DEMO_TIMING) or 'shipped' (VMR's own defaults)
+        self.timing = timing
         self.grace = grace
         #: extra ``[agent]`` lines for every agent (e.g. watched_processes)
         self.agent_options = agent_options
@@ -59,7 +75,13 @@ class Demo:
         self.out = out
         self.verbose = verbose
         self.etcd = None
-        self.lab = None
+        #: a started cloud handed in by the caller: used, never started
+        #: nor stopped here (a benchmark reuses one real tier for many runs)
+        self.lab = lab
+        self.owns_lab = lab is None
+        if lab is not None:
+            self.n_hosts = len(lab.hosts)
+            self.n_servers = len(lab.find_servers())
         self.procs = {}
         self.store = None
         self.t0 = time.monotonic()
@@ -78,17 +100,20 @@ class Demo:
                                data_dir=os.path.join(self.workdir, 'etcd'))
         self.etcd.start()
         self.say('etcd %s' % self.etcd.endpoint)
-        if self.real:
+        if self.owns_lab and self.real:
             from vmr_lab.real.cloud import RealCloud
             self.lab = RealCloud(hosts=self.n_hosts, servers=self.n_servers,
                                  workdir=os.path.join(self.workdir, 'real'),
                                  **self.lab_options)
-        else:
+        elif self.owns_lab:
             self.lab = LabCloud(hosts=self.n_hosts, servers=self.n_servers,
                                 state_dir=os.path.join(self.workdir, 'lab'),
                                 **dict({'service_down_time': 4.0},
                                        **self.lab_options))
-        self.lab.start()
+        if self.owns_lab:
+            self.lab.start()
+        # A borrowed cloud remembers earlier runs: judge only this one's.
+        self.events_from = self.lab.events.last_seq()
         clouds = self.lab.write_clouds_yaml(
             os.path.join(self.workdir, 'clouds.yaml'))
         self.say('%s up: %d hosts, %d servers, Keystone %s'
@@ -168,18 +193,11 @@ class Demo:
             [etcd]
             endpoints = {etcd_url}
             cluster = demo
-            timeout = 2
+            {etcd_timing}
             [heartbeat]
-            ttl = 3
-            interval = 1
+            {heartbeat_timing}
             [coordinator]
-            period = 0.5
-            grace = {grace}
-            leader_ttl = 3
-            leader_margin = 0.5
-            probe_timeout = 1
-            watch_interval = 0.25
-            instance_poll_interval = 1
+            {coordinator_timing}
             [agent]
             addresses = {addresses}
             responder_networks = management
@@ -203,7 +221,8 @@ class Demo:
                                   if host is not None else self.etcd.endpoint),
                         addresses=self._addresses(name, probe_port),
                         boot_id=host.boot_id_path if host else '/dev/null',
-                        profiles=profiles, clouds=clouds, grace=self.grace,
+                        profiles=profiles, clouds=clouds,
+                        **self._timing_lines(),
                         cloud=self.lab.cloud_name,
                         api_enabled='false' if host else 'true',
                         api_port=self._api_port(name),
@@ -214,6 +233,18 @@ class Demo:
         with open(path, 'w') as fh:
             fh.write(text)
         return path
+
+    def _timing_lines(self):
+        """The timing options of each section: the demo's fast ones, or
+        none at all so that VMR's shipped defaults apply."""
+        if self.timing == 'shipped':
+            return {'etcd_timing': '', 'heartbeat_timing': '',
+                    'coordinator_timing': ''}
+        timing = dict(DEMO_TIMING, coordinator=dict(
+            DEMO_TIMING['coordinator'], grace=self.grace))
+        return {'%s_timing' % section: '\n'.join(
+            '%s = %s' % kv for kv in options.items())
+            for section, options in timing.items()}
 
     @property
     def webhook_token(self):
@@ -381,6 +412,7 @@ class Demo:
             return self._expect_partitioned(victim, t_fail, timeout)
         seen = {}
         killed_leader = False
+        self.takeover = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = self._states()
@@ -388,6 +420,8 @@ class Demo:
             if state != seen.get('state'):
                 seen['state'] = state
                 self.say('host %s: %s' % (victim, state))
+            if killed_leader:
+                self._watch_election()
             for rec in self._records():
                 for ev in rec.get('timeline', []):
                     key = (rec['id'], ev['at'], ev['event'])
@@ -401,13 +435,58 @@ class Demo:
                     self.procs[leader].send_signal(signal.SIGKILL)
                     os.killpg(self.procs[leader].pid, signal.SIGKILL)
                     killed_leader = True
+                    self.takeover = {'killed': leader,
+                                     'at': time.monotonic()}
+                    done = sum(1 for s in rec.get('steps', [])
+                               if s.get('state') in ('done', 'failed'))
                     self.say('FAULT: SIGKILL of the leader %s in the middle '
-                             'of the recovery' % leader)
+                             'of recovery %s (%d of %d steps finished)' % (
+                                 leader, rec['id'], done,
+                                 len(rec.get('steps', []))))
                 if rec.get('state') in ('done', 'failed'):
+                    if scenario == 'leader-kill':
+                        self._watch_election()
+                        shown = self._takeover_shown(rec)
+                        return self._verdict(rec, ids, victim, t_fail) and \
+                            shown
                     return self._verdict(rec, ids, victim, t_fail)
             time.sleep(0.1)
         self.say('TIMEOUT: the recovery did not finish in %d s' % timeout)
         return False
+
+    def _watch_election(self):
+        """Say once which coordinator took over after the leader's kill."""
+        takeover = self.takeover
+        if not takeover or takeover.get('new'):
+            return
+        leader = self._leader()
+        if leader and leader != takeover['killed']:
+            takeover['new'] = leader
+            self.say('ELECTION: %s took over as leader %.1f s after %s was '
+                     'killed' % (leader, time.monotonic() - takeover['at'],
+                                 takeover['killed']))
+
+    def _takeover_shown(self, rec):
+        """The leader-kill verdict: the leader was killed mid-recovery,
+        another coordinator was elected, and it resumed the record from
+        the journal (its 'resumed' timeline event) and finished it."""
+        takeover = self.takeover
+        if not takeover:
+            self.say('NO TAKEOVER: the recovery finished before the leader '
+                     'could be killed')
+            return False
+        resumed = [ev for ev in rec.get('timeline', [])
+                   if ev['event'] == 'resumed']
+        new = takeover.get('new')
+        by_new = [s for s in rec.get('steps', []) if s.get('leader') == new]
+        ok = bool(new) and bool(resumed) and new in resumed[-1]['detail'] \
+            and rec.get('leader') == new
+        self.say('%s: %s killed mid-recovery, %s elected, resumed recovery '
+                 '%s from the journal and ran %d of its %d steps' % (
+                     'TAKEOVER' if ok else 'NO TAKEOVER', takeover['killed'],
+                     new or 'no other coordinator', rec['id'], len(by_new),
+                     len(rec.get('steps', []))))
+        return ok
 
     def _follow(self, predicate, timeout):
         """Print every timeline event until ``predicate(record)``."""
@@ -603,7 +682,7 @@ class Demo:
             ok = False
         # Journal and lab must agree: one evacuation per server, no more.
         evacuations = {}
-        for ev in self.lab.events.since(0):
+        for ev in self.lab.events.since(self.events_from):
             if ev.get('type') == 'evacuate':
                 evacuations[ev.get('server')] = evacuations.get(
                     ev.get('server'), 0) + 1
@@ -622,8 +701,12 @@ class Demo:
 
     def show_recovery(self, rid):
         """What an operator sees: ``vmr recovery show`` over the API."""
+        # After a leader-kill the first controller's API may be the dead one.
+        alive = [name for name in ('controller-1', 'controller-2')
+                 if name in self.procs and self.procs[name].poll() is None]
+        url = self.api_url(alive[0] if alive else 'controller-1')
         cmd = [sys.executable, '-c', 'import sys, vmr_client.shell as m; '
-               'sys.exit(m.main(sys.argv[1:]))', '--url', self.api_url(),
+               'sys.exit(m.main(sys.argv[1:]))', '--url', url,
                'recovery', 'show', rid]
         try:
             result = subprocess.run(cmd, capture_output=True, text=True,
@@ -632,7 +715,7 @@ class Demo:
             return
         if result.returncode == 0:
             self.out.write('\n$ vmr --url %s recovery show %s\n%s\n' % (
-                self.api_url(), rid, result.stdout))
+                url, rid, result.stdout))
             self.out.flush()
 
     # -- tear-down ------------------------------------------------------------
@@ -654,10 +737,22 @@ class Demo:
                 pass
         for responder in getattr(self, 'responders', {}).values():
             responder.stop()
-        if self.lab is not None:
+        if self.lab is not None and self.owns_lab:
             self.lab.stop()
+        elif self.lab is not None:
+            self._release_lab()
         if self.etcd is not None:
             self.etcd.cleanup()
+
+    def _release_lab(self):
+        """Give a borrowed cloud back as found: this run's agents and the
+        etcd proxies to this run's etcd are gone."""
+        with self.lab.lock:
+            for host in self.lab.hosts.values():
+                host.agent_pids = []
+                if host.etcd_proxy is not None:
+                    host.etcd_proxy.stop()
+                    host.etcd_proxy = None
 
     def logs(self):
         out = {}

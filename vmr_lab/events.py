@@ -30,6 +30,11 @@ class EventLog:
                 del self._events[:len(self._events) - self._limit]
             return event
 
+    def last_seq(self):
+        """The sequence number of the newest event (0 before any)."""
+        with self._lock:
+            return self._seq
+
     def since(self, seq=0, type_=None):
         """Events with a sequence number above ``seq``, optionally by type."""
         with self._lock:

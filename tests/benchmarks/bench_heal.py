@@ -2,6 +2,11 @@
 
     python -m tests.benchmarks.bench_heal [--servers 20,100]
         [--workers 1,4,8,16] [--repeat 1]
+    python -m tests.benchmarks.bench_heal --cloud real [--servers 10,20]
+        [--repeat 5] [--timing shipped|demo]
+
+``--cloud real`` measures on real Nova instead, beside Nova's own floor:
+see :mod:`tests.benchmarks.bench_heal_real`.  What follows is the lab's.
 
 Each run starts the whole lab (``vmr_lab.demo.Demo``: etcd, the lab cloud
 with virtual IPMI BMCs, one real agent per simulated host, two real
@@ -28,6 +33,7 @@ import functools
 import io
 import os
 import platform
+import signal
 import sys
 import time
 
@@ -104,15 +110,32 @@ def run_one(servers_on_victim, workers, conductor, log=sys.stderr):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--servers', default='20,100',
-                        help='servers on the failed host, comma-separated')
+    parser.add_argument('--cloud', choices=('lab', 'real'), default='lab',
+                        help='the lab (default) or the real tier (real '
+                             'Keystone, Placement, Nova, Glance)')
+    parser.add_argument('--servers', default=None,
+                        help='servers on the failed host, comma-separated '
+                             '(default 20,100 on the lab, 10,20 on real)')
     parser.add_argument('--workers', default='1,4,8,16',
-                        help='engine_workers values to sweep')
+                        help='engine_workers values to sweep (lab only: '
+                             'the real cloud runs the shipped default)')
+    parser.add_argument('--timing', choices=('shipped', 'demo'),
+                        default='shipped',
+                        help="real only: VMR's shipped timing defaults "
+                             "(default) or the demo's faster ones")
+    parser.add_argument('--microversion', default=None,
+                        help="real only: the compute microversion of Nova's "
+                             "floor (default: the one VMR's evacuate uses)")
+    parser.add_argument('--keep-logs', action='store_true',
+                        help='real only: keep each VMR run\'s work directory')
     parser.add_argument('--conductor', type=int, default=4,
                         help="the lab Nova's concurrent evacuations")
     parser.add_argument('--repeat', type=int, default=1)
     parser.add_argument('--output', default='heal')
     args = parser.parse_args(argv)
+    if args.cloud == 'real':
+        return main_real(args, argv)
+    args.servers = args.servers or '20,100'
     results = []
     for n in [int(x) for x in args.servers.split(',')]:
         for w in [int(x) for x in args.workers.split(',')]:
@@ -136,6 +159,36 @@ def main(argv=None):
         'load_avg_end': os.getloadavg(), 'results': results})
     plot(args.output, results)
     return 0 if all(r.get('healed') for r in results) else 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+def main_real(args, argv):
+    from tests.benchmarks import bench_heal_real as real
+    sizes = [int(x) for x in (args.servers or '10,20').split(',')]
+    output = args.output if args.output != 'heal' else 'heal-real'
+    microversion = args.microversion or real.evacuate_microversion()
+    command = 'python -m tests.benchmarks.bench_heal ' + ' '.join(
+        argv if argv is not None else sys.argv[1:])
+
+    def save(results):
+        stats.write_results(output, dict(results, **{
+            'cloud': 'real', 'timing': args.timing, 'repeat': args.repeat,
+            'floor_microversion': microversion,
+            'summary': real.summarise(results, sizes), 'command': command,
+            'machine': platform.platform(), 'cpus': os.cpu_count()}))
+    # SIGTERM unwinds like Ctrl-C: the real tier's processes are stopped
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = real.run(sizes, args.repeat, args.timing, microversion,
+                           sys.stderr, keep_logs=args.keep_logs, save=save)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    save(results)
+    print(real.table(real.summarise(results, sizes)))
+    return 0 if all(r.get('ok') for r in results['vmr']) else 1
 
 
 def plot(name, results):

@@ -57,6 +57,8 @@ def detection(data):
 
 
 def heal(data):
+    if data.get('cloud') == 'real':
+        return heal_real(data)
     rows = []
     for r in data['results']:
         if 'error' in r:
@@ -68,6 +70,39 @@ def heal(data):
                      'yes' if r['healed'] else 'NO'])
     print(grid(['servers', 'engine workers', 'detect s', 'fence s', 'act s',
                 'total s', 'healed'], rows))
+
+
+def heal_real(data):
+    """Per size: p50 / p99 of each phase after the power cut, Nova's floor,
+    the ratio and VMR's overhead over the floor."""
+    from tests.benchmarks import bench_heal_real
+    sizes = sorted(int(n) for n in data['summary'])
+    summary = bench_heal_real.summarise(data, sizes)
+    rows = []
+    for n, row in sorted(summary.items(), key=lambda kv: int(kv[0])):
+        def cell(name):
+            s = row.get(name)
+            return '%s / %s' % (f(s['p50']), f(s['p99'])) if s else '-'
+        rows.append([n, '%d/%d' % (row['healed'], row['runs'])] +
+                    [cell(p) for p in ('failed', 'record', 'fenced',
+                                       'planned', 'first_active',
+                                       'all_active', 'floor')] +
+                    [f(row.get('ratio_p50')), f(row.get('overhead_p50'))])
+    print(grid(['servers', 'healed', 'failed', 'record', 'fenced', 'planned',
+                'first ACTIVE', 'all ACTIVE', 'Nova floor', 'ratio',
+                'overhead s'], rows))
+    loads = [x for r in data['vmr'] + data['floor']
+             for x in (r['load_before'][0], r.get('load_after', [0])[0])
+             if x]
+    print('\n(p50 / p99 seconds after the power cut, floor: after the '
+          'force-down request; 1-min load average %.1f-%.1f)'
+          % (min(loads), max(loads)))
+    setup = sum(row['setup_failed'] for row in summary.values())
+    if setup:
+        print('(%d runs failed before the power cut, in their set-up, and '
+              'are not counted: %s)' % (setup, '; '.join(sorted({
+                  r['error'][:120] for r in data['vmr'] + data['floor']
+                  if bench_heal_real._setup_failed(r)}))))
 
 
 def false_positives(data):

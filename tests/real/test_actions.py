@@ -20,9 +20,15 @@ REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
 def fence(cloud, conn, host):
     """What the fencing stage does: power off, then force the service down."""
     cloud.hosts[host].set_power('off')
-    service = next(s for s in conn.compute.services(binary='nova-compute')
-                   if s.host == host)
-    conn.compute.update_service_forced_down(service, forced=True)
+    conn.compute.update_service_forced_down(nova_service(conn, host),
+                                            forced=True)
+
+
+def nova_service(conn, host):
+    """Nova's nova-compute service record of ``host``."""
+    (service,) = [s for s in conn.compute.services(binary='nova-compute')
+                  if s.host == host]
+    return service
 
 
 def assert_logged_by_nova(cloud, result):
@@ -129,3 +135,38 @@ def test_evacuate_refused_while_the_source_is_up(cloud, conn):
         conn.compute.evacuate_server(server)
     assert err.value.status_code == 400
     assert cloud.server_running(server.id)
+
+
+def test_boot_from_snapshot_replaces_the_server_from_its_glance_snapshot(
+        cloud, conn):
+    """The compute and image parts (no Cinder or Neutron in the tier yet):
+    a real snapshot in Glance's file store, a real boot from it."""
+    server = cloud.boot('legacy-1', 'compute-2', metadata={'app': 'legacy'})
+    snapshot = conn.compute.create_server_image(server, 'legacy-1-snap',
+                                                wait=True, timeout=120)
+    snapshot = conn.image.get_image(snapshot)
+    assert snapshot.status == 'active'
+    assert snapshot.instance_uuid == server.id
+    fence(cloud, conn, 'compute-2')
+    params = {'reattach_volumes': False, 'move_floating_ips': False}
+    # The engine keeps the server's facts from before the recovery: a new
+    # leader resuming has them even once the old record is deleted.
+    first, resumed = (context(conn, server, 'compute-2', timeout=180,
+                              poll=0.2) for _ in range(2))
+    _, result = run('boot_from_snapshot', params, first)
+    assert_logged_by_nova(cloud, result)
+    assert 'from %s (%s)' % (snapshot.name, snapshot.id) in result
+    (new,) = [s for s in conn.compute.servers(details=True)
+              if s.name == 'legacy-1']
+    assert new.id != server.id
+    assert new.metadata['vmr_replaces'] == server.id
+    assert new.metadata['app'] == 'legacy'
+    assert new.image.id == snapshot.id
+    assert new.status == 'ACTIVE' and new.compute_host != 'compute-2'
+    assert cloud.wait_running(new.id, new.compute_host)
+    assert 'deleted %s' % server.id in result
+    # A new leader resuming finds the replacement and boots nothing.
+    action, again = run('boot_from_snapshot', params, resumed)
+    assert 'found replacement %s' % new.id in again
+    assert action.request_ids == []
+    assert cloud.monitor.violations() == []

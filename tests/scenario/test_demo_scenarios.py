@@ -32,6 +32,37 @@ def test_failure_is_healed_safely(demo, scenario):
     assert service['forced_down'] is True
 
 
+def test_leader_kill_shows_the_takeover(demo):
+    """The printed timeline tells the takeover (issue 18): which
+    coordinator led, that it was killed mid-recovery, which one was elected
+    and that it resumed the recovery from the journal."""
+    leader = demo._leader()
+    assert demo.run('leader-kill', 'compute-2', timeout=90), \
+        demo.out.getvalue()
+    out = demo.out.getvalue()
+    other = ({'controller-1', 'controller-2'} - {leader}).pop()
+    rec = demo._records()[0]
+    lines = out.splitlines()
+
+    def line(text):
+        found = [i for i, ln in enumerate(lines) if text in ln]
+        assert found, 'no line with %r in:\n%s' % (text, out)
+        return found[0]
+    killed = line('FAULT: SIGKILL of the leader %s in the middle of '
+                  'recovery %s' % (leader, rec['id']))
+    elected = line('ELECTION: %s took over as leader' % other)
+    resumed = line('recovery %s: resumed by %s (leader token'
+                   % (rec['id'], other))
+    done = line('recovery %s: done ' % rec['id'])
+    assert killed < elected < resumed < done
+    assert 'from the journal after %s: ' % leader in lines[resumed]
+    assert line('TAKEOVER: %s killed mid-recovery, %s elected, resumed '
+                'recovery %s from the journal' % (leader, other, rec['id']))
+    # the journal says so too (what `vmr recovery show` prints)
+    assert rec['leader'] == other
+    assert [e['event'] for e in rec['timeline']].count('resumed') == 1
+
+
 def test_agent_death_is_partition_not_failure(demo):
     assert demo.run('agent-death', 'compute-2', timeout=30)
     assert demo._records() == []
@@ -145,3 +176,45 @@ def test_host_back_while_blocked_closes_the_recovery(demo):
     assert not [e for e in demo.lab.events.since(0)
                 if e['type'] == 'evacuate']
     assert demo.lab.monitor.violations() == []
+
+
+def test_demo_on_a_cloud_it_was_handed_leaves_it_running(tmp_path):
+    """``Demo(lab=...)``: a benchmark reuses one cloud for many runs.  The
+    Demo neither starts nor stops it, and a second Demo on the same cloud
+    (a new etcd, new agents) heals the next failure."""
+    import io
+
+    from vmr_lab.cloud import LabCloud
+    lab = LabCloud(hosts=3, servers=6, state_dir=str(tmp_path / 'lab'),
+                   service_down_time=4.0)
+    lab.start()
+    try:
+        for victim in ('compute-2', 'compute-3'):
+            out = io.StringIO()
+            demo = Demo(lab=lab, out=out, workdir=str(tmp_path / victim))
+            try:
+                demo.start()
+                assert demo.run('power-loss', victim, timeout=90), \
+                    out.getvalue()
+            finally:
+                demo.stop()
+            # still serving, every server running away from the victim
+            assert all(s['host'] != victim for s in lab.find_servers())
+            assert lab.hosts[victim].etcd_proxy is None
+            lab.hosts[victim].set_power('on')
+        assert lab.monitor.violations() == []
+    finally:
+        lab.stop()
+
+
+def test_shipped_timing_writes_no_timing_option(tmp_path):
+    """``timing='shipped'`` leaves VMR's defaults alone; 'demo' sets its
+    faster ones."""
+    shipped = Demo(timing='shipped', workdir=str(tmp_path))._timing_lines()
+    assert set(shipped.values()) == {''}
+    demo = Demo(grace=3.0, workdir=str(tmp_path))._timing_lines()
+    assert 'period = 0.5' in demo['coordinator_timing']
+    assert 'grace = 3.0' in demo['coordinator_timing']
+    assert demo['heartbeat_timing'] == 'ttl = 3\ninterval = 1'
+    with pytest.raises(ValueError, match='unknown timing'):
+        Demo(timing='fast', workdir=str(tmp_path))

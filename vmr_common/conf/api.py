@@ -25,10 +25,14 @@ OPTS = [
                     'default rules, [oslo_policy] policy_file.'),
     cfg.StrOpt('webhook_token', secret=True,
                help='Shared secret of the alarm webhooks '
-                    '(/v1/alarms/aodh, /v1/alarms/alertmanager). A caller '
-                    'presents it in the X-VMR-Token header, or signs the '
-                    'body with it: X-VMR-Signature: sha256=<hex HMAC-SHA256 '
-                    'of the body>. Unset: the webhooks refuse every call.'),
+                    '(/v1/alarms/aodh, /v1/alarms/alertmanager, '
+                    '/v1/alarms/keepalived). A caller presents it as '
+                    '"Authorization: Bearer <token>" (Alertmanager\'s '
+                    'http_config authorization), as the password of HTTP '
+                    'basic auth (any user name), in the X-VMR-Token header, '
+                    'or signs the body with it: X-VMR-Signature: '
+                    'sha256=<hex HMAC-SHA256 of the body>. Unset: the '
+                    'webhooks refuse every call.'),
 ]
 
 

@@ -245,7 +245,10 @@ class BootFromSnapshot(evidence.RecordedAction):
                                    % (flavor_ref, old.id))
         metadata = dict(old.metadata or {})
         metadata[REPLACES_KEY] = old.id
-        ports = self._ports(ctx.conn.network, old.id)
+        # A cloud without Neutron (Nova with networks 'none' only) has no
+        # ports to copy.
+        ports = (self._ports(ctx.conn.network, old.id)
+                 if ctx.conn.has_service('network') else [])
         networks = [{'uuid': p.network_id} for p in ports] or 'none'
         attrs = {'name': old.name, 'image_id': image.id,
                  'flavor_id': flavor.id, 'networks': networks,

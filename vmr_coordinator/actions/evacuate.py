@@ -7,14 +7,27 @@ from vmr_coordinator.actions import evidence
 #: from this compute microversion Nova detects shared storage itself and
 #: refuses ``onSharedStorage``; below it the field is required
 SHARED_STORAGE_DETECTED = (2, 14)
+#: from this compute microversion an evacuated server ends SHUTOFF
+EVACUATE_STOPS = (2, 95)
+#: the last microversion at which an evacuated server comes back in the
+#: state it had (ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF)
+EVACUATE_KEEPS_STATE = (2, 94)
 
 
 class Evacuate(evidence.RecordedAction):
-    """Nova evacuate, then start the server if Nova left it SHUTOFF (>= 2.95).
+    """Nova evacuate, then start the server if Nova left it SHUTOFF.
 
     Goal: the server is on another host than the failed one and, unless
     ``start_if_shutoff`` is false, ACTIVE.  The fence (and Nova's
     forced_down) come first, from the fencing stage.
+
+    With ``start_if_shutoff`` (the default) and a connection pinned at
+    2.95 or later, the evacuate alone is sent at 2.94: Nova then brings an
+    ACTIVE server back ACTIVE, with no separate start (at 2.95+ it ends
+    SHUTOFF and the start waits for the whole rebuild).  A server that was
+    SHUTOFF comes back SHUTOFF and is started as before.  Without
+    ``start_if_shutoff`` the pinned microversion is kept: at 2.95+ the
+    server stays SHUTOFF.
 
     ``target_host`` names the destination; ``target_aggregate`` makes VMR
     choose it among the aggregate's enabled, up hosts with room (the result
@@ -36,7 +49,8 @@ class Evacuate(evidence.RecordedAction):
         if server.compute_host == ctx.host and not server.task_state:
             # Nova marks instances of a dead host ERROR at times; an
             # evacuate is still what brings them back.
-            kwargs = self._shared_storage(compute, notes)
+            version = self._evacuate_microversion(compute, start)
+            kwargs = self._shared_storage(version, notes)
             target = self.params.get('target_host')
             aggregate = self.params.get('target_aggregate')
             if target:
@@ -44,7 +58,8 @@ class Evacuate(evidence.RecordedAction):
             elif aggregate:
                 kwargs['host'] = self._in_aggregate(ctx, server, aggregate,
                                                     notes)
-            base.call(compute.evacuate_server, server, **kwargs)
+            base.call(server.evacuate, ComputeAtMicroversion(compute, version),
+                      **kwargs)
         server = self.wait(ctx, lambda: self._moved(compute, sid, ctx.host),
                            'server %s to leave %s' % (sid, ctx.host))
         if server.status == 'ERROR':
@@ -59,10 +74,17 @@ class Evacuate(evidence.RecordedAction):
         text = 'evacuated to %s, %s' % (server.compute_host, server.status)
         return '%s (%s)' % (text, '; '.join(notes)) if notes else text
 
-    def _shared_storage(self, compute, notes):
-        """The ``on_shared_storage`` argument for this microversion."""
-        wanted = self.params.get('on_shared_storage', 'auto')
+    @staticmethod
+    def _evacuate_microversion(compute, start):
+        """The microversion to evacuate at, as a tuple (see the class)."""
         version = compute_microversion(compute)
+        if start and version >= EVACUATE_STOPS:
+            return EVACUATE_KEEPS_STATE
+        return version
+
+    def _shared_storage(self, version, notes):
+        """The ``on_shared_storage`` argument for ``version``."""
+        wanted = self.params.get('on_shared_storage', 'auto')
         if version >= SHARED_STORAGE_DETECTED:
             if wanted != 'auto':
                 notes.append('on_shared_storage %s not sent: Nova detects '
@@ -107,6 +129,23 @@ class Evacuate(evidence.RecordedAction):
             raise base.ActionError('server %s went to ERROR' % sid)
         return server if server.status == status and \
             not server.task_state else None
+
+
+class ComputeAtMicroversion:
+    """``compute`` for one resource action sent at ``version`` instead of
+    the pinned microversion.
+
+    openstacksdk takes a resource action's microversion from the session it
+    is given (``default_microversion``) and has no per-call argument for
+    evacuate; everything else is the proxy's own.
+    """
+
+    def __init__(self, compute, version):
+        self._compute = compute
+        self.default_microversion = '%d.%d' % tuple(version)
+
+    def __getattr__(self, name):
+        return getattr(self._compute, name)
 
 
 def compute_microversion(compute):

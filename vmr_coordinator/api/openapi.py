@@ -239,7 +239,8 @@ NAME = _path_param('name', 'Contract name.')
 HOST = _path_param('host', 'Compute host name.')
 RID = _path_param('recovery_id', 'Recovery id.')
 AUTH = [{'keystone': []}, {}]
-WEBHOOK = [{'webhookToken': []}, {'webhookSignature': []}]
+WEBHOOK = [{'webhookBearer': []}, {'webhookBasic': []}, {'webhookToken': []},
+           {'webhookSignature': []}]
 
 #: route name -> (summary, tag, parameters, request body, responses)
 OPERATIONS = {
@@ -355,7 +356,7 @@ OPERATIONS = {
                         'schema': ANY_OBJ}}},
                     {'202': _json('AlarmAccepted', 'Stored for the leader.'),
                      '400': _error('Not an Aodh notification.'),
-                     '401': _error('Bad or missing token/signature; '
+                     '401': _error('Bad or missing credentials; '
                                    'nothing stored.')}),
     'alarms.alertmanager': (
         'Receive an Alertmanager webhook notification.', 'alarms', [],
@@ -363,7 +364,7 @@ OPERATIONS = {
             'schema': ANY_OBJ}}},
         {'202': _json('AlarmAccepted', 'Stored for the leader.'),
          '400': _error('Not an Alertmanager notification.'),
-         '401': _error('Bad or missing token/signature; nothing stored.')}),
+         '401': _error('Bad or missing credentials; nothing stored.')}),
     'alarms.keepalived': (
         "A guest keepalived's notify hook reports a VRRP state change.",
         'alarms', [], _body('VrrpReport'),
@@ -371,7 +372,7 @@ OPERATIONS = {
                       'instance.'),
          '400': _error('Malformed report; `field` names the offending '
                        'field.'),
-         '401': _error('Bad or missing token/signature; nothing stored.')}),
+         '401': _error('Bad or missing credentials; nothing stored.')}),
 }
 
 COMMON_ERRORS = {
@@ -415,7 +416,9 @@ def document():
                            'auth_strategy = keystone send X-Auth-Token; '
                            'reads need the reader, member or admin role, '
                            'writes need admin. The alarm webhooks take '
-                           'X-VMR-Token or X-VMR-Signature instead.',
+                           '[api] webhook_token instead: as a Bearer '
+                           'token, a basic-auth password, X-VMR-Token or '
+                           'the key of X-VMR-Signature.',
             'license': {'name': 'Apache-2.0',
                         'identifier': 'Apache-2.0'},
         },
@@ -429,6 +432,13 @@ def document():
                 'keystone': {'type': 'apiKey', 'in': 'header',
                              'name': 'X-Auth-Token',
                              'description': 'A Keystone token.'},
+                'webhookBearer': {'type': 'http', 'scheme': 'bearer',
+                                  'description': 'Authorization: Bearer '
+                                                 '<[api] webhook_token> '
+                                                 '(Alertmanager).'},
+                'webhookBasic': {'type': 'http', 'scheme': 'basic',
+                                 'description': 'Any user name, password '
+                                                '[api] webhook_token.'},
                 'webhookToken': {'type': 'apiKey', 'in': 'header',
                                  'name': 'X-VMR-Token',
                                  'description': '[api] webhook_token.'},

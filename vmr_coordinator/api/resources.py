@@ -739,13 +739,16 @@ class Resources:
         ok, why = webhooks.check(
             self.conf.api.webhook_token, req.body,
             token=req.headers.get(webhooks.TOKEN_HEADER),
-            signature=req.headers.get(webhooks.SIGNATURE_HEADER))
+            signature=req.headers.get(webhooks.SIGNATURE_HEADER),
+            authorization=req.headers.get(webhooks.AUTHORIZATION_HEADER))
         if not ok:
             LOG.warning('API: refused %s webhook from %s: %s', source,
                         req.remote_addr, why)
             from vmr_coordinator.api.app import ApiError
             raise ApiError(401, 'webhook refused: %s' % why,
-                           headers={'WWW-Authenticate': 'VMR-Token'})
+                           headers={'WWW-Authenticate': webhooks.CHALLENGE})
+        LOG.debug('API: %s webhook from %s authenticated by %s', source,
+                  req.remote_addr, why)
 
     def alarm_keepalived(self, req):
         """A guest's keepalived notify hook: the latest VRRP state per instance.

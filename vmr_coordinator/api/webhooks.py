@@ -1,19 +1,39 @@
-"""Authentication of the alarm webhooks (Aodh, Alertmanager).
+"""Authentication of the alarm webhooks (Aodh, Alertmanager, keepalived).
 
 Neither Aodh nor Alertmanager can present a Keystone token to an arbitrary
-URL, so the receivers sit outside keystonemiddleware and accept either a
-shared token (``X-VMR-Token: <token>``) or an HMAC-SHA256 signature of the
-raw body made with the same secret (``X-VMR-Signature: sha256=<hex>``).
+URL, so the receivers sit outside keystonemiddleware and accept one shared
+secret, ``[api] webhook_token``, presented in any of four ways:
+
+* ``Authorization: Bearer <token>`` — what Alertmanager sends with
+  ``http_config: {authorization: {type: Bearer, credentials_file: ...}}``
+  (Alertmanager cannot add other headers nor sign a body);
+* HTTP basic auth with the token as the password (any user name; it is
+  logged to tell senders apart) — Alertmanager's ``basic_auth``, or
+  ``https://vmr:<token>@host/...`` in a URL;
+* ``X-VMR-Token: <token>``;
+* ``X-VMR-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` keyed with
+  the token, for senders that can sign.
+
 Every comparison is constant-time, and no message ever contains the secret
 or what the caller sent.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
 
 TOKEN_HEADER = 'X-VMR-Token'
 SIGNATURE_HEADER = 'X-VMR-Signature'
 SIGNATURE_SCHEME = 'sha256='
+AUTHORIZATION_HEADER = 'Authorization'
+
+#: what a 401 offers (RFC 9110 WWW-Authenticate); the realm names the secret
+CHALLENGE = 'Bearer realm="vmr alarm webhooks", Basic realm="vmr alarm webhooks"'
+
+_EXPECTED = ('send Authorization: Bearer <[api] webhook_token>, HTTP basic '
+             'auth with it as the password, %s or %s'
+             % (TOKEN_HEADER, SIGNATURE_HEADER))
 
 
 def sign(secret, body):
@@ -23,20 +43,60 @@ def sign(secret, body):
     return SIGNATURE_SCHEME + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def check(secret, body, token=None, signature=None):
-    """Whether a webhook call is authentic; returns ``(ok, why)``.
+def _same(given, secret_b):
+    if isinstance(given, str):
+        given = given.encode('utf-8', 'surrogateescape')
+    return hmac.compare_digest(given, secret_b)
 
-    ``why`` is a sentence for the 401 answer and the log when ``ok`` is
-    False; it names the header and never contains the secret.
+
+def _check_authorization(secret_b, value):
+    """``(ok, why)`` for an ``Authorization`` header value."""
+    scheme, _, credentials = value.strip().partition(' ')
+    credentials = credentials.strip()
+    scheme = scheme.lower()
+    if scheme == 'bearer':
+        if credentials and _same(credentials, secret_b):
+            return True, 'bearer token'
+        return False, ('wrong bearer token in Authorization: expected '
+                       'Bearer <[api] webhook_token>')
+    if scheme == 'basic':
+        try:
+            decoded = base64.b64decode(credentials, validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b''
+        user, colon, password = decoded.partition(b':')
+        if colon and _same(password, secret_b):
+            return True, 'basic auth (user %s)' % _printable(user)
+        return False, ('wrong HTTP basic auth: the password must be '
+                       '[api] webhook_token (any user name)')
+    return False, ('Authorization scheme must be Bearer or Basic with '
+                   '[api] webhook_token')
+
+
+def _printable(user):
+    text = user.decode('utf-8', 'replace')[:64]
+    return ''.join(c if c.isprintable() else '?' for c in text) or '(empty)'
+
+
+def check(secret, body, token=None, signature=None, authorization=None):
+    """Whether a webhook call is authentic; returns ``(ok, how_or_why)``.
+
+    On success the second item says which credential passed ("bearer
+    token", "basic auth (user alertmanager)", "token", "signature"); on
+    failure it is one sentence for the 401 answer and the log, naming what
+    was expected and never containing the secret or what the caller sent
+    (a basic-auth user name is the only caller text, and only on success).
+    The first credential present is the one checked, in the order
+    ``X-VMR-Token``, ``X-VMR-Signature``, ``Authorization``.
     """
     if not secret:
         return False, ('the alarm webhooks are disabled: [api] webhook_token '
                        'is not set on this coordinator')
     secret_b = secret.encode('utf-8')
     if token is not None:
-        if hmac.compare_digest(token.encode('utf-8'), secret_b):
+        if _same(token, secret_b):
             return True, 'token'
-        return False, 'wrong %s' % TOKEN_HEADER
+        return False, 'wrong %s: expected [api] webhook_token' % TOKEN_HEADER
     if signature is not None:
         expected = sign(secret_b, body)
         if not signature.startswith(SIGNATURE_SCHEME):
@@ -46,6 +106,8 @@ def check(secret, body, token=None, signature=None):
         if hmac.compare_digest(signature.lower().encode('ascii', 'replace'),
                                expected.encode('ascii')):
             return True, 'signature'
-        return False, 'wrong %s' % SIGNATURE_HEADER
-    return False, ('missing credentials: send %s or %s'
-                   % (TOKEN_HEADER, SIGNATURE_HEADER))
+        return False, ('wrong %s: expected sha256=<hex HMAC-SHA256 of the '
+                       'body keyed with [api] webhook_token>' % SIGNATURE_HEADER)
+    if authorization is not None:
+        return _check_authorization(secret_b, authorization)
+    return False, 'missing credentials: ' + _EXPECTED

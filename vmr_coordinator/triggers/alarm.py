@@ -22,7 +22,7 @@ SOURCES = ('aodh', 'alertmanager')
 #: Alert labels / Aodh traits naming a server, tried in this order.
 SERVER_LABELS = ('server_id', 'instance_id', 'instance_uuid', 'uuid', 'resource_id')
 #: Alert labels / Aodh traits naming a host, tried in this order.
-HOST_LABELS = ('host', 'hostname', 'nodename', 'node', 'instance')
+HOST_LABELS = ('nova_host', 'host', 'hostname', 'nodename', 'node', 'instance')
 
 _UUID = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
                    r'[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
@@ -93,6 +93,25 @@ class Alarm(Trigger):
         else:
             target = ''
         return f'{event.get("source")} alarm {event.get("name")!r} fired{target}{severity}'
+
+
+def incident_key(event) -> tuple | None:
+    """What identifies one alert incident across re-sends, or None.
+
+    Alertmanager notifies a firing alert again every ``repeat_interval`` and
+    whenever its group changes (another alert joins or resolves), always
+    with the same fingerprint (its label set) and ``startsAt``; an alert
+    that resolves and fires again gets a new ``startsAt``. Aodh notifies
+    once per state change, so its events have no key (each counts).
+    """
+    if not isinstance(event, Mapping) or event.get('type') != 'alarm' \
+            or event.get('source') != 'alertmanager':
+        return None
+    fingerprint, starts_at = event.get('id'), event.get('starts_at')
+    if not isinstance(fingerprint, str) or not fingerprint \
+            or not isinstance(starts_at, str) or not starts_at:
+        return None
+    return ('alertmanager', fingerprint, starts_at)
 
 
 def _load_body(body, what):

@@ -264,6 +264,7 @@ class RealCloud(Datacenter):
     def boot_many(self, placements, metadata=None, flavor='m1.tiny',
                   wait=120, network='private', **server_args):
         """Boot every ``(name, host)`` at once; wait until all are ACTIVE."""
+        import openstack.exceptions
         conn = self.conn
         image = conn.image.find_image(self.openstack.image_name)
         flavor_id = conn.compute.find_flavor(flavor).id
@@ -271,13 +272,32 @@ class RealCloud(Datacenter):
         if network is not None:
             networks = [{'uuid': conn.network.find_network(
                 network, ignore_missing=False).id}]
-        created = [conn.compute.create_server(
-            name=name, image_id=image.id, flavor_id=flavor_id,
-            networks=networks, metadata=metadata or {},
-            availability_zone='nova:%s' % host, **server_args)
-            for name, host in placements]
-        return [conn.compute.wait_for_server(server, interval=0.2, wait=wait)
-                for server in created]
+
+        def create(name, host):
+            return conn.compute.create_server(
+                name=name, image_id=image.id, flavor_id=flavor_id,
+                networks=networks, metadata=metadata or {},
+                availability_zone='nova:%s' % host, **server_args)
+
+        created = [create(name, host) for name, host in placements]
+        booted = []
+        for server, (name, host) in zip(created, placements, strict=True):
+            try:
+                booted.append(conn.compute.wait_for_server(
+                    server, interval=0.2, wait=wait))
+                continue
+            except openstack.exceptions.ResourceFailure:
+                fault = getattr(conn.compute.get_server(server), 'fault',
+                                None) or {}
+            # A loaded machine sometimes fails a boot (an RPC timeout, a
+            # compute that just restarted): say why, and boot it once more.
+            LOG.warning('real tier: boot of %s on %s ended in ERROR (%s); '
+                        'booting it again', name, host,
+                        fault.get('message', 'no fault recorded'))
+            conn.compute.delete_server(server, force=True)
+            booted.append(conn.compute.wait_for_server(
+                create(name, host), interval=0.2, wait=wait))
+        return booted
 
     # -- what really runs where -----------------------------------------------
     def wait_running(self, server_id, host, timeout=10):

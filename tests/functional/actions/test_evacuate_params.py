@@ -98,7 +98,7 @@ def test_on_shared_storage_is_not_sent_from_2_14_and_the_result_says_so(
     _, result = run('evacuate', {'on_shared_storage': True},
                     context(conn, web, 'compute-1'))
     assert '(on_shared_storage true not sent: Nova detects shared storage ' \
-           'itself at microversion 2.95)' in result
+           'itself at microversion 2.94)' in result
     [sent] = events(lab, 'evacuate')
     assert sent['on_shared_storage'] is None
 

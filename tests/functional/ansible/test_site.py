@@ -38,6 +38,7 @@ import pytest
 import requests
 import yaml
 
+from tests import procs
 from tests.etcd_fixture import free_port
 from vmr_lab.ports import free_udp_port
 
@@ -320,14 +321,7 @@ def _uid_of(pid):
 
 
 def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
-        time.sleep(0.2)
+    return procs.wait_for(predicate, timeout, interval=0.2, message=what)
 
 
 def _supervisor_starts(deployment, host, service):

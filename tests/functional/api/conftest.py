@@ -53,6 +53,9 @@ def make_conf(endpoint, cluster, **api):
 class ApiHarness:
     """A running API plus a store on the same cluster and a small client."""
 
+    #: seconds the client waits for an answer
+    timeout = 10
+
     def __init__(self, conf, store, server):
         self.conf = conf
         self.store = store
@@ -72,7 +75,7 @@ class ApiHarness:
         hdrs.update(headers or {})
         return self.http.request(method, self.url + path, data=data,
                                  headers=hdrs, params=params or None,
-                                 timeout=10)
+                                 timeout=self.timeout)
 
     def get(self, path, **params):
         return self.call('GET', path, **params)

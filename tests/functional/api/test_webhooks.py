@@ -47,6 +47,18 @@ def test_alertmanager_with_an_hmac_signature_is_stored(api):
     assert event['events'][0]['name'] == 'HostDown'
 
 
+def test_alertmanager_with_a_bearer_token_or_basic_auth_is_stored(api):
+    """What Alertmanager's http_config authorization / basic_auth send."""
+    r = api.post('/v1/alarms/alertmanager', ALERTMANAGER, headers={
+        'Authorization': 'Bearer ' + WEBHOOK_TOKEN})
+    assert r.status_code == 202, r.text
+    r = api.http.post(api.url + '/v1/alarms/alertmanager', json=ALERTMANAGER,
+                      auth=('alertmanager', WEBHOOK_TOKEN), timeout=10)
+    assert r.status_code == 202, r.text
+    assert [e['events'][0]['host'] for e in events(api)] == [
+        'compute-3', 'compute-3']
+
+
 def test_bad_credentials_are_401_and_store_nothing(api):
     raw = json.dumps(ALERTMANAGER).encode()
     attempts = [
@@ -55,12 +67,19 @@ def test_bad_credentials_are_401_and_store_nothing(api):
         {'X-VMR-Token': WEBHOOK_TOKEN + 'x'},
         {'X-VMR-Signature': webhooks.sign('other-secret', raw)},
         {'X-VMR-Signature': 'md5=abc'},
+        {'Authorization': 'Bearer wrong'},
+        {'Authorization': 'Bearer ' + WEBHOOK_TOKEN[:-1]},
+        {'Authorization': 'Basic YWxlcnRtYW5hZ2VyOndyb25n'},
+        {'Authorization': 'Token ' + WEBHOOK_TOKEN},
     ]
     for headers in attempts:
         for path in ('/v1/alarms/aodh', '/v1/alarms/alertmanager'):
             r = api.call('POST', path, raw=raw, headers=headers)
             assert r.status_code == 401, (path, headers)
             assert WEBHOOK_TOKEN not in r.text
+            assert 'Bearer' in r.headers['WWW-Authenticate']
+            assert r.json()['error']['message'].startswith(
+                'webhook refused: ')
     # A signature of another body is refused too.
     r = api.call('POST', '/v1/alarms/alertmanager', raw=raw, headers={
         'X-VMR-Signature': webhooks.sign(WEBHOOK_TOKEN, raw + b' ')})

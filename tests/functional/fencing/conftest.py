@@ -101,13 +101,18 @@ def make_bmc(bmc_server):
         bmc_server.remove(name)
 
 
-@pytest.fixture
-def conf():
+def make_conf(poll_interval):
+    """Parsed ``[fencing]`` options (no files, no argv)."""
     c = cfg.ConfigOpts()
     fencing_conf.register_opts(c)
     c([])
-    c.set_override('poll_interval', 0.05, 'fencing')
+    c.set_override('poll_interval', poll_interval, 'fencing')
     return c
+
+
+@pytest.fixture
+def conf():
+    return make_conf(0.05)
 
 
 @pytest.fixture

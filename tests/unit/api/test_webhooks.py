@@ -53,3 +53,48 @@ def test_a_token_header_takes_precedence_over_a_signature():
     sig = webhooks.sign(SECRET, BODY)
     assert webhooks.check(SECRET, BODY, token='wrong', signature=sig)[0] \
         is False
+
+
+def _basic(user, password):
+    import base64
+    raw = ('%s:%s' % (user, password)).encode()
+    return 'Basic ' + base64.b64encode(raw).decode()
+
+
+def test_bearer_and_basic_auth_pass_with_the_token():
+    # What Alertmanager 0.25 sends with http_config authorization/basic_auth.
+    assert webhooks.check(SECRET, BODY, authorization='Bearer ' + SECRET) == (
+        True, 'bearer token')
+    assert webhooks.check(SECRET, BODY, authorization='bearer  ' + SECRET)[0]
+    assert webhooks.check(SECRET, BODY, authorization=_basic(
+        'alertmanager', SECRET)) == (True, 'basic auth (user alertmanager)')
+    # The password may itself contain ':'; only the first one splits.
+    assert webhooks.check('a:b', BODY, authorization=_basic('u', 'a:b'))[0]
+
+
+def test_wrong_authorization_fails_naming_what_was_expected():
+    cases = {
+        'Bearer nope': 'Bearer <[api] webhook_token>',
+        'Bearer ': 'Bearer <[api] webhook_token>',
+        'Bearer ' + SECRET + 'x': 'Bearer <[api] webhook_token>',
+        _basic('alertmanager', 'nope'): 'password must be [api] webhook_token',
+        _basic(SECRET, 'nope'): 'password must be [api] webhook_token',
+        'Basic !!!not-base64': 'password must be [api] webhook_token',
+        'Basic ' + SECRET: 'password must be [api] webhook_token',
+        'Token ' + SECRET: 'scheme must be Bearer or Basic',
+        SECRET: 'scheme must be Bearer or Basic',
+    }
+    for value, words in cases.items():
+        ok, why = webhooks.check(SECRET, BODY, authorization=value)
+        assert not ok, value
+        assert words in why, (value, why)
+        assert SECRET not in why
+        assert '\n' not in why
+
+
+def test_missing_credentials_name_every_accepted_form():
+    ok, why = webhooks.check(SECRET, BODY)
+    assert not ok
+    for words in ('Authorization: Bearer', 'basic auth', 'X-VMR-Token',
+                  'X-VMR-Signature'):
+        assert words in why

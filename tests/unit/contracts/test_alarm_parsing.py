@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from vmr_coordinator.triggers.alarm import AlarmPayloadError, parse_aodh, parse_alertmanager
+from vmr_coordinator.triggers.alarm import (
+    AlarmPayloadError,
+    incident_key,
+    parse_aodh,
+    parse_alertmanager,
+)
 
 SERVER = '7f3a1c2e-9b4d-4e5f-8a6b-1c2d3e4f5a6b'
 
@@ -168,3 +173,37 @@ def test_alertmanager_malformed(body, words):
     with pytest.raises(AlarmPayloadError) as info:
         parse_alertmanager(body)
     assert words in str(info.value)
+
+
+def test_alertmanager_nova_host_label_wins_over_the_exporter_instance():
+    alert = {'status': 'firing', 'labels': {
+        'alertname': 'X', 'instance': 'compute-3.example.com:9100',
+        'nova_host': 'compute-3'}}
+    [event] = parse_alertmanager({'version': '4', 'status': 'firing', 'alerts': [alert]})
+    assert event['host'] == 'compute-3'
+
+
+def test_a_re_sent_alert_is_the_same_incident_a_new_firing_is_not():
+    first = parse_alertmanager(ALERTMANAGER)
+    # What Alertmanager sends when another alert joins the group: the old
+    # ones again, unchanged, plus the new one.
+    joined = dict(ALERTMANAGER, alerts=ALERTMANAGER['alerts'] + [
+        {'status': 'firing', 'labels': {'alertname': 'NodeDown', 'instance': 'c6:9100'},
+         'annotations': {}, 'startsAt': '2026-11-27T10:05:00Z',
+         'endsAt': '0001-01-01T00:00:00Z', 'generatorURL': '', 'fingerprint': '0606'}])
+    again = parse_alertmanager(joined)
+    assert [incident_key(e) for e in again[:2]] == [incident_key(e) for e in first]
+    assert incident_key(again[2]) not in {incident_key(e) for e in first}
+    refired = dict(first[0], starts_at='2026-11-27T11:00:00Z')
+    assert incident_key(refired) != incident_key(first[0])
+    assert incident_key(first[0]) == ('alertmanager', 'a1b2c3d4e5f60718',
+                                      '2026-11-27T10:00:00Z')
+
+
+def test_aodh_events_and_alerts_without_fingerprint_have_no_incident_key():
+    [aodh] = parse_aodh(AODH_EVENT_ALARM)
+    assert incident_key(aodh) is None
+    alert = {'status': 'firing', 'labels': {'alertname': 'X', 'host': 'c1'}}
+    [event] = parse_alertmanager({'version': '4', 'status': 'firing', 'alerts': [alert]})
+    assert incident_key(event) is None
+    assert incident_key({'type': 'host_down', 'host': 'c1'}) is None
