@@ -76,6 +76,7 @@ class RealCloud(Datacenter):
                                       hosts=host_names(hosts), install=install,
                                       log=LOG.info)
         self._conn = None
+        self._conn_lock = threading.Lock()
         self._watcher = None
         self._offsets = {}
         self._migrations_seen = set()
@@ -196,9 +197,10 @@ class RealCloud(Datacenter):
     @property
     def conn(self):
         """The harness's own admin Connection (compute pinned to 2.96)."""
-        if self._conn is None:
-            self._conn = self.connect(compute_api_version='2.96')
-        return self._conn
+        with self._conn_lock:  # the watcher and the test's thread
+            if self._conn is None:
+                self._conn = self.connect(compute_api_version='2.96')
+            return self._conn
 
     @property
     def auth_url(self):

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -456,10 +457,22 @@ class RealServices:
         }}
 
     def write_clouds_yaml(self, path):
-        """Write :meth:`clouds_config` to ``path`` (mode 0600)."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as fh:
-            yaml.safe_dump(self.clouds_config(), fh, default_flow_style=False)
+        """Write :meth:`clouds_config` to ``path`` (mode 0600).
+
+        Atomically (a temporary file renamed over ``path``): a reader in
+        another thread sees the old file or the new one, never an empty one
+        ("Cloud vmr-real was not found").
+        """
+        fd, tmp = tempfile.mkstemp(prefix='.clouds-', suffix='.yaml',
+                                   dir=os.path.dirname(path) or '.')
+        try:
+            with os.fdopen(fd, 'w') as fh:
+                yaml.safe_dump(self.clouds_config(), fh,
+                               default_flow_style=False)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
         return path
 
 
