@@ -176,14 +176,24 @@ class Healer:
             return False
         key, data = merged
         try:
-            self.guarded([Op.put(key, data)],
-                         [Compare.mod_revision(key, revision)])
+            result = self.guarded([Op.put(key, data)],
+                                  [Compare.mod_revision(key, revision)])
         except exceptions.LeadershipLost:
             raise
         except exceptions.StoreError:
             return False  # the agent updated its part; retry next cycle
-        self.last_snapshot.hosts[name].data = data
+        self._written(name, data, result)
         return True
+
+    def _written(self, name, data, result):
+        """The snapshot's record of ``name`` as just written: the stages of
+        this same cycle see the new state *and* its revision, so the
+        recovery stage opens a record for a host failed this cycle instead
+        of losing its conditional write and waiting a cycle."""
+        record = self.last_snapshot.hosts[name]
+        record.data = data
+        if getattr(result, 'revision', 0):
+            record.mod_revision = result.revision
 
     def _write_batch(self, transitions):
         """Write ``transitions`` in one guarded transaction; the ones
@@ -201,13 +211,13 @@ class Healer:
         if not ops:
             return []
         try:
-            self.guarded(ops, compares)
+            result = self.guarded(ops, compares)
         except exceptions.LeadershipLost:
             raise
         except exceptions.StoreError:
             return None
         for t, data in done:
-            self.last_snapshot.hosts[t.host].data = data
+            self._written(t.host, data, result)
         return [t for t, _ in done]
 
     def _write_transitions(self, transitions):

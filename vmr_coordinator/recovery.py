@@ -96,6 +96,27 @@ class Recovery:
         self.pool.submit(job)
         return True
 
+    def _chain(self, key, func, *args):
+        """Run the next stage of a recovery at once, in this job, unless a
+        job for ``key`` is already at it: no stage waits for the next
+        cycle to be noticed (DESIGN §6)."""
+        with self._lock:
+            if key in self.inflight:
+                return False
+            self.inflight.add(key)
+        try:
+            func(*args)
+        finally:
+            with self._lock:
+                self.inflight.discard(key)
+        return True
+
+    def _current(self, rid):
+        """The record as stored now (a cycle's snapshot may be older than a
+        job's own writes); None if it is gone."""
+        kv = self.store.get(self.store.keys.recovery(rid))
+        return kv.json() if kv is not None else None
+
     # -- the stage ----------------------------------------------------------
     def stage(self, healer, snap, now):
         """Drive every open recovery one step; a sentence of what changed."""
@@ -108,6 +129,9 @@ class Recovery:
                 rid = self._open(snap, record, now)
                 if rid:
                     said.append('recovery %s opened for %s' % (rid, name))
+                    # fence now, not when the next cycle sees the record
+                    self._submit(('fence', rid), self._fence_job, rid, name,
+                                 snap)
         self._confirmations(snap, now)
         said.extend(self._intake(snap, now))
         for rid, (rec, _rev) in sorted(snap.journal.items()):
@@ -119,19 +143,20 @@ class Recovery:
                     rec.get('trigger', {}).get('type') != 'host_down':
                 # Not a dead host: nothing to fence, match contracts now;
                 # actions that need a fence will refuse on their own.
-                if self._submit(('plan', rid), self._plan, rid, snap):
+                if self._submit(('plan', rid), self._plan_job, rid, snap):
                     said.append('planning recovery %s' % rid)
             elif state in (RecoveryState.DETECTED, RecoveryState.FENCING):
-                if self._submit(('fence', rid), self._fence, rid, snap, now):
+                if self._submit(('fence', rid), self._fence_job, rid,
+                                rec.get('host'), snap):
                     said.append('fencing %s' % rec.get('host'))
             elif state == RecoveryState.BLOCKED:
                 if now >= rec.get('fencing', {}).get('next_retry_at', 0):
-                    if self._submit(('fence', rid), self._fence, rid, snap,
-                                    now):
+                    if self._submit(('fence', rid), self._fence_job, rid,
+                                    rec.get('host'), snap):
                         said.append('retrying the fence of %s'
                                     % rec.get('host'))
             elif state == RecoveryState.FENCED:
-                if self._submit(('plan', rid), self._plan, rid, snap):
+                if self._submit(('plan', rid), self._plan_job, rid, snap):
                     said.append('planning recovery %s' % rid)
             elif state == RecoveryState.ACTING:
                 self._drive_steps(rid, rec)
@@ -386,13 +411,23 @@ class Recovery:
         return latest.action in ('stop', 'suspend', 'pause', 'shelve')
 
     # -- 2. fence -------------------------------------------------------------
-    def _fence(self, rid, snap, now):
+    def _fence_job(self, rid, host, snap):
+        """Fence ``host``; once the fence is verified, plan at once."""
+        if self._fence(rid, host, snap):
+            self._chain(('plan', rid), self._plan_job, rid, snap)
+
+    def _fence(self, rid, host, snap):
+        """Run the fence ladder for ``host``; True when verified off."""
         from vmr_coordinator.fencing.base import FenceTarget
         from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
         if not self.healer.election.is_leader():
-            return   # deposed while this job waited: the new leader fences
-        rec, _ = snap.journal.get(rid, (None, None))
-        host = rec['host'] if rec else rid.split('-')[0]
+            return False  # deposed while this job waited: the new leader fences
+        current = self._current(rid)
+        if current is None or current.get('state') not in (
+                RecoveryState.DETECTED, RecoveryState.FENCING,
+                RecoveryState.BLOCKED):
+            # fenced (or confirmed) since the snapshot that sent us here
+            return False
         record = snap.hosts.get(host)
         started = time.time()
         try:
@@ -447,6 +482,7 @@ class Recovery:
                                   'state_since': done_at,
                                   'fenced_at': done_at,
                                   'reason': fencing.get('reason', '')})
+            return True
         else:
             LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will be '
                          'restarted until a fence is proven or an operator '
@@ -455,6 +491,7 @@ class Recovery:
             self._set_host(host, {'state': HostState.BLOCKED,
                                   'state_since': done_at,
                                   'reason': fencing.get('reason', '')})
+            return False
 
     def _confirmations(self, snap, now):
         """Apply operators' ``confirm-fenced`` requests to blocked records."""
@@ -487,11 +524,23 @@ class Recovery:
                                       'state_since': now, 'fenced_at': now,
                                       'reason': 'fence confirmed by %s'
                                       % req.get('by', 'operator')})
+                self._submit(('plan', rid), self._plan_job, rid, snap)
 
     # -- 3. plan --------------------------------------------------------------
+    def _plan_job(self, rid, snap):
+        """Plan; once planned, dispatch the steps at once."""
+        rec = self._plan(rid, snap)
+        if rec is not None and rec.get('state') == RecoveryState.ACTING:
+            self._drive_steps(rid, rec)
+
     def _plan(self, rid, snap):
+        """Match the contracts to the servers; the record as written (None
+        when it was not waiting for a plan)."""
         from vmr_coordinator import cloud
-        rec, _ = snap.journal[rid]
+        rec = self._current(rid)
+        if rec is None or rec.get('state') not in (RecoveryState.FENCED,
+                                                   RecoveryState.DETECTED):
+            return None   # planned since the snapshot that sent us here
         host = rec.get('host')
         event = {k: v for k, v in rec.get('trigger', {}).items()
                  if k != 'reason'}
@@ -533,10 +582,11 @@ class Recovery:
             journal_mod.add_event(r, now, 'planned', plan.summary())
             if not steps:
                 journal_mod.add_event(r, now, 'done', 'nothing to heal')
-        self.journal.update(rid, mutate)
+        written = self.journal.update(rid, mutate)
         LOG.info('recovery %s: %s', rid, plan.summary())
         if not steps and event.get('type') == 'host_down':
             self._finish_host(host, rid, RecoveryState.DONE)
+        return written
 
     def _disable_for_drain(self, rid, host, reason):
         """Before a maintenance drain moves anything: disable the host's
@@ -705,13 +755,18 @@ class Recovery:
             ids = list(dict.fromkeys(step.get('request_ids', []) +
                                      request_ids))
             if result is not None:
-                self._mark(rid, index, state=StepState.DONE, result=result,
-                           finished_at=finished, request_ids=ids,
-                           error='; '.join(errors) or None)
+                rec = self._mark(rid, index, state=StepState.DONE,
+                                 result=result, finished_at=finished,
+                                 request_ids=ids,
+                                 error='; '.join(errors) or None)
             else:
-                self._mark(rid, index, state=StepState.FAILED,
-                           finished_at=finished, request_ids=ids,
-                           error='; '.join(errors))
+                rec = self._mark(rid, index, state=StepState.FAILED,
+                                 finished_at=finished, request_ids=ids,
+                                 error='; '.join(errors))
+        if all(s.get('state') in StepState.TERMINAL
+               for s in rec.get('steps', [])):
+            # the last step: close the record now, not next cycle
+            self._submit(('finish', rid), self._finish, rid)
 
     def _mark(self, rid, index, bump=False, **fields):
         def mutate(r):
@@ -727,7 +782,7 @@ class Recovery:
                                      step.get('server_id'),
                                      fields.get('result') or
                                      fields.get('error')))
-        self.journal.update(rid, mutate)
+        return self.journal.update(rid, mutate)
 
     def _finish(self, rid):
         now = time.time()

@@ -44,7 +44,7 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
     lab.hosts[HOST].set_power('off')     # the host died
     snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
 
-    recovery._fence(rid, snap, time.time())
+    recovery._fence(rid, HOST, snap)
 
     rec = _record(recovery, rid)
     assert rec['state'] == 'fenced', rec['fencing']
