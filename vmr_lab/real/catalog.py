@@ -1,5 +1,6 @@
 """What the real tier's cloud holds once its services run: the Keystone
-catalog, service users, the demo project and its users, flavors, an image.
+catalog, service users, the demo project and its users, flavors, an image,
+and the lab's network topology (``private`` routed to ``public``).
 
 All through openstacksdk as the admin that ``keystone-manage bootstrap``
 made, like an operator would do it.
@@ -87,3 +88,36 @@ def create_image(conn, path):
                               container_format='bare', visibility='public',
                               wait=True, timeout=60)
     return image.id
+
+
+#: The lab's topology (``vmr_lab.services.neutron`` seeds the same names):
+#: a shared tenant network routed to an external one.  The addresses exist
+#: only in Neutron's database: no agent plugs anything.
+PUBLIC_CIDR = '172.24.4.0/24'
+PRIVATE_CIDR = '10.0.0.0/22'
+
+
+def create_networks(conn, public_physnet):
+    """``public`` (external, flat), ``private`` (shared) and ``router1``.
+
+    Returns ``{name: id}`` of the networks, subnets and router, like the
+    lab's ``NeutronAPI.seeded``.
+    """
+    net = conn.network
+    public = net.create_network(
+        name='public', is_router_external=True, is_shared=False,
+        provider_network_type='flat',
+        provider_physical_network=public_physnet)
+    public_subnet = net.create_subnet(
+        network_id=public.id, name='public-subnet', cidr=PUBLIC_CIDR,
+        ip_version=4, is_dhcp_enabled=False)
+    private = net.create_network(name='private', is_shared=True)
+    private_subnet = net.create_subnet(
+        network_id=private.id, name='private-subnet', cidr=PRIVATE_CIDR,
+        ip_version=4)
+    router = net.create_router(
+        name='router1', external_gateway_info={'network_id': public.id})
+    net.add_interface_to_router(router, subnet_id=private_subnet.id)
+    return {'public': public.id, 'private': private.id,
+            'public_subnet': public_subnet.id,
+            'private_subnet': private_subnet.id, 'router': router.id}

@@ -2,7 +2,7 @@
 
 Each function returns ``{section: {option: value}}``; :func:`write_ini`
 writes it.  Options that exist only because this cloud runs on one
-machine with fake hypervisors and without Neutron say so next to them.
+machine with fake hypervisors and no network agents say so next to them.
 """
 
 import os
@@ -86,8 +86,7 @@ def glance(db_url, auth_url, password, state, paste_ini):
     }
 
 
-def nova(db, transport_url, auth_url, password, state, paste_ini,
-         neutron_url):
+def nova(db, transport_url, auth_url, password, state, paste_ini):
     """nova.conf shared by nova-api, conductor, scheduler and computes.
 
     ``db`` maps nova_api / nova / nova_cell0 to their URLs.
@@ -103,6 +102,12 @@ def nova(db, transport_url, auth_url, password, state, paste_ini,
             'compute_driver': 'vmrfake.VMRFakeDriver',
             'report_interval': REPORT_INTERVAL,
             'service_down_time': SERVICE_DOWN_TIME,
+            # Nothing plugs a VIF here and no agent reports one up: the
+            # fake driver never waits for network-vif-plugged (Neutron
+            # still sends it when our ML2 driver binds a port), and a
+            # live migration must not wait for it either.
+            'vif_plugging_is_fatal': False,
+            'vif_plugging_timeout': 0,
         },
         'wsgi': {'api_paste_config': paste_ini},
         'api': {'auth_strategy': 'keystone'},
@@ -112,10 +117,10 @@ def nova(db, transport_url, auth_url, password, state, paste_ini,
         'service_user': dict(service_user, send_service_user_token=True),
         'placement': dict(service_user, valid_interfaces='public'),
         'glance': {'region_name': REGION, 'valid_interfaces': 'public'},
-        # No Neutron here: nullneutron answers "no ports" to Nova.
-        'neutron': dict(service_user, endpoint_override=neutron_url),
+        'neutron': dict(service_user, valid_interfaces='public'),
         'compute': {
-            # The info cache heal asks Neutron every minute: nothing to heal.
+            # The info cache heal asks Neutron about every instance every
+            # minute; Neutron's own events keep the cache right here.
             'heal_instance_info_cache_interval': -1,
         },
         'conductor': {'workers': 1},
@@ -135,4 +140,64 @@ def nova_compute(host, state_path):
         'DEFAULT': {'host': host, 'state_path': state_path,
                     'instances_path': os.path.join(state_path, 'instances')},
         'oslo_concurrency': {'lock_path': os.path.join(state_path, 'lock')},
+    }
+
+
+#: The provider network of ``public`` (flat) and of tenant networks (vlan).
+PUBLIC_PHYSNET = 'public'
+TENANT_PHYSNET = 'physnet1'
+
+
+def neutron(db_url, transport_url, auth_url, password, state, paste_ini):
+    """neutron.conf: ML2 core plugin, the L3 router plugin, no agents."""
+    return {
+        'DEFAULT': {
+            'use_stderr': True,
+            'transport_url': transport_url,
+            'state_path': state,
+            'api_paste_config': paste_ini,
+            'auth_strategy': 'keystone',
+            'core_plugin': 'ml2',
+            # Routers and floating IPs in the database; no L3 agent runs,
+            # so nothing is wired (and nothing needs to be).
+            'service_plugins': 'router',
+            'allow_overlapping_ips': True,
+            # No DHCP agent to tell about ports.
+            'dhcp_agent_notification': False,
+            'notify_nova_on_port_status_changes': True,
+            'notify_nova_on_port_data_changes': True,
+        },
+        'database': {'connection': db_url},
+        'keystone_authtoken': authtoken(auth_url, 'neutron', password),
+        # The credentials Neutron sends Nova its port events with.
+        'nova': dict(service_auth(auth_url, 'neutron', password),
+                     endpoint_type='public'),
+        # Room for tests that create groups and rules in a shared project.
+        'quotas': {'quota_security_group': 100,
+                   'quota_security_group_rule': 1000,
+                   'quota_floatingip': 200, 'quota_router': 50,
+                   'quota_network': 200, 'quota_subnet': 200,
+                   'quota_port': 2000},
+        'oslo_concurrency': {'lock_path': os.path.join(state, 'lock')},
+        'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 0},
+    }
+
+
+def ml2():
+    """ml2_conf.ini: flat and vlan segments bound by our ``vmrfake`` driver.
+
+    Neither type needs a kernel here: nothing is plugged, the segments are
+    rows in Neutron's database.
+    """
+    return {
+        'ml2': {
+            'type_drivers': 'flat,vlan',
+            'tenant_network_types': 'vlan',
+            'mechanism_drivers': 'vmrfake',
+            'extension_drivers': 'port_security',
+        },
+        'ml2_type_flat': {'flat_networks': PUBLIC_PHYSNET},
+        'ml2_type_vlan': {'network_vlan_ranges':
+                          '%s:100:999' % TENANT_PHYSNET},
+        'securitygroup': {'enable_security_group': True},
     }

@@ -3,8 +3,9 @@
 The virtualenv lives under a cache directory and is kept between runs: its
 name carries a short hash of ``constraints.txt`` (and of the Python
 version), so changing a pin builds a new one, and a stamp file written last
-marks an install as complete.  The stamp also records the hash of our Nova
-driver (``vmrfake.py``): a changed driver is copied in again (no pip run).
+marks an install as complete.  The stamp also records the hash of our
+drivers -- Nova's ``vmrfake.py`` and Neutron's ML2 ``vmrml2.py`` -- : a
+changed driver is copied in again (no pip run).
 A second call with nothing changed returns at once.
 
     python -m vmr_lab.real.install [--home DIR]
@@ -26,10 +27,16 @@ from vmr_lab.real import infra
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONSTRAINTS = os.path.join(HERE, 'constraints.txt')
 DRIVER = os.path.join(HERE, 'vmrfake.py')
+ML2_DRIVER = os.path.join(HERE, 'vmrml2.py')
+#: The distribution whose entry point makes ML2 find our mechanism driver.
+ML2_DIST = 'vmr_real_ml2-1.0.dist-info'
+ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
+                    'vmrfake = neutron.plugins.ml2.drivers.vmrfake:'
+                    'VMRFakeMechanismDriver\n')
 # What we install by name; every version (and every dependency's) comes
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
-                'gunicorn', 'PyMySQL')
+                'neutron', 'gunicorn', 'PyMySQL')
 STAMP = 'vmr-real-installed'
 
 
@@ -102,9 +109,27 @@ def _pip(real, args, log):
 
 
 def install_driver(real):
-    """Copy our Nova driver into nova/virt of the virtualenv."""
+    """Copy our Nova driver into nova/virt and our ML2 driver into Neutron.
+
+    ML2 loads mechanism drivers by entry point only, so a small
+    distribution (metadata and entry point, nothing to import) registers
+    ``vmrfake`` in ``neutron.ml2.mechanism_drivers``.
+    """
     dest = os.path.join(real.site_packages, 'nova', 'virt', 'vmrfake.py')
     shutil.copyfile(DRIVER, dest)
+    shutil.copyfile(ML2_DRIVER, os.path.join(
+        real.site_packages, 'neutron', 'plugins', 'ml2', 'drivers',
+        'vmrfake.py'))
+    dist = os.path.join(real.site_packages, ML2_DIST)
+    os.makedirs(dist, exist_ok=True)
+    for name, text in (
+            ('METADATA', 'Metadata-Version: 2.1\nName: vmr-real-ml2\n'
+                         'Version: 1.0\nSummary: VMR real tier ML2 driver '
+                         'entry point\n'),
+            ('entry_points.txt', ML2_ENTRY_POINTS),
+            ('INSTALLER', 'vmr_lab.real.install\n')):
+        with open(os.path.join(dist, name), 'w') as fh:
+            fh.write(text)
     return dest
 
 
@@ -124,7 +149,8 @@ def ensure_installed(home=None, log=print):
     home = os.path.abspath(home or default_home())
     real = _describe(os.path.join(home, 'venv-' + fingerprint()))
     stamp = os.path.join(real.venv, STAMP)
-    driver_hash = _hash(DRIVER)
+    driver_hash = _hash(DRIVER, ML2_DRIVER,
+                        extra=ML2_ENTRY_POINTS.encode())
     if _stamp_matches(stamp, driver_hash):
         return real
     os.makedirs(home, exist_ok=True)
@@ -137,7 +163,7 @@ def ensure_installed(home=None, log=print):
             # Same packages, another driver: only copy the driver in.
             install_driver(real)
             _write_stamp(stamp, driver_hash)
-            log('real tier: updated the vmrfake driver in %s' % real.venv)
+            log('real tier: updated the vmrfake drivers in %s' % real.venv)
             return real
         t0 = time.monotonic()
         if os.path.exists(real.venv):
@@ -148,6 +174,7 @@ def ensure_installed(home=None, log=print):
              + list(REQUIREMENTS), log)
         install_driver(real)
         subprocess.run([real.python, '-c', 'import nova.virt.vmrfake, '
+                        'neutron.plugins.ml2.drivers.vmrfake, neutron.wsgi, '
                         'keystone, glance, placement, gunicorn, pymysql'],
                        check=True)
         _write_stamp(stamp, driver_hash)

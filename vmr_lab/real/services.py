@@ -1,10 +1,13 @@
-"""Run Keystone, Placement, Nova and Glance from their releases on 127.0.0.1.
+"""Run Keystone, Placement, Nova, Glance and Neutron from their releases.
 
 :class:`RealServices` starts a private MariaDB and RabbitMQ, writes every
 service's configuration under ``workdir/etc``, syncs the databases, serves
-the APIs under gunicorn, fills the catalog, then starts nova-conductor,
+the APIs under gunicorn on 127.0.0.1, fills the catalog, creates the
+networks (``public`` routed to ``private``), then starts nova-conductor,
 nova-scheduler and one nova-compute per simulated host (our ``vmrfake``
-driver).  Every process has its own process group and log file under
+driver).  Neutron is its API process only: ML2 with our ``vmrfake``
+mechanism driver binds every port, the ``router`` plugin keeps routers and
+floating IPs; no agent runs.  Every process has its own process group and log file under
 ``workdir/logs``; :meth:`RealServices.stop` ends all of them by PID.
 """
 
@@ -28,8 +31,10 @@ from vmr_lab.real.infra import MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
 from vmr_lab.real.procs import Proc, run, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SERVICE_PASSWORD = 'vmr-service-secret'
+#: gunicorn's access log line: method, path, status, bytes, request id, time
+ACCESS_LOG_FORMAT = ('%(h)s "%(r)s" status: %(s)s len: %(B)s '
+                     '%({x-openstack-request-id}o)s time: %(L)s')
 DEMO_PASSWORD = 'vmr-demo-secret'
 # Exits 0 once an RPC server consumes the topic's queue.
 QUEUE_CHECK = '''
@@ -74,6 +79,7 @@ class RealServices:
             'placement': 'http://127.0.0.1:%d' % self.ports['placement'],
             'compute': 'http://127.0.0.1:%d/v2.1' % self.ports['nova'],
             'image': 'http://127.0.0.1:%d' % self.ports['glance'],
+            'network': 'http://127.0.0.1:%d' % self.ports['neutron'],
         }
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
@@ -82,6 +88,8 @@ class RealServices:
         self.rabbit_proxies = {}
         self.timings = {}
         self.image_id = None
+        #: name -> id of what :func:`catalog.create_networks` made
+        self.networks = {}
         self._stopped = False
 
     @property
@@ -108,7 +116,7 @@ class RealServices:
         self.procs[name] = proc
         return proc
 
-    def _gunicorn(self, name, app, port, env, workers=1):
+    def _gunicorn(self, name, app, port, env, workers=1, access_log=False):
         # The apps parse sys.argv with oslo.config, so gunicorn gets its
         # settings (app included) from a config file named in the
         # environment and an argv of its bare name.
@@ -119,6 +127,11 @@ class RealServices:
                      'timeout = 120\ngraceful_timeout = 2\n'
                      'control_socket_disable = True\n'
                      % (app, '127.0.0.1:%d' % port, workers))
+            if access_log:
+                # For an API without a request log of its own (Neutron):
+                # one line per request with its x-openstack-request-id.
+                fh.write('accesslog = "-"\naccess_log_format = %r\n'
+                         % ACCESS_LOG_FORMAT)
         environ = dict(os.environ, GUNICORN_CMD_ARGS='--config ' + conf,
                        **env)
         return self._spawn(name, [self.install.bin('gunicorn')], env=environ)
@@ -163,6 +176,7 @@ class RealServices:
             ('placement', 'placement', 'placement',
              self.endpoints['placement']),
             ('glance', 'glance', 'image', self.endpoints['image']),
+            ('neutron', 'neutron', 'network', self.endpoints['network']),
         ), SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -171,16 +185,18 @@ class RealServices:
         nova_conf = ['--config-file', self._conf('nova')]
         for binary in ('nova-conductor', 'nova-scheduler'):
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
                 self.state, 'cirros.img'))
+            networks = pool.submit(self._create_networks)
             for topic, name in (('conductor', 'nova-conductor'),
                                 ('scheduler', 'nova-scheduler')):
                 self._wait_consuming(topic, self.procs[name])
             flavors.result()
             self.image_id = image.result()
-        self._phase('conductor+scheduler', t0)
+            self.networks = networks.result()
+        self._phase('conductor+scheduler+networks', t0)
         t0 = time.monotonic()
         for host in self.hosts:
             self.start_compute(host, wait=False)
@@ -193,7 +209,8 @@ class RealServices:
     def _write_configs(self):
         inst = self.install
         for service, paste in (('nova', 'api-paste.ini'),
-                               ('glance', 'glance-api-paste.ini')):
+                               ('glance', 'glance-api-paste.ini'),
+                               ('neutron', 'api-paste.ini')):
             os.makedirs(os.path.join(self.etc, service), exist_ok=True)
             shutil.copy(os.path.join(inst.etc, service, paste),
                         os.path.join(self.etc, service, paste))
@@ -209,8 +226,13 @@ class RealServices:
             {db: self.db.url(db) for db in ('nova_api', 'nova', 'nova_cell0')},
             self.mq.url, self.auth_url, SERVICE_PASSWORD,
             os.path.join(self.state, 'nova'),
-            os.path.join(self.etc, 'nova', 'api-paste.ini'),
-            'http://127.0.0.1:%d' % self.ports['neutron']))
+            os.path.join(self.etc, 'nova', 'api-paste.ini')))
+        config.write_ini(self._conf('neutron'), config.neutron(
+            self.db.url('neutron'), self.mq.url, self.auth_url,
+            SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
+            os.path.join(self.etc, 'neutron', 'api-paste.ini')))
+        config.write_ini(os.path.join(self.etc, 'neutron', 'ml2_conf.ini'),
+                         config.ml2())
 
     def _sync_databases(self):
         def keystone():
@@ -237,9 +259,18 @@ class RealServices:
                  self._conf('glance', '%s-api.conf'), 'db_sync'],
                 os.path.join(self.log_dir, 'glance-manage.log'))
 
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        def neutron():
+            t0 = time.monotonic()
+            run([self.install.bin('neutron-db-manage'), '--config-file',
+                 self._conf('neutron'), '--config-file',
+                 os.path.join(self.etc, 'neutron', 'ml2_conf.ini'),
+                 'upgrade', 'heads'],
+                os.path.join(self.log_dir, 'neutron-db-manage.log'))
+            self.timings['neutron db sync'] = round(time.monotonic() - t0, 2)
+
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
             jobs = [pool.submit(keystone), pool.submit(nova),
-                    pool.submit(glance),
+                    pool.submit(glance), pool.submit(neutron),
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
             for job in jobs:
                 job.result()
@@ -262,16 +293,28 @@ class RealServices:
         self._gunicorn('glance-api', 'glance.wsgi.api:application',
                        p['glance'], {'OS_GLANCE_CONFIG_DIR':
                                      os.path.join(self.etc, 'glance')})
-        self._spawn('nullneutron', [self.install.python, os.path.join(
-            HERE, 'nullneutron.py'), str(p['neutron'])])
+        self._gunicorn('neutron-api', 'neutron.wsgi.api:application',
+                       p['neutron'], {
+                           'OS_NEUTRON_CONFIG_DIR':
+                               os.path.join(self.etc, 'neutron'),
+                           'OS_NEUTRON_CONFIG_FILES':
+                               'neutron.conf;ml2_conf.ini'},
+                       access_log=True)
         for name, port in (('keystone', p['keystone']),
                            ('placement', p['placement']),
                            ('nova-api', p['nova']),
                            ('glance-api', p['glance']),
-                           ('nullneutron', p['neutron'])):
+                           ('neutron-api', p['neutron'])):
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,
                      self.procs[name])
+
+    def _create_networks(self):
+        t0 = time.monotonic()
+        networks = catalog.create_networks(self.admin(),
+                                           config.PUBLIC_PHYSNET)
+        self.timings['networks'] = round(time.monotonic() - t0, 2)
+        return networks
 
     def _wait_consuming(self, topic, proc, timeout=120):
         def consuming():

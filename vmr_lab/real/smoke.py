@@ -2,12 +2,14 @@
 
     python -m vmr_lab.real.smoke [--keep] [--workdir DIR]
 
-Starts the real cloud with three hosts, boots three servers on compute-2,
+Starts the real cloud with three hosts, boots three servers on compute-2
+(each with a port on the ``private`` network, bound by Neutron),
 SIGKILLs compute-2's nova-compute, forces it down and evacuates the servers
 (microversion 2.94, so they come back ACTIVE), then live-migrates,
 rebuilds, hard-reboots, stops/starts, suspends/resumes one server and
 snapshots one into Glance.  The guest journals of the hosts must agree
-with Nova about where each server runs.  Prints each phase's time; exit
+with Nova about where each server runs, and each server's port must be
+bound (``ACTIVE``) to the host Nova says.  Prints each phase's time; exit
 code 0 on success.
 """
 
@@ -88,7 +90,9 @@ class Smoke:
         flavor = c.find_flavor('m1.tiny')
         t0 = time.monotonic()
         ids = [c.create_server(name='smoke-%d' % i, flavor_id=flavor.id,
-                               image_id=self.rs.image_id, networks='none',
+                               image_id=self.rs.image_id,
+                               networks=[{'uuid':
+                                          self.rs.networks['private']}],
                                availability_zone='nova:compute-2').id
                for i in range(3)]
         for sid in ids:
@@ -149,6 +153,18 @@ class Smoke:
         self.phase('snapshot to Glance', t0)
 
         self.check_journals(ids)
+        self.check_ports(ids)
+
+    def check_ports(self, ids):
+        for sid in ids:
+            host = self.conn.compute.get_server(sid).compute_host
+            ports = list(self.conn.network.ports(device_id=sid))
+            bound = [(p.binding_host_id, p.status, p.binding_vif_type)
+                     for p in ports]
+            if bound != [(host, 'ACTIVE', 'ovs')]:
+                raise RuntimeError('ports of %s (on %s): %s'
+                                   % (sid, host, bound))
+        print('smoke: every port is bound to its server\'s host')
 
     def check_journals(self, ids):
         running = running_guests(self.rs)

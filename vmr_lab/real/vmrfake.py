@@ -96,11 +96,16 @@ class VMRFakeDriver(fake.FakeDriverWithoutFakeNodes):
 
     # -- the two primitives everything else goes through ------------------
 
-    def _run(self, instance, why, power_on=True):
-        """Put ``instance`` on this hypervisor (running unless told not)."""
+    def _run(self, instance, why, power_on=True, network_info=None):
+        """Put ``instance`` on this hypervisor (running unless told not).
+
+        ``network_info`` of a spawn is Nova's asynchronous port allocation:
+        Nova's fake driver waits for it (as a real driver plugging the
+        VIFs would), so a failed allocation fails the build.
+        """
         was_running = self._running(instance)
         super().spawn(None, instance, None, None, None, None,
-                      power_on=power_on)
+                      network_info=network_info, power_on=power_on)
         if power_on and not was_running:
             self.journal.write('start', instance.uuid, why)
 
@@ -135,7 +140,8 @@ class VMRFakeDriver(fake.FakeDriverWithoutFakeNodes):
         if instance.task_state in _REBUILD_STATES:
             # An evacuation is a rebuild elsewhere, with a move claim.
             why = 'evacuate' if instance.migration_context else 'rebuild'
-        self._run(instance, why, power_on=power_on)
+        self._run(instance, why, power_on=power_on,
+                  network_info=network_info)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):

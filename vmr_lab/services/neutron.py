@@ -319,10 +319,10 @@ def _sg_port_range(protocol, port_min, port_max):
                                % port_max)
         return port_min, port_max
     if number not in _PORT_PROTOCOLS:
-        raise NeutronFault(400, 'SecurityGroupInvalidProtocolForPortRange',
-                           'Invalid protocol %s for port range, only '
-                           'supported for TCP, UDP, UDPLITE, SCTP and DCCP.'
-                           % protocol)
+        raise NeutronFault(400, 'SecurityGroupInvalidProtocolForPort',
+                           'Ports cannot be specified for protocol %s. '
+                           'Ports are only supported for DCCP, SCTP, TCP, '
+                           'UDP, UDPLITE.' % number)
     if 0 in (port_min, port_max):
         raise NeutronFault(400, 'SecurityGroupInvalidPortValue',
                            'Invalid value for port 0.')
@@ -697,8 +697,13 @@ class NeutronAPI(Service):
         make = getattr(self, '_make_' + kind)
 
         def handler(req, ctx):
-            self._check_writer(ctx, 'create', kind)
             body = self._body(req, kind)
+            # Neutron's create_port policy ends in "or rule:shared": on a
+            # shared network anyone with a token, a reader too, may.
+            if not (kind == 'port' and isinstance(body, dict) and
+                    self.networks.get(body.get('network_id'), {})
+                    .get('shared')):
+                self._check_writer(ctx, 'create', kind)
             _check_attributes(kind, body, 'POST')
             project = body.get('project_id') or body.get('tenant_id')
             if project and ctx is not None and not ctx.is_admin \
@@ -1011,9 +1016,9 @@ class NeutronAPI(Service):
                     'subnet.' % ip)
             if ip in in_use or ip in [r['ip_address'] for r in result]:
                 raise NeutronFault(
-                    409, 'IpAddressInUse',
-                    'Unable to complete operation for network %s. The IP '
-                    'address %s is in use.' % (net['id'], ip))
+                    409, 'IpAddressAlreadyAllocated',
+                    'IP address %s already allocated in subnet %s'
+                    % (ip, ip_sid))
             result.append({'subnet_id': ip_sid, 'ip_address': ip})
         return result
 
@@ -1050,7 +1055,9 @@ class NeutronAPI(Service):
                                    ' mac_address %(mac_address)s ip_address '
                                    '%(ip_address)s.' % entry)
             result.append(entry)
-        return result
+        # Neutron reads them back in its table's key order.
+        return sorted(result, key=lambda e: (e['mac_address'],
+                                             e['ip_address']))
 
     def _make_port(self, project, body, ctx=None):
         net = self.networks.get(body.get('network_id'))
@@ -1277,7 +1284,14 @@ class NeutronAPI(Service):
             if not body.get(key):
                 raise _bad_input("Failed to parse request. Required attribute"
                                  " '%s' not specified" % key)
-        sg = self._get(ctx, 'security_group', body['security_group_id'])
+        sg_id = body['security_group_id']
+        if sg_id in self.security_groups and not self._visible(
+                ctx, 'security_group', self.security_groups[sg_id]):
+            # Another project's group: policy refuses before any lookup.
+            raise NeutronFault(403, 'HTTPForbidden',
+                               'rule:create_security_group_rule is '
+                               'disallowed by policy')
+        sg = self._get(ctx, 'security_group', sg_id)
         return self._add_rule(sg, project, body, ctx)
 
     def _add_rule(self, sg, project, body, ctx=None):
@@ -1285,8 +1299,8 @@ class NeutronAPI(Service):
         direction = body['direction']
         if direction not in ('ingress', 'egress'):
             raise NeutronFault(400, 'HTTPBadRequest',
-                               "Invalid input for direction. Reason: '%s' is"
-                               " not in ['ingress', 'egress']." % direction)
+                               'Invalid input for direction. Reason: %s is '
+                               'not in valid_values.' % direction)
         ethertype = _ETHERTYPES.get(str(body.get('ethertype') or 'IPv4')
                                     .lower())
         if ethertype is None:
@@ -1300,9 +1314,10 @@ class NeutronAPI(Service):
         prefix = body.get('remote_ip_prefix')
         remote_group = body.get('remote_group_id')
         if prefix and remote_group:
-            raise NeutronFault(400, 'SecurityGroupRemoteGroupAndRemoteIpPrefix',
-                               'Only remote_ip_prefix or remote_group_id may '
-                               'be provided.')
+            raise NeutronFault(400, 'SecurityGroupMultipleRemoteEntites',
+                               'Only one of remote_ip_prefix or '
+                               'remote_group_id or remote_address_group_id '
+                               'may be provided.')
         normalized = None
         if prefix:
             try:

@@ -40,8 +40,10 @@ def test_ports_keep_allowed_address_pairs(request, conn, unique_name):
     revision = port.revision_number
     port = conn.network.update_port(port, allowed_address_pairs=[
         {'ip_address': '10.0.0.201'}, {'ip_address': '10.0.0.0/28'}])
+    # Neutron answers them in its table's key order (MAC, then address),
+    # not in the order sent.
     assert [p['ip_address'] for p in port.allowed_address_pairs] == [
-        '10.0.0.201', '10.0.0.0/28']
+        '10.0.0.0/28', '10.0.0.201']
     assert port.revision_number > revision
 
     fixed = port.fixed_ips[0]['ip_address']
@@ -86,7 +88,8 @@ def test_fixed_ip_conflicts_and_not_found(request, conn, unique_name):
     taken = first.fixed_ips[0]
     with pytest.raises(openstack.exceptions.ConflictException) as err:
         _port(conn, cleanup, net, unique_name + '-2', fixed_ips=[taken])
-    assert 'is in use' in str(err.value)
+    assert 'IP address %s already allocated in subnet %s' % (
+        taken['ip_address'], taken['subnet_id']) in str(err.value)
 
     with pytest.raises(openstack.exceptions.NotFoundException) as err:
         conn.network.get_port('00000000-0000-0000-0000-000000000000')
@@ -249,8 +252,17 @@ def test_concurrent_ports_get_distinct_addresses(request, conn, unique_name):
     assert len(set(addresses)) == 16
 
 
-def test_reader_cannot_write(conn, reader_conn):
+def test_reader_cannot_write(request, conn, reader_conn, unique_name):
+    cleanup = h.Cleanup(request)
     net = h.network(conn)
+    assert net.is_shared
     assert net.id in {n.id for n in reader_conn.network.networks()}
-    with pytest.raises(openstack.exceptions.ForbiddenException):
-        reader_conn.network.create_port(network_id=net.id)
+    with pytest.raises(openstack.exceptions.ForbiddenException) as err:
+        reader_conn.network.create_network(name=unique_name)
+    assert 'rule:create_network is disallowed by policy' in str(err.value)
+    # Neutron's create_port policy ends in "or rule:shared": a reader may
+    # put a port on a shared network (in its own project).
+    port = reader_conn.network.create_port(network_id=net.id,
+                                           name=unique_name)
+    cleanup.add(conn.network.delete_port, port.id)
+    assert port.project_id == reader_conn.current_project_id

@@ -141,19 +141,22 @@ def test_port_and_prefix_rules(request, conn, unique_name):
 
 
 @pytest.mark.parametrize('attrs, error', [
-    ({'direction': 'sideways'}, "not in ['ingress', 'egress']"),
+    ({'direction': 'sideways'},
+     'Invalid input for direction. Reason: sideways is not in valid_values'),
     ({'direction': 'ingress', 'ether_type': 'IPv5'}, 'IPv5'),
     ({'direction': 'ingress', 'protocol': 'carrier-pigeon'},
      'protocol carrier-pigeon not supported'),
     ({'direction': 'ingress', 'protocol': 256}, 'protocol 256 not supported'),
     ({'direction': 'ingress', 'protocol': 'vrrp', 'port_range_min': 1,
-      'port_range_max': 2}, 'Invalid protocol vrrp for port range'),
+      'port_range_max': 2}, 'Ports cannot be specified for protocol 112. '
+     'Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE.'),
     ({'direction': 'ingress', 'port_range_min': 80, 'port_range_max': 80},
      'Must also specify protocol'),
     ({'direction': 'ingress', 'protocol': 'tcp', 'port_range_min': 90,
       'port_range_max': 80}, 'port_range_min must be <= port_range_max'),
     ({'direction': 'ingress', 'remote_ip_prefix': '10.0.0.0/8',
-      'remote_group_id': 'SELF'}, 'Only remote_ip_prefix or remote_group_id'),
+      'remote_group_id': 'SELF'}, 'Only one of remote_ip_prefix or '
+     'remote_group_id or remote_address_group_id may be provided.'),
     ({'direction': 'ingress', 'ether_type': 'IPv6',
       'remote_ip_prefix': '10.0.0.0/8'}, 'Conflicting value ethertype IPv6'),
 ])
@@ -215,9 +218,12 @@ def test_member_sees_and_changes_only_own_groups(request, conn, member_conn,
     assert mine.id in seen and admin_sg.id not in seen
     assert {r.security_group_id
             for r in member_conn.network.security_group_rules()} <= seen
-    with pytest.raises(openstack.exceptions.NotFoundException):
+    # Another project's group: policy says no (403), it does not hide it.
+    with pytest.raises(openstack.exceptions.ForbiddenException) as err:
         member_conn.network.create_security_group_rule(
             security_group_id=admin_sg.id, direction='ingress')
+    assert 'rule:create_security_group_rule is disallowed by policy' in \
+        str(err.value)
     rule = member_conn.network.create_security_group_rule(
         security_group_id=mine.id, direction='ingress', protocol='vrrp',
         remote_group_id=mine.id)

@@ -1,0 +1,121 @@
+"""Floating IPs and VRRP pairs against real Neutron 29: the lab's referee.
+
+Servers boot with a port on the ``private`` network, routed to ``public``
+by ``router1`` (RealServices makes that topology at start-up).  Each test
+drives an action or the pair setup exactly as VMR does, then checks what
+Neutron says, and that every request id the action recorded is in the log
+of the service that answered it (Neutron's comes from gunicorn's access
+log, Nova's from nova-api's request log).
+"""
+
+import re
+
+import pytest
+
+from tests.functional.actions.conftest import context, run
+from tests.real.test_actions import fence
+from vmr_coordinator.keepalived import pair as vrrp_pair
+
+REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
+
+
+def port_of(conn, server):
+    (port,) = list(conn.network.ports(device_id=server.id))
+    return port
+
+
+def floating_ip(conn, server):
+    """A new floating IP from ``public`` on ``server``'s port."""
+    public = conn.network.find_network('public', ignore_missing=False)
+    return conn.network.create_ip(floating_network_id=public.id,
+                                  port_id=port_of(conn, server).id)
+
+
+def assert_logged(cloud, result, neutron_calls):
+    """Every request id of ``result`` is in neutron-api's or nova-api's
+    log, and exactly ``neutron_calls`` of them in Neutron's."""
+    ids = REQUEST_IDS.findall(result)
+    assert ids, result
+    neutron = cloud.openstack.log_text('neutron-api')
+    nova = cloud.openstack.log_text('nova-api')
+    missing = [i for i in ids if i not in neutron and i not in nova]
+    assert not missing, 'request ids in no API log: %s' % missing
+    assert len([i for i in ids if i in neutron]) == neutron_calls, result
+
+
+def _pair(cloud, **server_args):
+    active = cloud.boot('vpn-a', 'compute-1', {
+        'vmr_pair': 'vpn', 'vmr_role': 'active', 'app': 'vpn'},
+        **server_args)
+    standby = cloud.boot('vpn-b', 'compute-2', {
+        'vmr_pair': 'vpn', 'vmr_role': 'standby', 'app': 'vpn'},
+        **server_args)
+    return active, standby
+
+
+def test_fip_failover_moves_the_floating_ip(cloud, conn):
+    active, standby = _pair(cloud)
+    fip = floating_ip(conn, active)
+    assert fip.router_id == cloud.openstack.networks['router']
+    target = port_of(conn, standby)
+    assert (target.status, target.binding_host_id) == ('ACTIVE', 'compute-2')
+    fence(cloud, conn, 'compute-1')
+
+    action, result = run('fip_failover', {}, context(
+        conn, active, 'compute-1', timeout=60, poll=0.2))
+    assert result.startswith('moved %s to vpn-b' % fip.floating_ip_address)
+    assert 'roles swapped' in result
+    # One floating IP update (Neutron), two metadata writes (Nova).
+    assert len(action.request_ids) == 3, result
+    assert_logged(cloud, result, neutron_calls=1)
+    moved = conn.network.get_ip(fip.id)
+    assert (moved.port_id, moved.fixed_ip_address) == (
+        target.id, target.fixed_ips[0]['ip_address'])
+    assert list(conn.network.ips(port_id=port_of(conn, active).id)) == []
+    assert conn.compute.get_server(standby.id).metadata['vmr_role'] == \
+        'active'
+
+    # A new leader resuming: nothing to send.
+    action, result = run('fip_failover', {}, context(conn, active,
+                                                     'compute-1'))
+    assert 'already on vpn-b' in result and 'roles already swapped' in result
+    assert action.request_ids == []
+    assert conn.network.get_ip(fip.id).revision_number == \
+        moved.revision_number
+    assert cloud.monitor.violations() == []
+
+
+@pytest.mark.slow
+def test_vrrp_pair_setup_then_failover_without_agreement(cloud, conn):
+    """setup_vrrp_pair on real Neutron, then fip_failover in vrrp mode."""
+    group = conn.network.create_security_group(name='vpn-members')
+    active, standby = _pair(cloud, security_groups=[{'name': group.name}])
+    public = conn.network.find_network('public', ignore_missing=False)
+
+    setup = vrrp_pair.setup_vrrp_pair(conn, 'vpn', virtual_router_id=51,
+                                      floating_network=public.id)
+    vip = conn.network.get_port(setup.vip_port_id)
+    assert vip.name == vrrp_pair.vip_port_name('vpn')
+    assert setup.vip_address == vip.fixed_ips[0]['ip_address']
+    for server in (active, standby):
+        pairs = port_of(conn, server).allowed_address_pairs
+        assert setup.vip_address in [p['ip_address'] for p in pairs], pairs
+    (vrrp_rule,) = [r for r in conn.network.security_group_rules(
+        security_group_id=group.id, direction='ingress')]
+    assert (vrrp_rule.protocol, vrrp_rule.remote_group_id) == ('vrrp',
+                                                               group.id)
+    (fip,) = list(conn.network.ips(port_id=vip.id))
+    assert setup.floating_ip == fip.floating_ip_address
+    # Everything in place: a second run changes nothing.
+    again = vrrp_pair.setup_vrrp_pair(conn, 'vpn', virtual_router_id=51,
+                                      floating_network=public.id)
+    assert again.operations == () and again.vip_port_id == vip.id
+
+    fence(cloud, conn, 'compute-1')
+    action, result = run('fip_failover', {'mode': 'vrrp'}, context(
+        conn, active, 'compute-1', timeout=60, poll=0.2))
+    assert result.startswith('VRRP pair vpn cannot agree (vpn-b reported '
+                             'nothing): moved %s to vpn-b'
+                             % fip.floating_ip_address), result
+    assert_logged(cloud, result, neutron_calls=1)
+    assert conn.network.get_ip(fip.id).port_id == port_of(conn, standby).id
