@@ -5,7 +5,7 @@ import time
 from cliff import command, lister, show
 
 from vmr_client import render
-from vmr_client.http import ApiError
+from vmr_client.errors import ApiError
 
 HOST_STATES = ('up', 'suspect', 'partitioned', 'failed', 'fencing', 'fenced',
                'blocked', 'recovering', 'recovered', 'maintenance')
