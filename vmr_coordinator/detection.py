@@ -13,23 +13,8 @@ host that died before the coordinator started is found like any other.
 import dataclasses
 import uuid
 
+from vmr_common.models import HostState
 from vmr_common.reach import ring
-
-
-class HostState:
-    """Host states written to ``hosts/<host>``; detection owns the first five."""
-
-    UP = 'up'
-    SUSPECT = 'suspect'
-    PARTITIONED = 'partitioned'
-    FAILED = 'failed'
-    MAINTENANCE = 'maintenance'
-    # Owned by fencing/recovery (later stages of the same record):
-    FENCING = 'fencing'
-    FENCED = 'fenced'
-    BLOCKED = 'blocked'
-    RECOVERING = 'recovering'
-    RECOVERED = 'recovered'
 
 
 @dataclasses.dataclass

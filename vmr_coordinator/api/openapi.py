@@ -11,6 +11,7 @@ import json
 import sys
 
 import vmr_common
+from vmr_common import models
 from vmr_coordinator.api import resources
 
 
@@ -192,10 +193,10 @@ SCHEMAS = {
     'AlarmAccepted': _obj({'event': STR, 'alerts': INT},
                           required=('event',)),
     'VrrpReport': _obj({
-        'pair': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+        'pair': {'type': 'string', 'pattern': models.NAME_PATTERN,
                  'description': 'The guest pair (metadata vmr_pair).'},
         'instance': {'type': 'string',
-                     'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+                     'pattern': models.NAME_PATTERN,
                      'description': 'The member reporting (server name).'},
         'state': {'type': 'string', 'enum': list(resources.VRRP_STATES)}},
         required=('pair', 'instance', 'state'), additional=False),

@@ -10,7 +10,6 @@ record's ``mod_revision`` touching only the ``maintenance*`` fields.
 import dataclasses
 import json
 import logging
-import re
 import threading
 import time
 import uuid
@@ -18,6 +17,7 @@ import uuid
 import webob
 
 from vmr_common import exceptions
+from vmr_common import models
 from vmr_common.store import Compare, Op
 from vmr_coordinator import metrics
 from vmr_coordinator import snapshot as snapshot_mod
@@ -34,9 +34,6 @@ HOST_STATES = metrics.HOST_STATES
 ALARM_SOURCES = ('aodh', 'alertmanager')
 #: states a keepalived notify hook reports (UNKNOWN: it got something else)
 VRRP_STATES = ('MASTER', 'BACKUP', 'FAULT', 'STOP', 'UNKNOWN')
-#: pair and instance names, as the keepalived templater accepts them; they
-#: become etcd key segments, so no '/'
-_VRRP_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -765,7 +762,7 @@ class Resources:
                          'state' % unknown[0], unknown[0])
         for field in ('pair', 'instance'):
             value = body.get(field)
-            if not isinstance(value, str) or not _VRRP_NAME_RE.match(value):
+            if not isinstance(value, str) or not models.NAME_RE.match(value):
                 raise _error(400, 'field %r must be 1-64 letters, digits, '
                              '".", "_" or "-" starting with a letter or '
                              'digit' % field, field)
