@@ -58,6 +58,10 @@ class StepState:
     TERMINAL = (DONE, FAILED, SKIPPED)
 
 
+#: states a guest's keepalived notify hook reports, recorded under
+#: ``vrrp/<pair>/<instance>`` (UNKNOWN: the hook got something else)
+VRRP_STATES = ('MASTER', 'BACKUP', 'FAULT', 'STOP', 'UNKNOWN')
+
 #: names VMR accepts for guest pairs and their members (keepalived instance
 #: names, the VRRP report's ``pair`` and ``instance``): they are embedded in
 #: keepalived.conf, shell scripts, JSON bodies and etcd key segments, so a
