@@ -19,11 +19,12 @@ import tooz
 import vmr_common
 from vmr_agent import isolation
 from vmr_agent import membership
-from vmr_agent import probes
 from vmr_agent import registration
 from vmr_common import exceptions
 from vmr_common import grpclease
 from vmr_common.keys import Keyspace
+from vmr_common.reach import probes
+from vmr_common.reach import ring
 from vmr_common.store import range_end, Store, Watcher
 
 LOG = logging.getLogger(__name__)
@@ -298,10 +299,15 @@ class Agent:
 
     def neighbours(self):
         """``{host: ({network: address}, port)}`` of the live agents this
-        one watches: the ``watch_neighbours`` members before it in name
-        order, wrapping around.  The leader asks the agents *after* a
-        suspect to probe it (``detection.choose_probers``), so these are
-        the hosts this agent will be asked about."""
+        one watches: its ``watch_neighbours`` predecessors on the ring
+        (:func:`vmr_common.reach.ring.watched_by`).  The leader asks a
+        suspect's successors to probe it (``detection.choose_probers``), so
+        these are the hosts this agent will be asked about.
+
+        Only the window the ring needs is read — the members just before
+        this one and, to wrap around, the last ones — not the whole group:
+        thousands of agents do this.
+        """
         count = self.conf.agent.watch_neighbours
         prefix = Keyspace.group(self.conf.heartbeat.group)
         me = prefix + self.host
@@ -309,18 +315,15 @@ class Agent:
         kvs = self.store.get_range(prefix + '\0', me, limit=count,
                                    descend=True)
         if len(kvs) < count:       # wrap around to the last members
-            tail = self.store.get_range(me + '\0', range_end(prefix),
+            kvs += self.store.get_range(me + '\0', range_end(prefix),
                                         limit=count - len(kvs), descend=True)
-            kvs += [kv for kv in tail if kv.key not in {k.key for k in kvs}]
+        window = {kv.key[len(prefix):]: kv for kv in kvs}
         found = {}
-        for kv in kvs:
-            name = kv.key[len(prefix):]
+        for name in ring.watched_by(sorted(window), self.host, count):
             try:
-                caps = kv.capabilities()
+                caps = window[name].capabilities()
             except exceptions.CorruptRecord as exc:
                 LOG.debug('neighbour %s: %s', name, exc)
-                continue
-            if name == self.host:
                 continue
             addresses = caps.get('addresses')
             if isinstance(addresses, dict) and addresses:
@@ -338,14 +341,17 @@ class Agent:
         kvs, _ = self.store.get_prefix(keys.probes)
         requests_, answered = {}, set()
         for kv in kvs:
-            parts = keys.name_in(keys.probes, kv.key).split('/')
-            if len(parts) == 2:
+            parts = keys.probe_parts(kv.key)
+            if parts is None:
+                continue
+            target, req_id, prober = parts
+            if prober is None:
                 try:
-                    requests_[tuple(parts)] = (kv.json(), kv.lease)
+                    requests_[(target, req_id)] = (kv.json(), kv.lease)
                 except exceptions.CorruptRecord:
                     continue
-            elif len(parts) == 3 and parts[2] == self.host:
-                answered.add((parts[0], parts[1]))
+            elif prober == self.host:
+                answered.add((target, req_id))
         mine = []
         for (target, req_id), (req, lease) in sorted(requests_.items()):
             if (target, req_id) in answered or target == self.host:

@@ -9,17 +9,10 @@ explicit ``--os-token``).
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ksa_session
 
+from vmr_client.errors import ApiError
+
 #: service type of VMR in the Keystone catalog
 DEFAULT_SERVICE_TYPE = 'vmr'
-
-
-class ApiError(Exception):
-    """The API (or the way to it) refused; the message is for the operator."""
-
-    def __init__(self, message, status=None, field=None):
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 class ApiClient:

@@ -13,7 +13,7 @@ import sys
 from cliff import app, commandmanager
 
 import vmr_common
-from vmr_client import http
+from vmr_client import errors, http
 from vmr_client.commands import cluster, contract, host, recovery
 
 NAMESPACE = 'vmr.cli'
@@ -95,7 +95,7 @@ class VmrShell(app.App):
                 self._client = http.ApiClient(opts.url, token=opts.os_token,
                                               timeout=opts.timeout)
             else:
-                raise http.ApiError('where is the VMR API? give --url (or '
+                raise errors.ApiError('where is the VMR API? give --url (or '
                                     'set VMR_URL), or --os-cloud')
         return self._client
 

@@ -70,6 +70,17 @@ class Keyspace:
     def probe_answer(self, target, request_id, prober):
         return '%s%s/%s/%s' % (self.probes, target, request_id, prober)
 
+    def probe_parts(self, key):
+        """``(target, request_id, prober)`` of a key below ``probes/``:
+        ``prober`` is None for the request itself; None for any other
+        key."""
+        parts = self.name_in(self.probes, key).split('/')
+        if len(parts) == 2:
+            return parts[0], parts[1], None
+        if len(parts) == 3:
+            return parts[0], parts[1], parts[2]
+        return None
+
     @staticmethod
     def group(group):
         return '%s%s/' % (TOOZ_GROUP_PREFIX, group)

@@ -10,25 +10,11 @@ in maintenance.  Inventory minus live members, re-evaluated every cycle: a
 host that died before the coordinator started is found like any other.
 """
 
-import bisect
 import dataclasses
 import uuid
 
-
-class HostState:
-    """Host states written to ``hosts/<host>``; detection owns the first five."""
-
-    UP = 'up'
-    SUSPECT = 'suspect'
-    PARTITIONED = 'partitioned'
-    FAILED = 'failed'
-    MAINTENANCE = 'maintenance'
-    # Owned by fencing/recovery (later stages of the same record):
-    FENCING = 'fencing'
-    FENCED = 'fenced'
-    BLOCKED = 'blocked'
-    RECOVERING = 'recovering'
-    RECOVERED = 'recovered'
+from vmr_common.models import HostState
+from vmr_common.reach import ring
 
 
 @dataclasses.dataclass
@@ -153,25 +139,18 @@ def probe_outcome(snapshot, host, request_id, now):
 
 
 def choose_probers(snapshot, target, count, live=None):
-    """The ``count`` live agents after ``target`` in name order, wrapping.
+    """The ``count`` live agents that already watch ``target``: the ones
+    after it on the neighbour ring (:func:`vmr_common.reach.ring.watchers_of`).
 
     Every agent watches the ``[agent] watch_neighbours`` live agents
     *before* it all the time (``ReachabilityWatch``), so the agents chosen
-    here have been probing ``target`` already and answer at once.  The ring
-    spreads the work evenly: each agent watches, and is asked about, a few
-    neighbours.  ``live`` is ``sorted(snapshot.members)`` when the caller
-    has it already (:func:`detect` sorts once per cycle, not once per
+    here answer at once.  ``live`` is ``sorted(snapshot.members)`` when the
+    caller has it already (:func:`detect` sorts once per cycle, not once per
     suspect: a mass failure of 500 of 5,000 hosts cost 500 sorts).
     """
     if live is None:
         live = sorted(snapshot.members)
-    if target in snapshot.members:
-        live = [name for name in live if name != target]
-    if not live or count <= 0:
-        return []
-    start = bisect.bisect_right(live, target)
-    return [live[(start + i) % len(live)]
-            for i in range(min(count, len(live)))]
+    return ring.watchers_of(live, target, count)
 
 
 def make_probe_request(snapshot, record, now, policy, coordinator=None,

@@ -15,7 +15,7 @@ import concurrent.futures
 import logging
 import time
 
-from vmr_agent import probes as probe_mod
+from vmr_common.reach import probes as probe_mod
 from vmr_common import exceptions
 from vmr_common.store import Compare, Op
 from vmr_coordinator import detection

@@ -12,31 +12,8 @@ import threading
 import time
 
 from vmr_common import exceptions
+from vmr_common.models import RecoveryState, StepState  # noqa: F401 (API)
 from vmr_common.store import Compare, Op
-
-
-class RecoveryState:
-    DETECTED = 'detected'
-    CONFIRMING = 'confirming'
-    FENCING = 'fencing'
-    FENCED = 'fenced'
-    ACTING = 'acting'
-    DONE = 'done'
-    FAILED = 'failed'
-    BLOCKED = 'blocked'
-
-    TERMINAL = (DONE, FAILED)
-    OPEN = (DETECTED, CONFIRMING, FENCING, FENCED, ACTING, BLOCKED)
-
-
-class StepState:
-    PENDING = 'pending'
-    RUNNING = 'running'
-    DONE = 'done'
-    FAILED = 'failed'
-    SKIPPED = 'skipped'
-
-    TERMINAL = (DONE, FAILED, SKIPPED)
 
 
 def recovery_id(host, boot_id, now):

@@ -19,16 +19,12 @@ from prometheus_client.core import GaugeMetricFamily
 
 from vmr_common import exceptions
 from vmr_coordinator import snapshot as snapshot_mod
-from vmr_coordinator.detection import HostState
+from vmr_common.models import HostState, RecoveryState
 
 LOG = logging.getLogger(__name__)
 
-HOST_STATES = (HostState.UP, HostState.SUSPECT, HostState.PARTITIONED,
-               HostState.FAILED, HostState.FENCING, HostState.FENCED,
-               HostState.BLOCKED, HostState.RECOVERING, HostState.RECOVERED,
-               HostState.MAINTENANCE)
-RECOVERY_STATES = ('detected', 'confirming', 'fencing', 'fenced', 'acting',
-                   'done', 'failed', 'blocked')
+HOST_STATES = HostState.ALL
+RECOVERY_STATES = RecoveryState.ALL
 
 # Buckets follow the latency budget (T + grace + P + probe timeout) and the
 # slowest things VMR waits for: BMC power-off and a Nova evacuation.

@@ -15,6 +15,9 @@ from vmr_common import exceptions
 from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
+from vmr_coordinator import metrics
+from vmr_coordinator import recovery
+from vmr_coordinator.api import server
 
 LOG = logging.getLogger(__name__)
 
@@ -60,20 +63,11 @@ class Coordinator:
         ]
 
     def attach_stages(self):
-        """Plug the stages after detection (fencing, recovery) if present."""
-        try:
-            from vmr_coordinator import recovery
-        except ImportError:
-            return
+        """Plug the stages after detection (fencing, recovery)."""
         recovery.attach(self)
 
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
-        try:
-            from vmr_coordinator import metrics
-            from vmr_coordinator.api import server
-        except ImportError:
-            return
         self.metrics = metrics.observe
         self.healer.observe = metrics.observe
         try:

@@ -290,17 +290,18 @@ def take(store, group, cache=None):
 
     probes = {}
     for kv in probe_kvs:
-        parts = keys.name_in(keys.probes, kv.key).split('/')
+        parts = keys.probe_parts(kv.key)
         data = load(kv)
-        if data is None or len(parts) not in (2, 3):
+        if data is None or parts is None:
             continue
-        entry = probes.setdefault((parts[0], parts[1]),
+        target, request_id, prober = parts
+        entry = probes.setdefault((target, request_id),
                                   {'request': None, 'answers': {}})
-        if len(parts) == 2:
+        if prober is None:
             entry['request'] = data
             entry['lease'] = kv.lease
         else:
-            entry['answers'][parts[2]] = data
+            entry['answers'][prober] = data
 
     contracts = {}
     for kv in contract_kvs:

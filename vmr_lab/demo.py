@@ -154,7 +154,7 @@ class Demo:
         """Each simulated host answers probes on its 'tenant' network while
         it is powered and not hung, whatever its agent does: this is what
         tells a dead agent from a dead host."""
-        from vmr_agent.probes import ProbeResponder
+        from vmr_common.reach.probes import ProbeResponder
         from vmr_lab.ports import free_udp_port
         self.responders = {}
         self.tenant_ports = {}

@@ -35,7 +35,7 @@ import sys
 import time
 
 from tests.benchmarks import stats
-from vmr_agent import probes
+from vmr_common.reach import probes
 
 WINDOW = 1.0
 

@@ -6,7 +6,7 @@ import yaml
 from cliff import command, lister, show
 
 from vmr_client import render
-from vmr_client.http import ApiError
+from vmr_client.errors import ApiError
 
 FIELDS = ('name', 'description', 'priority', 'enabled', 'trigger',
           'selector', 'action', 'on_failure', 'limits')

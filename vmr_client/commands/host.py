@@ -5,10 +5,10 @@ import time
 from cliff import command, lister, show
 
 from vmr_client import render
-from vmr_client.http import ApiError
+from vmr_client.errors import ApiError
+from vmr_common.models import HostState
 
-HOST_STATES = ('up', 'suspect', 'partitioned', 'failed', 'fencing', 'fenced',
-               'blocked', 'recovering', 'recovered', 'maintenance')
+HOST_STATES = HostState.ALL
 
 
 def _since(ts, now=None):

@@ -1,11 +1,11 @@
 """``vmr keepalived render`` and ``vmr keepalived setup-pair``.
 
 ``render`` prints keepalived configurations for inspection (it wraps
-:mod:`vmr_coordinator.keepalived.cli`, same options and exit codes).
+:func:`vmr_keepalived.main`, same options and exit codes).
 ``setup-pair`` talks to the cloud, not to the VMR API: with cloud admin
 credentials (``--os-cloud``) it creates the VIP port, the allowed address
 pairs, the VRRP security group rule and the floating IP of a guest pair
-(idempotently, see :func:`vmr_coordinator.keepalived.pair.setup_vrrp_pair`)
+(idempotently, see :func:`vmr_keepalived.pair.setup_vrrp_pair`)
 and prints each member's files or writes them to a directory (mode 0600).
 
 Both are plugged into the ``vmr.cli`` namespace by entry points
@@ -17,8 +17,8 @@ import os
 
 from cliff import command
 
-from vmr_coordinator.keepalived import cli as keepalived_cli
-from vmr_coordinator.keepalived.model import KeepalivedConfigError
+import vmr_keepalived
+from vmr_keepalived import KeepalivedConfigError
 
 #: exit codes, as ``vmr keepalived render`` uses them
 EXIT_INVALID = 2
@@ -34,7 +34,7 @@ class RenderKeepalived(command.Command):
     """
 
     def get_parser(self, prog_name):
-        parser = keepalived_cli.build_parser()
+        parser = vmr_keepalived.build_parser()
         parser.prog = prog_name
         parse_args = parser.parse_args
 
@@ -49,7 +49,7 @@ class RenderKeepalived(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        return keepalived_cli.main(parsed_args.vmr_argv, stdout=self.app.stdout,
+        return vmr_keepalived.main(parsed_args.vmr_argv, stdout=self.app.stdout,
                                    stderr=self.app.stderr)
 
 
@@ -135,14 +135,14 @@ class SetupPair(command.Command):
             if getattr(args, name) is not None:
                 guest[name] = getattr(args, name)
         if args.auth_pass_file:
-            guest['auth_pass'] = keepalived_cli._read_secret(args.auth_pass_file,
-                                                             '--auth-pass-file')
+            guest['auth_pass'] = vmr_keepalived.read_secret(args.auth_pass_file,
+                                                     '--auth-pass-file')
         if args.webhook_url or args.webhook_token_file:
             if not args.webhook_url:
                 raise KeepalivedConfigError('--webhook-token-file', 'needs --webhook-url')
             guest['webhook'] = {'url': args.webhook_url}
             if args.webhook_token_file:
-                guest['webhook']['token'] = keepalived_cli._read_secret(
+                guest['webhook']['token'] = vmr_keepalived.read_secret(
                     args.webhook_token_file, '--webhook-token-file')
         return guest
 
@@ -159,7 +159,7 @@ class SetupPair(command.Command):
     def take_action(self, parsed_args):
         from openstack import exceptions as os_exc
 
-        from vmr_coordinator.keepalived import pair as pair_mod
+        from vmr_keepalived import pair as pair_mod
         stderr = self.app.stderr
         try:
             guest = self._guest(parsed_args)
@@ -176,7 +176,8 @@ class SetupPair(command.Command):
                 security_group=_security_group(parsed_args.security_group),
                 pair_key=parsed_args.pair_key, role_key=parsed_args.role_key,
                 project_id=parsed_args.project, guest=guest)
-        except (pair_mod.PairSetupError, pair_mod.PlanError, KeepalivedConfigError) as exc:
+        except (pair_mod.PairSetupError, vmr_keepalived.PlanError,
+                KeepalivedConfigError) as exc:
             stderr.write('error: %s\n' % exc)
             return EXIT_INVALID
         except (os_exc.SDKException, OSError) as exc:
@@ -195,13 +196,13 @@ class SetupPair(command.Command):
             stderr.write('note: %s\n' % note)
         configs = {name: dict(files) for name, files in result.configs.items()}
         if args.check:
-            failures = keepalived_cli._check(configs)
+            failures = vmr_keepalived.check_rendered(configs)
             if failures:
                 for line in failures:
                     stderr.write('error: %s\n' % line)
                 return EXIT_CHECK_FAILED
         if args.output_dir:
-            keepalived_cli._write(configs, args.output_dir)
+            vmr_keepalived.write_rendered(configs, args.output_dir)
             for name, files in configs.items():
                 for filename in files:
                     stdout.write(os.path.join(args.output_dir, name, filename) + '\n')

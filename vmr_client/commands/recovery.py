@@ -3,9 +3,9 @@
 from cliff import command, lister, show
 
 from vmr_client import render
+from vmr_common.models import RecoveryState
 
-RECOVERY_STATES = ('detected', 'confirming', 'fencing', 'fenced', 'acting',
-                   'done', 'failed', 'blocked')
+RECOVERY_STATES = RecoveryState.ALL
 
 
 class ListRecoveries(lister.Lister):

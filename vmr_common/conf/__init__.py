@@ -16,12 +16,13 @@ MODULES = ('default', 'etcd', 'heartbeat', 'agent', 'coordinator',
 
 
 def option_modules():
-    """Yield every option module that exists (fencing may be optional)."""
+    """Yield every option module, in :data:`MODULES` order.
+
+    A module that does not import is an error, never skipped: a group that
+    silently goes missing turns its options (and what they enable) off.
+    """
     for name in MODULES:
-        try:
-            yield importlib.import_module('vmr_common.conf.' + name)
-        except ImportError:
-            continue
+        yield importlib.import_module('vmr_common.conf.' + name)
 
 
 def register_all(conf=CONF):

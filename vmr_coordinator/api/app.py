@@ -10,7 +10,9 @@ snapshot per request, writes go to etcd and only the leader acts on them.
            └─ others  → auth_token(Api)  keystone: token + oslo.policy
                         Api              noauth: the lab only
 
-The resources themselves live in :mod:`vmr_coordinator.api.resources`.
+The routes live in :mod:`vmr_coordinator.api.routing`, their handlers in
+:mod:`vmr_coordinator.api.resources` (one module per resource) and the
+error they raise in :mod:`vmr_coordinator.api.errors`.
 """
 
 import json
@@ -21,24 +23,12 @@ import routes
 import webob
 
 from vmr_coordinator.api import resources
+from vmr_coordinator.api import routing
+from vmr_coordinator.api.errors import ApiError
 
 LOG = logging.getLogger(__name__)
 
 JSON = 'application/json'
-
-
-class ApiError(Exception):
-    """An answer other than success: rendered as ``{"error": {...}}``.
-
-    ``field`` names the offending request field, when there is one.
-    """
-
-    def __init__(self, status, message, field=None, headers=None):
-        super().__init__(message)
-        self.status = int(status)
-        self.message = message
-        self.field = field
-        self.headers = headers or {}
 
 
 def error_response(status, message, field=None, headers=None):
@@ -86,7 +76,7 @@ class Api:
         self.any_method = routes.Mapper()
         self.routes = {}
         self.methods = {}
-        for route in resources.ROUTES:
+        for route in routing.ROUTES:
             self.routes[route.name] = route
             self.mapper.connect(route.name, route.path,
                                 conditions={'method': [route.method]},

@@ -11,7 +11,8 @@ import json
 import sys
 
 import vmr_common
-from vmr_coordinator.api import resources
+from vmr_common import models
+from vmr_coordinator.api import routing
 
 
 def _ref(name):
@@ -192,12 +193,12 @@ SCHEMAS = {
     'AlarmAccepted': _obj({'event': STR, 'alerts': INT},
                           required=('event',)),
     'VrrpReport': _obj({
-        'pair': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+        'pair': {'type': 'string', 'pattern': models.NAME_PATTERN,
                  'description': 'The guest pair (metadata vmr_pair).'},
         'instance': {'type': 'string',
-                     'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+                     'pattern': models.NAME_PATTERN,
                      'description': 'The member reporting (server name).'},
-        'state': {'type': 'string', 'enum': list(resources.VRRP_STATES)}},
+        'state': {'type': 'string', 'enum': list(models.VRRP_STATES)}},
         required=('pair', 'instance', 'state'), additional=False),
     'VrrpState': _obj({'pair': STR, 'instance': STR, 'state': STR,
                        'previous': NSTR, 'received_at': NUM, 'from': NSTR},
@@ -289,7 +290,7 @@ OPERATIONS = {
     'hosts.list': ('List hosts with their state and live membership.',
                    'hosts', [_query('state', 'Only hosts in this state.',
                                     {'type': 'string', 'enum': list(
-                                        resources.HOST_STATES)})], None,
+                                        models.HostState.ALL)})], None,
                    {'200': _json('HostList', 'Hosts.'),
                     '400': _error('Unknown state.')}),
     'hosts.get': ("Show a host with its agent's last facts.", 'hosts',
@@ -310,7 +311,7 @@ OPERATIONS = {
     'recoveries.list': (
         'List recoveries.', 'recoveries',
         [_query('state', 'Only recoveries in this state.',
-                {'type': 'string', 'enum': list(resources.RECOVERY_STATES)}),
+                {'type': 'string', 'enum': list(models.RecoveryState.ALL)}),
          _query('host', 'Only recoveries of this host.'),
          _query('limit', 'At most this many (the newest).',
                 {'type': 'integer', 'minimum': 1})], None,
@@ -385,7 +386,7 @@ COMMON_ERRORS = {
 def document():
     """The OpenAPI document (a fresh dict)."""
     paths = {}
-    for route in resources.ROUTES:
+    for route in routing.ROUTES:
         summary, tag, params, body, responses = OPERATIONS[route.name]
         op = {'operationId': route.name, 'summary': summary, 'tags': [tag],
               'responses': copy.deepcopy(responses)}

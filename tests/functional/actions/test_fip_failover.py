@@ -10,7 +10,7 @@ from tests.functional.actions.conftest import (boot, context, fence,
 from vmr_common.conf import etcd as etcd_conf
 from vmr_common.store import Store
 from vmr_coordinator.actions import base
-from vmr_coordinator.keepalived import pair as vrrp_pair
+from vmr_keepalived import pair as vrrp_pair
 
 
 def _pair(conn):

@@ -5,7 +5,7 @@ import os
 
 from openapi_spec_validator import validate
 
-from vmr_coordinator.api import openapi, resources
+from vmr_coordinator.api import openapi, routing
 
 DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'doc', 'api',
                    'openapi.json')
@@ -25,5 +25,5 @@ def test_served_document_is_valid_and_kept_in_doc(api):
 
 def test_every_route_is_documented():
     doc = openapi.document()
-    for route in resources.ROUTES:
+    for route in routing.ROUTES:
         assert route.method.lower() in doc['paths'][route.path], route.name

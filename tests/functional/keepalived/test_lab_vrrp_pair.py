@@ -15,8 +15,8 @@ import pytest
 from tests.functional.actions.conftest import DELAYS
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
 from vmr_coordinator import contracts
-from vmr_coordinator.keepalived import pair as pair_mod
-from vmr_coordinator.keepalived import templater
+from vmr_keepalived import pair as pair_mod
+from vmr_keepalived import templater
 
 KEEPALIVED = shutil.which('keepalived') or '/usr/sbin/keepalived'
 

@@ -13,7 +13,7 @@ import pytest
 from tests.functional.actions.conftest import DELAYS
 from tests.functional.keepalived.test_lab_vrrp_pair import vmr_cli  # noqa: F401 (fixture)
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
-from vmr_coordinator.keepalived import pair as pair_mod
+from vmr_keepalived import pair as pair_mod
 
 lab = lab_fixture(hosts=2, delays=DELAYS)
 conn = conn_fixture()

@@ -20,7 +20,7 @@ import pytest
 
 from tests.functional.keepalived import vrrp_lab
 from tests.functional.keepalived.vrrp_lab import VIP, VrrpLab, deploy_guest_pair
-from vmr_coordinator.keepalived import templater
+from vmr_keepalived import templater
 
 _REASON = vrrp_lab.unavailable_reason()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f'keepalived lab: {_REASON}')

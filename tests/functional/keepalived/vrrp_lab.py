@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from vmr_coordinator.keepalived import templater
+from vmr_keepalived import templater
 
 KEEPALIVED = shutil.which('keepalived') or '/usr/sbin/keepalived'
 SUBNET = '10.99.0'

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from vmr_agent import probes
+from vmr_common.reach import probes
 
 
 def free_port():

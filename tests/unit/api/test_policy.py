@@ -5,7 +5,7 @@ from oslo_config import cfg
 from oslo_context import context
 from oslo_policy import policy as oslo_policy
 
-from vmr_coordinator.api import policy, resources
+from vmr_coordinator.api import policy, routing
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def allowed(enforcer, rule, roles):
 
 def test_every_protected_route_has_a_registered_rule(enforcer):
     names = {r.name for r in policy.list_rules()}
-    for route in resources.ROUTES:
+    for route in routing.ROUTES:
         if route.rule is None:
             continue
         rules = [route.rule] if isinstance(route.rule, str) else [

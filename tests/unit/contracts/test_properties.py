@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.unit.contracts.samples import BASE
 from vmr_coordinator.contracts import (REFUSED_PAIRS, ContractError, ServerFacts,
-                                       ServiceVmPolicy, _incompatibility, match,
+                                       ServiceVmPolicy, incompatibility, match,
                                        parse_contract)
 
 SETTINGS = settings(max_examples=80, deadline=None,
@@ -156,7 +156,7 @@ SELECTORS = st.one_of(
 
 @st.composite
 def actions(draw, trigger):
-    allowed = [a for a in PARAMS if not _incompatibility(trigger, a)]
+    allowed = [a for a in PARAMS if not incompatibility(trigger, a)]
     kind = draw(st.sampled_from(allowed))
     action = {'type': kind}
     params = draw(PARAMS[kind])
@@ -216,7 +216,7 @@ def test_mutated_valid_contracts_only_raise_contract_error(document, data):
 
 def test_refused_pairs_are_never_generated():
     for trigger, action in REFUSED_PAIRS:
-        assert _incompatibility({'type': trigger, 'statuses': ['ERROR']}, action)
+        assert incompatibility({'type': trigger, 'statuses': ['ERROR']}, action)
 
 
 # -- matching ---------------------------------------------------------------

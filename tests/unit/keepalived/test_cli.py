@@ -2,11 +2,12 @@
 
 import io
 import os
+import shutil
 
 import pytest
 import yaml
 
-from vmr_coordinator.keepalived import cli
+from vmr_keepalived import cli
 
 
 def run(argv):
@@ -101,7 +102,7 @@ def test_help_mentions_both_variants(capsys):
     assert 'guest-pair' in out and 'controller-vip' in out
 
 
-@pytest.mark.skipif(not os.path.exists(cli.shutil.which('keepalived') or '/usr/sbin/keepalived'),
+@pytest.mark.skipif(not os.path.exists(shutil.which('keepalived') or '/usr/sbin/keepalived'),
                     reason='keepalived is not installed')
 def test_check_reports_keepalived_rejection():
     # No machine has this interface, so keepalived -t must refuse the config.

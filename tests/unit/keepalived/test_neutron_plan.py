@@ -2,7 +2,7 @@
 
 import pytest
 
-from vmr_coordinator.keepalived.neutron_plan import (
+from vmr_keepalived.neutron_plan import (
     FLOATING_IP_REF,
     VIP_PORT_REF,
     PlanError,

@@ -11,8 +11,8 @@ import ipaddress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vmr_coordinator.keepalived import templater
-from vmr_coordinator.keepalived.model import (
+from vmr_keepalived import templater
+from vmr_keepalived.model import (
     GlobalDefs,
     KeepalivedConfig,
     TrackScript,

@@ -9,8 +9,8 @@ import stat
 import pytest
 import yaml
 
-from vmr_coordinator.keepalived import templater
-from vmr_coordinator.keepalived.model import (
+from vmr_keepalived import templater
+from vmr_keepalived.model import (
     GlobalDefs,
     KeepalivedConfig,
     TrackScript,

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from vmr_coordinator.keepalived import templater
-from vmr_coordinator.keepalived.model import (
+from vmr_keepalived import templater
+from vmr_keepalived.model import (
     GlobalDefs,
     KeepalivedConfig,
     KeepalivedConfigError,

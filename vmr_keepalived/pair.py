@@ -20,8 +20,8 @@ from typing import Any
 
 from openstack import exceptions as os_exc
 
-from vmr_coordinator.keepalived import neutron_plan, templater
-from vmr_coordinator.keepalived.neutron_plan import PlanError
+from vmr_keepalived import neutron_plan, templater
+from vmr_keepalived.neutron_plan import PlanError
 
 PAIR_KEY = 'vmr_pair'
 ROLE_KEY = 'vmr_role'

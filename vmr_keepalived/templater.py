@@ -10,7 +10,7 @@ Two variants ship as templates (package data under ``templates/``):
   controllers, following a coordinator whose ``/readyz`` answers
   (:func:`render_controller_vip`).
 
-The inputs (:mod:`vmr_coordinator.keepalived.model`) validate themselves, so
+The inputs (:mod:`vmr_keepalived.model`) validate themselves, so
 every rendered keepalived.conf is one that ``keepalived -t`` accepts on a node
 that has the named interface and the track script's program (``-t`` checks
 both).
@@ -24,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-from vmr_coordinator.keepalived.model import (  # noqa: F401  (re-exported API)
+from vmr_keepalived.model import (  # noqa: F401  (re-exported API)
     GlobalDefs,
     KeepalivedConfig,
     KeepalivedConfigError,
@@ -72,7 +72,7 @@ class KeepalivedTemplater:
         # autoescape off on purpose: the output is keepalived/shell/YAML text,
         # not HTML, and every value was validated against a safe alphabet.
         self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader('vmr_coordinator.keepalived', 'templates'),
+            loader=jinja2.PackageLoader('vmr_keepalived', 'templates'),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

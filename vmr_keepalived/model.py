@@ -15,9 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Names are embedded in keepalived.conf, shell scripts and JSON bodies; a
-# conservative alphabet means none of them ever needs quoting or escaping.
-_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
+from vmr_common.models import NAME_RE, NAME_RULE
+
 # Linux interface names: at most 15 bytes, no whitespace, '/' or ':'.
 _IFNAME_RE = re.compile(r'^[A-Za-z0-9_.@-]{1,15}$')
 # POSIX portable user names (what useradd accepts by default).
@@ -40,10 +39,8 @@ class KeepalivedConfigError(ValueError):
 
 
 def check_name(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise KeepalivedConfigError(
-            field, "must be 1-64 letters, digits, '.', '_' or '-' starting with a "
-                   f"letter or digit (no whitespace), got {value!r}")
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise KeepalivedConfigError(field, f'must be {NAME_RULE}, got {value!r}')
     return value
 
 

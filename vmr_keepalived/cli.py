@@ -2,8 +2,8 @@
 
 ``main(argv)`` is what ``vmr keepalived render`` wraps; it also runs alone::
 
-    python -m vmr_coordinator.keepalived.cli guest-pair --input pair.yaml
-    python -m vmr_coordinator.keepalived.cli controller-vip \\
+    python -m vmr_keepalived guest-pair --input pair.yaml
+    python -m vmr_keepalived controller-vip \\
         --controller ctl-1=192.0.2.11 --controller ctl-2=192.0.2.12 \\
         --vip 192.0.2.100/24 --virtual-router-id 60
 
@@ -13,18 +13,15 @@ never taken as arguments, because argv is visible to every local user.
 """
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
-from vmr_coordinator.keepalived import templater
-from vmr_coordinator.keepalived.model import KeepalivedConfigError
+from vmr_keepalived import templater
+from vmr_keepalived.files import check_rendered, read_secret, write_rendered
+from vmr_keepalived.model import KeepalivedConfigError
 
 EXAMPLE_GUEST_PAIR = """\
 # guest-pair input (YAML); every field of GuestPair may appear
@@ -124,14 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_secret(path: str, what: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError as exc:
-        raise KeepalivedConfigError(what, f'cannot read {path}: {exc.strerror}')
-
-
 def _load_input(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -158,7 +147,7 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
         'interface': args.interface, 'preempt': args.preempt, 'advert_int': args.advert_int,
     }
     if args.auth_pass_file:
-        overrides['auth_pass'] = _read_secret(args.auth_pass_file, '--auth-pass-file')
+        overrides['auth_pass'] = read_secret(args.auth_pass_file, '--auth-pass-file')
     if args.variant == 'guest-pair':
         overrides.update(name=args.name, members=args.member, service=args.service,
                          check_command=args.check_command)
@@ -171,44 +160,13 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
             if args.webhook_url:
                 webhook['url'] = args.webhook_url
             if args.webhook_token_file:
-                webhook['token'] = _read_secret(args.webhook_token_file,
+                webhook['token'] = read_secret(args.webhook_token_file,
                                                 '--webhook-token-file')
             overrides['webhook'] = webhook
     else:
         overrides.update(controllers=args.controller, api_port=args.api_port)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return data
-
-
-def _check(rendered: dict[str, dict[str, str]]) -> list[str]:
-    """Run keepalived -t on each keepalived.conf; return one line per failure."""
-    keepalived = shutil.which('keepalived') or '/usr/sbin/keepalived'
-    if not os.path.exists(keepalived):
-        return ['--check: keepalived is not installed']
-    failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, files in rendered.items():
-            path = os.path.join(tmp, f'{name}.conf')
-            with open(path, 'w') as f:
-                f.write(files[templater.CONF_FILE])
-            result = subprocess.run([keepalived, '-t', '-f', path],
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                detail = ' '.join(result.stderr.split())[:300]
-                failures.append(f'{name}: keepalived -t rc {result.returncode}: {detail}')
-    return failures
-
-
-def _write(rendered: dict[str, dict[str, str]], directory: str) -> None:
-    for name, files in rendered.items():
-        member_dir = os.path.join(directory, name)
-        os.makedirs(member_dir, exist_ok=True)
-        for filename, content in files.items():
-            path = os.path.join(member_dir, filename)
-            # 0600: user data may embed the webhook token and auth_pass.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, 'w') as f:
-                f.write(content)
 
 
 def main(argv: Sequence[str] | None = None, stdout=None, stderr=None) -> int:
@@ -235,13 +193,13 @@ def main(argv: Sequence[str] | None = None, stdout=None, stderr=None) -> int:
         return 2
 
     if args.check:
-        failures = _check(rendered)
+        failures = check_rendered(rendered)
         if failures:
             for line in failures:
                 stderr.write(f'error: {line}\n')
             return 3
     if args.output_dir:
-        _write(rendered, args.output_dir)
+        write_rendered(rendered, args.output_dir)
     for name, files in rendered.items():
         for filename, content in files.items():
             if args.file is not None and filename != args.file:
@@ -251,6 +209,3 @@ def main(argv: Sequence[str] | None = None, stdout=None, stderr=None) -> int:
             stdout.write(content)
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

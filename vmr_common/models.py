@@ -1,0 +1,73 @@
+"""The states VMR records and the names it accepts, defined once.
+
+Every package reads these from here: detection and recovery write them, the
+API validates and documents them, metrics count them, the CLI offers them.
+"""
+
+import re
+
+
+class HostState:
+    """Host states written to ``hosts/<host>``; detection owns the first five."""
+
+    UP = 'up'
+    SUSPECT = 'suspect'
+    PARTITIONED = 'partitioned'
+    FAILED = 'failed'
+    MAINTENANCE = 'maintenance'
+    # Owned by fencing/recovery (later stages of the same record):
+    FENCING = 'fencing'
+    FENCED = 'fenced'
+    BLOCKED = 'blocked'
+    RECOVERING = 'recovering'
+    RECOVERED = 'recovered'
+
+    #: every state, in the order the API, metrics and CLI list them
+    ALL = (UP, SUSPECT, PARTITIONED, FAILED, FENCING, FENCED, BLOCKED,
+           RECOVERING, RECOVERED, MAINTENANCE)
+
+
+class RecoveryState:
+    """States of a recovery record in the journal (``journal/<id>``)."""
+
+    DETECTED = 'detected'
+    CONFIRMING = 'confirming'
+    FENCING = 'fencing'
+    FENCED = 'fenced'
+    ACTING = 'acting'
+    DONE = 'done'
+    FAILED = 'failed'
+    BLOCKED = 'blocked'
+
+    TERMINAL = (DONE, FAILED)
+    OPEN = (DETECTED, CONFIRMING, FENCING, FENCED, ACTING, BLOCKED)
+    #: every state, in the order a recovery goes through them
+    ALL = (DETECTED, CONFIRMING, FENCING, FENCED, ACTING, DONE, FAILED,
+           BLOCKED)
+
+
+class StepState:
+    """States of one step (one server) of a recovery."""
+
+    PENDING = 'pending'
+    RUNNING = 'running'
+    DONE = 'done'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'
+
+    TERMINAL = (DONE, FAILED, SKIPPED)
+
+
+#: states a guest's keepalived notify hook reports, recorded under
+#: ``vrrp/<pair>/<instance>`` (UNKNOWN: the hook got something else)
+VRRP_STATES = ('MASTER', 'BACKUP', 'FAULT', 'STOP', 'UNKNOWN')
+
+#: names VMR accepts for guest pairs and their members (keepalived instance
+#: names, the VRRP report's ``pair`` and ``instance``): they are embedded in
+#: keepalived.conf, shell scripts, JSON bodies and etcd key segments, so a
+#: conservative alphabet (no '/', no whitespace) that never needs quoting
+NAME_PATTERN = r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
+NAME_RE = re.compile(NAME_PATTERN)
+#: what :data:`NAME_RE` asks for, in words (for error messages)
+NAME_RULE = ("1-64 letters, digits, '.', '_' or '-' starting with a letter or "
+             "digit (no whitespace)")

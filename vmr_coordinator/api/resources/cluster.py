@@ -1,0 +1,94 @@
+"""The cluster as a whole: status, pause and resume, the disruption brake."""
+
+import logging
+import time
+
+from vmr_common import exceptions
+from vmr_common import models
+from vmr_common.store import Op
+from vmr_coordinator import metrics
+from vmr_coordinator.api.resources.base import (
+    ResourceBase, optional_reason, read_json)
+
+LOG = logging.getLogger(__name__)
+
+
+class ClusterResource(ResourceBase):
+    """``/v1/status``, ``/v1/pause``, ``/v1/resume``, ``/v1/brake/release``."""
+
+    def status(self, req):
+        snap = self._snapshot()
+        view = metrics.coordinator_view(self.coordinator)
+        leader = None
+        if snap.leader is not None:
+            leader = {'member': snap.leader.value,
+                      'token': snap.leader.create_revision}
+        return 200, {
+            'leader': leader,
+            'coordinator': view,
+            'paused': snap.paused,
+            'brake': snap.brake,
+            'hosts': {'total': len(snap.hosts),
+                      'by_state': metrics.count_by(
+                          (r.state for r in snap.hosts.values()),
+                          models.HostState.ALL)},
+            'recoveries': {'total': len(snap.journal),
+                           'by_state': metrics.count_by(
+                               (d.get('state', 'detected') for d, _r in
+                                snap.journal.values()), models.RecoveryState.ALL)},
+            'members': sorted(snap.members),
+            # how the live agents renew their lease ('unknown': an agent
+            # older than the capability)
+            'heartbeats': metrics.count_by(
+                ((m.capabilities or {}).get('heartbeat') or 'unknown'
+                 for m in snap.members.values()), ('grpc', 'gateway')),
+            'contracts': len(snap.contracts),
+            'revision': snap.revision,
+            'corrupt_keys': [key for key, _why in snap.corrupt],
+            'vrrp': self._vrrp_states(),
+        }
+
+    def _vrrp_states(self):
+        """``{pair: {instance: record}}``: the latest state each guest reported."""
+        kvs, _rev = self._etcd(self.store.get_prefix, self.vrrp_dir)
+        out = {}
+        for kv in kvs:
+            try:
+                record = kv.json()
+            except exceptions.CorruptRecord as exc:
+                LOG.warning('API: skipping %s', exc)
+                continue
+            pair, _sep, instance = self.keys.name_in(self.vrrp_dir,
+                                                     kv.key).partition('/')
+            out.setdefault(pair, {})[instance] = record
+        return out
+    def pause(self, req):
+        body = read_json(req, required=False)
+        record = {'by': self._who(req), 'at': time.time(),
+                  'reason': optional_reason(body)}
+        self._etcd(self.store.put, self.keys.pause, record)
+        LOG.warning('API: %s paused VMR (%s)', record['by'],
+                    record['reason'] or 'no reason')
+        return 200, {'paused': record}
+
+    def resume(self, req):
+        read_json(req, required=False)
+        deleted = self._etcd(self.store.delete, self.keys.pause)
+        LOG.warning('API: %s resumed VMR', self._who(req))
+        return 200, {'paused': None, 'was_paused': bool(deleted)}
+
+    def release_brake(self, req):
+        read_json(req, required=False)
+        key = self.keys.brake
+        result = self._etcd(self.store.txn, [], [Op.get(key),
+                                                 Op.delete(key)])
+        ranges = result.ranges()
+        previous = None
+        if ranges and ranges[0]:
+            try:
+                previous = ranges[0][0].json()
+            except exceptions.CorruptRecord:
+                previous = ranges[0][0].value
+        if previous is not None:
+            LOG.warning('API: %s released the disruption brake', self._who(req))
+        return 200, {'released': previous is not None, 'brake': previous}

@@ -1,0 +1,133 @@
+"""``/v1/hosts``: host records, maintenance and confirm-fenced.
+
+The one write into a record the leader also writes — a host's maintenance
+flag — is a compare-and-swap on the record's ``mod_revision`` touching only
+the ``maintenance*`` fields.
+"""
+
+import logging
+import time
+
+from vmr_common import exceptions
+from vmr_common import models
+from vmr_common.store import Compare, Op
+from vmr_coordinator.api.resources.base import (
+    CAS_ATTEMPTS, ResourceBase, api_error, optional_reason, read_json)
+
+LOG = logging.getLogger(__name__)
+
+
+def host_summary(record, snap):
+    """The list view of one host record."""
+    data = record.data
+    return {
+        'host': record.name,
+        'state': record.state,
+        'state_since': data.get('state_since'),
+        'reason': data.get('reason'),
+        'live': snap.live(record.name),
+        'enabled': data.get('enabled', True),
+        'maintenance': bool(data.get('maintenance')),
+        'zone': record.zone,
+        'recovery': data.get('recovery'),
+    }
+
+
+class HostResource(ResourceBase):
+    """``/v1/hosts``, ``/v1/hosts/{host}`` and the host requests."""
+
+    def list_hosts(self, req):
+        state = req.GET.get('state')
+        if state is not None and state not in models.HostState.ALL:
+            raise api_error(400, 'unknown host state %r; one of: %s'
+                            % (state, ', '.join(models.HostState.ALL)), 'state')
+        snap = self._snapshot()
+        hosts = [host_summary(r, snap) for _n, r in sorted(snap.hosts.items())
+                 if state is None or r.state == state]
+        return 200, {'hosts': hosts, 'members': sorted(snap.members)}
+
+    def get_host(self, req, host):
+        snap = self._snapshot()
+        record = snap.hosts.get(host)
+        if record is None:
+            raise api_error(404, 'no host named %r' % host)
+        member = snap.members.get(host)
+        return 200, {'host': dict(record.data, host=host, live=member
+                                  is not None, mod_revision=record
+                                  .mod_revision),
+                     'member': member.capabilities if member else None}
+
+    def host_maintenance(self, req, host):
+        body = read_json(req)
+        enabled = body.get('enabled')
+        if not isinstance(enabled, bool):
+            raise api_error(400, 'field \'enabled\' is required: true to start '
+                            'maintenance, false to end it', 'enabled')
+        reason = optional_reason(body)
+        unknown = sorted(set(body) - {'enabled', 'reason'})
+        if unknown:
+            raise api_error(400, 'unknown field %r; allowed: enabled, reason'
+                            % unknown[0], unknown[0])
+        key = self.keys.host(host)
+        by = self._who(req)
+        for _attempt in range(CAS_ATTEMPTS):
+            kv = self._etcd(self.store.get, key)
+            if kv is None:
+                raise api_error(404, 'no host named %r' % host)
+            data = self._record(kv)
+            # Only the maintenance fields change; the leader owns the rest
+            # of the record and the compare below keeps its writes intact.
+            data['maintenance'] = enabled
+            data['maintenance_by'] = by
+            data['maintenance_reason'] = reason
+            data['maintenance_at'] = time.time()
+            result = self._etcd(self.store.txn,
+                                [Compare.mod_revision(key, kv.mod_revision)],
+                                [Op.put(key, data)])
+            if result.succeeded:
+                LOG.info('API: %s turned maintenance of %s %s (%s)', by, host,
+                         'on' if enabled else 'off', reason or 'no reason')
+                answer = {'host': dict(data, host=host)}
+                if enabled and not self._drains():
+                    answer['warning'] = (
+                        'no enabled contract has trigger maintenance: VMR '
+                        'stops watching %s but moves nothing off it; add one '
+                        '(e.g. etc/vmr/contracts/live_migrate.yaml) to drain '
+                        'it' % host)
+                    LOG.warning('API: %s', answer['warning'])
+                return 200, answer
+        raise api_error(409, 'host %s changed %d times while being updated; '
+                        'try again' % (host, CAS_ATTEMPTS))
+
+    def _drains(self):
+        """Whether an enabled contract reacts to maintenance (drains)."""
+        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
+        for kv in kvs:
+            try:
+                doc = kv.json()
+            except exceptions.CorruptRecord:
+                continue
+            if isinstance(doc, dict) and doc.get('enabled', True) and \
+                    (doc.get('trigger') or {}).get('type') == 'maintenance':
+                return True
+        return False
+
+    def confirm_fenced(self, req, host):
+        body = read_json(req, required=False)
+        reason = optional_reason(body)
+        snap = self._snapshot()
+        if host not in snap.hosts:
+            raise api_error(404, 'no host named %r' % host)
+        if snap.live(host):
+            # A host whose agent still heartbeats is demonstrably running:
+            # confirming it off could run its VMs twice.
+            raise api_error(409, 'host %s is alive in the agents group; '
+                            'confirm-fenced is only for a host that is down and '
+                            'that you powered off yourself' % host)
+        request = {'by': self._who(req), 'at': time.time(), 'reason': reason}
+        self._etcd(self.store.put,
+                   self.requests_dir + 'confirm-fenced/' + host, request)
+        LOG.warning('API: %s confirmed by hand that %s is powered off (%s)',
+                    request['by'], host, reason or 'no reason')
+        return 202, {'request': dict(request, host=host,
+                                     type='confirm-fenced')}

@@ -1,0 +1,80 @@
+"""Every endpoint of the REST API: method, path, handler and policy rule.
+
+The router (:mod:`vmr_coordinator.api.app`) connects these, the OpenAPI
+document (:mod:`vmr_coordinator.api.openapi`) describes them and the policy
+defaults (:mod:`vmr_coordinator.api.policy`) are checked against them.
+Handlers are named, not imported: they are methods of
+:class:`vmr_coordinator.api.resources.Resources`.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path template, handler and policy rule.
+
+    ``rule`` is None for public endpoints (no Keystone), a rule name, or a
+    callable ``rule(req)`` when the rule depends on the request.
+    """
+
+    name: str
+    method: str
+    path: str
+    handler: str
+    rule: object = None
+    requirements: dict = dataclasses.field(default_factory=dict)
+
+
+def truthy(value):
+    """A query flag: ``1``, ``true``, ``yes`` or ``on``."""
+    return str(value).lower() in ('1', 'true', 'yes', 'on')
+
+
+def _contract_create_rule(req):
+    return 'vmr:contract:validate' if truthy(req.GET.get('dry_run', '')) \
+        else 'vmr:contract:create'
+
+
+ROUTES = [
+    Route('healthz', 'GET', '/healthz', 'healthz'),
+    Route('readyz', 'GET', '/readyz', 'readyz'),
+    Route('metrics', 'GET', '/metrics', 'metrics'),
+    Route('openapi', 'GET', '/v1/openapi.json', 'openapi'),
+    Route('status', 'GET', '/v1/status', 'status', 'vmr:status:get'),
+    Route('contracts.list', 'GET', '/v1/contracts', 'list_contracts',
+          'vmr:contract:list'),
+    Route('contracts.create', 'POST', '/v1/contracts', 'create_contract',
+          _contract_create_rule),
+    Route('contracts.get', 'GET', '/v1/contracts/{name}', 'get_contract',
+          'vmr:contract:get'),
+    Route('contracts.put', 'PUT', '/v1/contracts/{name}', 'put_contract',
+          'vmr:contract:update'),
+    Route('contracts.delete', 'DELETE', '/v1/contracts/{name}',
+          'delete_contract', 'vmr:contract:delete'),
+    Route('hosts.list', 'GET', '/v1/hosts', 'list_hosts', 'vmr:host:list'),
+    Route('hosts.get', 'GET', '/v1/hosts/{host}', 'get_host',
+          'vmr:host:get'),
+    Route('hosts.maintenance', 'POST', '/v1/hosts/{host}/maintenance',
+          'host_maintenance', 'vmr:host:maintenance'),
+    Route('hosts.confirm_fenced', 'POST', '/v1/hosts/{host}/confirm-fenced',
+          'confirm_fenced', 'vmr:host:confirm_fenced'),
+    Route('recoveries.list', 'GET', '/v1/recoveries', 'list_recoveries',
+          'vmr:recovery:list'),
+    Route('recoveries.create', 'POST', '/v1/recoveries', 'create_recovery',
+          'vmr:recovery:create'),
+    Route('recoveries.get', 'GET', '/v1/recoveries/{recovery_id}',
+          'get_recovery', 'vmr:recovery:get'),
+    Route('plan', 'GET', '/v1/plan', 'plan', 'vmr:plan:get'),
+    Route('capacity', 'GET', '/v1/capacity', 'capacity',
+          'vmr:capacity:get'),
+    Route('pause', 'POST', '/v1/pause', 'pause', 'vmr:cluster:pause'),
+    Route('resume', 'POST', '/v1/resume', 'resume', 'vmr:cluster:resume'),
+    Route('brake.release', 'POST', '/v1/brake/release', 'release_brake',
+          'vmr:brake:release'),
+    Route('alarms.aodh', 'POST', '/v1/alarms/aodh', 'alarm_aodh'),
+    Route('alarms.alertmanager', 'POST', '/v1/alarms/alertmanager',
+          'alarm_alertmanager'),
+    Route('alarms.keepalived', 'POST', '/v1/alarms/keepalived',
+          'alarm_keepalived'),
+]
