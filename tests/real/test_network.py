@@ -14,7 +14,7 @@ import pytest
 
 from tests.functional.actions.conftest import context, run
 from tests.real.test_actions import fence
-from vmr_coordinator.keepalived import pair as vrrp_pair
+from vmr_keepalived import pair as vrrp_pair
 
 REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
 
