@@ -47,6 +47,8 @@ class Coordinator:
         self._corrupt_reported = set()
         self.recovery = None
         self.api = None
+        #: the PreflightMonitor, once run() started it
+        self.preflight = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
@@ -66,6 +68,14 @@ class Coordinator:
         except ImportError:
             return
         recovery.attach(self)
+
+    def start_preflight(self):
+        """Check the fence path, the cloud and the contracts now and every
+        ``[coordinator] preflight_interval`` in a thread of their own."""
+        from vmr_coordinator import preflight
+        self.preflight = preflight.PreflightMonitor(
+            self.conf, self.store, self.conf.coordinator.preflight_interval)
+        self.preflight.start()
 
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
@@ -92,6 +102,7 @@ class Coordinator:
                  self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
         self.check_etcd_version()
         self.attach_stages()
+        self.start_preflight()
         self.start_api()
         for watcher in self.watchers:
             watcher.start()
@@ -166,6 +177,8 @@ class Coordinator:
             watcher.stop()
         if self.api is not None:
             self.api.stop()
+        if self.preflight is not None:
+            self.preflight.stop()
         if self.recovery is not None:
             self.recovery.close()
         self.healer.close(resign=True)

@@ -149,7 +149,14 @@ SCHEMAS = {
                  'keepalived guest reported: pair -> instance -> report.',
                  'additionalProperties': {
                      'type': 'object',
-                     'additionalProperties': _ref('VrrpState')}}},
+                     'additionalProperties': _ref('VrrpState')}},
+        'preflight': _obj({
+            'ready': {'type': ['boolean', 'null'], 'description': 'False '
+                      'when this coordinator could not fence a known host '
+                      'or reach the cloud (see problems); null before the '
+                      'first check.'},
+            'problems': {'type': 'array', 'items': STR},
+            'checked_at': NNUM})},
         required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
     'PlanStep': _obj({
         'order': INT, 'server_id': STR, 'server_name': STR, 'contract': STR,

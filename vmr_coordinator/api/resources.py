@@ -22,6 +22,7 @@ from vmr_common.store import Compare, Op
 from vmr_coordinator import metrics
 from vmr_coordinator import snapshot as snapshot_mod
 from vmr_coordinator.api import webhooks
+from vmr_coordinator.preflight import preflight_view
 
 LOG = logging.getLogger(__name__)
 
@@ -301,6 +302,7 @@ class Resources:
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],
             'vrrp': self._vrrp_states(),
+            'preflight': preflight_view(self.coordinator),
         }
 
     def _vrrp_states(self):
