@@ -158,6 +158,14 @@ SCHEMAS = {
             'problems': {'type': 'array', 'items': STR},
             'checked_at': NNUM})},
         required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
+    'FenceTestRequest': _obj({'power_cycle': BOOL, 'confirm': BOOL},
+                             additional=False),
+    'FenceTest': _obj({
+        'host': STR, 'profile': STR, 'ok': BOOL, 'checked_by': NSTR,
+        'rungs': {'type': 'array', 'items': _obj({
+            'kind': STR, 'index': INT, 'driver': STR, 'ok': BOOL,
+            'power_state': NSTR, 'error': NSTR, 'seconds': NUM})},
+        'power_cycle': NOBJ}, required=('host', 'rungs', 'ok')),
     'PlanStep': _obj({
         'order': INT, 'server_id': STR, 'server_name': STR, 'contract': STR,
         'priority': INT, 'action': STR,
@@ -314,6 +322,16 @@ OPERATIONS = {
         {'202': _json('OperatorRequest', 'Handed to the leader.'),
          '404': _error('No such host.'),
          '409': _error('The host is alive in the agents group.')}),
+    'hosts.fence_test': (
+        "Test a host's fence path: the power status through every rung of "
+        'its ladder, timed; with power_cycle and confirm, fence it through '
+        'the first rung that answered and power it on again (host in '
+        'maintenance only).', 'hosts', [HOST],
+        _body('FenceTestRequest', required=False),
+        {'200': _json('FenceTest', 'Per rung: driver, result, seconds.'),
+         '400': _error('Malformed body, or a power cycle without confirm.'),
+         '409': _error('No fence profile for the host, not in maintenance, '
+                       'or no rung answered.')}),
     'recoveries.list': (
         'List recoveries.', 'recoveries',
         [_query('state', 'Only recoveries in this state.',

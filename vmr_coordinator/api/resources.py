@@ -88,6 +88,8 @@ ROUTES = [
           'host_maintenance', 'vmr:host:maintenance'),
     Route('hosts.confirm_fenced', 'POST', '/v1/hosts/{host}/confirm-fenced',
           'confirm_fenced', 'vmr:host:confirm_fenced'),
+    Route('hosts.fence_test', 'POST', '/v1/hosts/{host}/fence-test',
+          'fence_test', 'vmr:host:fence_test'),
     Route('recoveries.list', 'GET', '/v1/recoveries', 'list_recoveries',
           'vmr:recovery:list'),
     Route('recoveries.create', 'POST', '/v1/recoveries', 'create_recovery',
@@ -527,6 +529,10 @@ class Resources:
                     request['by'], host, reason or 'no reason')
         return 202, {'request': dict(request, host=host,
                                      type='confirm-fenced')}
+
+    def fence_test(self, req, host):
+        from vmr_coordinator.api import fence
+        return fence.fence_test(self, req, host)
 
     # -- recoveries ------------------------------------------------------------
     def list_recoveries(self, req):
