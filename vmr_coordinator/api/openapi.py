@@ -360,6 +360,7 @@ OPERATIONS = {
                    required=True)], None,
              {'200': _json('Plan', 'The plan (nothing is changed).'),
               '400': _error('No host given.'),
+              '404': _error('Neither Nova nor VMR knows the host.'),
               '503': _error('etcd or OpenStack ([cloud] cloud) is '
                             'unreachable.')}),
     'capacity': ('How many host failures each aggregate and zone survives '
