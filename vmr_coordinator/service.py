@@ -12,6 +12,7 @@ import time
 import cotyledon
 
 from vmr_common import exceptions
+from vmr_common import faultlog
 from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
@@ -20,6 +21,8 @@ LOG = logging.getLogger(__name__)
 
 #: the shortest gap between two cycles when watches keep waking us
 MIN_GAP = 0.05
+#: how run_cycle's sentence starts when etcd cannot be used
+ETCD_FAULTS = ('etcd unavailable', 'etcd error')
 
 
 def etcd_version_at_risk(version):
@@ -45,6 +48,7 @@ class Coordinator:
         self.last_sentence = None
         self._last_crash = None
         self._corrupt_reported = set()
+        self.etcd_fault = faultlog.FaultLog(LOG, 'etcd lost, not healing')
         self.recovery = None
         self.api = None
         #: the PreflightMonitor, once run() started it
@@ -110,9 +114,15 @@ class Coordinator:
             started = time.monotonic()
             self._wake.clear()
             sentence = self._cycle()
-            if sentence != self.last_sentence:
-                LOG.info('%s', sentence)
-                self.last_sentence = sentence
+            if sentence.startswith(ETCD_FAULTS):
+                # a lost etcd stops all healing: ERROR, repeated with
+                # back-off while it lasts
+                self.etcd_fault.report(sentence)
+            else:
+                self.etcd_fault.clear()
+                if sentence != self.last_sentence:
+                    LOG.info('%s', sentence)
+            self.last_sentence = sentence
             elapsed = time.monotonic() - started
             if self._wake.wait(max(0.0, period - elapsed)):
                 self._stop.wait(MIN_GAP)
