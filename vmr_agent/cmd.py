@@ -16,6 +16,9 @@ when it loses etcd. Configuration: see etc/vmr/vmr.conf.sample (sections
 
 def main(argv=None):
     conf = cli.prepare('vmr-agent', 'agent', argv, DESCRIPTION)
+    if conf.check:
+        from vmr_agent import preflight
+        cli.run_check('vmr-agent', conf, 'agent', [preflight.etcd_problems])
     manager = cotyledon.ServiceManager()
     manager.add(service.AgentService, workers=1, args=(conf,))
     manager.register_hooks(on_reload=lambda: conf.reload_config_files())

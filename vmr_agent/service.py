@@ -21,6 +21,7 @@ from vmr_agent import isolation
 from vmr_agent import membership
 from vmr_agent import registration
 from vmr_common import exceptions
+from vmr_common import faultlog
 from vmr_common import grpclease
 from vmr_common.keys import Keyspace
 from vmr_common.reach import probes
@@ -96,6 +97,8 @@ class Agent:
         self.probe_thread = None
         self.watcher = None
         self._last_error = None
+        #: a lost etcd at ERROR, repeated with back-off while it lasts
+        self.etcd_fault = faultlog.FaultLog(LOG, 'heartbeat failed')
         self._failures = 0
         self.libvirt = None
         if conf.agent.libvirt_uri:
@@ -205,9 +208,8 @@ class Agent:
             if isinstance(exc, etcd_exc.Etcd3Exception):
                 text = 'etcd unavailable (%s): %s' % (
                     type(exc).__name__, ','.join(self.store.endpoints))
-            if text != self._last_error:
-                LOG.warning('heartbeat failed: %s', text)
-                self._last_error = text
+            self.etcd_fault.report(text)
+            self._last_error = text
             self._failures += 1
             # Another endpoint may serve us; with a single endpoint the same
             # client simply works again once etcd is back.
@@ -216,6 +218,7 @@ class Agent:
             self.isolation.check()
             return 'error'
         if self._last_error is not None:
+            self.etcd_fault.clear()
             LOG.info('heartbeat restored')
             self._last_error = None
         self._failures = 0

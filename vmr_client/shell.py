@@ -14,7 +14,7 @@ from cliff import app, commandmanager
 
 import vmr_common
 from vmr_client import errors, http
-from vmr_client.commands import cluster, contract, host, recovery
+from vmr_client.commands import cluster, contract, fence, host, recovery
 
 NAMESPACE = 'vmr.cli'
 
@@ -29,6 +29,7 @@ COMMANDS = {
     'host show': host.ShowHost,
     'host maintenance': host.HostMaintenance,
     'host confirm-fenced': host.ConfirmFenced,
+    'fence test': fence.FenceTest,
     'recovery list': recovery.ListRecoveries,
     'recovery show': recovery.ShowRecovery,
     'recover': recovery.Recover,

@@ -18,6 +18,10 @@ within the leader TTL. Configuration: see etc/vmr/vmr.conf.sample (sections
 
 def main(argv=None):
     conf = cli.prepare('vmr-coordinator', 'coordinator', argv, DESCRIPTION)
+    if conf.check:
+        from vmr_coordinator import preflight
+        cli.run_check('vmr-coordinator', conf, 'coordinator',
+                      [preflight.problems])
     manager = cotyledon.ServiceManager()
     manager.add(service.CoordinatorService, workers=1, args=(conf,))
     manager.register_hooks(on_reload=lambda: conf.reload_config_files())

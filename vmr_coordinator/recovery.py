@@ -803,7 +803,9 @@ class Recovery:
                     len(r['steps']) - len(failed), len(r['steps'])))
         self.journal.update(rid, mutate)
         if outcome:
-            LOG.warning('recovery %s: %s', rid, outcome['state'])
+            # a healed host is good news; a failed recovery needs a human
+            (LOG.error if outcome['state'] == RecoveryState.FAILED
+             else LOG.info)('recovery %s: %s', rid, outcome['state'])
             if outcome['type'] == 'host_down':
                 self._finish_host(outcome['host'], rid, outcome['state'])
 

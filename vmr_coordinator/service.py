@@ -12,6 +12,7 @@ import time
 import cotyledon
 
 from vmr_common import exceptions
+from vmr_common import faultlog
 from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
@@ -23,6 +24,8 @@ LOG = logging.getLogger(__name__)
 
 #: the shortest gap between two cycles when watches keep waking us
 MIN_GAP = 0.05
+#: how run_cycle's sentence starts when etcd cannot be used
+ETCD_FAULTS = ('etcd unavailable', 'etcd error')
 
 
 def etcd_version_at_risk(version):
@@ -48,8 +51,11 @@ class Coordinator:
         self.last_sentence = None
         self._last_crash = None
         self._corrupt_reported = set()
+        self.etcd_fault = faultlog.FaultLog(LOG, 'etcd lost, not healing')
         self.recovery = None
         self.api = None
+        #: the PreflightMonitor, once run() started it
+        self.preflight = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
@@ -65,6 +71,14 @@ class Coordinator:
     def attach_stages(self):
         """Plug the stages after detection (fencing, recovery)."""
         recovery.attach(self)
+
+    def start_preflight(self):
+        """Check the fence path, the cloud and the contracts now and every
+        ``[coordinator] preflight_interval`` in a thread of their own."""
+        from vmr_coordinator import preflight
+        self.preflight = preflight.PreflightMonitor(
+            self.conf, self.store, self.conf.coordinator.preflight_interval)
+        self.preflight.start()
 
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
@@ -86,6 +100,7 @@ class Coordinator:
                  self.conf.heartbeat.ttl, ','.join(self.store.endpoints))
         self.check_etcd_version()
         self.attach_stages()
+        self.start_preflight()
         self.start_api()
         for watcher in self.watchers:
             watcher.start()
@@ -93,9 +108,15 @@ class Coordinator:
             started = time.monotonic()
             self._wake.clear()
             sentence = self._cycle()
-            if sentence != self.last_sentence:
-                LOG.info('%s', sentence)
-                self.last_sentence = sentence
+            if sentence.startswith(ETCD_FAULTS):
+                # a lost etcd stops all healing: ERROR, repeated with
+                # back-off while it lasts
+                self.etcd_fault.report(sentence)
+            else:
+                self.etcd_fault.clear()
+                if sentence != self.last_sentence:
+                    LOG.info('%s', sentence)
+            self.last_sentence = sentence
             elapsed = time.monotonic() - started
             if self._wake.wait(max(0.0, period - elapsed)):
                 self._stop.wait(MIN_GAP)
@@ -160,6 +181,8 @@ class Coordinator:
             watcher.stop()
         if self.api is not None:
             self.api.stop()
+        if self.preflight is not None:
+            self.preflight.stop()
         if self.recovery is not None:
             self.recovery.close()
         self.healer.close(resign=True)

@@ -48,6 +48,10 @@ class Status(show.ShowOne):
                 ('last_cycle', me.get('sentence')),
                 ('cycle_seconds', me.get('cycle_seconds')),
             ]
+        check = body.get('preflight') or {}
+        if check.get('ready') is not None:
+            fields.append(('ready', 'yes' if check['ready'] else
+                           'NO: ' + '; '.join(check.get('problems') or [])))
         return tuple(f for f, _v in fields), tuple(v for _f, v in fields)
 
 

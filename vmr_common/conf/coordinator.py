@@ -73,6 +73,13 @@ OPTS = [
                       'for that server (it is still down: healing it again '
                       'at once would fail the same way, forever). 0 retries '
                       'at the next poll.'),
+    cfg.FloatOpt('preflight_interval', default=300.0, min=0.0,
+                 help='Seconds between two preflight checks of this '
+                      'coordinator (the checks of vmr-coordinator --check: '
+                      'fence profiles of every known host, cloud token and '
+                      'Nova microversion, contracts\' references). They '
+                      'also run at start; problems are logged at ERROR and '
+                      'shown by vmr status. 0 = at start only.'),
 ]
 
 

@@ -150,8 +150,23 @@ SCHEMAS = {
                  'keepalived guest reported: pair -> instance -> report.',
                  'additionalProperties': {
                      'type': 'object',
-                     'additionalProperties': _ref('VrrpState')}}},
+                     'additionalProperties': _ref('VrrpState')}},
+        'preflight': _obj({
+            'ready': {'type': ['boolean', 'null'], 'description': 'False '
+                      'when this coordinator could not fence a known host '
+                      'or reach the cloud (see problems); null before the '
+                      'first check.'},
+            'problems': {'type': 'array', 'items': STR},
+            'checked_at': NNUM})},
         required=('leader', 'paused', 'brake', 'hosts', 'recoveries')),
+    'FenceTestRequest': _obj({'power_cycle': BOOL, 'confirm': BOOL},
+                             additional=False),
+    'FenceTest': _obj({
+        'host': STR, 'profile': STR, 'ok': BOOL, 'checked_by': NSTR,
+        'rungs': {'type': 'array', 'items': _obj({
+            'kind': STR, 'index': INT, 'driver': STR, 'ok': BOOL,
+            'power_state': NSTR, 'error': NSTR, 'seconds': NUM})},
+        'power_cycle': NOBJ}, required=('host', 'rungs', 'ok')),
     'PlanStep': _obj({
         'order': INT, 'server_id': STR, 'server_name': STR, 'contract': STR,
         'priority': INT, 'action': STR,
@@ -308,6 +323,16 @@ OPERATIONS = {
         {'202': _json('OperatorRequest', 'Handed to the leader.'),
          '404': _error('No such host.'),
          '409': _error('The host is alive in the agents group.')}),
+    'hosts.fence_test': (
+        "Test a host's fence path: the power status through every rung of "
+        'its ladder, timed; with power_cycle and confirm, fence it through '
+        'the first rung that answered and power it on again (host in '
+        'maintenance only).', 'hosts', [HOST],
+        _body('FenceTestRequest', required=False),
+        {'200': _json('FenceTest', 'Per rung: driver, result, seconds.'),
+         '400': _error('Malformed body, or a power cycle without confirm.'),
+         '409': _error('No fence profile for the host, not in maintenance, '
+                       'or no rung answered.')}),
     'recoveries.list': (
         'List recoveries.', 'recoveries',
         [_query('state', 'Only recoveries in this state.',
@@ -336,6 +361,7 @@ OPERATIONS = {
                    required=True)], None,
              {'200': _json('Plan', 'The plan (nothing is changed).'),
               '400': _error('No host given.'),
+              '404': _error('Neither Nova nor VMR knows the host.'),
               '503': _error('etcd or OpenStack ([cloud] cloud) is '
                             'unreachable.')}),
     'capacity': ('How many host failures each aggregate and zone survives '

@@ -53,6 +53,10 @@ API_RULES = [
     _rule('vmr:host:confirm_fenced', 'rule:vmr:admin',
           'Confirm by hand that a host is powered off.',
           'POST', '/v1/hosts/{host}/confirm-fenced'),
+    _rule('vmr:host:fence_test', 'rule:vmr:admin',
+          'Test a host\'s fence path (power status through every rung; '
+          'a confirmed power cycle of a host in maintenance).',
+          'POST', '/v1/hosts/{host}/fence-test'),
     _rule('vmr:recovery:list', 'rule:vmr:reader', 'List recoveries.',
           'GET', '/v1/recoveries'),
     _rule('vmr:recovery:create', 'rule:vmr:admin',

@@ -59,6 +59,8 @@ ROUTES = [
           'host_maintenance', 'vmr:host:maintenance'),
     Route('hosts.confirm_fenced', 'POST', '/v1/hosts/{host}/confirm-fenced',
           'confirm_fenced', 'vmr:host:confirm_fenced'),
+    Route('hosts.fence_test', 'POST', '/v1/hosts/{host}/fence-test',
+          'fence_test', 'vmr:host:fence_test'),
     Route('recoveries.list', 'GET', '/v1/recoveries', 'list_recoveries',
           'vmr:recovery:list'),
     Route('recoveries.create', 'POST', '/v1/recoveries', 'create_recovery',

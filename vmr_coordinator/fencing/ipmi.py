@@ -178,6 +178,10 @@ class IpmiFencer(base.Fencer):
 
     def status(self, target, timeout=None):
         """Power state reported by the BMC (UNKNOWN when it cannot tell)."""
+        return self.status_detail(target, timeout)[0]
+
+    def status_detail(self, target, timeout=None):
+        """``(PowerState, why it is UNKNOWN or None)`` (vmr fence test)."""
         timeout = timeout or self.settings.default_timeout
 
         def work(stages):
@@ -188,9 +192,9 @@ class IpmiFencer(base.Fencer):
             finally:
                 self._logout(cmd)
 
-        state, _ = self._run(work, timeout, ['login'])
+        state, error = self._run(work, timeout, ['login'])
         return {'on': base.PowerState.ON, 'off': base.PowerState.OFF}.get(
-            state, base.PowerState.UNKNOWN)
+            state, base.PowerState.UNKNOWN), error
 
     def fence(self, target, timeout):
         value, error, elapsed = self._set_and_poll('off', timeout)

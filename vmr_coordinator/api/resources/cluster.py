@@ -7,6 +7,7 @@ from vmr_common import exceptions
 from vmr_common import models
 from vmr_common.store import Op
 from vmr_coordinator import metrics
+from vmr_coordinator.preflight import preflight_view
 from vmr_coordinator.api.resources.base import (
     ResourceBase, optional_reason, read_json)
 
@@ -46,6 +47,7 @@ class ClusterResource(ResourceBase):
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],
             'vrrp': self._vrrp_states(),
+            'preflight': preflight_view(self.coordinator),
         }
 
     def _vrrp_states(self):

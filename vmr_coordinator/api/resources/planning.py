@@ -50,6 +50,12 @@ class PlanningResource(ResourceBase):
                                        cloud.aggregates(conn))
             return hosts, cloud.server_loads(conn)
         hosts, servers = self._cloud_read('hypervisors and servers', read)
+        known = {h.name for h in hosts}
+        if host not in known and self._etcd(
+                self.store.get, self.keys.host(host)) is None:
+            raise api_error(404, 'unknown host %r: neither Nova nor VMR knows '
+                            'it (known: %s)' % (host, ', '.join(sorted(known))
+                                                or 'none'), 'host')
         result = planning_mod.plan_host_failure(
             host, servers, parsed, hosts,
             contracts_mod.ServiceVmPolicy.from_conf(self.conf))
