@@ -12,8 +12,6 @@ for a token and Nova's version document, contracts' references are looked
 up.
 """
 
-import difflib
-import importlib.metadata
 import logging
 import re
 import threading
@@ -26,27 +24,6 @@ LOG = logging.getLogger(__name__)
 
 #: the role VMR's cloud user needs: evacuate, force-down, every project
 NEEDED_ROLE = 'admin'
-
-
-def fencer_names():
-    """Names of the installed ``vmr.fencers`` entry points."""
-    from vmr_coordinator.fencing import base
-    return sorted({ep.name for ep in importlib.metadata.entry_points(
-        group=base.NAMESPACE)})
-
-
-_NO_FENCER = re.compile(r"no fencer named '([^']+)'")
-
-
-def _with_suggestion(text, names):
-    """``text``, plus "did you mean X?" after an unknown driver name."""
-    found = _NO_FENCER.search(text)
-    if not found:
-        return text
-    close = difflib.get_close_matches(found.group(1), names, n=1, cutoff=0.5)
-    hint = ('did you mean %s?' % close[0]) if close else \
-        'known: %s' % ', '.join(names)
-    return '%s; %s' % (text, hint)
 
 
 def known_hosts(store, group):
@@ -68,12 +45,13 @@ def fence_problems(conf, hosts=()):
     """
     from vmr_coordinator.fencing import base
     from vmr_coordinator.fencing.profiles import FenceProfiles
-    names = fencer_names()
+    # an unknown driver's message lists the installed fencers and suggests
+    # the closest (vmr_coordinator.plugins)
     try:
         profiles = FenceProfiles.load(conf.fencing.profiles_file)
     except base.FenceConfigError as exc:
-        return [_with_suggestion(str(exc), names)]
-    problems = [_with_suggestion(e, names) for e in profiles.validate(conf)]
+        return [str(exc)]
+    problems = list(profiles.validate(conf))
     # validate() loaded the rungs of every host listed by name; the others
     # (matched by a pattern or the default profile) get their options here
     listed = {host for profile in profiles.profiles.values()
@@ -93,7 +71,7 @@ def fence_problems(conf, hosts=()):
                                  context='%s, host %s' % (
                                      profile.context(rung), host))
             except base.FenceConfigError as exc:
-                problems.append(_with_suggestion(str(exc), names))
+                problems.append(str(exc))
     return list(dict.fromkeys(problems))
 
 

@@ -10,11 +10,11 @@ import dataclasses
 import time
 
 import openstack
-from stevedore import driver
 
 from vmr_common import exceptions
+from vmr_coordinator import plugins
 
-NAMESPACE = 'vmr.actions'
+NAMESPACE = plugins.ACTIONS
 RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
 
 
@@ -81,11 +81,9 @@ def call(func, *args, **kwargs):
 
 
 def load_action(name, params=None):
-    """Instantiate the ``vmr.actions`` plugin ``name``."""
+    """Instantiate the ``vmr.actions`` plugin ``name`` with ``params``."""
     try:
-        mgr = driver.DriverManager(NAMESPACE, name, invoke_on_load=True,
-                                   invoke_args=(params or {},))
-    except Exception as exc:  # stevedore raises NoMatches and import errors
-        raise ActionError('no action %r in entry point namespace %s (%s)'
-                          % (name, NAMESPACE, exc))
-    return mgr.driver
+        cls = plugins.plugin_class(NAMESPACE, name)
+    except plugins.PluginError as exc:
+        raise ActionError(str(exc))
+    return cls(params or {})

@@ -1,6 +1,7 @@
 """The fencer interface: power a failed host off and prove it.
 
-A *fencer* is a stevedore plugin in the ``vmr.fencers`` namespace.  The
+A *fencer* is a plugin in the ``vmr.fencers`` namespace, loaded by
+:mod:`vmr_coordinator.plugins` (through :func:`load_fencer`).  The
 healer never calls one directly: :func:`vmr_coordinator.fencing.ladder.run_ladder`
 tries the rungs of a host's fence profile in order until one returns a
 :class:`FenceResult` with ``verified=True``.
@@ -22,10 +23,9 @@ import re
 import threading
 import types
 
-from stevedore import driver as stevedore_driver
-from stevedore import exception as stevedore_exception
+from vmr_coordinator import plugins
 
-NAMESPACE = 'vmr.fencers'
+NAMESPACE = plugins.FENCERS
 
 #: Option names (or suffixes) whose values are secrets.
 SECRET_OPTION_NAMES = ('password', 'passwd', 'secret', 'token', 'kg',
@@ -266,13 +266,10 @@ def load_fencer(name, options, conf, context=None):
             '%s: the noop fencer proves nothing and is refused unless '
             '[fencing] allow_unsafe_fencing = true (tests only)' % where)
     try:
-        cls = _driver_class(name)
-    except stevedore_exception.NoMatches:
-        raise FenceConfigError(
-            "%s: no fencer named '%s' (no entry point '%s' in namespace "
-            "'%s'; is the package providing it installed?)"
-            % (where, name, name, NAMESPACE))
-    except Exception as exc:  # import error inside the plugin module
+        cls = plugins.plugin_class(NAMESPACE, name)
+    except plugins.PluginNotFound as exc:
+        raise FenceConfigError('%s: %s' % (where, exc))
+    except plugins.PluginLoadError as exc:  # import error inside the module
         raise FenceConfigError('%s: cannot load the fencer: %s'
                                % (where, scrub(exc, secret_values(options))))
     try:
@@ -283,27 +280,11 @@ def load_fencer(name, options, conf, context=None):
     return fencer
 
 
-_CLASSES = {}
-_CLASSES_LOCK = threading.Lock()
-
-
-def _driver_class(name):
-    """Entry point lookup, cached: profiles resolve classes per host."""
-    with _CLASSES_LOCK:
-        cls = _CLASSES.get(name)
-    if cls is None:
-        cls = stevedore_driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=False).driver
-        with _CLASSES_LOCK:
-            _CLASSES[name] = cls
-    return cls
-
-
 def fencer_class(name):
     """The class behind the ``vmr.fencers`` entry point ``name`` (or None)."""
     try:
-        return _driver_class(name)
-    except Exception:
+        return plugins.plugin_class(NAMESPACE, name)
+    except plugins.PluginError:
         return None
 
 

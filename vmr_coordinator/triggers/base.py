@@ -8,11 +8,12 @@ event (:meth:`Trigger.matches`), which servers an event concerns
 Plugins are pure: no I/O, so matching can be unit-tested and replayed.
 """
 
-import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-NAMESPACE = 'vmr.triggers'
+from vmr_coordinator import plugins
+
+NAMESPACE = plugins.TRIGGERS
 
 
 class TriggerEventError(ValueError):
@@ -79,27 +80,9 @@ def _kind_name(kind) -> str:
     return ' or '.join(names.get(k, k.__name__) for k in kinds)
 
 
-@functools.lru_cache(maxsize=None)
-def _installed() -> dict[str, Any]:
-    # Entry points are read once per process: trigger plugins do not change
-    # while the coordinator runs, and matching runs every healer cycle.
-    from stevedore import ExtensionManager
-
-    manager = ExtensionManager(NAMESPACE, invoke_on_load=False,
-                               on_load_failure_callback=_remember_failure)
-    return {ext.name: ext.plugin for ext in manager}
-
-
-_load_failures: dict[str, str] = {}
-
-
-def _remember_failure(manager, entry_point, exc) -> None:
-    _load_failures[entry_point.name] = f'{type(exc).__name__}: {exc}'
-
-
 def installed_triggers() -> list[str]:
     """Names of the trigger plugins that load, sorted."""
-    return sorted(_installed())
+    return sorted(plugins.plugin_classes(NAMESPACE))
 
 
 def load_trigger(trigger_type: str) -> Trigger:
@@ -110,19 +93,8 @@ def load_trigger(trigger_type: str) -> Trigger:
     """
     if not isinstance(trigger_type, str):
         raise TriggerNotFound(f'trigger type must be a string, got {trigger_type!r}')
-    return _load(trigger_type)
-
-
-@functools.lru_cache(maxsize=None)
-def _load(trigger_type: str) -> Trigger:
-    plugins = _installed()
-    if trigger_type not in plugins:
-        if trigger_type in _load_failures:
-            raise TriggerNotFound(
-                f'trigger plugin {trigger_type!r} (entry point namespace {NAMESPACE}) '
-                f'failed to load: {_load_failures[trigger_type]}')
-        raise TriggerNotFound(
-            f'no trigger plugin {trigger_type!r} in entry point namespace {NAMESPACE}; '
-            f'installed: {", ".join(sorted(plugins)) or "none"} '
-            f'(is the vmr package installed, e.g. pip install -e .?)')
-    return plugins[trigger_type]()
+    try:
+        cls = plugins.plugin_class(NAMESPACE, trigger_type)
+    except plugins.PluginError as exc:
+        raise TriggerNotFound(str(exc)) from exc
+    return cls()   # plugins are stateless: an instance costs nothing
