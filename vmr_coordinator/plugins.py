@@ -94,12 +94,14 @@ def plugin_class(namespace, name):
     Raises :class:`PluginNotFound` for an unknown name and
     :class:`PluginLoadError` when the plugin's module fails to import.
     """
+    if not isinstance(name, str):   # garbage from a record: not even hashable
+        raise PluginNotFound(not_found_message(namespace, name))
     with _lock:
         cls = _classes.get((namespace, name))
     if cls is not None:
         return cls
     entry_points = _entry_points(namespace)
-    if not isinstance(name, str) or name not in entry_points:
+    if name not in entry_points:
         raise PluginNotFound(not_found_message(namespace, name,
                                                sorted(entry_points)))
     try:

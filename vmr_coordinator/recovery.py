@@ -31,6 +31,8 @@ from vmr_coordinator.actions import evidence
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState, StepState
 from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.triggers.base import (TriggerEventError,
+                                           trigger_class)
 
 LOG = logging.getLogger(__name__)
 
@@ -135,30 +137,20 @@ class Recovery:
         self._confirmations(snap, now)
         said.extend(self._intake(snap, now))
         for rid, (rec, _rev) in sorted(snap.journal.items()):
-            state = rec.get('state')
-            if state in RecoveryState.OPEN and self._take_over(rid, rec, now):
+            if rec.get('state') in RecoveryState.OPEN and \
+                    self._take_over(rid, rec, now):
                 said.append('resumed recovery %s from %s' % (rid, rec.get(
                     'leader')))
-            if state == RecoveryState.DETECTED and \
-                    rec.get('trigger', {}).get('type') != 'host_down':
-                # Not a dead host: nothing to fence, match contracts now;
-                # actions that need a fence will refuse on their own.
+            job = next_job(rec, now)
+            if job == 'plan':
                 if self._submit(('plan', rid), self._plan_job, rid, snap):
                     said.append('planning recovery %s' % rid)
-            elif state in (RecoveryState.DETECTED, RecoveryState.FENCING):
+            elif job in ('fence', 'retry fence'):
                 if self._submit(('fence', rid), self._fence_job, rid,
                                 rec.get('host'), snap):
-                    said.append('fencing %s' % rec.get('host'))
-            elif state == RecoveryState.BLOCKED:
-                if now >= rec.get('fencing', {}).get('next_retry_at', 0):
-                    if self._submit(('fence', rid), self._fence_job, rid,
-                                    rec.get('host'), snap):
-                        said.append('retrying the fence of %s'
-                                    % rec.get('host'))
-            elif state == RecoveryState.FENCED:
-                if self._submit(('plan', rid), self._plan_job, rid, snap):
-                    said.append('planning recovery %s' % rid)
-            elif state == RecoveryState.ACTING:
+                    said.append('fencing %s' % rec.get('host') if job == 'fence'
+                                else 'retrying the fence of %s' % rec.get('host'))
+            elif job == 'act':
                 self._drive_steps(rid, rec)
         self._returns(snap)
         return '; '.join(said)
@@ -239,10 +231,10 @@ class Recovery:
                      for rec, _ in snap.journal.values()
                      if rec.get('state') in RecoveryState.OPEN}
         # queued events: webhooks (alarms), manual requests
-        from vmr_coordinator.triggers.alarm import incident_key
-        # Alertmanager re-sends a firing alert every repeat_interval and with
-        # every change of its group: one recovery per alert incident.
-        incidents = {incident_key(rec.get('trigger') or {})
+        # An alert is re-sent (Alertmanager: every repeat_interval and with
+        # every change of its group): one recovery per incident its trigger
+        # recognises.
+        incidents = {_trigger_of(rec)().incident(rec.get('trigger') or {})
                      for rec, _ in snap.journal.values()} - {None}
         kvs, _ = self.store.get_prefix(self.store.keys.events)
         for kv in kvs:
@@ -255,7 +247,7 @@ class Recovery:
             events = self._expand(raw)
             ops = [Op.delete(kv.key)]
             for event in events:
-                incident = incident_key(event)
+                incident = trigger_class(event.get('type'))().incident(event)
                 if incident is not None:
                     if incident in incidents:
                         LOG.info('%s alarm %r (fingerprint %s, firing since '
@@ -337,17 +329,15 @@ class Recovery:
         return said
 
     def _expand(self, raw):
-        """A queued event (maybe a raw webhook body) as trigger events."""
-        from vmr_coordinator.triggers import alarm
-        if raw.get('type') == 'alarm' and 'body' in raw:
-            try:
-                if raw.get('source') == 'aodh':
-                    return alarm.parse_aodh(raw['body'])
-                return alarm.parse_alertmanager(raw['body'])
-            except alarm.AlarmPayloadError as exc:
-                LOG.error('alarm webhook body skipped: %s', exc)
-                return []
-        return [raw] if raw.get('type') else []
+        """A queued event (maybe a raw webhook body) as trigger events:
+        its trigger says what it holds."""
+        if not raw.get('type'):
+            return []
+        try:
+            return trigger_class(raw['type'])().expand(raw)
+        except TriggerEventError as exc:
+            LOG.error('queued %s event skipped: %s', raw['type'], exc)
+            return []
 
     def _event_record(self, event, now):
         # A manual request carries the id the API already answered with.
@@ -544,7 +534,8 @@ class Recovery:
         host = rec.get('host')
         event = {k: v for k, v in rec.get('trigger', {}).items()
                  if k != 'reason'}
-        if event.get('type') == 'maintenance':
+        trigger = trigger_class(event.get('type'))
+        if trigger.drains_host:
             self._disable_for_drain(rid, host,
                                     rec['trigger'].get('reason') or '')
         facts = self._candidates(cloud, event)
@@ -584,7 +575,7 @@ class Recovery:
                 journal_mod.add_event(r, now, 'done', 'nothing to heal')
         written = self.journal.update(rid, mutate)
         LOG.info('recovery %s: %s', rid, plan.summary())
-        if not steps and event.get('type') == 'host_down':
+        if not steps and trigger.needs_fence:
             self._finish_host(host, rid, RecoveryState.DONE)
         return written
 
@@ -791,7 +782,7 @@ class Recovery:
         def mutate(r):
             if r.get('state') != RecoveryState.ACTING:
                 return False
-            outcome['type'] = r.get('trigger', {}).get('type')
+            outcome['fenced_host'] = _trigger_of(r).needs_fence
             failed = [s for s in r['steps']
                       if s.get('state') == StepState.FAILED]
             r['state'] = RecoveryState.FAILED if failed else \
@@ -806,7 +797,7 @@ class Recovery:
             # a healed host is good news; a failed recovery needs a human
             (LOG.error if outcome['state'] == RecoveryState.FAILED
              else LOG.info)('recovery %s: %s', rid, outcome['state'])
-            if outcome['type'] == 'host_down':
+            if outcome['fenced_host']:
                 self._finish_host(outcome['host'], rid, outcome['state'])
 
     def _finish_host(self, host, rid, state):
@@ -834,14 +825,16 @@ class Recovery:
                          record.data.get('recovery'), dict(record.data))
 
     def _welcome_back(self, host, rid, record):
-        from vmr_coordinator.fencing.base import FenceTarget, load_fencer
+        from vmr_coordinator.fencing.base import (FenceTarget, fencer_class,
+                                                  load_fencer)
         detail = 'host returned with a new boot id'
         try:
             profile = self.profiles().profile_for(host)
         except Exception:  # no profiles: nothing to undo in Nova
             profile = None
         for rung in (profile.post if profile else []):
-            if rung.driver != 'nova_force_down':
+            cls = fencer_class(rung.driver)
+            if cls is None or not cls.undone_on_return:
                 continue
             fencer = load_fencer(rung.driver, rung.options, self.conf,
                                  context=profile.context(rung))
@@ -966,36 +959,66 @@ def attach(coordinator):
     return recovery
 
 
+def next_job(rec, now):
+    """What a journal record needs next (pure): ``'fence'``, ``'retry
+    fence'`` (a blocked fence whose back-off is over), ``'plan'``, ``'act'``
+    or None.
+
+    A detected record is fenced first when its trigger declares
+    ``needs_fence`` (its host is dead); otherwise its contracts are matched
+    at once, and actions that need a fence refuse on their own.
+    """
+    state = rec.get('state')
+    if state == RecoveryState.DETECTED and not _trigger_of(rec).needs_fence:
+        return 'plan'
+    if state in (RecoveryState.DETECTED, RecoveryState.FENCING):
+        return 'fence'
+    if state == RecoveryState.BLOCKED:
+        if now >= rec.get('fencing', {}).get('next_retry_at', 0):
+            return 'retry fence'
+        return None
+    if state == RecoveryState.FENCED:
+        return 'plan'
+    if state == RecoveryState.ACTING:
+        return 'act'
+    return None
+
+
 def polled_statuses(contract_docs):
-    """The Nova statuses the instance_down contracts accept, in a stable
-    order: the statuses the poll must ask Nova for."""
-    from vmr_coordinator.triggers.instance_down import DEFAULT_STATUSES
+    """The Nova statuses the enabled contracts whose trigger is fed by the
+    Nova poll accept, in a stable order: the statuses the poll must ask
+    Nova for."""
     wanted = set()
     for doc in contract_docs:
-        trigger = (doc or {}).get('trigger') or {}
-        if trigger.get('type') == 'instance_down' and \
+        spec = (doc or {}).get('trigger') or {}
+        trigger = trigger_class(spec.get('type'))
+        if 'nova-poll' in trigger.sources and \
                 doc.get('enabled', True) is not False:
-            wanted.update(s.upper() for s in
-                          trigger.get('statuses') or DEFAULT_STATUSES)
+            wanted.update(trigger().polled_statuses(spec))
     order = ('ERROR', 'SHUTOFF', 'SUSPENDED', 'PAUSED')
     return tuple(s for s in order if s in wanted) + tuple(
         sorted(wanted - set(order)))
 
 
 def held_down(journal, now, hold):
-    """``{server id: until}`` of servers whose latest instance_down
-    recovery failed less than ``hold`` seconds ago."""
+    """``{server id: until}`` of servers whose latest recovery of a
+    trigger the Nova poll feeds (instance_down) failed less than ``hold``
+    seconds ago."""
     latest = {}
     for rec, _rev in journal.values():
-        trigger = rec.get('trigger') or {}
-        sid = trigger.get('server_id')
-        if trigger.get('type') != 'instance_down' or not sid:
+        sid = (rec.get('trigger') or {}).get('server_id')
+        if 'nova-poll' not in _trigger_of(rec).sources or not sid:
             continue
         at = rec.get('updated_at') or rec.get('created_at') or 0
         if sid not in latest or at >= latest[sid][0]:
             latest[sid] = (at, rec.get('state'))
     return {sid: at + hold for sid, (at, state) in latest.items()
             if state == RecoveryState.FAILED and now < at + hold}
+
+
+def _trigger_of(rec):
+    """The trigger class of a journal record, to read what it declares."""
+    return trigger_class((rec.get('trigger') or {}).get('type'))
 
 
 def standby_keys(contracts, record=None):

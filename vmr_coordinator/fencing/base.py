@@ -183,6 +183,9 @@ class Fencer(abc.ABC):
     name = None
     #: False for steps that do not power anything off (nova_force_down)
     is_fence = True
+    #: True when what ``fence`` changed must be undone (:meth:`unfence`) once
+    #: the host returns with a new boot id (nova_force_down's forced_down)
+    undone_on_return = False
     required_options = ()
     optional_options = {}
 

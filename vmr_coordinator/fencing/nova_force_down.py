@@ -54,6 +54,7 @@ class NovaForceDownFencer(base.Fencer):
 
     name = 'nova_force_down'
     is_fence = False
+    undone_on_return = True
     optional_options = {'disable': True, 'reason': 'vmr: fenced',
                         'binary': 'nova-compute', 'nova_host': None}
 

@@ -30,7 +30,7 @@ _UUID = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
 _PORT_SUFFIX = re.compile(r':\d+$')
 
 
-class AlarmPayloadError(ValueError):
+class AlarmPayloadError(TriggerEventError):
     """A webhook body is not a valid Aodh or Alertmanager notification."""
 
 
@@ -46,6 +46,7 @@ class Alarm(Trigger):
 
     type = 'alarm'
     event_fields = {'source': str, 'name': str}
+    sources = ('webhook',)
 
     def validate_event(self, event):
         super().validate_event(event)
@@ -93,6 +94,18 @@ class Alarm(Trigger):
         else:
             target = ''
         return f'{event.get("source")} alarm {event.get("name")!r} fired{target}{severity}'
+
+    def expand(self, queued):
+        """A stored webhook body (the API queues it as it came) as its alerts;
+        raises :class:`AlarmPayloadError` when it is not a notification."""
+        if 'body' not in queued:
+            return [queued]
+        if queued.get('source') == 'aodh':
+            return parse_aodh(queued['body'])
+        return parse_alertmanager(queued['body'])
+
+    def incident(self, event):
+        return incident_key(event)
 
 
 def incident_key(event) -> tuple | None:

@@ -12,6 +12,8 @@ class HostDown(Trigger):
 
     type = 'host_down'
     event_fields = {'host': str}
+    sources = ('host-detection',)
+    needs_fence = True
 
     def describe(self, event):
         return f'host {event.get("host")} is down'

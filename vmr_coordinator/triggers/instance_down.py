@@ -16,6 +16,10 @@ class InstanceDown(Trigger):
 
     type = 'instance_down'
     event_fields = {'server_id': str, 'status': str}
+    sources = ('agent-report', 'nova-poll')
+
+    def polled_statuses(self, trigger_spec):
+        return tuple(s.upper() for s in trigger_spec.get('statuses') or DEFAULT_STATUSES)
 
     def matches(self, trigger_spec, event):
         if not super().matches(trigger_spec, event):

@@ -12,6 +12,8 @@ class Maintenance(Trigger):
 
     type = 'maintenance'
     event_fields = {'host': str}
+    sources = ('host-maintenance',)
+    drains_host = True
 
     def describe(self, event):
         return f'host {event.get("host")} entered maintenance'

@@ -15,6 +15,7 @@ class Manual(Trigger):
     """
 
     type = 'manual'
+    sources = ('api-request',)
 
     def validate_event(self, event):
         super().validate_event(event)

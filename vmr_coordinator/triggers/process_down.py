@@ -13,6 +13,7 @@ class ProcessDown(Trigger):
 
     type = 'process_down'
     event_fields = {'host': str, 'process': str}
+    sources = ('agent-report',)
 
     def matches(self, trigger_spec, event):
         if not super().matches(trigger_spec, event):

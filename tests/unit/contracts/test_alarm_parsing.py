@@ -5,11 +5,14 @@ import json
 import pytest
 
 from vmr_coordinator.triggers.alarm import (
+    Alarm,
     AlarmPayloadError,
     incident_key,
     parse_aodh,
     parse_alertmanager,
 )
+from vmr_coordinator.triggers.base import TriggerEventError
+from vmr_coordinator.triggers.manual import Manual
 
 SERVER = '7f3a1c2e-9b4d-4e5f-8a6b-1c2d3e4f5a6b'
 
@@ -207,3 +210,22 @@ def test_aodh_events_and_alerts_without_fingerprint_have_no_incident_key():
     [event] = parse_alertmanager({'version': '4', 'status': 'firing', 'alerts': [alert]})
     assert incident_key(event) is None
     assert incident_key({'type': 'host_down', 'host': 'c1'}) is None
+
+
+def test_the_alarm_trigger_expands_a_queued_webhook_body():
+    """What the engine asks any trigger of a queued event: expand() and
+    incident(); the alarm trigger parses the body the API stored as it came."""
+    trigger = Alarm()
+    queued = {'type': 'alarm', 'source': 'alertmanager', 'body': ALERTMANAGER}
+    events = trigger.expand(queued)
+    assert events == parse_alertmanager(ALERTMANAGER)
+    assert [trigger.incident(e) for e in events] == [incident_key(e) for e in events]
+    assert trigger.expand({'type': 'alarm', 'source': 'aodh',
+                           'body': AODH_EVENT_ALARM}) == parse_aodh(AODH_EVENT_ALARM)
+    parsed = events[0]
+    assert trigger.expand(parsed) == [parsed]     # already an event
+    with pytest.raises(TriggerEventError):
+        trigger.expand({'type': 'alarm', 'source': 'aodh', 'body': 'not json'})
+    # other triggers: the queued event is the event, and each counts alone
+    manual = {'type': 'manual', 'servers': ['s1']}
+    assert Manual().expand(manual) == [manual] and Manual().incident(manual) is None

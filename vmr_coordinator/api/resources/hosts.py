@@ -11,6 +11,7 @@ import time
 from vmr_common import exceptions
 from vmr_common import models
 from vmr_common.store import Compare, Op
+from vmr_coordinator.triggers.base import trigger_class
 from vmr_coordinator.api.resources.base import (
     CAS_ATTEMPTS, ResourceBase, api_error, optional_reason, read_json)
 
@@ -100,7 +101,8 @@ class HostResource(ResourceBase):
                         'try again' % (host, CAS_ATTEMPTS))
 
     def _drains(self):
-        """Whether an enabled contract reacts to maintenance (drains)."""
+        """Whether an enabled contract's trigger drains a host in
+        maintenance."""
         kvs, _rev = self._etcd(self.store.get_prefix, self.keys.contracts)
         for kv in kvs:
             try:
@@ -108,7 +110,8 @@ class HostResource(ResourceBase):
             except exceptions.CorruptRecord:
                 continue
             if isinstance(doc, dict) and doc.get('enabled', True) and \
-                    (doc.get('trigger') or {}).get('type') == 'maintenance':
+                    trigger_class((doc.get('trigger') or {}).get(
+                        'type')).drains_host:
                 return True
         return False
 

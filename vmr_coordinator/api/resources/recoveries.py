@@ -7,6 +7,7 @@ from vmr_common import exceptions
 from vmr_common import models
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.triggers.base import trigger_class, triggers_fed_by
 from vmr_coordinator.api.resources.base import (
     ResourceBase, api_error, optional_reason, read_json)
 
@@ -108,10 +109,12 @@ class RecoveryResource(ResourceBase):
         except contracts_mod.ContractError as exc:
             raise api_error(409, 'contract %r is stored but invalid: %s'
                             % (name, exc), 'contract')
-        if contract.trigger_type != 'manual':
+        if 'api-request' not in trigger_class(contract.trigger_type).sources:
             raise api_error(400, 'contract %r has trigger %s; only a contract '
-                            'with trigger manual can be run by hand'
-                            % (name, contract.trigger_type), 'contract')
+                            'with trigger %s can be run by hand'
+                            % (name, contract.trigger_type,
+                               ' or '.join(triggers_fed_by('api-request'))),
+                            'contract')
         if not contract.enabled:
             raise api_error(409, 'contract %r is disabled; enable it first'
                             % name, 'contract')
@@ -119,7 +122,7 @@ class RecoveryResource(ResourceBase):
                 self.store.get, self.keys.host(host)) is None:
             raise api_error(404, 'no host named %r' % host, 'host')
         now = time.time()
-        event = {'type': 'manual', 'contract': name,
+        event = {'type': contract.trigger_type, 'contract': name,
                  'requested_by': self._who(req), 'received_at': now}
         if server is not None:
             event['servers'] = [server]
