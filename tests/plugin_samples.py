@@ -23,6 +23,7 @@ class FencedSample(Trigger):
     event_fields = {'host': str}
     sources = ('webhook',)
     needs_fence = True
+    refused_actions = {'live_migrate': 'the sample host is dead'}
 
 
 class PolledSample(Trigger):

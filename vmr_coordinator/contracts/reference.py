@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from vmr_coordinator.contracts.schema import _defs, _validator, action_types, trigger_types
-from vmr_coordinator.contracts.validation import (
-    COMPUTE_PROCESSES, REFUSED_PAIRS, incompatibility)
+from vmr_coordinator.contracts.validation import REFUSED_PAIRS, incompatibility
+from vmr_coordinator.triggers.base import trigger_class
 
 
 def _rst_type(sub: Mapping) -> str:
@@ -68,29 +68,30 @@ def _rst_heading(text: str, char: str) -> list[str]:
     return [text, char * len(text), '']
 
 
+_MARKS = '¹²³⁴⁵⁶⁷⁸⁹'
+
+
 def _rst_matrix() -> list[str]:
     triggers, actions = trigger_types(), action_types()
+    # a footnote for each trigger that refuses some actions only under a condition
+    noted = [kind for kind in triggers if trigger_class(kind).conditional_note]
+    marks = {kind: _MARKS[i] for i, kind in enumerate(noted)}
     lines = ['.. list-table::', '   :header-rows: 1', '', '   * - action']
     lines += [f'     - {t}' for t in triggers]
     for action in actions:
         lines.append(f'   * - ``{action}``')
         for kind in triggers:
-            spec = {'type': kind}
-            if kind == 'instance_down':
-                spec['statuses'] = ['ERROR', 'SHUTOFF']
             if (kind, action) in REFUSED_PAIRS:
                 mark = 'no'
-            elif incompatibility(spec, action):
-                mark = 'no ¹' if kind == 'process_down' else 'no ²'
+            elif incompatibility({'type': kind}, action):
+                mark = f'no {marks[kind]}'
             else:
                 mark = 'yes'
             lines.append(f'     - {mark}')
-    lines += ['',
-              '¹ allowed when ``trigger.process`` names a process Nova does not need '
-              f'(anything but {", ".join(sorted(COMPUTE_PROCESSES))}).',
-              '',
-              '² ``resume`` is allowed with ``statuses: [SUSPENDED]``.', '',
-              'Why each pair is refused:', '']
+    lines.append('')
+    for kind in noted:
+        lines += [f'{marks[kind]} {trigger_class(kind).conditional_note}', '']
+    lines += ['Why each pair is refused:', '']
     for (kind, action), reason in REFUSED_PAIRS.items():
         lines.append(f'* ``{kind}`` → ``{action}``: {reason}.')
     return lines + ['']

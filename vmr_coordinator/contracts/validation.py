@@ -8,46 +8,25 @@ from urllib.parse import urlsplit
 
 from vmr_coordinator.contracts.model import ActionSpec, Contract, ContractError
 from vmr_coordinator.contracts.schema import (
-    _build, _explain, _first_error, _load_text, _name_of, _path, _shown, _too_big)
-from vmr_coordinator.triggers.instance_down import DEFAULT_STATUSES
+    _build, _explain, _first_error, _load_text, _name_of, _path, _shown, _too_big,
+    trigger_types)
+from vmr_coordinator.triggers.base import trigger_class
+from vmr_coordinator.triggers.process_down import COMPUTE_PROCESSES  # noqa: F401 (public)
 
-#: Processes without which Nova cannot act on the servers of a host.
-COMPUTE_PROCESSES = frozenset({'nova-compute', 'libvirtd', 'virtqemud'})
 
-# Actions that act on the server where it is, through its own compute service.
-_IN_PLACE = ('rebuild', 'reboot', 'suspend', 'resume')
+def _refused_pairs() -> dict[tuple[str, str], str]:
+    pairs = {}
+    for kind in trigger_types():
+        for action, reason in trigger_class(kind).refused_actions.items():
+            pairs[(kind, action)] = reason
+    return pairs
 
-#: (trigger type, action type) -> why that pair is refused, and what to use.
-#: Only refusals are listed: every other pair is allowed. process_down and
-#: instance_down have extra conditional rules in incompatibility().
-REFUSED_PAIRS: dict[tuple[str, str], str] = {
-    ('host_down', 'live_migrate'):
-        'the source host is dead, nothing can be live-migrated off it; '
-        'use evacuate or boot_from_snapshot',
-    **{('host_down', action):
-       f'{action} needs the server\'s own host, which is dead; '
-       'use evacuate or boot_from_snapshot'
-       for action in _IN_PLACE},
-    ('instance_down', 'evacuate'):
-        'the server\'s host is alive and Nova refuses to evacuate from a live compute '
-        'service; use rebuild, reboot or boot_from_snapshot',
-    ('instance_down', 'live_migrate'):
-        'a server that is down cannot be live-migrated; use rebuild, reboot or '
-        'boot_from_snapshot',
-    ('instance_down', 'suspend'):
-        'a server that is down cannot be suspended; use rebuild or reboot',
-    ('maintenance', 'evacuate'):
-        'a host in maintenance is alive: Nova refuses to evacuate from it and the VMs '
-        'would run twice; use live_migrate',
-    ('maintenance', 'rebuild'):
-        'rebuild leaves the server on the host being drained; use live_migrate',
-    ('maintenance', 'reboot'):
-        'reboot leaves the server on the host being drained; use live_migrate',
-    ('maintenance', 'resume'):
-        'nothing was suspended when a host enters maintenance; use live_migrate or suspend',
-    ('process_down', 'resume'):
-        'nothing was suspended when a process dies; use evacuate or boot_from_snapshot',
-}
+
+#: (trigger type, action type) -> why that pair is refused, and what to use,
+#: as each trigger declares it (``refused_actions``). Only refusals are listed:
+#: every other pair is allowed, except what a trigger's incompatibility()
+#: refuses under a condition (process_down, instance_down).
+REFUSED_PAIRS: dict[tuple[str, str], str] = _refused_pairs()
 
 
 _CREDENTIAL_HEADERS = frozenset({'authorization', 'proxy-authorization', 'cookie',
@@ -57,23 +36,9 @@ _SELECTOR_CRITERIA = ('metadata, project(s), server_group, aggregate, availabili
 
 
 def incompatibility(trigger: Mapping, action: str) -> str | None:
-    """Why ``action`` makes no sense for ``trigger``, or None when it does."""
-    kind = trigger['type']
-    reason = REFUSED_PAIRS.get((kind, action))
-    if reason:
-        return reason
-    if kind == 'process_down' and action in ('live_migrate',) + _IN_PLACE:
-        process = trigger.get('process')
-        if process is None or process in COMPUTE_PROCESSES:
-            which = process or 'any process (including nova-compute)'
-            return (f'{action} needs the compute service, and this trigger fires when '
-                    f'{which} is down; use evacuate or boot_from_snapshot, or set '
-                    f'trigger.process to a process Nova does not need')
-    if kind == 'instance_down' and action == 'resume':
-        if set(trigger.get('statuses') or DEFAULT_STATUSES) - {'SUSPENDED'}:
-            return ('resume only wakes SUSPENDED servers; set trigger.statuses: '
-                    '[SUSPENDED] or use reboot')
-    return None
+    """Why ``action`` makes no sense for ``trigger``, or None when it does:
+    the trigger plugin decides (:meth:`Trigger.incompatibility`)."""
+    return trigger_class(trigger['type'])().incompatibility(trigger, action)
 
 
 def _check_action(contract: Contract, spec: ActionSpec, where: str) -> None:

@@ -14,6 +14,8 @@ engine asks the plugin instead of comparing type names:
 * :attr:`Trigger.needs_fence`: the event's host is dead and must be verified
   off before anything is planned;
 * :attr:`Trigger.drains_host`: the event's host is alive and being emptied;
+* :attr:`Trigger.refused_actions` and :meth:`Trigger.incompatibility`: the
+  actions that make no sense after it (contract validation);
 * :meth:`Trigger.expand`, :meth:`Trigger.incident` and
   :meth:`Trigger.polled_statuses` for the intake of queued events and of the
   Nova poll.
@@ -29,6 +31,9 @@ from vmr_coordinator import plugins
 
 NAMESPACE = plugins.TRIGGERS
 
+
+#: Actions that act on a server where it is, through its own compute service.
+IN_PLACE_ACTIONS = ('rebuild', 'reboot', 'suspend', 'resume')
 
 #: Where trigger events come from; each trigger lists its own in ``sources``.
 EVENT_SOURCES = {
@@ -72,6 +77,11 @@ class Trigger:
     #: The event's host is alive and emptied on purpose: disable its
     #: nova-compute before moving anything, so nothing new lands there.
     drains_host: ClassVar[bool] = False
+    #: action type -> why it makes no sense after this trigger, and what to use
+    refused_actions: ClassVar[Mapping[str, str]] = {}
+    #: One sentence on the actions :meth:`incompatibility` refuses only under
+    #: a condition (for the reference's compatibility table), or ''.
+    conditional_note: ClassVar[str] = ''
 
     def validate_event(self, event: Any) -> None:
         """Raise :class:`TriggerEventError` unless ``event`` is well-formed."""
@@ -108,6 +118,12 @@ class Trigger:
     def describe(self, event: Mapping) -> str:
         """One line saying what happened, for logs and the journal."""
         return f'{self.type} event'
+
+    def incompatibility(self, trigger_spec: Mapping, action: str) -> str | None:
+        """Why ``action`` makes no sense for a contract with this ``trigger``
+        section, or None when it does. The default: :attr:`refused_actions`.
+        """
+        return self.refused_actions.get(action)
 
     def expand(self, queued: Mapping) -> list[Mapping]:
         """A queued event (``events/`` in etcd) as the trigger events it holds.

@@ -17,6 +17,21 @@ class InstanceDown(Trigger):
     type = 'instance_down'
     event_fields = {'server_id': str, 'status': str}
     sources = ('agent-report', 'nova-poll')
+    refused_actions = {
+        'evacuate': 'the server\'s host is alive and Nova refuses to evacuate from a live '
+                    'compute service; use rebuild, reboot or boot_from_snapshot',
+        'live_migrate': 'a server that is down cannot be live-migrated; use rebuild, '
+                        'reboot or boot_from_snapshot',
+        'suspend': 'a server that is down cannot be suspended; use rebuild or reboot',
+    }
+    conditional_note = '``resume`` is allowed with ``statuses: [SUSPENDED]``.'
+
+    def incompatibility(self, trigger_spec, action):
+        if action == 'resume' and \
+                set(trigger_spec.get('statuses') or DEFAULT_STATUSES) - {'SUSPENDED'}:
+            return ('resume only wakes SUSPENDED servers; set trigger.statuses: '
+                    '[SUSPENDED] or use reboot')
+        return super().incompatibility(trigger_spec, action)
 
     def polled_statuses(self, trigger_spec):
         return tuple(s.upper() for s in trigger_spec.get('statuses') or DEFAULT_STATUSES)

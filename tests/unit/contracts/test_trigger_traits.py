@@ -6,7 +6,7 @@ import pytest
 
 from tests.plugin_samples import SAMPLE_TRIGGERS
 from tests.plugindist import plugin_dist_fixture
-from vmr_coordinator import plugins
+from vmr_coordinator import contracts, plugins
 from vmr_coordinator import recovery
 from vmr_coordinator.journal import RecoveryState
 from vmr_coordinator.triggers.base import (EVENT_SOURCES, Trigger, trigger_class,
@@ -110,3 +110,25 @@ def test_hold_down_follows_the_polled_triggers(plugin_dist):
     journal = {'a': failed('polled_sample', 's1'), 'b': failed('fenced_sample', 's2'),
                'c': failed('instance_down', 's3'), 'd': failed('manual', 's4')}
     assert recovery.held_down(journal, now=110, hold=60) == {'s1': 160, 's3': 160}
+
+
+def test_the_refused_pairs_are_what_the_triggers_declare():
+    assert sorted(contracts.REFUSED_PAIRS) == sorted([
+        ('host_down', 'live_migrate'), ('host_down', 'rebuild'), ('host_down', 'reboot'),
+        ('host_down', 'suspend'), ('host_down', 'resume'),
+        ('instance_down', 'evacuate'), ('instance_down', 'live_migrate'),
+        ('instance_down', 'suspend'),
+        ('maintenance', 'evacuate'), ('maintenance', 'rebuild'), ('maintenance', 'reboot'),
+        ('maintenance', 'resume'),
+        ('process_down', 'resume')])
+    for (kind, action), reason in contracts.REFUSED_PAIRS.items():
+        assert trigger_class(kind).refused_actions[action] == reason
+        assert contracts.incompatibility({'type': kind}, action) == reason
+
+
+def test_contract_validation_asks_the_trigger(plugin_dist):
+    plugin_dist({plugins.TRIGGERS: SAMPLE_TRIGGERS})
+    assert contracts.incompatibility({'type': 'fenced_sample'}, 'live_migrate') == \
+        'the sample host is dead'
+    assert contracts.incompatibility({'type': 'fenced_sample'}, 'evacuate') is None
+    assert contracts.incompatibility({'type': 'volcano'}, 'evacuate') is None
