@@ -140,6 +140,11 @@ def snapshot_metrics(snap):
                              'group.')
     live.add_metric([], len(snap.members))
     yield live
+    duplicates = GaugeMetricFamily(
+        'vmr_duplicate_agents', 'Agents refused because another live agent '
+        'holds their host name (a cloned image?).')
+    duplicates.add_metric([], len(snap.duplicates))
+    yield duplicates
 
 
 def count_by(states, known):

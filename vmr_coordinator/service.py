@@ -13,7 +13,6 @@ import cotyledon
 
 from vmr_common import exceptions
 from vmr_common import faultlog
-from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
 from vmr_coordinator import metrics
@@ -59,7 +58,7 @@ class Coordinator:
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
-            Watcher(self.store, Keyspace.group(conf.heartbeat.group),
+            Watcher(self.store, self.store.keys.group(conf.heartbeat.group),
                     self._wake.set, timeout=5.0),
             Watcher(self.store, self.store.keys.probes, self._wake.set,
                     timeout=5.0),

@@ -46,6 +46,8 @@ class ClusterResource(ResourceBase):
             'contracts': len(snap.contracts),
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],
+            # agents refused because another live agent holds their name
+            'duplicate_agents': snap.duplicates,
             'vrrp': self._vrrp_states(),
             'preflight': preflight_view(self.coordinator),
         }
