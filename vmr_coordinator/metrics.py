@@ -145,6 +145,29 @@ def snapshot_metrics(snap):
         'holds their host name (a cloned image?).')
     duplicates.add_metric([], len(snap.duplicates))
     yield duplicates
+    fence_ok = GaugeMetricFamily(
+        'vmr_fence_path_ok', '1 when every rung of this driver in the '
+        'host\'s fence profile answered the leader\'s last status-only '
+        'check ([coordinator] fence_check_interval), 0 when one did not; '
+        'driver "none" when the host has no usable profile.',
+        labels=['host', 'driver'])
+    for host, ok in sorted(fence_path_ok(snap.fence_checks).items()):
+        fence_ok.add_metric(list(host), 1 if ok else 0)
+    yield fence_ok
+
+
+def fence_path_ok(fence_checks):
+    """``{(host, driver): ok}`` of the leader's last fence path checks; a
+    driver is ok when every rung that uses it answered."""
+    out = {}
+    for host, record in fence_checks.items():
+        rungs = record.get('rungs') or []
+        if not rungs:
+            out[(host, 'none')] = False
+        for rung in rungs:
+            key = (host, str(rung.get('driver')))
+            out[key] = out.get(key, True) and bool(rung.get('ok'))
+    return out
 
 
 def count_by(states, known):

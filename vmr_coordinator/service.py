@@ -55,6 +55,8 @@ class Coordinator:
         self.api = None
         #: the PreflightMonitor, once run() started it
         self.preflight = None
+        #: the FencePathMonitor, once run() started it (None: disabled)
+        self.fence_monitor = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
@@ -79,6 +81,29 @@ class Coordinator:
             self.conf, self.store, self.conf.coordinator.preflight_interval)
         self.preflight.start()
 
+    def start_fence_monitor(self):
+        """While leader, check every host's fence path every
+        ``[coordinator] fence_check_interval`` in threads of their own."""
+        interval = self.conf.coordinator.fence_check_interval
+        if interval <= 0:
+            LOG.info('fence path checks disabled ([coordinator] '
+                     'fence_check_interval = 0)')
+            return
+        from vmr_coordinator import snapshot as snapshot_mod
+        from vmr_coordinator.fencing import monitor
+        from vmr_coordinator.fencing.profiles import FenceProfiles
+        conf = self.conf
+        self.fence_monitor = monitor.FencePathMonitor(
+            conf, self.store, self.healer.election,
+            snapshot=lambda: snapshot_mod.take(self.store,
+                                               conf.heartbeat.group),
+            # read at each round: a fixed password shows at the next one
+            profiles=lambda: FenceProfiles.load(conf.fencing.profiles_file),
+            interval=interval,
+            concurrency=conf.coordinator.fence_check_concurrency,
+            cloud=lambda: self.recovery.conn)
+        self.fence_monitor.start()
+
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
         self.metrics = metrics.observe
@@ -100,6 +125,7 @@ class Coordinator:
         self.check_etcd_version()
         self.attach_stages()
         self.start_preflight()
+        self.start_fence_monitor()
         self.start_api()
         for watcher in self.watchers:
             watcher.start()
@@ -182,6 +208,8 @@ class Coordinator:
             self.api.stop()
         if self.preflight is not None:
             self.preflight.stop()
+        if self.fence_monitor is not None:
+            self.fence_monitor.stop()
         if self.recovery is not None:
             self.recovery.close()
         self.healer.close(resign=True)

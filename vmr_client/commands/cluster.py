@@ -10,24 +10,6 @@ def _counts(by_state):
                      sorted(by_state.items()) if n) or 'none'
 
 
-def _addresses(addresses):
-    return ', '.join('%s=%s' % item for item in
-                     sorted((addresses or {}).items())) or 'no address'
-
-
-def format_duplicates(reports):
-    """One line per agent refused because another holds its host name."""
-    if not reports:
-        return 'none'
-    return '; '.join(
-        'REFUSED %s (boot id %s, %s): the name is held by boot id %s (%s)'
-        % (r.get('host'), r.get('boot_id') or 'unknown',
-           _addresses(r.get('addresses')),
-           (r.get('holder') or {}).get('boot_id') or 'unknown',
-           _addresses((r.get('holder') or {}).get('addresses')))
-        for r in sorted(reports, key=lambda r: str(r.get('host'))))
-
-
 class Status(show.ShowOne):
     """Leader, pause, brake, counts of hosts and recoveries by state, and
     the VRRP state each keepalived pair member last reported."""
@@ -55,8 +37,9 @@ class Status(show.ShowOne):
                 ' (heartbeat: %s)' % _counts(body['heartbeats'])
                 if body.get('heartbeats') else '')),
             ('contracts', body.get('contracts')),
-            ('duplicate_agents', format_duplicates(
+            ('duplicate_agents', render.format_duplicates(
                 body.get('duplicate_agents') or [])),
+            ('fence_paths', render.format_fence_paths(body.get('fence_paths'))),
             ('vrrp', render.VrrpColumn(body.get('vrrp') or {})),
         ]
         me = body.get('coordinator') or {}

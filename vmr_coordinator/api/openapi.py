@@ -155,6 +155,13 @@ SCHEMAS = {
                 'version': NSTR, 'refused_at': NUM, 'refusals': INT,
                 'holder': _obj({'boot_id': NSTR, 'version': NSTR,
                                 'addresses': {'type': 'object'}})})},
+        'fence_paths': _obj({
+            'checked': INT, 'oldest_check': NNUM,
+            'failed': {'type': 'array', 'description': 'Hosts whose fence '
+                       'path failed the leader\'s last status-only check '
+                       '([coordinator] fence_check_interval), with why.',
+                       'items': _obj({'host': STR, 'checked_at': NNUM,
+                                      'why': STR})}}),
         'vrrp': {'type': 'object', 'description': 'The latest state each '
                  'keepalived guest reported: pair -> instance -> report.',
                  'additionalProperties': {
