@@ -50,6 +50,7 @@ class Coordinator:
         self.last_sentence = None
         self._last_crash = None
         self._corrupt_reported = set()
+        self._duplicates_reported = set()
         self.etcd_fault = faultlog.FaultLog(LOG, 'etcd lost, not healing')
         self.recovery = None
         self.api = None
@@ -184,6 +185,7 @@ class Coordinator:
             return 'cycle failed, not acting: %s' % text
         self._last_crash = None
         self._report_corrupt(self.healer.last_snapshot)
+        self._report_duplicates(self.healer.last_snapshot)
         return sentence
 
     def _report_corrupt(self, snap):
@@ -198,6 +200,24 @@ class Coordinator:
                 LOG.warning('skipping corrupt or foreign key %s: %s; fix or '
                             'delete it', key, reason)
         self._corrupt_reported = set(seen)
+
+    def _report_duplicates(self, snap):
+        """Say once, at ERROR, when an agent is refused because another
+        live agent holds its host name (the agent logs it on its side)."""
+        if snap is None:
+            return
+        seen = set()
+        for report in snap.duplicates:
+            key = (report.get('host'), report.get('boot_id'))
+            seen.add(key)
+            if key not in self._duplicates_reported:
+                LOG.error('a second agent claims host name %s (boot id %s, '
+                          'addresses %s) while the agent with boot id %s '
+                          'holds it: two machines share the name (a cloned '
+                          'image?); it is refused until the name is free',
+                          key[0], key[1], report.get('addresses') or '-',
+                          (report.get('holder') or {}).get('boot_id'))
+        self._duplicates_reported = seen
 
     def stop(self):
         self._stop.set()

@@ -158,7 +158,7 @@ def test_an_unknown_boot_id_identifies_nobody(store):
 
 
 def test_a_cloned_agent_process_never_evicts_the_first(etcd_server):
-    cluster = Cluster([etcd_server.endpoint], agents=1, coordinators=0)
+    cluster = Cluster([etcd_server.endpoint], agents=1, coordinators=1)
     store = cluster.store()
     key = store.keys.member(GROUP, 'compute-1')
     first = cluster.agents['compute-1']
@@ -186,6 +186,10 @@ def test_a_cloned_agent_process_never_evicts_the_first(etcd_server):
         assert 'ERROR' in clone.log() and first_boot in clone.log()
         record = store.get(store.keys.host('compute-1')).json()
         assert record['agent']['boot_id'] == first_boot
+        # the coordinators say it too, once
+        coordinator = cluster.coordinators['controller-1']
+        wait_for(lambda: 'a second agent claims host name compute-1' in
+                 coordinator.log(), 30, message='the coordinator reported it')
         # the first agent dies: the clone takes the name once its lease
         # ran out, and the report is gone
         first.kill()
@@ -195,6 +199,7 @@ def test_a_cloned_agent_process_never_evicts_the_first(etcd_server):
                  message='the clone took over')
         assert snapshot_mod.take(store, GROUP).duplicates == []
         assert 'Traceback' not in clone.log() + first.log()
+        assert coordinator.log().count('a second agent claims host name') == 1
     finally:
         clone.stop()
         cluster.cleanup()
