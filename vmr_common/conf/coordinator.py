@@ -85,7 +85,8 @@ OPTS = [
                       'path by the leader: a status-only call through each '
                       'rung of the host\'s fence profile (what vmr fence '
                       'test does), spread over the interval, never on a '
-                      'host being fenced. Results are exported as '
+                      'host being fenced or absent from the agents group. '
+                      'Results are exported as '
                       'vmr_fence_path_ok{host,driver}; hosts whose path '
                       'failed are named by vmr status and logged at ERROR. '
                       '0 disables the checks.'),

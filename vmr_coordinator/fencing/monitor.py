@@ -8,9 +8,9 @@ status-only call of ``vmr fence test``, nothing is switched -- for each
 host, spread evenly over the interval so a thousand hosts never hit their
 BMCs (or this process) at once, at most ``fence_check_concurrency`` at a
 time, in threads of its own: a dead BMC that holds a check for its whole
-timeout never delays a healer cycle.  Hosts being fenced (``failed``,
-``fencing``) are skipped, so a check never competes with a real fence for
-a BMC's sessions.
+timeout never delays a healer cycle.  Hosts being fenced or about to be
+(``suspect``, ``partitioned``, ``failed``, ``fencing``, ``blocked``) are
+skipped, so a check never competes with a real fence for a BMC's sessions.
 
 Each result is written to ``fence_checks/<host>`` with the leader's guard:
 the keys are read by every coordinator's snapshot, so ``/v1/status``
@@ -34,9 +34,13 @@ from vmr_coordinator.fencing import check
 
 LOG = logging.getLogger(__name__)
 
-#: host states in which a fence is under way or may start any moment
-#: (a blocked recovery retries its ladder with back-off)
-BEING_FENCED = (HostState.FAILED, HostState.FENCING, HostState.BLOCKED)
+#: host states in which a fence is under way or may start soon: a suspect
+#: or partitioned host is absent from the group (it may be declared failed
+#: within a few seconds), a blocked recovery retries its ladder with
+#: back-off.  A check takes about a second on a live BMC, less than
+#: detection needs (T + grace + period), so it never overlaps a fence.
+BEING_FENCED = (HostState.SUSPECT, HostState.PARTITIONED, HostState.FAILED,
+                HostState.FENCING, HostState.BLOCKED)
 
 
 def due_hosts(snap):

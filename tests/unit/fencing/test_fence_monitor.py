@@ -19,11 +19,11 @@ def rung(driver, ok, error=None, index=1, kind='ladder'):
             'seconds': 0.1}
 
 
-def test_hosts_being_fenced_are_never_checked():
+def test_hosts_being_fenced_or_about_to_be_are_never_checked():
     snap = snapshot({'c-3': 'up', 'c-1': 'maintenance', 'c-2': 'failed',
                      'c-4': 'fencing', 'c-5': 'blocked', 'c-6': 'fenced',
-                     'c-7': 'suspect'})
-    assert monitor.due_hosts(snap) == ['c-1', 'c-3', 'c-6', 'c-7']
+                     'c-7': 'suspect', 'c-8': 'partitioned'})
+    assert monitor.due_hosts(snap) == ['c-1', 'c-3', 'c-6']
 
 
 def test_checks_are_spread_over_the_interval():
