@@ -87,6 +87,10 @@ def test_a_duplicate_never_evicts_is_reported_and_waits(store):
         assert (after.lease, after.create_revision, after.mod_revision) == (
             before.lease, before.create_revision, before.mod_revision)
         assert after.capabilities()['boot_id'] == 'boot-first'
+        # the holder still updates its own key (a compare on its lease)
+        assert first.beat(dict(caps('boot-first', '10.0.0.1'),
+                               zone='z1')) == 'updated'
+        assert store.get(key).capabilities()['zone'] == 'z1'
         assert clone.refusals == 4 and not clone.joined
         # reported for `vmr status`, naming both agents
         snap = snapshot_mod.take(store, GROUP)
