@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from vmr_common import exceptions
 from vmr_coordinator import snapshot as snapshot_mod
+from vmr_coordinator.fencing import monitor as fence_monitor
 from vmr_common.models import HostState, RecoveryState
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +113,25 @@ class ClusterCollector:
         etcd_up.add_metric([], 1)
         yield etcd_up
         yield from snapshot_metrics(snap)
+        try:
+            results = fence_monitor.read_results(self.store)
+        except exceptions.StoreError as exc:
+            LOG.warning('metrics: cannot read the fence path checks: %s', exc)
+            return
+        yield fence_path_metric(results)
+
+
+def fence_path_metric(fence_checks):
+    """``vmr_fence_path_ok{host,driver}`` of the leader's last checks."""
+    gauge = GaugeMetricFamily(
+        'vmr_fence_path_ok', '1 when every rung of this driver in the '
+        'host\'s fence profile answered the leader\'s last status-only '
+        'check ([coordinator] fence_check_interval), 0 when one did not; '
+        'driver "none" when the host has no usable profile.',
+        labels=['host', 'driver'])
+    for host, ok in sorted(fence_path_ok(fence_checks).items()):
+        gauge.add_metric(list(host), 1 if ok else 0)
+    return gauge
 
 
 def snapshot_metrics(snap):
@@ -145,15 +165,6 @@ def snapshot_metrics(snap):
         'holds their host name (a cloned image?).')
     duplicates.add_metric([], len(snap.duplicates))
     yield duplicates
-    fence_ok = GaugeMetricFamily(
-        'vmr_fence_path_ok', '1 when every rung of this driver in the '
-        'host\'s fence profile answered the leader\'s last status-only '
-        'check ([coordinator] fence_check_interval), 0 when one did not; '
-        'driver "none" when the host has no usable profile.',
-        labels=['host', 'driver'])
-    for host, ok in sorted(fence_path_ok(snap.fence_checks).items()):
-        fence_ok.add_metric(list(host), 1 if ok else 0)
-    yield fence_ok
 
 
 def fence_path_ok(fence_checks):

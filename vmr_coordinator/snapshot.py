@@ -99,8 +99,7 @@ class Snapshot:
     """Everything one healer cycle needs, read at one etcd revision."""
 
     def __init__(self, revision, hosts, members, journal, probes, contracts,
-                 paused, brake, leader, corrupt, duplicates=(),
-                 fence_checks=None):
+                 paused, brake, leader, corrupt, duplicates=()):
         self.revision = revision
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
@@ -114,8 +113,6 @@ class Snapshot:
         #: agents refused because another live agent holds their host name
         #: (their reports under ``duplicate_agents/``), sorted by host
         self.duplicates = list(duplicates)
-        #: host -> the leader's last fence path check (``fence_checks/``)
-        self.fence_checks = fence_checks or {}
 
     def live(self, host):
         return host in self.members
@@ -185,7 +182,6 @@ def take(store, group, cache=None):
         Op.get(keys.brake),
         Op.get(keys.leader),
         Op.get(keys.duplicate_agents, prefix=True),
-        Op.get(keys.fence_checks, prefix=True),
     ])
     responses = result.responses
     if incremental:
@@ -210,7 +206,7 @@ def take(store, group, cache=None):
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
     (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
-     leader_kvs, duplicate_kvs, fence_check_kvs) = [
+     leader_kvs, duplicate_kvs) = [
         [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     corrupt = []
 
@@ -325,16 +321,10 @@ def take(store, group, cache=None):
     leader = leader_kvs[0] if leader_kvs else None
     duplicates = [data for data in (load(kv) for kv in duplicate_kvs)
                   if data is not None]
-    fence_checks = {}
-    for kv in fence_check_kvs:
-        data = load(kv)
-        if data is not None:
-            fence_checks[keys.name_in(keys.fence_checks, kv.key)] = data
     for key, reason in corrupt:
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
-                    contracts, paused, brake, leader, corrupt, duplicates,
-                    fence_checks)
+                    contracts, paused, brake, leader, corrupt, duplicates)
 
 
 #: :func:`_current`'s answer when a prefix did not move since the cache

@@ -13,10 +13,11 @@ timeout never delays a healer cycle.  Hosts being fenced or about to be
 skipped, so a check never competes with a real fence for a BMC's sessions.
 
 Each result is written to ``fence_checks/<host>`` with the leader's guard:
-the keys are read by every coordinator's snapshot, so ``/v1/status``
-(``vmr status``) and ``vmr_fence_path_ok{host,driver}`` say the same
-whichever coordinator answers, and survive a leader change (a deposed
-leader cannot write one).  A path that breaks is logged at ERROR, one that
+every coordinator reads the keys (:func:`read_results`, when the API or
+the metrics ask; not in the healer's snapshot, which needs none of it), so
+``/v1/status`` (``vmr status``) and ``vmr_fence_path_ok{host,driver}`` say
+the same whichever coordinator answers, and survive a leader change (a
+deposed leader cannot write one).  A path that breaks is logged at ERROR, one that
 works again at INFO.
 
 :func:`due_hosts`, :func:`spread` and :func:`result_record` are pure.
@@ -41,6 +42,22 @@ LOG = logging.getLogger(__name__)
 #: detection needs (T + grace + period), so it never overlaps a fence.
 BEING_FENCED = (HostState.SUSPECT, HostState.PARTITIONED, HostState.FAILED,
                 HostState.FENCING, HostState.BLOCKED)
+
+
+def read_results(store):
+    """``{host: record}`` of the last fence path checks; records that are
+    not JSON objects are skipped."""
+    kvs, _rev = store.get_prefix(store.keys.fence_checks)
+    out = {}
+    for kv in kvs:
+        try:
+            record = kv.json()
+        except exceptions.CorruptRecord as exc:
+            LOG.debug('fence checks: skipping %s', exc)
+            continue
+        if isinstance(record, dict):
+            out[store.keys.name_in(store.keys.fence_checks, kv.key)] = record
+    return out
 
 
 def due_hosts(snap):
@@ -147,7 +164,8 @@ class FencePathMonitor:
         guard = self.election.guard
         if guard is None or not self.election.is_leader():
             return 0
-        self._forget_removed(snap, guard)
+        previous = read_results(self.store)
+        self._forget_removed(snap, previous, guard)
         try:
             profiles = self.profiles()
         except base.FenceConfigError as exc:
@@ -167,7 +185,7 @@ class FencePathMonitor:
                 break
             worker = threading.Thread(
                 target=self._check_in_slot,
-                args=(host, guard, profiles, snap.fence_checks.get(host)),
+                args=(host, guard, profiles, previous.get(host)),
                 daemon=True, name='vmr-fence-check-%s' % host)
             self._workers = [w for w in self._workers if w.is_alive()]
             self._workers.append(worker)
@@ -186,9 +204,9 @@ class FencePathMonitor:
                 return False
         return True
 
-    def _forget_removed(self, snap, guard):
+    def _forget_removed(self, snap, results, guard):
         """Delete the results of hosts whose record is gone."""
-        gone = sorted(set(snap.fence_checks) - set(snap.hosts))
+        gone = sorted(set(results) - set(snap.hosts))
         if gone:
             self.store.guarded(guard, [
                 Op.delete(self.store.keys.fence_check(host))

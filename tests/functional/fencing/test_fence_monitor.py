@@ -96,8 +96,7 @@ def test_a_dead_bmc_is_not_ok_a_live_one_is(full_conf, store, leader,
 
     with caplog.at_level(logging.INFO, logger=monitor_mod.__name__):
         assert monitor.run_round(wait=True) == 2
-    snap = snapshot_mod.take(store, GROUP)
-    checks = snap.fence_checks
+    checks = monitor_mod.read_results(store)
     assert sorted(checks) == ['compute-1', 'compute-2']   # not the fenced
     assert checks['compute-1']['ok'] is True
     assert checks['compute-1']['rungs'][0]['power_state'] == 'on'
@@ -109,8 +108,8 @@ def test_a_dead_bmc_is_not_ok_a_live_one_is(full_conf, store, leader,
     # the metric and the status view say the same
     assert metrics.fence_path_ok(checks) == {('compute-1', 'ipmi'): True,
                                              ('compute-2', 'ipmi'): False}
-    gauges = {(m.name, tuple(s.labels.values())): s.value
-              for m in metrics.snapshot_metrics(snap) for s in m.samples}
+    gauges = {(s.name, tuple(s.labels.values())): s.value
+              for s in metrics.fence_path_metric(checks).samples}
     assert gauges[('vmr_fence_path_ok', ('compute-1', 'ipmi'))] == 1
     assert gauges[('vmr_fence_path_ok', ('compute-2', 'ipmi'))] == 0
     view = fence_paths_view(checks)
@@ -133,7 +132,7 @@ def test_a_dead_bmc_is_not_ok_a_live_one_is(full_conf, store, leader,
 
     def round_says_ok():
         monitor.run_round(wait=True)
-        return snapshot_mod.take(store, GROUP).fence_checks[
+        return monitor_mod.read_results(store)[
             'compute-2']['ok']
     with caplog.at_level(logging.INFO, logger=monitor_mod.__name__):
         wait_for(round_says_ok, 30, interval=0.5,
@@ -186,7 +185,7 @@ def test_never_more_than_concurrency_checks_at_once(full_conf, store, leader,
                            concurrency=2, check_ladder=counting)
     assert monitor.run_round(wait=True) == 5
     assert peak[0] == 2
-    checks = snapshot_mod.take(store, GROUP).fence_checks
+    checks = monitor_mod.read_results(store)
     assert sorted(checks) == sorted(bmcs)
     assert not any(record['ok'] for record in checks.values())
 
@@ -201,7 +200,7 @@ def test_the_thread_checks_while_leader(full_conf, store, leader, make_bmc,
     try:
         wait_for(lambda: monitor.rounds >= 2, 20,
                  message='two rounds of checks')
-        assert snapshot_mod.take(store, GROUP).fence_checks[
+        assert monitor_mod.read_results(store)[
             'compute-1']['ok']
     finally:
         monitor.stop()

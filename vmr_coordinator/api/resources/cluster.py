@@ -62,7 +62,8 @@ class ClusterResource(ResourceBase):
             'corrupt_keys': [key for key, _why in snap.corrupt],
             # agents refused because another live agent holds their name
             'duplicate_agents': snap.duplicates,
-            'fence_paths': fence_paths_view(snap.fence_checks),
+            'fence_paths': fence_paths_view(
+                self._etcd(monitor.read_results, self.store)),
             'vrrp': self._vrrp_states(),
             'preflight': preflight_view(self.coordinator),
         }
