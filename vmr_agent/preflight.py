@@ -7,7 +7,6 @@ image) that this agent must not replace.
 """
 
 from vmr_common import exceptions
-from vmr_common.keys import Keyspace
 from vmr_common.store import Store
 
 
@@ -17,7 +16,7 @@ def etcd_problems(conf):
     store = Store.from_conf(conf)
     try:
         store.status()
-        kv = store.get(Keyspace.group(conf.heartbeat.group) + conf.host)
+        kv = store.get(store.keys.member(conf.heartbeat.group, conf.host))
     except exceptions.StoreError as exc:
         # the store's message names the endpoints and what to check
         return [(str(exc).splitlines() or [type(exc).__name__])[0]]

@@ -14,7 +14,6 @@ import time
 import cotyledon
 from etcd3gw import exceptions as etcd_exc
 import requests
-import tooz
 
 import vmr_common
 from vmr_agent import isolation
@@ -23,7 +22,6 @@ from vmr_agent import registration
 from vmr_common import exceptions
 from vmr_common import faultlog
 from vmr_common import grpclease
-from vmr_common.keys import Keyspace
 from vmr_common.reach import probes
 from vmr_common.reach import ring
 from vmr_common.store import range_end, Store, Watcher
@@ -74,8 +72,8 @@ class Agent:
         self.store = Store.from_conf(conf)
         self.membership = membership.Membership(
             self.store, self.host, conf.heartbeat.group, conf.heartbeat.ttl,
-            conf.etcd.timeout, conf.etcd,
-            heart=grpclease.Heart(self.store, conf.heartbeat.transport))
+            heart=grpclease.Heart(self.store, conf.heartbeat.transport),
+            clock=clock)
         self.watchdog = None
         if conf.agent.watchdog_enabled:
             self.watchdog = self._make_watchdog()
@@ -198,12 +196,14 @@ class Agent:
         try:
             # Join first, then register: a coordinator must never see the
             # record of a starting host before its membership.
+            # A refused join (another live agent holds this host name)
+            # registers nothing: the host record is the other agent's.
             outcome = self.membership.beat(self.capabilities())
-            if not self.registered:
+            if not self.registered and outcome != 'refused':
                 registration.register(self.store, self.host, self.facts())
                 self.registered = True
-        except (exceptions.StoreError, tooz.ToozError,
-                etcd_exc.Etcd3Exception, requests.RequestException) as exc:
+        except (exceptions.StoreError, etcd_exc.Etcd3Exception,
+                requests.RequestException) as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if isinstance(exc, etcd_exc.Etcd3Exception):
                 text = 'etcd unavailable (%s): %s' % (
@@ -211,10 +211,6 @@ class Agent:
             self.etcd_fault.report(text)
             self._last_error = text
             self._failures += 1
-            # Another endpoint may serve us; with a single endpoint the same
-            # client simply works again once etcd is back.
-            if len(self.store.endpoints) > 1 and self._failures >= 2:
-                self.membership.reconnect()
             self.isolation.check()
             return 'error'
         if self._last_error is not None:
@@ -312,9 +308,10 @@ class Agent:
         thousands of agents do this.
         """
         count = self.conf.agent.watch_neighbours
-        prefix = Keyspace.group(self.conf.heartbeat.group)
+        prefix = self.store.keys.group(self.conf.heartbeat.group)
         me = prefix + self.host
-        # tooz keeps the group itself at the bare prefix: start after it.
+        # tooz's layout keeps the group itself at the bare prefix: start
+        # after it.
         kvs = self.store.get_range(prefix + '\0', me, limit=count,
                                    descend=True)
         if len(kvs) < count:       # wrap around to the last members
@@ -340,6 +337,10 @@ class Agent:
         others are probed for the request's ``timeout`` (all together when
         the watch runs, one after the other without it).
         """
+        if not self.membership.joined:
+            # refused as a duplicate of this host name: the answers under
+            # this name belong to the agent that holds it
+            return 0
         keys = self.store.keys
         kvs, _ = self.store.get_prefix(keys.probes)
         requests_, answered = {}, set()

@@ -63,6 +63,35 @@ class TimeColumn(columns.FormattableColumn):
         return fmt_time(self._value)
 
 
+def _addresses(addresses):
+    return ', '.join('%s=%s' % item for item in
+                     sorted((addresses or {}).items())) or 'no address'
+
+
+def format_duplicates(reports):
+    """One entry per agent refused because another holds its host name."""
+    if not reports:
+        return 'none'
+    return '; '.join(
+        'REFUSED %s (boot id %s, %s): the name is held by boot id %s (%s)'
+        % (r.get('host'), r.get('boot_id') or 'unknown',
+           _addresses(r.get('addresses')),
+           (r.get('holder') or {}).get('boot_id') or 'unknown',
+           _addresses((r.get('holder') or {}).get('addresses')))
+        for r in sorted(reports, key=lambda r: str(r.get('host'))))
+
+
+def format_fence_paths(view):
+    """The leader's last fence path checks: all ok, or the failed hosts."""
+    if not view or not view.get('checked'):
+        return 'not checked yet'
+    failed = view.get('failed') or []
+    if not failed:
+        return '%d hosts checked, all ok' % view['checked']
+    return '%d hosts checked; FAILED: %s' % (view['checked'], '; '.join(
+        '%s (%s)' % (f.get('host'), f.get('why')) for f in failed))
+
+
 def fmt_time(ts, with_date=True):
     """``2026-11-27 11:50:05Z`` (or ``11:50:05``) for an epoch time."""
     if ts in (None, ''):

@@ -1,10 +1,11 @@
 """The etcd keyspace (DESIGN §2), in one place.
 
-Every key VMR writes lives below ``<prefix>/<cluster>/``; agents' group
-membership lives where tooz puts it (``tooz/groups/<group>/<member>``).
+Every key VMR writes lives below ``<prefix>/<cluster>/``, the agents' group
+membership too: ``<prefix>/<cluster>/groups/<group>/<member>``, in tooz's
+layout (a bare group key, msgpack capabilities on a lease) but inside the
+cluster, so two VMR clusters on one etcd never see each other's agents and
+one etcd role prefix covers everything VMR touches.
 """
-
-TOOZ_GROUP_PREFIX = 'tooz/groups/'
 
 
 class Keyspace:
@@ -52,6 +53,14 @@ class Keyspace:
     def events(self):
         return self.root + 'events/'
 
+    @property
+    def duplicate_agents(self):
+        return self.root + 'duplicate_agents/'
+
+    @property
+    def fence_checks(self):
+        return self.root + 'fence_checks/'
+
     def host(self, name):
         return self.hosts + name
 
@@ -81,9 +90,19 @@ class Keyspace:
             return parts[0], parts[1], parts[2]
         return None
 
-    @staticmethod
-    def group(group):
-        return '%s%s/' % (TOOZ_GROUP_PREFIX, group)
+    def group(self, group):
+        """The directory of tooz group ``group`` (its members below it)."""
+        return '%sgroups/%s/' % (self.root, group)
+
+    def member(self, group, host):
+        return self.group(group) + host
+
+    def duplicate_agent(self, host, boot_id):
+        """Where an agent refused as a duplicate of ``host`` reports itself."""
+        return '%s%s/%s' % (self.duplicate_agents, host, boot_id)
+
+    def fence_check(self, host):
+        return self.fence_checks + host
 
     @staticmethod
     def name_in(directory, key):

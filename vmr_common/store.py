@@ -162,6 +162,12 @@ class Compare:
         return {'key': _b64(key), 'result': 'EQUAL', 'target': 'VALUE',
                 'value': _b64(value)}
 
+    @staticmethod
+    def lease(key, lease_id):
+        """``key`` is attached to lease ``lease_id``."""
+        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'LEASE',
+                'lease': str(int(lease_id))}
+
 
 class TxnResult:
     """Outcome of a transaction: ``succeeded`` and the range responses."""
@@ -332,6 +338,9 @@ class Store:
                         raise
                     # etcd forgot our token (it restarted, or the token
                     # expired): log in again and retry this endpoint once.
+                    LOG.info('etcd %s forgot our auth token (etcd restarted '
+                             'or the token expired); logging in again',
+                             endpoint)
                     self.authorize(client)
                     result = client.post(client.get_url(path), json=body)
             except (etcd_exc.ConnectionFailedError,

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from vmr_common import exceptions
 from vmr_coordinator import snapshot as snapshot_mod
+from vmr_coordinator.fencing import monitor as fence_monitor
 from vmr_common.models import HostState, RecoveryState
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +113,25 @@ class ClusterCollector:
         etcd_up.add_metric([], 1)
         yield etcd_up
         yield from snapshot_metrics(snap)
+        try:
+            results = fence_monitor.read_results(self.store)
+        except exceptions.StoreError as exc:
+            LOG.warning('metrics: cannot read the fence path checks: %s', exc)
+            return
+        yield fence_path_metric(results)
+
+
+def fence_path_metric(fence_checks):
+    """``vmr_fence_path_ok{host,driver}`` of the leader's last checks."""
+    gauge = GaugeMetricFamily(
+        'vmr_fence_path_ok', '1 when every rung of this driver in the '
+        'host\'s fence profile answered the leader\'s last status-only '
+        'check ([coordinator] fence_check_interval), 0 when one did not; '
+        'driver "none" when the host has no usable profile.',
+        labels=['host', 'driver'])
+    for host, ok in sorted(fence_path_ok(fence_checks).items()):
+        gauge.add_metric(list(host), 1 if ok else 0)
+    return gauge
 
 
 def snapshot_metrics(snap):
@@ -140,6 +160,25 @@ def snapshot_metrics(snap):
                              'group.')
     live.add_metric([], len(snap.members))
     yield live
+    duplicates = GaugeMetricFamily(
+        'vmr_duplicate_agents', 'Agents refused because another live agent '
+        'holds their host name (a cloned image?).')
+    duplicates.add_metric([], len(snap.duplicates))
+    yield duplicates
+
+
+def fence_path_ok(fence_checks):
+    """``{(host, driver): ok}`` of the leader's last fence path checks; a
+    driver is ok when every rung that uses it answered."""
+    out = {}
+    for host, record in fence_checks.items():
+        rungs = record.get('rungs') or []
+        if not rungs:
+            out[(host, 'none')] = False
+        for rung in rungs:
+            key = (host, str(rung.get('driver')))
+            out[key] = out.get(key, True) and bool(rung.get('ok'))
+    return out
 
 
 def count_by(states, known):

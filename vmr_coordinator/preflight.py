@@ -18,7 +18,6 @@ import threading
 import time
 
 from vmr_common import exceptions
-from vmr_common.keys import Keyspace
 
 LOG = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def known_hosts(store, group):
     hosts = set()
     kvs, _rev = store.get_prefix(store.keys.hosts)
     hosts.update(store.keys.name_in(store.keys.hosts, kv.key) for kv in kvs)
-    prefix = Keyspace.group(group)
+    prefix = store.keys.group(group)
     kvs, _rev = store.get_prefix(prefix)
     hosts.update(kv.key[len(prefix):] for kv in kvs)
     return {h for h in hosts if h and '/' not in h}

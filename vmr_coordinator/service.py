@@ -13,7 +13,6 @@ import cotyledon
 
 from vmr_common import exceptions
 from vmr_common import faultlog
-from vmr_common.keys import Keyspace
 from vmr_common.store import Store, Watcher
 from vmr_coordinator import healer as healer_mod
 from vmr_coordinator import metrics
@@ -51,15 +50,18 @@ class Coordinator:
         self.last_sentence = None
         self._last_crash = None
         self._corrupt_reported = set()
+        self._duplicates_reported = set()
         self.etcd_fault = faultlog.FaultLog(LOG, 'etcd lost, not healing')
         self.recovery = None
         self.api = None
         #: the PreflightMonitor, once run() started it
         self.preflight = None
+        #: the FencePathMonitor, once run() started it (None: disabled)
+        self.fence_monitor = None
         #: ``metrics(kind, seconds)`` observer, set when metrics exist
         self.metrics = None
         self.watchers = [
-            Watcher(self.store, Keyspace.group(conf.heartbeat.group),
+            Watcher(self.store, self.store.keys.group(conf.heartbeat.group),
                     self._wake.set, timeout=5.0),
             Watcher(self.store, self.store.keys.probes, self._wake.set,
                     timeout=5.0),
@@ -79,6 +81,29 @@ class Coordinator:
         self.preflight = preflight.PreflightMonitor(
             self.conf, self.store, self.conf.coordinator.preflight_interval)
         self.preflight.start()
+
+    def start_fence_monitor(self):
+        """While leader, check every host's fence path every
+        ``[coordinator] fence_check_interval`` in threads of their own."""
+        interval = self.conf.coordinator.fence_check_interval
+        if interval <= 0:
+            LOG.info('fence path checks disabled ([coordinator] '
+                     'fence_check_interval = 0)')
+            return
+        from vmr_coordinator import snapshot as snapshot_mod
+        from vmr_coordinator.fencing import monitor
+        from vmr_coordinator.fencing.profiles import FenceProfiles
+        conf = self.conf
+        self.fence_monitor = monitor.FencePathMonitor(
+            conf, self.store, self.healer.election,
+            snapshot=lambda: snapshot_mod.take(self.store,
+                                               conf.heartbeat.group),
+            # read at each round: a fixed password shows at the next one
+            profiles=lambda: FenceProfiles.load(conf.fencing.profiles_file),
+            interval=interval,
+            concurrency=conf.coordinator.fence_check_concurrency,
+            cloud=lambda: self.recovery.conn)
+        self.fence_monitor.start()
 
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
@@ -101,6 +126,7 @@ class Coordinator:
         self.check_etcd_version()
         self.attach_stages()
         self.start_preflight()
+        self.start_fence_monitor()
         self.start_api()
         for watcher in self.watchers:
             watcher.start()
@@ -159,6 +185,7 @@ class Coordinator:
             return 'cycle failed, not acting: %s' % text
         self._last_crash = None
         self._report_corrupt(self.healer.last_snapshot)
+        self._report_duplicates(self.healer.last_snapshot)
         return sentence
 
     def _report_corrupt(self, snap):
@@ -174,6 +201,24 @@ class Coordinator:
                             'delete it', key, reason)
         self._corrupt_reported = set(seen)
 
+    def _report_duplicates(self, snap):
+        """Say once, at ERROR, when an agent is refused because another
+        live agent holds its host name (the agent logs it on its side)."""
+        if snap is None:
+            return
+        seen = set()
+        for report in snap.duplicates:
+            key = (report.get('host'), report.get('boot_id'))
+            seen.add(key)
+            if key not in self._duplicates_reported:
+                LOG.error('a second agent claims host name %s (boot id %s, '
+                          'addresses %s) while the agent with boot id %s '
+                          'holds it: two machines share the name (a cloned '
+                          'image?); it is refused until the name is free',
+                          key[0], key[1], report.get('addresses') or '-',
+                          (report.get('holder') or {}).get('boot_id'))
+        self._duplicates_reported = seen
+
     def stop(self):
         self._stop.set()
         self._wake.set()
@@ -183,6 +228,8 @@ class Coordinator:
             self.api.stop()
         if self.preflight is not None:
             self.preflight.stop()
+        if self.fence_monitor is not None:
+            self.fence_monitor.stop()
         if self.recovery is not None:
             self.recovery.close()
         self.healer.close(resign=True)

@@ -10,7 +10,6 @@ decision.
 import logging
 
 from vmr_common import exceptions
-from vmr_common.keys import Keyspace
 from vmr_common.store import KeyValue, Op
 
 LOG = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ class Snapshot:
     """Everything one healer cycle needs, read at one etcd revision."""
 
     def __init__(self, revision, hosts, members, journal, probes, contracts,
-                 paused, brake, leader, corrupt):
+                 paused, brake, leader, corrupt, duplicates=()):
         self.revision = revision
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
@@ -111,6 +110,9 @@ class Snapshot:
         self.brake = brake            # None or the brake record (dict)
         self.leader = leader          # KeyValue of the leader key or None
         self.corrupt = corrupt        # [(key, reason)] skipped this cycle
+        #: agents refused because another live agent holds their host name
+        #: (their reports under ``duplicate_agents/``), sorted by host
+        self.duplicates = list(duplicates)
 
     def live(self, host):
         return host in self.members
@@ -159,7 +161,7 @@ def take(store, group, cache=None):
     makes the read incremental for host records and group members.
     """
     keys = store.keys
-    group_dir = Keyspace.group(group)
+    group_dir = keys.group(group)
     incremental = cache is not None and cache.revision > 0
     if incremental:
         # How many keys, and the newest one: enough to know whether a
@@ -179,6 +181,7 @@ def take(store, group, cache=None):
         Op.get(keys.pause),
         Op.get(keys.brake),
         Op.get(keys.leader),
+        Op.get(keys.duplicate_agents, prefix=True),
     ])
     responses = result.responses
     if incremental:
@@ -203,7 +206,8 @@ def take(store, group, cache=None):
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
     (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
-     leader_kvs) = [[KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
+     leader_kvs, duplicate_kvs) = [
+        [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     corrupt = []
 
     def load(kv, fields=None, required=()):
@@ -315,10 +319,12 @@ def take(store, group, cache=None):
         paused = {'by': 'an unreadable pause key (%s)' % pause_kvs[0].key}
     brake = load(brake_kvs[0]) if brake_kvs else None
     leader = leader_kvs[0] if leader_kvs else None
+    duplicates = [data for data in (load(kv) for kv in duplicate_kvs)
+                  if data is not None]
     for key, reason in corrupt:
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
-                    contracts, paused, brake, leader, corrupt)
+                    contracts, paused, brake, leader, corrupt, duplicates)
 
 
 #: :func:`_current`'s answer when a prefix did not move since the cache

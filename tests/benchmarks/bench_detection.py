@@ -39,9 +39,8 @@ def bring_back(store, victim, timeout=90):
     in the group, do what an operator would after checking the host --
     close the recovery -- so the next kill measures detection again.
     """
-    from vmr_common.keys import Keyspace
     from vmr_common.store import Compare, Op
-    member = Keyspace.group('vmr-agents') + victim
+    member = store.keys.member('vmr-agents', victim)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if states(store).get(victim) == 'up':

@@ -241,7 +241,7 @@ def run_one(hosts, ttl, interval, steady, kills, failures=True,
         store = Store([etcd.endpoint], cluster=cluster, timeout=10)
         # Every member live (none lost its lease while thousands registered)
         # before the coordinator looks.
-        group = 'tooz/groups/vmr-agents/'
+        group = store.keys.group('vmr-agents')
         t_live = time.monotonic()
         while time.monotonic() - t_live < 60:
             if len(store.get_prefix(group)[0]) == hosts:

@@ -8,7 +8,8 @@ Each member is what a real agent leaves in etcd, made the cheapest way:
   ``LeaseKeepAlive`` stream (``grpc``, what a VMR agent does with
   ``[heartbeat] transport = auto`` or ``grpc``); a real agent also reads its
   own member key every 10 beats, the swarm does not;
-* a tooz-format member key ``tooz/groups/vmr-agents/<host>`` on that lease,
+* a tooz-format member key ``/vmr/<cluster>/groups/vmr-agents/<host>`` on
+  that lease,
   its value the msgpack capabilities (``tooz.utils.dumps``), as tooz writes;
 * a ``hosts/<host>`` record as ``vmr_agent.registration.new_record`` makes.
 
@@ -39,6 +40,7 @@ import urllib.parse
 from tooz import utils as tooz_utils
 
 from vmr_common.grpclease import decode_response, encode_request, KEEPALIVE
+from vmr_common.keys import Keyspace
 
 GROUP = 'vmr-agents'
 CONNECTIONS = 16
@@ -142,6 +144,7 @@ class Swarm:
         self.channel = None
         self.host, self.port = url.hostname, url.port
         self.cluster = cluster
+        self.keys = Keyspace('/vmr', cluster)
         self.ttl, self.interval = ttl, interval
         self.names = [host_name(i) for i in range(first, first + count)]
         self.leases = {}
@@ -187,7 +190,7 @@ class Swarm:
                                 'addresses': {'management': '127.0.0.1:9'},
                                 'probe_port': 9, 'heartbeat_ttl': self.ttl}}
             records.append({'request_put': {
-                'key': _b64('/vmr/%s/hosts/%s' % (self.cluster, name)),
+                'key': _b64(self.keys.host(name)),
                 'value': _b64(json.dumps(record, sort_keys=True))}})
         record_batches = [records[i:i + 100]
                           for i in range(0, len(records), 100)]
@@ -221,7 +224,7 @@ class Swarm:
                 'probe_port': 9, 'heartbeat_ttl': self.ttl,
                 'started_at': time.time(), 'processes_down': []}
         return caps, {'request_put': {
-            'key': _b64('tooz/groups/%s/%s' % (GROUP, name)),
+            'key': _b64(self.keys.member(GROUP, name)),
             'value': _b64(tooz_utils.dumps(caps)),
             'lease': str(self.leases[name])}}
 

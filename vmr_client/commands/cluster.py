@@ -37,6 +37,9 @@ class Status(show.ShowOne):
                 ' (heartbeat: %s)' % _counts(body['heartbeats'])
                 if body.get('heartbeats') else '')),
             ('contracts', body.get('contracts')),
+            ('duplicate_agents', render.format_duplicates(
+                body.get('duplicate_agents') or [])),
+            ('fence_paths', render.format_fence_paths(body.get('fence_paths'))),
             ('vrrp', render.VrrpColumn(body.get('vrrp') or {})),
         ]
         me = body.get('coordinator') or {}

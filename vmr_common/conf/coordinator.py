@@ -80,6 +80,20 @@ OPTS = [
                       'Nova microversion, contracts\' references). They '
                       'also run at start; problems are logged at ERROR and '
                       'shown by vmr status. 0 = at start only.'),
+    cfg.FloatOpt('fence_check_interval', default=300.0, min=0.0,
+                 help='Seconds between two checks of every host\'s fence '
+                      'path by the leader: a status-only call through each '
+                      'rung of the host\'s fence profile (what vmr fence '
+                      'test does), spread over the interval, never on a '
+                      'host being fenced or absent from the agents group. '
+                      'Results are exported as '
+                      'vmr_fence_path_ok{host,driver}; hosts whose path '
+                      'failed are named by vmr status and logged at ERROR. '
+                      '0 disables the checks.'),
+    cfg.IntOpt('fence_check_concurrency', default=2, min=1,
+               help='At most this many fence path checks run at once (a '
+                    'BMC answers one status call in about a second; a '
+                    'dead one holds a slot until its rung\'s timeout).'),
 ]
 
 

@@ -26,7 +26,10 @@ OPTS = [
                     '(doc/benchmarks.rst): what decides how many hosts one '
                     'etcd can watch. Everything else uses the gateway.'),
     cfg.StrOpt('group', default='vmr-agents',
-               help='tooz group the agents join.'),
+               help='Name of the group the agents join (tooz\'s layout), '
+                    'below the cluster\'s keyspace: <prefix>/<cluster>/'
+                    'groups/<group>/<host>. Agents and coordinators of one '
+                    'cluster must use the same name.'),
 ]
 
 

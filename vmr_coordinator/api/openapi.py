@@ -146,6 +146,22 @@ SCHEMAS = {
                            'operator guide), unknown.'),
         'contracts': INT, 'revision': INT,
         'corrupt_keys': {'type': 'array', 'items': STR},
+        'duplicate_agents': {
+            'type': 'array', 'description': 'Agents refused because '
+            'another live agent holds their host name (a cloned image?): '
+            'each reports itself and the holder until it stops or joins.',
+            'items': _obj({
+                'host': STR, 'boot_id': NSTR, 'addresses': {'type': 'object'},
+                'version': NSTR, 'refused_at': NUM, 'refusals': INT,
+                'holder': _obj({'boot_id': NSTR, 'version': NSTR,
+                                'addresses': {'type': 'object'}})})},
+        'fence_paths': _obj({
+            'checked': INT, 'oldest_check': NNUM,
+            'failed': {'type': 'array', 'description': 'Hosts whose fence '
+                       'path failed the leader\'s last status-only check '
+                       '([coordinator] fence_check_interval), with why.',
+                       'items': _obj({'host': STR, 'checked_at': NNUM,
+                                      'why': STR})}}),
         'vrrp': {'type': 'object', 'description': 'The latest state each '
                  'keepalived guest reported: pair -> instance -> report.',
                  'additionalProperties': {

@@ -372,8 +372,9 @@ def test_site_install_idempotent_upgrade_uninstall(deployment):
 
     # both agents are members, the coordinator leads (read from etcd)
     members = _wait(lambda: {k.rsplit('/', 1)[1] for k in deployment.etcd_get(
-        'tooz/groups/vmr-agents/', prefix=True)} >= set(AGENTS) and
-        deployment.etcd_get('tooz/groups/vmr-agents/', prefix=True), 30,
+        '/vmr/%s/groups/vmr-agents/' % CLUSTER, prefix=True)} >= set(AGENTS)
+        and deployment.etcd_get('/vmr/%s/groups/vmr-agents/' % CLUSTER,
+                                prefix=True), 30,
         'both agents in the group')
     assert {k.rsplit('/', 1)[1] for k in members} >= set(AGENTS)
     leader = _wait(lambda: deployment.etcd_get('/vmr/%s/leader' % CLUSTER), 30,

@@ -101,7 +101,7 @@ def test_etcd_tls_with_client_certificates(deployment):
         requests.post(url + '/v3/kv/range', json={'key': 'Zm9v'}, verify=pki['ca.crt'],
                       timeout=5)
     import base64
-    key = 'tooz/groups/vmr-agents/compute-1'
+    key = '/vmr/%s/groups/vmr-agents/compute-1' % test_site.CLUSTER
     resp = requests.post(url + '/v3/kv/range', verify=pki['ca.crt'],
                          cert=(pki['client.crt'], pki['client.key']), timeout=5,
                          json={'key': base64.b64encode(key.encode()).decode()})

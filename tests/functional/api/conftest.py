@@ -99,8 +99,7 @@ class ApiHarness:
         """A live agent in the tooz group (as tooz writes it: msgpack)."""
         from tooz import utils as tooz_utils
 
-        from vmr_common.keys import Keyspace
-        key = Keyspace.group(self.conf.heartbeat.group) + name
+        key = self.store.keys.member(self.conf.heartbeat.group, name)
         lease = self.store.grant(60)
         self.store.put(key, tooz_utils.dumps(dict(caps, host=name)), lease)
 

@@ -26,8 +26,8 @@ def test_status_counts_and_leader(api):
 
 
 def test_status_counts_agents_by_heartbeat_transport(api):
-    from vmr_common.keys import Keyspace
-    # The agents group is shared by every test cluster: remove ours after.
+    # The agents group is shared by every test of this cluster: remove
+    # ours after.
     names = ('hb-grpc', 'hb-gateway', 'hb-old')
     try:
         api.add_member('hb-grpc', heartbeat='grpc')
@@ -38,8 +38,8 @@ def test_status_counts_agents_by_heartbeat_transport(api):
         assert counts['grpc'] >= 1
     finally:
         for name in names:
-            api.store.delete(Keyspace.group(api.conf.heartbeat.group) +
-                             name)
+            api.store.delete(api.store.keys.member(
+                api.conf.heartbeat.group, name))
 
 
 def test_pause_and_resume(api):

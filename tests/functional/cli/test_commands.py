@@ -259,6 +259,31 @@ def test_status_shows_keepalived_pairs(vmr, api):
     assert vrrp['db']['db-1']['previous'] == 'MASTER'
 
 
+def test_status_names_an_agent_refused_as_a_duplicate(vmr, api):
+    from vmr_agent.membership import Membership
+    group = api.conf.heartbeat.group
+    first = Membership(api.store, 'compute-7', group, 2)
+    clone = Membership(api.store, 'compute-7', group, 2)
+    try:
+        out, _ = vmr('status', '-f', 'value', '-c', 'duplicate_agents')
+        assert out.strip() == 'none'
+        first.join({'boot_id': 'b-first',
+                    'addresses': {'management': '10.0.0.7'}})
+        assert clone.join({'boot_id': 'b-clone', 'addresses': {
+            'management': '10.0.0.8'}}) == 'refused'
+        out, _ = vmr('status', '-f', 'value', '-c', 'duplicate_agents')
+        assert out.strip() == (
+            'REFUSED compute-7 (boot id b-clone, management=10.0.0.8): the '
+            'name is held by boot id b-first (management=10.0.0.7)')
+        [report] = api.get('/v1/status').json()['duplicate_agents']
+        assert report['holder']['boot_id'] == 'b-first'
+        metrics = api.get('/metrics').text
+        assert 'vmr_duplicate_agents 1.0' in metrics
+    finally:
+        first.close()
+        clone.close()
+
+
 def test_recover_hands_a_manual_request_to_the_leader(vmr, api):
     api.store.put(api.store.keys.contract('by-hand'), {
         'name': 'by-hand', 'trigger': {'type': 'manual'},

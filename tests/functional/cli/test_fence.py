@@ -109,3 +109,43 @@ def test_power_cycle_needs_yes_and_maintenance(vmr, api, lab_host):
     assert 'power cycle via ipmi in ' in out
     assert lab_host.requests == ['off', 'on']
     assert lab_host.state == 'on'
+
+
+def test_status_names_a_host_whose_fence_path_failed(vmr, api, lab_host):
+    """The leader's fence path monitor records its checks in etcd; `vmr
+    status` (any coordinator's API) names the hosts that failed."""
+    from vmr_coordinator import election as election_mod
+    from vmr_coordinator import snapshot as snapshot_mod
+    from vmr_coordinator.fencing import monitor as monitor_mod
+    from vmr_coordinator.fencing.profiles import FenceProfiles
+    out, _ = vmr('status', '-f', 'value', '-c', 'fence_paths')
+    assert out.strip() == 'not checked yet'
+    api.add_host('compute-1')
+    lab_host.write(['wrong-password'])
+    election = election_mod.Election(api.store, 'controller-test', ttl=60,
+                                     margin=1)
+    assert election.step()
+    try:
+        checker = monitor_mod.FencePathMonitor(
+            api.conf, api.store, election,
+            snapshot=lambda: snapshot_mod.take(api.store,
+                                               api.conf.heartbeat.group),
+            profiles=lambda: FenceProfiles.load(
+                api.conf.fencing.profiles_file),
+            interval=0.1, concurrency=1)
+        assert checker.run_round(wait=True) == 1
+        out, _ = vmr('status', '-f', 'value', '-c', 'fence_paths')
+        assert out.strip().startswith(
+            '1 hosts checked; FAILED: compute-1 (ipmi: BMC 127.0.0.1:')
+        assert "rejected the credentials of user 'fence-admin'" in out
+        assert 'wrong-password' not in out
+        metrics = api.get('/metrics').text
+        assert 'vmr_fence_path_ok{driver="ipmi",host="compute-1"} 0.0' \
+            in metrics
+        lab_host.write([lab_host.password])
+        checker.run_round(wait=True)
+        out, _ = vmr('status', '-f', 'value', '-c', 'fence_paths')
+        assert out.strip() == '1 hosts checked, all ok'
+        assert lab_host.requests == []
+    finally:
+        election.resign()

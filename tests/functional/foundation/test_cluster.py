@@ -162,8 +162,7 @@ def test_stalled_agent_rejoins_by_itself(cluster):
     assert 'lease keep-alives over grpc' in log
     assert 'gateway answered' not in log
     # ... and says so in its capabilities (`vmr host show`).
-    from vmr_common.keys import Keyspace
-    member = store.get(Keyspace.group('vmr-agents') + 'compute-3')
+    member = store.get(store.keys.member('vmr-agents', 'compute-3'))
     assert member.capabilities()['heartbeat'] == 'grpc'
 
 
@@ -172,9 +171,8 @@ def test_deleted_member_key_is_restored(cluster):
     its own key only every Membership.CHECK_EVERY beats: a key deleted by
     hand while the lease lives is still put back within those beats."""
     from vmr_agent.membership import Membership
-    from vmr_common.keys import Keyspace
     c, store = cluster
-    key = Keyspace.group('vmr-agents') + 'compute-1'
+    key = store.keys.member('vmr-agents', 'compute-1')
     assert store.get(key) is not None
     store.delete(key)
     wait_for(lambda: store.get(key) is not None,

@@ -11,7 +11,6 @@ from tooz import utils as tooz_utils
 
 from vmr_agent.service import Agent
 from vmr_common import conf as vmr_conf
-from vmr_common.keys import Keyspace
 from vmr_common.store import Store
 from vmr_coordinator import detection
 
@@ -31,7 +30,7 @@ def agent_for(endpoint, group, host):
 def test_neighbours_are_the_hosts_the_leader_asks_about(etcd_server):
     group = 'ring-%s' % uuid.uuid4().hex[:6]
     store = Store([etcd_server.endpoint])
-    prefix = Keyspace.group(group)
+    prefix = store.keys.group(group)
     store.put(prefix, tooz_utils.dumps({}))        # tooz's group key
     for i, host in enumerate(HOSTS):
         store.put(prefix + host, tooz_utils.dumps(

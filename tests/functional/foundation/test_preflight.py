@@ -176,9 +176,8 @@ def test_agent_check_and_a_clone(setup):
     # another machine is a live member as compute-1 (its own boot id)
     from tooz import utils as tooz_utils
 
-    from vmr_common.keys import Keyspace
     lease = setup.store.grant(30)
-    setup.store.put(Keyspace.group('vmr-agents') + 'compute-1',
+    setup.store.put(setup.store.keys.member('vmr-agents', 'compute-1'),
                     tooz_utils.dumps({'host': 'compute-1',
                                       'boot_id': 'boot-of-the-clone',
                                       'addresses': {'management':
@@ -186,7 +185,8 @@ def test_agent_check_and_a_clone(setup):
     try:
         result = run('vmr_agent.cmd', path)
     finally:
-        setup.store.delete(Keyspace.group('vmr-agents') + 'compute-1')
+        setup.store.delete(setup.store.keys.member('vmr-agents',
+                                                   'compute-1'))
     assert result.returncode == 1
     assert problems_of(result) == [
         "another agent is a live member as compute-1 (boot id "

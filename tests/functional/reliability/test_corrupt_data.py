@@ -73,7 +73,7 @@ def write_junk(store):
         keys.pause: b'[]',
         keys.brake: b'"engaged"',
         keys.root + 'foreign/thing': b'\x00\xff binary',
-        'tooz/groups/vmr-agents/ghost': NOT_MSGPACK,
+        keys.member('vmr-agents', 'ghost'): NOT_MSGPACK,
     }
     for key, value in junk.items():
         store.put(key, value)
@@ -104,7 +104,7 @@ def test_junk_under_the_prefix_is_reported_and_skipped(cluster):
         log = coordinator.log()
         assert 'Traceback' not in log, log[-3000:]
         for key in (store.keys.host('x'), store.keys.recovery('r-list'),
-                    'tooz/groups/vmr-agents/ghost'):
+                    store.keys.member('vmr-agents', 'ghost')):
             lines = [line for line in log.splitlines() if key in line]
             assert lines, 'not reported: %s' % key
             # reported when first seen, not once per 0.5 s cycle
@@ -114,4 +114,4 @@ def test_junk_under_the_prefix_is_reported_and_skipped(cluster):
         assert store.get(store.keys.host('x')).raw == junk[
             store.keys.host('x')]
     finally:
-        store.delete('tooz/groups/vmr-agents/ghost')
+        store.delete(store.keys.member('vmr-agents', 'ghost'))

@@ -3,12 +3,12 @@
 A throw-away CA signs etcd's server certificate and the clients'
 certificates; etcd listens on https://127.0.0.1 only, with
 ``--client-cert-auth``.  With auth enabled a user ``vmr`` holds one role:
-readwrite on ``/vmr/<cluster>/`` and on tooz's ``tooz/groups/``, nothing
-else.  What doc/security.rst promises is proved here:
+readwrite on ``/vmr/<cluster>/`` (the agents' group lives there too),
+nothing else.  What doc/security.rst promises is proved here:
 
 * the Store works over mutual TLS, with and without etcd auth;
 * a real vmr-agent and vmr-coordinator join and elect over mutual TLS with
-  etcd auth (tooz's driver knows no etcd users: VMR logs it in);
+  etcd auth;
 * a wrong password is one clear line (in the exception and in the log of a
   service), never a traceback, never the password;
 * the role cannot read or write outside its prefixes;
@@ -65,7 +65,7 @@ def auth_etcd(pki):
     try:
         server.start()
         server.enable_auth(ROOT_PASSWORD, [
-            ('vmr', VMR_PASSWORD, ['/vmr/%s/' % CLUSTER, 'tooz/groups/'])])
+            ('vmr', VMR_PASSWORD, ['/vmr/%s/' % CLUSTER])])
         yield server
     finally:
         server.cleanup()
@@ -253,7 +253,7 @@ def test_agent_and_coordinator_over_tls_with_auth(auth_etcd, pki):
         leader = wait_for(lambda: store.get(store.keys.leader), 30,
                           interval=0.5, message='a leader over TLS+auth')
         assert leader.value in cluster.coordinators
-        members, _ = store.get_prefix('tooz/groups/vmr-agents/')
+        members, _ = store.get_prefix(store.keys.group('vmr-agents'))
         assert {kv.key.rsplit('/', 1)[1] for kv in members} >= {
             'compute-1', 'compute-2'}
         for proc in list(cluster.agents.values()) + list(
@@ -263,7 +263,6 @@ def test_agent_and_coordinator_over_tls_with_auth(auth_etcd, pki):
     finally:
         cluster.cleanup()
         store.delete(store.keys.root, prefix=True)
-        store.delete('tooz/groups/vmr-agents/', prefix=True)
 
 
 def test_services_report_a_wrong_password_in_one_line(auth_etcd, pki):
@@ -291,15 +290,15 @@ def test_services_report_a_wrong_password_in_one_line(auth_etcd, pki):
 
 def test_services_log_in_again_after_an_etcd_restart(pki):
     """etcd keeps auth tokens in memory: after a restart every client's
-    token is invalid.  The Store and the agent's tooz session log in
-    again; the host never looks failed for longer than the outage."""
+    token is invalid.  The Store logs in again; the host never looks failed
+    for longer than the outage."""
     server = TlsEtcd(pki, name='vmr-auth-restart')
     extra = _tls_conf(pki, 'vmr', VMR_PASSWORD)
     cluster = None
     try:
         server.start()
         server.enable_auth(ROOT_PASSWORD, [
-            ('vmr', VMR_PASSWORD, ['/vmr/%s/' % CLUSTER, 'tooz/groups/'])])
+            ('vmr', VMR_PASSWORD, ['/vmr/%s/' % CLUSTER])])
         cluster = Cluster([server.endpoint], agents=1, coordinators=1,
                           cluster=CLUSTER, agent_extra=extra,
                           coordinator_extra=extra)
@@ -313,19 +312,21 @@ def test_services_log_in_again_after_an_etcd_restart(pki):
                  60, interval=0.5, message='agent up and a leader')
         server.restart(down_for=0.5)
         agent = cluster.agents['compute-1']
+        member = store.keys.member('vmr-agents', 'compute-1')
         # Generous: etcd restart, lease re-grant, one detection period.
         wait_for(lambda: state() == 'up' and store.get(store.keys.leader) and
-                 store.get('tooz/groups/vmr-agents/compute-1'), 30,
+                 store.get(member), 30,
                  interval=0.5, message='agent and leader back over auth')
         time.sleep(3)
         assert state() == 'up'
-        # A clean stop leaves the group: tooz's session must log in again
-        # (its lease keep-alives passed without a token check meanwhile).
+        # A clean stop leaves the group (revokes its lease) with a valid
+        # token, although its lease keep-alives passed without a token
+        # check since the restart.
         agent.stop()
-        assert store.get('tooz/groups/vmr-agents/compute-1') is None
+        assert store.get(member) is None
         log = agent.log()
         assert 'could not leave the group' not in log, log[-2000:]
-        assert 'logging in again' in log
+        assert 'left group vmr-agents' in log
         for proc in (agent, cluster.coordinators['controller-1']):
             assert 'Traceback' not in proc.log(), proc.log()[-2000:]
     finally:

@@ -48,7 +48,7 @@ SECRET_HOLDERS = ('.conf', 'fence-profiles.yaml', 'secrets.yaml',
 
 class _DemoEtcd(AuthEtcd):
     root_password = ROOT_PASSWORD
-    users = [('vmr', VMR_PASSWORD, ['/vmr/demo/', 'tooz/groups/'])]
+    users = [('vmr', VMR_PASSWORD, ['/vmr/demo/'])]
 
 
 class SecretsDemo(Demo):
@@ -156,7 +156,7 @@ def test_no_secret_leaks_anywhere(demo):
     # Every key and value in etcd, every prefix, read as root.
     dump = etcdctl(demo.etcd.endpoint, 'get', '', '--from-key',
                    user='root:%s' % ROOT_PASSWORD).stdout
-    assert '/vmr/demo/journal/' in dump and 'tooz/groups/' in dump
+    assert '/vmr/demo/journal/' in dump and '/vmr/demo/groups/' in dump
     _leaks(dump, 'etcd', found)
 
     # Every file of the run: logs (ours, the lab's, etcd's).

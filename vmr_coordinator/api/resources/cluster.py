@@ -7,11 +7,25 @@ from vmr_common import exceptions
 from vmr_common import models
 from vmr_common.store import Op
 from vmr_coordinator import metrics
+from vmr_coordinator.fencing import monitor
 from vmr_coordinator.preflight import preflight_view
 from vmr_coordinator.api.resources.base import (
     ResourceBase, optional_reason, read_json)
 
 LOG = logging.getLogger(__name__)
+
+
+def fence_paths_view(fence_checks):
+    """What ``/v1/status`` shows of the leader's last fence path checks:
+    how many hosts were checked and each whose path failed, with why."""
+    failed = [{'host': host, 'checked_at': record.get('checked_at'),
+               'why': monitor.failure_summary(record)}
+              for host, record in sorted(fence_checks.items())
+              if not record.get('ok')]
+    times = [r.get('checked_at') for r in fence_checks.values()
+             if isinstance(r.get('checked_at'), (int, float))]
+    return {'checked': len(fence_checks), 'failed': failed,
+            'oldest_check': min(times) if times else None}
 
 
 class ClusterResource(ResourceBase):
@@ -46,6 +60,10 @@ class ClusterResource(ResourceBase):
             'contracts': len(snap.contracts),
             'revision': snap.revision,
             'corrupt_keys': [key for key, _why in snap.corrupt],
+            # agents refused because another live agent holds their name
+            'duplicate_agents': snap.duplicates,
+            'fence_paths': fence_paths_view(
+                self._etcd(monitor.read_results, self.store)),
             'vrrp': self._vrrp_states(),
             'preflight': preflight_view(self.coordinator),
         }
