@@ -12,6 +12,12 @@ reboot, which brings the server back ACTIVE.
 
 A second alarm whose URL carries a wrong password shows the other side:
 VMR answers 401, Aodh's notifier logs it and nothing is healed.
+
+A ``trust+http`` action carries no secret at all: Aodh makes a Keystone
+trust from the alarm's creator to its service user when the alarm is
+created, and its notifier sends a token of that trust in ``X-Auth-Token``;
+a keystone-mode VMR API validates it with the same Keystone and checks it
+against ``vmr:alarm:aodh``.
 """
 
 import re
@@ -19,6 +25,7 @@ import time
 
 import pytest
 
+from tests.functional.cli.test_keystone import keystone_api
 from tests.scenario.conftest import running_lab
 from vmr_lab.demo import Demo
 
@@ -51,8 +58,8 @@ def webhook_url(lab, password):
         + '/v1/alarms/aodh'
 
 
-def event_alarm(server_id, action):
-    return {'name': ALARM_NAME, 'type': 'event', 'severity': 'critical',
+def event_alarm(server_id, action, name=ALARM_NAME):
+    return {'name': name, 'type': 'event', 'severity': 'critical',
             'description': 'the server was powered off',
             'event_rule': {'event_type': EVENT_TYPE, 'query': [
                 {'field': 'traits.instance_id', 'op': 'eq',
@@ -140,3 +147,59 @@ def test_nova_event_fires_aodh_alarm_and_vmr_heals(lab, cloud):
     finally:
         for alarm in (good, bad):
             rs.delete_alarm(alarm['alarm_id'])
+
+
+@pytest.fixture
+def kapi(etcd_server, cloud):
+    """VMR's API in keystone mode (keystonemiddleware against the tier's
+    Keystone, no token cache), on a cluster of its own: no coordinator
+    consumes what it stores."""
+    harness = keystone_api(etcd_server, cloud.auth_url,
+                           cloud.openstack.admin_password,
+                           token_cache_time=-1)
+    yield harness
+    harness.close()
+
+
+def test_trust_action_sends_a_keystone_token_vmr_validates(kapi, cloud):
+    rs = cloud.openstack
+    assert rs.aodh, 'the session tier was started without Aodh'
+    server = cloud.boot('trust-1', 'compute-3')
+    action = 'trust+%s/v1/alarms/aodh' % kapi.url
+    alarm = rs.create_alarm(event_alarm(server.id, action,
+                                        name='vm-powered-off-trust'))
+    try:
+        # Aodh keeps the trust id in the URL's userinfo and shows the URL
+        # without it.
+        assert alarm['alarm_actions'] == [action]
+        cloud.conn.compute.stop_server(server)
+
+        def stored():
+            kvs, _ = kapi.store.get_prefix(kapi.store.keys.events)
+            return [kv.json() for kv in kvs]
+        t0 = time.monotonic()
+        (event,) = cloud_wait(stored, 60, 'the trust notification stored')
+        print('stop -> stored by the keystone-mode API: %.1f s'
+              % (time.monotonic() - t0))
+        # keystonemiddleware validated the trust's token: impersonation
+        # makes it the alarm creator's (admin in project admin).
+        assert event['authenticated_by'] == 'Keystone token of admin@admin'
+        (parsed,) = event['events']
+        assert parsed['id'] == alarm['alarm_id']
+        assert parsed['server_ids'] == [server.id]
+        assert parsed['host'] == 'compute-3'
+        assert re.search(r'Notifying alarm <%s> gets response: 202'
+                         % alarm['alarm_id'], rs.log_text('aodh-notifier'))
+    finally:
+        rs.delete_alarm(alarm['alarm_id'])
+
+
+def cloud_wait(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError('timed out after %.0f s waiting for %s'
+                       % (timeout, what))
