@@ -231,7 +231,7 @@ AODH_EVENT_TOPIC = 'alarm.all'
 AODH_NOTIFIER_TOPIC = 'alarming'
 
 
-def aodh(db_url, transport_url, auth_url, password):
+def aodh(db_url, transport_url, auth_url, password, paste_ini):
     """aodh.conf of aodh-api, -evaluator, -notifier and -listener."""
     return {
         'DEFAULT': {
@@ -245,7 +245,7 @@ def aodh(db_url, transport_url, auth_url, password):
             'event_alarm_cache_ttl': 0,
         },
         'database': {'connection': db_url},
-        'api': {'auth_mode': 'keystone'},
+        'api': {'auth_mode': 'keystone', 'paste_config': paste_ini},
         'keystone_authtoken': authtoken(auth_url, 'aodh', password),
         # What the evaluators record alarm history and get trust tokens
         # (trust+http actions) with.
@@ -254,3 +254,18 @@ def aodh(db_url, transport_url, auth_url, password):
         'listener': {'event_alarm_topic': AODH_EVENT_TOPIC},
         'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 0},
     }
+
+
+def aodh_paste(text, conf_path):
+    """Aodh's api-paste.ini, its keystonemiddleware reading ``conf_path``.
+
+    Aodh's paste file gives auth_token ``oslo_config_project = aodh``: the
+    middleware then loads a configuration of its own from the default
+    places (``/etc/aodh/aodh.conf``), not the file the API was started
+    with; ``oslo_config_file`` names the file to load instead.
+    """
+    marker = '[filter:authtoken]\n'
+    if marker not in text:
+        raise RuntimeError("Aodh's api-paste.ini has no [filter:authtoken]")
+    return text.replace(marker, marker + 'oslo_config_file = %s\n'
+                        % conf_path)

@@ -266,9 +266,15 @@ class RealServices:
             nova.update(config.nova_notifications())
         config.write_ini(self._conf('nova'), nova)
         if self.aodh:
+            paste = os.path.join(self.etc, 'aodh', 'api-paste.ini')
             config.write_ini(self._conf('aodh'), config.aodh(
                 self.db.url('aodh'), self.mq.url, self.auth_url,
-                SERVICE_PASSWORD))
+                SERVICE_PASSWORD, paste))
+            with open(os.path.join(inst.site_packages, 'aodh', 'api',
+                                   'api-paste.ini')) as fh:
+                text = config.aodh_paste(fh.read(), self._conf('aodh'))
+            with open(paste, 'w') as fh:
+                fh.write(text)
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),

@@ -56,7 +56,8 @@ def test_what_aodh_sends_for_the_event_names_the_server_and_host():
 
 def test_aodh_and_nova_configuration_agree_with_the_bridge():
     conf = config.aodh('mysql+pymysql://x/aodh', 'rabbit://g:g@h:1/',
-                       'http://k/v3', 'pw')
+                       'http://k/v3', 'pw', '/e/aodh/api-paste.ini')
+    assert conf['api']['paste_config'] == '/e/aodh/api-paste.ini'
     assert conf['listener']['event_alarm_topic'] == config.AODH_EVENT_TOPIC
     assert conf['DEFAULT']['notifier_topic'] == config.AODH_NOTIFIER_TOPIC
     assert conf['DEFAULT']['event_alarm_cache_ttl'] == 0
@@ -65,3 +66,13 @@ def test_aodh_and_nova_configuration_agree_with_the_bridge():
     assert nova['oslo_messaging_notifications'] == {
         'driver': 'messagingv2', 'topics': config.NOVA_NOTIFICATION_TOPIC}
     assert nova['notifications']['notification_format'] == 'unversioned'
+
+
+def test_aodh_paste_makes_auth_token_read_our_file():
+    text = ('[filter:authtoken]\npaste.filter_factory = keystonemiddleware.'
+            'auth_token:filter_factory\noslo_config_project = aodh\n\n'
+            '[filter:cors]\noslo_config_project = aodh\n')
+    out = config.aodh_paste(text, '/e/aodh/aodh.conf')
+    assert out.count('oslo_config_file') == 1
+    assert out.startswith('[filter:authtoken]\noslo_config_file = '
+                          '/e/aodh/aodh.conf\n')
