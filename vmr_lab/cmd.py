@@ -155,6 +155,13 @@ def _add_cloud_parser(subparsers):
                              'then vmr-real, vmr-real-member and '
                              'vmr-real-reader (--servers boots servers; '
                              'simulator-only options are ignored)')
+    parser.add_argument('--with', dest='services', action='append',
+                        default=[], choices=('aodh',), metavar='SERVICE',
+                        help='with --real: run this optional service too '
+                             '(aodh: aodh-api in the catalog as alarming, '
+                             'its evaluator, notifier and listener, and '
+                             'Nova notifications turned into the events '
+                             'aodh-listener reads); repeatable')
     parser.add_argument('--workdir', metavar='DIR', default=None,
                         help='with --real: where the services keep config, '
                              'logs, database and queue (default: a '
@@ -207,7 +214,7 @@ def run_cloud(args):
                         bmc_username=args.bmc_username,
                         bmc_password=args.bmc_password,
                         control_port=args.control_port,
-                        servers=args.servers)
+                        servers=args.servers, services=args.services)
         return _serve_cloud(lab, args)
     from vmr_lab.cloud import LabCloud
     lab = LabCloud(hosts=args.hosts, servers=args.servers,

@@ -14,6 +14,10 @@ missing piece fails the run instead of hiding it.
 
 Tests marked ``slow`` run only with ``VMR_SLOW=1`` (``tox -e real``); the
 rest are the subset the README's test command runs.
+
+Optional services (Aodh) start with the session's tier only when a test
+that will run asks for them with ``@pytest.mark.real_services('aodh')``: a
+session whose Aodh tests are skipped or deselected does not pay for them.
 """
 
 import os
@@ -59,11 +63,25 @@ def real_prerequisites():
         pytest.skip(missing)
 
 
+def wanted_services(items):
+    """The optional services the tests in ``items`` that will run ask for
+    (``real_services`` markers; skipped tests ask for nothing)."""
+    wanted = set()
+    for item in items:
+        if item.get_closest_marker('skip') is not None:
+            continue
+        for marker in item.iter_markers('real_services'):
+            wanted.update(marker.args)
+    return tuple(sorted(wanted))
+
+
 @pytest.fixture(scope='session')
-def real(real_prerequisites, tmp_path_factory):
-    """A started real tier with 3 hosts for the whole session."""
+def real(real_prerequisites, tmp_path_factory, request):
+    """A started real tier with 3 hosts for the whole session (and the
+    optional services the session's tests ask for)."""
     from vmr_lab.real.cloud import RealCloud
-    cloud = RealCloud(hosts=3, workdir=str(tmp_path_factory.mktemp('real')))
+    cloud = RealCloud(hosts=3, workdir=str(tmp_path_factory.mktemp('real')),
+                      services=wanted_services(request.session.items))
     try:
         cloud.start()
     except Exception:

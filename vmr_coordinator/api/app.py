@@ -10,6 +10,10 @@ snapshot per request, writes go to etcd and only the leader acts on them.
            └─ others  → auth_token(Api)  keystone: token + oslo.policy
                         Api              noauth: the lab only
 
+``/v1/alarms/aodh`` with an ``X-Auth-Token`` (Aodh's ``trust+http``
+actions) takes the ``auth_token`` branch too: a Keystone token there is
+validated like any other and checked against ``vmr:alarm:aodh``.
+
 The routes live in :mod:`vmr_coordinator.api.routing`, their handlers in
 :mod:`vmr_coordinator.api.resources` (one module per resource) and the
 error they raise in :mod:`vmr_coordinator.api.errors`.
@@ -171,6 +175,8 @@ class PublicSplit:
 
     PUBLIC_PREFIXES = ('/healthz', '/readyz', '/metrics', '/v1/alarms/',
                        '/v1/openapi.json')
+    #: public paths that take a Keystone token as well, when one is sent
+    TOKEN_PATHS = ('/v1/alarms/aodh',)
 
     def __init__(self, public, protected):
         self.public = public
@@ -185,6 +191,10 @@ class PublicSplit:
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '') or '/'
+        if path in self.TOKEN_PATHS and environ.get('HTTP_X_AUTH_TOKEN'):
+            # keystonemiddleware drops whatever identity headers came
+            # with the request and validates the token (401 if bad).
+            return self.protected(environ, start_response)
         if any(path == p or (p.endswith('/') and path.startswith(p))
                for p in self.PUBLIC_PREFIXES):
             for key in self.IDENTITY_KEYS:

@@ -436,15 +436,21 @@ def document():
             op['parameters'] = copy.deepcopy(params)
         if body:
             op['requestBody'] = copy.deepcopy(body)
-        if route.rule is not None:
+        if route.name.startswith('alarms.'):
+            op['security'] = copy.deepcopy(WEBHOOK)
+            if route.rule is not None:
+                # Aodh's trust+http actions: a Keystone token instead.
+                op['security'].append({'keystone': []})
+                op['responses'].setdefault('403', _error(
+                    'The Keystone token\'s roles do not pass %s.'
+                    % ', '.join(route.rule.rules)))
+        elif route.rule is not None:
             op['security'] = copy.deepcopy(AUTH)
             for code, resp in COMMON_ERRORS.items():
                 op['responses'].setdefault(code, copy.deepcopy(resp))
             if route.method == 'POST' and body and '400' not in \
                     op['responses']:
                 op['responses']['400'] = _error('Malformed body.')
-        elif route.name.startswith('alarms.'):
-            op['security'] = copy.deepcopy(WEBHOOK)
         else:
             op['security'] = []
         paths.setdefault(route.path, {})[route.method.lower()] = op
@@ -461,7 +467,9 @@ def document():
                            'writes need admin. The alarm webhooks take '
                            '[api] webhook_token instead: as a Bearer '
                            'token, a basic-auth password, X-VMR-Token or '
-                           'the key of X-VMR-Signature.',
+                           'the key of X-VMR-Signature; the Aodh webhook '
+                           'also takes a Keystone token (Aodh trust+http '
+                           'actions) whose roles pass vmr:alarm:aodh.',
             'license': {'name': 'Apache-2.0',
                         'identifier': 'Apache-2.0'},
         },

@@ -78,6 +78,11 @@ API_RULES = [
           'POST', '/v1/resume'),
     _rule('vmr:brake:release', 'rule:vmr:admin',
           'Release the disruption brake.', 'POST', '/v1/brake/release'),
+    _rule('vmr:alarm:aodh', 'rule:vmr:admin',
+          'Send an Aodh alarm notification with a Keystone token instead of '
+          'the webhook token: what an Aodh trust+http action sends, with '
+          'the roles its trust delegates from whoever created the alarm.',
+          'POST', '/v1/alarms/aodh'),
 ]
 
 

@@ -15,7 +15,9 @@ class Route:
     """One endpoint: method, path template, handler and policy rule.
 
     ``rule`` is None for public endpoints (no Keystone), a rule name, or a
-    callable ``rule(req)`` when the rule depends on the request.
+    callable ``rule(req)`` when the rule depends on the request (it returns
+    a rule name, or None for no rule, and lists the names it may return in
+    its ``rules`` attribute).
     """
 
     name: str
@@ -34,6 +36,20 @@ def truthy(value):
 def _contract_create_rule(req):
     return 'vmr:contract:validate' if truthy(req.GET.get('dry_run', '')) \
         else 'vmr:contract:create'
+
+
+_contract_create_rule.rules = ('vmr:contract:validate', 'vmr:contract:create')
+
+
+def _aodh_webhook_rule(req):
+    """A policy rule only for a call keystonemiddleware validated: Aodh's
+    ``trust+http`` actions send a Keystone token (the app routes those
+    through keystonemiddleware); its ``http`` ones the webhook token."""
+    return 'vmr:alarm:aodh' if req.headers.get('X-Identity-Status') == \
+        'Confirmed' else None
+
+
+_aodh_webhook_rule.rules = ('vmr:alarm:aodh',)
 
 
 ROUTES = [
@@ -74,7 +90,8 @@ ROUTES = [
     Route('resume', 'POST', '/v1/resume', 'resume', 'vmr:cluster:resume'),
     Route('brake.release', 'POST', '/v1/brake/release', 'release_brake',
           'vmr:brake:release'),
-    Route('alarms.aodh', 'POST', '/v1/alarms/aodh', 'alarm_aodh'),
+    Route('alarms.aodh', 'POST', '/v1/alarms/aodh', 'alarm_aodh',
+          _aodh_webhook_rule),
     Route('alarms.alertmanager', 'POST', '/v1/alarms/alertmanager',
           'alarm_alertmanager'),
     Route('alarms.keepalived', 'POST', '/v1/alarms/keepalived',

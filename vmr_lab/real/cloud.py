@@ -53,6 +53,8 @@ class RealCloud(Datacenter):
     :param install: the installed releases
         (:func:`vmr_lab.real.install.ensure_installed`; installed on first
         use, kept between runs).
+    :param services: optional services to run too (``('aodh',)``); each
+        costs start-up time, so none by default.
     """
 
     tmp_prefix = 'vmr-real-'
@@ -65,7 +67,7 @@ class RealCloud(Datacenter):
 
     def __init__(self, hosts=3, workdir=None, install=None, state_dir=None,
                  bmc=True, bmc_base_port=None, control_port=0,
-                 boot_delay=0.5, servers=0, **kwargs):
+                 boot_delay=0.5, servers=0, services=(), **kwargs):
         super().__init__(hosts=hosts, delays={'host_boot': boot_delay},
                          state_dir=state_dir or workdir, bmc=bmc,
                          bmc_base_port=bmc_base_port,
@@ -74,7 +76,7 @@ class RealCloud(Datacenter):
         self.workdir = workdir or self.state_dir
         self.openstack = RealServices(os.path.join(self.workdir, 'openstack'),
                                       hosts=host_names(hosts), install=install,
-                                      log=LOG.info)
+                                      log=LOG.info, services=services)
         self._conn = None
         self._conn_lock = threading.Lock()
         self._watcher = None

@@ -134,6 +134,26 @@ def nova(db, transport_url, auth_url, password, state, paste_ini):
     }
 
 
+#: Where Nova publishes its (unversioned) notifications when Aodh runs:
+#: exchange ``nova``, topic ``notifications``, priorities info and error.
+NOVA_NOTIFICATION_TOPIC = 'notifications'
+
+
+def nova_notifications():
+    """The nova.conf overlay that makes Nova publish notifications.
+
+    Off by default (no driver: Nova sends nothing); the real tier turns it
+    on only when Aodh runs, for the event bridge to read.  The legacy
+    unversioned format is the one Ceilometer's event definitions know
+    (``compute.instance.*``); it is Nova 34's default, said here anyway.
+    """
+    return {
+        'oslo_messaging_notifications': {
+            'driver': 'messagingv2', 'topics': NOVA_NOTIFICATION_TOPIC},
+        'notifications': {'notification_format': 'unversioned'},
+    }
+
+
 def nova_compute(host, state_path):
     """The per-host overlay of one nova-compute."""
     return {
@@ -201,3 +221,51 @@ def ml2():
                           '%s:100:999' % TENANT_PHYSNET},
         'securitygroup': {'enable_security_group': True},
     }
+
+
+#: Aodh's defaults, said here because the event bridge must agree with them:
+#: aodh-listener reads event notifications of priority ``sample`` on
+#: ``[listener] event_alarm_topic``; the evaluators hand alarms to
+#: aodh-notifier on ``notifier_topic``.
+AODH_EVENT_TOPIC = 'alarm.all'
+AODH_NOTIFIER_TOPIC = 'alarming'
+
+
+def aodh(db_url, transport_url, auth_url, password, paste_ini):
+    """aodh.conf of aodh-api, -evaluator, -notifier and -listener."""
+    return {
+        'DEFAULT': {
+            'use_stderr': True,
+            'transport_url': transport_url,
+            'notifier_topic': AODH_NOTIFIER_TOPIC,
+            # aodh-listener caches each project's event alarms for 60 s by
+            # default: an alarm created less than a minute after any event
+            # of its project would not be seen.  A lab creates alarms and
+            # fires them within seconds.
+            'event_alarm_cache_ttl': 0,
+        },
+        'database': {'connection': db_url},
+        'api': {'auth_mode': 'keystone', 'paste_config': paste_ini},
+        'keystone_authtoken': authtoken(auth_url, 'aodh', password),
+        # What the evaluators record alarm history and get trust tokens
+        # (trust+http actions) with.
+        'service_credentials': dict(service_auth(auth_url, 'aodh', password),
+                                    interface='public'),
+        'listener': {'event_alarm_topic': AODH_EVENT_TOPIC},
+        'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 0},
+    }
+
+
+def aodh_paste(text, conf_path):
+    """Aodh's api-paste.ini, its keystonemiddleware reading ``conf_path``.
+
+    Aodh's paste file gives auth_token ``oslo_config_project = aodh``: the
+    middleware then loads a configuration of its own from the default
+    places (``/etc/aodh/aodh.conf``), not the file the API was started
+    with; ``oslo_config_file`` names the file to load instead.
+    """
+    marker = '[filter:authtoken]\n'
+    if marker not in text:
+        raise RuntimeError("Aodh's api-paste.ini has no [filter:authtoken]")
+    return text.replace(marker, marker + 'oslo_config_file = %s\n'
+                        % conf_path)

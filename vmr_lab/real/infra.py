@@ -15,7 +15,7 @@ from vmr_lab.ports import free_port
 from vmr_lab.real.procs import Proc, run, wait_for
 
 DATABASES = ('keystone', 'placement', 'nova_api', 'nova', 'nova_cell0',
-             'glance', 'neutron')
+             'glance', 'neutron', 'aodh')
 DB_USER = 'openstack'
 DB_PASSWORD = 'vmr-db-secret'
 

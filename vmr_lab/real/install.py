@@ -5,7 +5,8 @@ name carries a short hash of ``constraints.txt`` (and of the Python
 version), so changing a pin builds a new one, and a stamp file written last
 marks an install as complete.  The stamp also records the hash of our
 drivers -- Nova's ``vmrfake.py`` and Neutron's ML2 ``vmrml2.py`` -- : a
-changed driver is copied in again (no pip run).
+changed driver is copied in again (no pip run).  ``eventbridge.py`` is not
+copied: it runs from here with the virtualenv's Python.
 A second call with nothing changed returns at once.
 
     python -m vmr_lab.real.install [--home DIR]
@@ -36,7 +37,7 @@ ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
 # What we install by name; every version (and every dependency's) comes
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
-                'neutron', 'gunicorn', 'PyMySQL')
+                'neutron', 'aodh', 'gunicorn', 'PyMySQL')
 STAMP = 'vmr-real-installed'
 
 
@@ -175,7 +176,8 @@ def ensure_installed(home=None, log=print):
         install_driver(real)
         subprocess.run([real.python, '-c', 'import nova.virt.vmrfake, '
                         'neutron.plugins.ml2.drivers.vmrfake, neutron.wsgi, '
-                        'keystone, glance, placement, gunicorn, pymysql'],
+                        'keystone, glance, placement, aodh.api.app, '
+                        'aodh.event, gunicorn, pymysql'],
                        check=True)
         _write_stamp(stamp, driver_hash)
         log('real tier: installed in %.1f s' % (time.monotonic() - t0))

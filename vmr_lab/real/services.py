@@ -1,4 +1,4 @@
-"""Run Keystone, Placement, Nova, Glance and Neutron from their releases.
+"""Run Keystone, Placement, Nova, Glance, Neutron (and Aodh) from their releases.
 
 :class:`RealServices` starts a private MariaDB and RabbitMQ, writes every
 service's configuration under ``workdir/etc``, syncs the databases, serves
@@ -9,6 +9,12 @@ driver).  Neutron is its API process only: ML2 with our ``vmrfake``
 mechanism driver binds every port, the ``router`` plugin keeps routers and
 floating IPs; no agent runs.  Every process has its own process group and log file under
 ``workdir/logs``; :meth:`RealServices.stop` ends all of them by PID.
+
+Aodh runs only when asked for (``services=('aodh',)``): aodh-api under
+gunicorn, aodh-evaluator, aodh-notifier and aodh-listener with their own
+database, and Nova publishes its notifications, which our event bridge
+(``eventbridge.py``, in Ceilometer's place) turns into the events
+aodh-listener evaluates.
 """
 
 import atexit
@@ -31,6 +37,12 @@ from vmr_lab.real.infra import MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
 from vmr_lab.real.procs import Proc, run, wait_for
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: Nova's notifications -> Ceilometer-style events on Aodh's topic
+EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
+#: services that run only when asked for (they cost start-up time)
+OPTIONAL_SERVICES = ('aodh',)
+AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
 ACCESS_LOG_FORMAT = ('%(h)s "%(r)s" status: %(s)s len: %(B)s '
@@ -61,7 +73,14 @@ class RealServices:
     def __init__(self, workdir, hosts=('compute-1', 'compute-2', 'compute-3'),
                  install=None,
                  admin_password='vmr-admin-secret',  # noqa: S107 - lab cloud
-                 log=print):
+                 log=print, services=()):
+        unknown = sorted(set(services) - set(OPTIONAL_SERVICES))
+        if unknown:
+            raise ValueError('unknown optional service(s) %s; the real tier '
+                             'can add %s' % (', '.join(unknown),
+                                             ', '.join(OPTIONAL_SERVICES)))
+        #: the optional services this run starts (``aodh``)
+        self.services = tuple(sorted(set(services)))
         self.workdir = os.path.abspath(workdir)
         self.hosts = tuple(hosts)
         self.install = install
@@ -73,7 +92,8 @@ class RealServices:
         self.db = MariaDB(self.workdir)
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
-                      ('keystone', 'placement', 'nova', 'glance', 'neutron')}
+                      ('keystone', 'placement', 'nova', 'glance', 'neutron')
+                      + self.services}
         self.endpoints = {
             'identity': 'http://127.0.0.1:%d/v3' % self.ports['keystone'],
             'placement': 'http://127.0.0.1:%d' % self.ports['placement'],
@@ -81,6 +101,9 @@ class RealServices:
             'image': 'http://127.0.0.1:%d' % self.ports['glance'],
             'network': 'http://127.0.0.1:%d' % self.ports['neutron'],
         }
+        if self.aodh:
+            self.endpoints['alarming'] = ('http://127.0.0.1:%d'
+                                          % self.ports['aodh'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -95,6 +118,11 @@ class RealServices:
     @property
     def auth_url(self):
         return self.endpoints['identity']
+
+    @property
+    def aodh(self):
+        """Whether this run has Aodh."""
+        return 'aodh' in self.services
 
     # -- helpers -----------------------------------------------------------
 
@@ -171,13 +199,16 @@ class RealServices:
         self._phase('API servers', t0)
         t0 = time.monotonic()
         conn = self.admin()
-        catalog.register_services(conn, (
+        services = [
             ('nova', 'nova', 'compute', self.endpoints['compute']),
             ('placement', 'placement', 'placement',
              self.endpoints['placement']),
             ('glance', 'glance', 'image', self.endpoints['image']),
-            ('neutron', 'neutron', 'network', self.endpoints['network']),
-        ), SERVICE_PASSWORD)
+            ('neutron', 'neutron', 'network', self.endpoints['network'])]
+        if self.aodh:
+            services.append(('aodh', 'aodh', 'alarming',
+                             self.endpoints['alarming']))
+        catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
         self._phase('catalog+users', t0)
@@ -185,6 +216,8 @@ class RealServices:
         nova_conf = ['--config-file', self._conf('nova')]
         for binary in ('nova-conductor', 'nova-scheduler'):
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
+        if self.aodh:
+            self._start_aodh_daemons()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
@@ -193,6 +226,8 @@ class RealServices:
             for topic, name in (('conductor', 'nova-conductor'),
                                 ('scheduler', 'nova-scheduler')):
                 self._wait_consuming(topic, self.procs[name])
+            if self.aodh:
+                self._wait_aodh_daemons()
             flavors.result()
             self.image_id = image.result()
             self.networks = networks.result()
@@ -222,11 +257,24 @@ class RealServices:
             self.db.url('glance'), self.auth_url, SERVICE_PASSWORD,
             os.path.join(self.state, 'glance'),
             os.path.join(self.etc, 'glance', 'glance-api-paste.ini')))
-        config.write_ini(self._conf('nova'), config.nova(
+        nova = config.nova(
             {db: self.db.url(db) for db in ('nova_api', 'nova', 'nova_cell0')},
             self.mq.url, self.auth_url, SERVICE_PASSWORD,
             os.path.join(self.state, 'nova'),
-            os.path.join(self.etc, 'nova', 'api-paste.ini')))
+            os.path.join(self.etc, 'nova', 'api-paste.ini'))
+        if self.aodh:
+            nova.update(config.nova_notifications())
+        config.write_ini(self._conf('nova'), nova)
+        if self.aodh:
+            paste = os.path.join(self.etc, 'aodh', 'api-paste.ini')
+            config.write_ini(self._conf('aodh'), config.aodh(
+                self.db.url('aodh'), self.mq.url, self.auth_url,
+                SERVICE_PASSWORD, paste))
+            with open(os.path.join(inst.site_packages, 'aodh', 'api',
+                                   'api-paste.ini')) as fh:
+                text = config.aodh_paste(fh.read(), self._conf('aodh'))
+            with open(paste, 'w') as fh:
+                fh.write(text)
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
@@ -268,10 +316,19 @@ class RealServices:
                 os.path.join(self.log_dir, 'neutron-db-manage.log'))
             self.timings['neutron db sync'] = round(time.monotonic() - t0, 2)
 
-        with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        def aodh():
+            t0 = time.monotonic()
+            run([self.install.bin('aodh-dbsync'), '--config-file',
+                 self._conf('aodh')],
+                os.path.join(self.log_dir, 'aodh-dbsync.log'))
+            self.timings['aodh db sync'] = round(time.monotonic() - t0, 2)
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
             jobs = [pool.submit(keystone), pool.submit(nova),
                     pool.submit(glance), pool.submit(neutron),
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
+            if self.aodh:
+                jobs.append(pool.submit(aodh))
             for job in jobs:
                 job.result()
 
@@ -300,14 +357,70 @@ class RealServices:
                            'OS_NEUTRON_CONFIG_FILES':
                                'neutron.conf;ml2_conf.ini'},
                        access_log=True)
-        for name, port in (('keystone', p['keystone']),
-                           ('placement', p['placement']),
-                           ('nova-api', p['nova']),
-                           ('glance-api', p['glance']),
-                           ('neutron-api', p['neutron'])):
+        apis = [('keystone', p['keystone']), ('placement', p['placement']),
+                ('nova-api', p['nova']), ('glance-api', p['glance']),
+                ('neutron-api', p['neutron'])]
+        if self.aodh:
+            # Aodh's WSGI module (aodh.wsgi.api) reads only the default
+            # config locations (/etc/aodh): gunicorn calls the factory
+            # with our file instead.
+            self._gunicorn('aodh-api', 'aodh.api.app:build_wsgi_app(argv=%r)'
+                           % ['--config-file', self._conf('aodh')],
+                           p['aodh'], {}, access_log=True)
+            apis.append(('aodh-api', p['aodh']))
+        for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,
                      self.procs[name])
+
+    # -- Aodh --------------------------------------------------------------
+
+    def _start_aodh_daemons(self):
+        """aodh-evaluator, -notifier and -listener, and the event bridge."""
+        self._aodh_t0 = time.monotonic()
+        for binary in AODH_DAEMONS:
+            self._spawn(binary, [self.install.bin(binary), '--config-file',
+                                 self._conf('aodh')])
+        self._spawn('eventbridge', [
+            self.install.python, EVENT_BRIDGE, '--transport-url', self.mq.url,
+            '--topic', config.NOVA_NOTIFICATION_TOPIC,
+            '--event-topic', config.AODH_EVENT_TOPIC])
+
+    def _wait_aodh_daemons(self):
+        """Until each reads its queue (notifications of priority sample
+        for Aodh's two, info for the bridge)."""
+        for queue, name in (
+                (config.AODH_EVENT_TOPIC + '.sample', 'aodh-listener'),
+                (config.AODH_NOTIFIER_TOPIC + '.sample', 'aodh-notifier'),
+                (config.NOVA_NOTIFICATION_TOPIC + '.info', 'eventbridge')):
+            self._wait_consuming(queue, self.procs[name])
+        if not self.procs['aodh-evaluator'].alive():
+            raise RuntimeError('aodh-evaluator exited; see %s'
+                               % self.procs['aodh-evaluator'].log_path)
+        self.timings['aodh daemons consuming'] = round(
+            time.monotonic() - self._aodh_t0, 2)
+
+    def aodh_request(self, method, path, conn=None, **kwargs):
+        """A call to Aodh's API (``/v2/alarms``...) as ``conn`` (admin by
+        default); keystoneauth raises on an error status."""
+        if not self.aodh:
+            raise RuntimeError('this real tier runs without Aodh: start it '
+                               "with services=('aodh',)")
+        conn = conn or self.admin()
+        return conn.session.request(self.endpoints['alarming'] + path,
+                                    method, **kwargs)
+
+    def create_alarm(self, body, conn=None):
+        """POST ``body`` to Aodh's ``/v2/alarms``; the created alarm."""
+        return self.aodh_request('POST', '/v2/alarms', conn,
+                                 json=body).json()
+
+    def get_alarm(self, alarm_id, conn=None):
+        return self.aodh_request('GET', '/v2/alarms/%s' % alarm_id,
+                                 conn).json()
+
+    def delete_alarm(self, alarm_id, conn=None):
+        self.aodh_request('DELETE', '/v2/alarms/%s' % alarm_id, conn)
 
     def _create_networks(self):
         t0 = time.monotonic()

@@ -140,8 +140,55 @@ def test_public_endpoints_need_no_keystone_token(kapi):
                                       'current': 'ok'},
                   headers={'X-VMR-Token': WEBHOOK_TOKEN})
     assert r.status_code == 202
-    r = kapi.post('/v1/alarms/aodh', {}, headers=as_('admin-token'))
+    r = kapi.post('/v1/alarms/alertmanager', {}, headers=as_('admin-token'))
     assert r.status_code == 401  # a Keystone token is no webhook token
+
+
+AODH_BODY = {'alarm_id': 'a1', 'alarm_name': 'vm-down', 'current': 'alarm',
+             'previous': 'ok', 'severity': 'critical', 'reason': 'r',
+             'reason_data': {}}
+
+
+def stored_events(api):
+    kvs, _ = api.store.get_prefix(api.store.keys.events)
+    return [kv.json() for kv in kvs]
+
+
+def test_aodh_trust_token_passes_keystone_and_the_policy(kapi):
+    """Aodh's trust+http actions send the alarm creator's token."""
+    r = kapi.post('/v1/alarms/aodh', AODH_BODY, headers=as_('admin-token'))
+    assert r.status_code == 202, r.text
+    (event,) = stored_events(kapi)
+    assert event['authenticated_by'] == 'Keystone token of alice@ops'
+    assert event['events'][0]['name'] == 'vm-down'
+
+
+@pytest.mark.parametrize('token', ['member-token', 'reader-token'])
+def test_aodh_token_without_admin_is_403(kapi, token):
+    r = kapi.post('/v1/alarms/aodh', AODH_BODY, headers=as_(token))
+    assert r.status_code == 403
+    assert 'vmr:alarm:aodh' in r.json()['error']['message']
+    assert stored_events(kapi) == []
+
+
+def test_aodh_bad_token_is_401_even_with_the_webhook_token(kapi):
+    # A token that is sent is a token that is checked: no fallback.
+    r = kapi.post('/v1/alarms/aodh', AODH_BODY, headers=dict(
+        as_('forged'), **{'X-VMR-Token': WEBHOOK_TOKEN}))
+    assert r.status_code == 401
+    assert stored_events(kapi) == []
+
+
+def test_noauth_api_ignores_claimed_identity_on_webhooks(api):
+    r = api.post('/v1/alarms/aodh', AODH_BODY, headers={
+        'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin',
+        'X-User-Name': 'mallory', 'X-Auth-Token': 'anything'})
+    assert r.status_code == 401
+    assert stored_events(api) == []
+    r = api.post('/v1/alarms/aodh', AODH_BODY,
+                 headers={'X-VMR-Token': WEBHOOK_TOKEN})
+    assert r.status_code == 202
+    assert stored_events(api)[0]['authenticated_by'] == 'token'
 
 
 def test_real_auth_token_middleware_refuses_a_missing_token(etcd_server):
