@@ -21,7 +21,7 @@ from vmr_common.reach import ring
 class Policy:
     """The detection knobs, taken from ``[coordinator]`` and ``[heartbeat]``."""
 
-    grace: float = 3.0
+    grace: float = 2.0
     ttl: float = 3.0
     probe_timeout: float = 2.0
     probers: int = 3

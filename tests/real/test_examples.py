@@ -4,7 +4,7 @@ The lab test (``tests/functional/actions/test_shipped_examples.py``)
 validates and dry-runs each example and runs its action on the lab; here
 the same action, with the example's own params, runs on the real tier --
 the referee -- wherever the service it drives is real.  The real tier has
-Keystone, Placement, Nova and Glance: examples that need Neutron, Octavia,
+Keystone, Placement, Nova, Glance and Neutron: examples that need Octavia,
 Cinder or Mistral are skipped, naming the missing service.
 
 Site-specific values the real tier cannot have are replaced, and say so:
@@ -15,7 +15,8 @@ import pytest
 
 from tests.functional.actions.conftest import context, run
 from tests.functional.actions.test_shipped_examples import EXAMPLES, load
-from tests.real.test_actions import assert_logged_by_nova, fence
+from tests.real.test_actions import fence
+from tests.real.test_network import assert_logged, floating_ip, port_of
 from vmr_coordinator import contracts
 
 MISSING = 'real %s not in the real tier yet (issue 16)'
@@ -24,9 +25,7 @@ MISSING = 'real %s not in the real tier yet (issue 16)'
 pytestmark = pytest.mark.timeout(1200)
 
 SKIPPED = {
-    'boot_from_snapshot.yaml': MISSING % 'Neutron (move_floating_ips) and '
-                                         'Cinder (reattach_volumes)',
-    'fip_failover.yaml': MISSING % 'Neutron',
+    'boot_from_snapshot.yaml': MISSING % 'Cinder (reattach_volumes)',
     'lb_failover.yaml': MISSING % 'Octavia',
     'mistral.yaml': MISSING % 'Mistral',
     'webhook.yaml': 'webhook calls no OpenStack service: its delivery to a '
@@ -140,6 +139,29 @@ def live_migrate_to_spare(cloud, conn, request, params):
                                              'compute-3')
 
 
+def fip_pair(cloud, conn, request, params):
+    """An active/standby pair on the private network, the active one's
+    floating IP from public; the active one's host is fenced."""
+    def member(name, host, role):
+        return cloud.boot(name, host, {'vmr_pair': 'vpn', 'vmr_role': role,
+                                       'app': 'vpn'})
+    active = member('vpn-a', 'compute-1', 'active')
+    standby = member('vpn-b', 'compute-2', 'standby')
+    fip = floating_ip(conn, active)
+    request.addfinalizer(lambda: conn.network.delete_ip(fip))
+    target = port_of(conn, standby)
+    fence(cloud, conn, 'compute-1')
+
+    def check():
+        moved = conn.network.get_ip(fip.id)
+        assert (moved.port_id, moved.fixed_ip_address) == (
+            target.id, target.fixed_ips[0]['ip_address'])
+        roles = {s.name: conn.compute.get_server(s.id).metadata['vmr_role']
+                 for s in (active, standby)}
+        assert roles == {'vpn-a': 'standby', 'vpn-b': 'active'}
+    return active, params, check
+
+
 def hard_reboot_db(cloud, conn, request, params):
     server = boot(cloud, conn, 'db-3', 'compute-1', {'tier': 'db'})
     return server, params, lambda: stayed_on(cloud, conn, server,
@@ -192,6 +214,7 @@ SETUPS = {
     'alarm-aodh.yaml': reboot_from_error,
     'evacuable.yaml': evacuate_large,
     'evacuate.yaml': evacuate_web,
+    'fip_failover.yaml': fip_pair,
     'instance-down-rebuild.yaml': rebuild_frontend,
     'live_migrate.yaml': live_migrate_web,
     'maintenance-live-migrate-spares.yaml': live_migrate_to_spare,
@@ -221,6 +244,6 @@ def test_example_action_on_real_nova(name, cloud, conn, request):
                                          dict(contract.action.params))
     _, result = run(contract.action.type, params, context(
         conn, server, 'compute-1', timeout=90, poll=0.2))
-    assert_logged_by_nova(cloud, result)
+    assert_logged(cloud, result)
     check()
     assert cloud.monitor.violations() == []

@@ -9,9 +9,13 @@ OPTS = [
                  help='Seconds between two healer cycles (P). Each cycle '
                       'takes one snapshot of etcd and decides. Must be at '
                       'most heartbeat ttl/2.'),
-    cfg.FloatOpt('grace', default=3.0, min=0.0,
+    cfg.FloatOpt('grace', default=2.0, min=0.0,
                  help='Seconds a host must stay absent from the agent group '
-                      'before it is declared failed (0 is fine in the lab).'),
+                      'before it is declared failed. An agent stalled for up '
+                      'to about heartbeat ttl + grace (5 s at the defaults) '
+                      'rejoins before it could be fenced; the default is '
+                      'measured in doc/benchmarks.rst (false positives). 0 is '
+                      'fine in the lab.'),
     cfg.FloatOpt('leader_ttl', default=6.0, min=2.0,
                  help='Lease TTL L of the leader key. Failover takes at most '
                       'about L + period.'),
