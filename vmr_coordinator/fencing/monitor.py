@@ -126,6 +126,8 @@ class FencePathMonitor:
         self._stop = threading.Event()
         self._thread = None
         self._workers = []
+        #: the last fence profiles load error (logged once, not per host)
+        self._profiles_error = None
 
     # -- the thread ------------------------------------------------------
     def start(self):
@@ -170,6 +172,15 @@ class FencePathMonitor:
             profiles = self.profiles()
         except base.FenceConfigError as exc:
             profiles = exc      # every host's record will say it
+            if str(exc) != self._profiles_error:
+                # one line for the cause, not one per host
+                LOG.error('fence path check: %s; no host can be fenced '
+                          'until this is fixed', exc)
+            self._profiles_error = str(exc)
+        else:
+            if self._profiles_error is not None:
+                LOG.info('fence path check: the fence profiles load again')
+            self._profiles_error = None
         start = self.clock()
         started = 0
         for offset, host in spread(due_hosts(snap), self.interval):
@@ -259,7 +270,10 @@ class FencePathMonitor:
         self.store.guarded(guard, [Op.put(self.store.keys.fence_check(host),
                                           record)])
         was_ok = None if previous is None else bool(previous.get('ok'))
-        if not record['ok'] and was_ok is not False:
+        if isinstance(profiles, Exception):
+            # run_round logged the cause once for every host
+            LOG.debug('fence path of %s not checked: %s', host, profiles)
+        elif not record['ok'] and was_ok is not False:
             LOG.error('fence path of %s FAILED: %s; the host could not be '
                       'fenced now (vmr fence test %s shows every rung)',
                       host, failure_summary(record), host)

@@ -141,6 +141,37 @@ def test_a_dead_bmc_is_not_ok_a_live_one_is(full_conf, store, leader,
                for r in caplog.records)
 
 
+def test_a_missing_profiles_file_is_one_error_not_one_per_host(
+        full_conf, store, leader, tmp_path, caplog):
+    for i in range(5):
+        add_host(store, 'compute-%d' % i)
+    missing = tmp_path / 'absent.yaml'
+    monitor = make_monitor(full_conf, store, leader, str(missing))
+
+    with caplog.at_level(logging.INFO, logger=monitor_mod.__name__):
+        assert monitor.run_round(wait=True) == 5
+        assert monitor.run_round(wait=True) == 5
+    checks = monitor_mod.read_results(store)
+    assert len(checks) == 5 and not any(c['ok'] for c in checks.values())
+    assert all('cannot be read' in c['error'] for c in checks.values())
+    errors = [r.getMessage() for r in caplog.records
+              if r.levelno == logging.ERROR]
+    assert len(errors) == 1, errors      # the cause, once over two rounds
+    assert str(missing) in errors[0] and 'no host can be fenced' in errors[0]
+
+    # the file appears (for other hosts): its return is said once
+    missing.write_text(yaml.safe_dump({'profiles': {'rack': {
+        'hosts': {'other': {'address': '127.0.0.1', 'port': 1,
+                            'password': 'x'}},
+        'ladder': [{'driver': 'ipmi', 'username': 'admin'}]}}}))
+    os.chmod(missing, 0o600)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=monitor_mod.__name__):
+        monitor.run_round(wait=True)
+    assert any('fence profiles load again' in r.getMessage()
+               for r in caplog.records)
+
+
 def test_a_deposed_leader_records_nothing(full_conf, store, leader,
                                           make_bmc, tmp_path):
     path = write_profiles(tmp_path / 'profiles.yaml',
