@@ -94,6 +94,12 @@ class Keyspace:
         """The directory of tooz group ``group`` (its members below it)."""
         return '%sgroups/%s/' % (self.root, group)
 
+    @staticmethod
+    def legacy_group(group):
+        """Where older agents joined ``group`` (tooz's global layout,
+        ``tooz/groups/<group>/``): read during an upgrade, never written."""
+        return 'tooz/groups/%s/' % group
+
     def member(self, group, host):
         return self.group(group) + host
 

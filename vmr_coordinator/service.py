@@ -130,9 +130,12 @@ class Coordinator:
         self.start_api()
         for watcher in self.watchers:
             watcher.start()
+        legacy = None
         while not self._stop.is_set():
             started = time.monotonic()
             self._wake.clear()
+            if legacy is None:
+                legacy = self.check_legacy_membership()
             sentence = self._cycle()
             if sentence.startswith(ETCD_FAULTS):
                 # a lost etcd stops all healing: ERROR, repeated with
@@ -146,6 +149,22 @@ class Coordinator:
             elapsed = time.monotonic() - started
             if self._wake.wait(max(0.0, period - elapsed)):
                 self._stop.wait(MIN_GAP)
+
+    def check_legacy_membership(self):
+        """Read older agents at their old group key too, when
+        some are there (an upgrade that began with the coordinators); None
+        until etcd answered."""
+        from vmr_coordinator import snapshot as snapshot_mod
+        group = self.conf.heartbeat.group
+        legacy = snapshot_mod.probe_legacy_membership(self.store, group)
+        if legacy:
+            LOG.warning('agents of an older VMR are in group %s at its old key '
+                        '(%s): counting them live too until they are '
+                        'upgraded; restart this coordinator after the last '
+                        'agent to stop reading it', group,
+                        self.store.keys.legacy_group(group))
+        self.store.legacy_membership = bool(legacy)
+        return legacy
 
     def check_etcd_version(self):
         """Warn about an etcd that VMR's reads can crash; the version, or

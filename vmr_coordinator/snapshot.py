@@ -10,6 +10,7 @@ decision.
 import logging
 
 from vmr_common import exceptions
+from vmr_common.keys import Keyspace
 from vmr_common.store import KeyValue, Op
 
 LOG = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ class Snapshot:
     """Everything one healer cycle needs, read at one etcd revision."""
 
     def __init__(self, revision, hosts, members, journal, probes, contracts,
-                 paused, brake, leader, corrupt, duplicates=()):
+                 paused, brake, leader, corrupt, duplicates=(),
+                 legacy_members=()):
         self.revision = revision
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
@@ -113,6 +115,9 @@ class Snapshot:
         #: agents refused because another live agent holds their host name
         #: (their reports under ``duplicate_agents/``), sorted by host
         self.duplicates = list(duplicates)
+        #: live agents found only at the old membership key (an upgrade
+        #: in progress): counted live, named so the operator upgrades them
+        self.legacy_members = sorted(legacy_members)
 
     def live(self, host):
         return host in self.members
@@ -182,7 +187,8 @@ def take(store, group, cache=None):
         Op.get(keys.brake),
         Op.get(keys.leader),
         Op.get(keys.duplicate_agents, prefix=True),
-    ])
+    ] + ([Op.get(keys.legacy_group(group), prefix=True)]
+         if store.legacy_membership else []))
     responses = result.responses
     if incremental:
         try:
@@ -206,8 +212,9 @@ def take(store, group, cache=None):
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
     (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
-     leader_kvs, duplicate_kvs) = [
+     leader_kvs, duplicate_kvs, *legacy_kvs) = [
         [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
+    legacy_kvs = legacy_kvs[0] if legacy_kvs else ()
     corrupt = []
 
     def load(kv, fields=None, required=()):
@@ -279,10 +286,15 @@ def take(store, group, cache=None):
             continue  # the group's own key
         members[name] = Member(name, caps, int(raw.get('lease', 0)),
                                int(raw.get('create_revision', 0)))
+    legacy = _legacy_members(keys.legacy_group(group), legacy_kvs, members,
+                             corrupt)
+    members.update(legacy)
     if cache is not None:
         cache.hosts, cache.members = host_cache, member_cache
         cache.host_view = (dict(hosts), host_corrupt)
-        cache.member_view = (dict(members), corrupt[len(host_corrupt):])
+        cache.member_view = (
+            {n: m for n, m in members.items() if n not in legacy},
+            corrupt[len(host_corrupt):])
         cache.revision = result.revision
 
     journal = {}
@@ -324,7 +336,45 @@ def take(store, group, cache=None):
     for key, reason in corrupt:
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
-                    contracts, paused, brake, leader, corrupt, duplicates)
+                    contracts, paused, brake, leader, corrupt, duplicates,
+                    legacy)
+
+
+def probe_legacy_membership(store, group):
+    """Whether agents of an older VMR are in ``group`` at their old key
+    (``tooz/groups/<group>/``): true during a rolling upgrade that began
+    with the coordinators.  False when nobody is there or when our etcd
+    role cannot read it (a cluster set up with the one-prefix role never
+    had old agents).  The coordinator asks once at start and sets
+    ``store.legacy_membership``; :func:`take` then reads both keys.
+    None when etcd cannot answer now (ask again)."""
+    try:
+        kvs, _rev = store.get_prefix(store.keys.legacy_group(group))
+    except exceptions.StoreUnavailable:
+        return None
+    except exceptions.StoreError as exc:
+        LOG.debug('legacy membership not readable: %s', exc)
+        return False
+    return any(Keyspace.name_in(store.keys.legacy_group(group), kv.key)
+               for kv in kvs)
+
+
+def _legacy_members(legacy_dir, kvs, members, corrupt):
+    """Members that joined at the old key (``tooz/groups/<group>/``)
+    and not at the current one: during a rolling upgrade an old agent is
+    alive, not failed.  ``corrupt`` gets the unreadable ones."""
+    out = {}
+    for kv in kvs:
+        name = Keyspace.name_in(legacy_dir, kv.key)
+        if not name or '/' in name or name in members:
+            continue
+        try:
+            caps = kv.capabilities()
+        except exceptions.CorruptRecord as exc:
+            corrupt.append((kv.key, str(exc)))
+            caps = {}
+        out[name] = Member(name, caps, kv.lease, kv.create_revision)
+    return out
 
 
 #: :func:`_current`'s answer when a prefix did not move since the cache

@@ -146,6 +146,10 @@ SCHEMAS = {
                            'operator guide), unknown.'),
         'contracts': INT, 'revision': INT,
         'corrupt_keys': {'type': 'array', 'items': STR},
+        'legacy_members': {
+            'type': 'array', 'items': STR, 'description': 'Live agents '
+            'of an older VMR, found at their old group key during an '
+            'upgrade: upgrade them.'},
         'duplicate_agents': {
             'type': 'array', 'description': 'Agents refused because '
             'another live agent holds their host name (a cloned image?): '

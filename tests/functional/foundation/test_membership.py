@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+from tooz import utils as tooz_utils
 
 from tests.procs import Cluster, ServiceProcess, wait_for
 from vmr_agent.membership import Membership
@@ -208,3 +209,41 @@ def test_a_cloned_agent_process_never_evicts_the_first(etcd_server):
         clone.stop()
         cluster.cleanup()
         store.delete(store.keys.root, prefix=True)
+
+
+def test_agents_older_than_0_9_at_the_old_key_count_live(store):
+    """An upgrade that begins with the coordinators: old agents still beat
+    at tooz's global key; a coordinator that found them there at start
+    counts them live (and names them) until they move."""
+    group = 'legacy-%s' % os.urandom(4).hex()
+    legacy_dir = store.keys.legacy_group(group)
+    try:
+        assert snapshot_mod.probe_legacy_membership(store, group) is False
+        lease = store.grant(30)
+        # what tooz's etcd3gw driver wrote: a bare group key, msgpack caps
+        store.put(legacy_dir.rstrip('/'), b'')
+        store.put(legacy_dir + 'compute-1', tooz_utils.dumps(
+            {'host': 'compute-1', 'boot_id': 'old'}), lease=lease)
+        new = Membership(store, 'compute-2', group, TTL, clock=Clock())
+        assert new.join({'host': 'compute-2', 'boot_id': 'new'}) == 'joined'
+
+        # not asked (a cluster without old agents): only the new key counts
+        snap = snapshot_mod.take(store, group)
+        assert sorted(snap.members) == ['compute-2']
+        assert snapshot_mod.probe_legacy_membership(store, group) is True
+        store.legacy_membership = True
+        cache = snapshot_mod.SnapshotCache()
+        for _ in range(2):      # the full read, then the incremental one
+            snap = snapshot_mod.take(store, group, cache)
+            assert sorted(snap.members) == ['compute-1', 'compute-2']
+            assert snap.legacy_members == ['compute-1']
+            assert snap.members['compute-1'].capabilities['boot_id'] == 'old'
+            assert snap.members['compute-1'].lease == lease
+
+        # the old agent stops (its lease ends): gone from both views
+        store.revoke(lease)
+        snap = snapshot_mod.take(store, group, cache)
+        assert sorted(snap.members) == ['compute-2']
+        assert snap.legacy_members == []
+    finally:
+        store.delete(legacy_dir.rstrip('/'), prefix=True)

@@ -52,6 +52,8 @@ class ClusterResource(ResourceBase):
                                (d.get('state', 'detected') for d, _r in
                                 snap.journal.values()), models.RecoveryState.ALL)},
             'members': sorted(snap.members),
+            # live members found only at the old group key (upgrade)
+            'legacy_members': snap.legacy_members,
             # how the live agents renew their lease ('unknown': an agent
             # older than the capability)
             'heartbeats': metrics.count_by(
