@@ -227,6 +227,27 @@ class _LabBmc(pyghmi_bmc.Bmc):
         super().handle_raw_request(request, session)
 
 
+class PowerState:
+    """The power of a host that is nothing else: what a BMC of
+    :class:`BmcServer` drives when no lab host stands behind it (fencing
+    tests, benchmarks).  ``requests`` lists every state asked for."""
+
+    def __init__(self, power='on'):
+        self.power = power
+        self.requests = []
+
+    def get_power(self):
+        return self.power
+
+    def set_power(self, state):
+        self.requests.append(state)
+        if state in ('off', 'shutdown'):
+            self.power = 'off'
+        elif state in ('on', 'reset', 'cycle', 'boot'):
+            self.power = 'on'
+        return self.power
+
+
 class BmcHandle:
     """A virtual BMC added to a :class:`BmcServer`, with fault switches.
 

@@ -19,7 +19,6 @@ Run::
 import argparse
 import json
 import os
-import socket
 import sys
 import time
 
@@ -28,31 +27,13 @@ from oslo_config import cfg
 from tests.benchmarks import stats
 from vmr_common.conf import fencing as fencing_conf
 from vmr_coordinator.fencing import base
-from vmr_lab.bmc import BmcServer
+from vmr_lab.bmc import BmcServer, PowerState
+from vmr_lab.ports import free_udp_port
 from vmr_lab.redfish import RedfishServer
 
 DRIVERS = ('ipmi', 'fence_agent', 'redfish')
 USER = 'bench'
 PASSWORD = 'bench-password'  # noqa: S105 - loopback lab BMC
-
-
-class Power:
-    """In-memory power state of one simulated host."""
-
-    def __init__(self):
-        self.state = 'on'
-
-    def get(self):
-        return self.state
-
-    def set(self, value):
-        self.state = 'off' if value in ('off', 'shutdown') else 'on'
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def make_conf(poll_interval):
@@ -65,15 +46,15 @@ def make_conf(poll_interval):
 
 def bench_driver(driver, runs, conf, bmcs, redfish, timeout):
     """Fence ``runs`` times with ``driver``; return (durations, failures)."""
-    power = Power()
+    power = PowerState()
     if driver == 'redfish':
-        redfish.add_system('bench-%d' % id(power), power.get, power.set)
+        redfish.add_system('bench-%d' % id(power), power.get_power, power.set_power)
         options = {'address': redfish.url, 'username': USER,
                    'password': PASSWORD, 'system': 'bench-%d' % id(power)}
     else:
         port = free_udp_port()
-        bmcs.add('bench-%s' % driver, port, USER, PASSWORD, power.get,
-                 power.set)
+        bmcs.add('bench-%s' % driver, port, USER, PASSWORD, power.get_power,
+                 power.set_power)
         options = {'address': '127.0.0.1', 'port': port, 'username': USER,
                    'password': PASSWORD}
         if driver == 'fence_agent':
@@ -85,11 +66,11 @@ def bench_driver(driver, runs, conf, bmcs, redfish, timeout):
     durations, failures = [], []
     fencer.fence(target, timeout)  # warm-up: imports, first login
     for _ in range(runs):
-        power.state = 'on'
+        power.power = 'on'
         start = time.monotonic()
         result = fencer.fence(target, timeout)
         elapsed = time.monotonic() - start
-        if result.verified and power.state == 'off':
+        if result.verified and power.power == 'off':
             durations.append(elapsed)
         else:
             failures.append(result.error or 'not verified')

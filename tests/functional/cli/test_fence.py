@@ -11,25 +11,10 @@ import uuid
 import pytest
 import yaml
 
-from vmr_lab.bmc import BmcServer
+from vmr_lab.bmc import BmcServer, PowerState
 from vmr_lab.ports import free_udp_port
 
 USER = 'fence-admin'
-
-
-class Power:
-    """A simulated host's power, driven by its BMC."""
-
-    def __init__(self):
-        self.state = 'on'
-        self.requests = []
-
-    def get(self):
-        return self.state
-
-    def set(self, state):
-        self.requests.append(state)
-        self.state = 'off' if state in ('off', 'shutdown') else 'on'
 
 
 @pytest.fixture(scope='module')
@@ -43,11 +28,11 @@ def bmc_server():
 def lab_host(bmc_server, api, tmp_path):
     """compute-1 behind a BMC; a profiles file whose first rung has a wrong
     password and whose second is right."""
-    power = Power()
+    power = PowerState()
     name = 'bmc-%s' % uuid.uuid4().hex[:8]
     password = 'pw-%s' % uuid.uuid4().hex[:8]
     handle = bmc_server.add(name, free_udp_port(), USER, password,
-                            power.get, power.set)
+                            power.get_power, power.set_power)
 
     def write(ladder_passwords):
         data = {'profiles': {'rack': {
@@ -108,7 +93,7 @@ def test_power_cycle_needs_yes_and_maintenance(vmr, api, lab_host):
     out, _err = vmr('fence', 'test', 'compute-1', '--power-cycle', '--yes')
     assert 'power cycle via ipmi in ' in out
     assert lab_host.requests == ['off', 'on']
-    assert lab_host.state == 'on'
+    assert lab_host.power == 'on'
 
 
 def test_status_names_a_host_whose_fence_path_failed(vmr, api, lab_host):

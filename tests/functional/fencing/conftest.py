@@ -18,7 +18,7 @@ from oslo_config import cfg
 
 from vmr_common.conf import fencing as fencing_conf
 from vmr_lab.ports import free_udp_port
-from vmr_lab.bmc import BmcServer
+from vmr_lab.bmc import BmcServer, PowerState
 
 FENCE_IPMILAN = '/usr/sbin/fence_ipmilan'
 IPMITOOL = shutil.which('ipmitool') or '/usr/bin/ipmitool'
@@ -31,24 +31,6 @@ needs_fence_ipmilan = pytest.mark.skipif(
 needs_ipmitool = pytest.mark.skipif(
     not os.access(IPMITOOL, os.X_OK),
     reason='ipmitool is not installed (Debian package ipmitool)')
-
-
-class SimPower:
-    """The power state of a simulated host, as a BMC drives it."""
-
-    def __init__(self):
-        self.power = 'on'
-        self.requests = []
-
-    def get_power(self):
-        return self.power
-
-    def set_power(self, state):
-        self.requests.append(state)
-        if state in ('off', 'shutdown'):
-            self.power = 'off'
-        elif state in ('on', 'reset', 'cycle'):
-            self.power = 'on'
 
 
 class Bmc:
@@ -90,7 +72,7 @@ def make_bmc(bmc_server):
     def make(password=None):
         name = 'bmc-%s' % uuid.uuid4().hex[:8]
         password = password or 'pw-%s' % uuid.uuid4().hex[:12]
-        host = SimPower()
+        host = PowerState()
         handle = bmc_server.add(name, free_udp_port(), BMC_USER, password,
                                 host.get_power, host.set_power)
         created.append(name)
