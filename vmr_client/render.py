@@ -3,6 +3,7 @@ recovery timeline."""
 
 import datetime
 import json
+import time
 
 from cliff import columns
 
@@ -56,11 +57,70 @@ def format_vrrp(pairs):
     return '\n'.join(lines) or 'none'
 
 
+class Shown(columns.FormattableColumn):
+    """A value with its text for people: ``human`` in tables and ``-f
+    value``/``csv``, ``value`` itself (numbers, states, mappings) in
+    ``-f json``/``yaml``."""
+
+    def __init__(self, value, human):
+        super().__init__(value)
+        self._human = human
+
+    def human_readable(self):
+        return self._human
+
+
+#: the formatters that get values; the others (table, value, csv, shell)
+#: get :class:`Shown`'s text
+MACHINE_FORMATS = ('json', 'yaml')
+
+
+def humanize(values, formatter):
+    """``values`` (one row) with each :class:`Shown` replaced by its text,
+    unless ``formatter`` is one of :data:`MACHINE_FORMATS`."""
+    if formatter in MACHINE_FORMATS:
+        return tuple(values)
+    return tuple(v.human_readable() if isinstance(v, Shown) else v
+                 for v in values)
+
+
 class TimeColumn(columns.FormattableColumn):
-    """An epoch time: UTC text in tables, the number in json/yaml."""
+    """An epoch time: UTC text in tables, ISO-8601 in json/yaml."""
 
     def human_readable(self):
         return fmt_time(self._value)
+
+    def machine_readable(self):
+        return iso_time(self._value)
+
+
+class AgeColumn(TimeColumn):
+    """An epoch time shown as how long ago (``8.6 s ago``) in tables,
+    ISO-8601 in json/yaml.  ``now``: for tests."""
+
+    def __init__(self, value, now=None):
+        super().__init__(value)
+        self._now = now
+
+    def human_readable(self):
+        if self._value in (None, ''):
+            return ''
+        now = time.time() if self._now is None else self._now
+        try:
+            return '%s ago' % fmt_duration(max(0.0, now - float(self._value)))
+        except (TypeError, ValueError):
+            return str(self._value)
+
+
+def iso_time(ts):
+    """``2026-11-27T11:50:05.250Z`` for an epoch time; None for none."""
+    if ts in (None, ''):
+        return None
+    try:
+        when = datetime.datetime.fromtimestamp(float(ts), datetime.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+    return when.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
 
 def _addresses(addresses):

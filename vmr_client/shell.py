@@ -6,6 +6,7 @@ later commands (``vmr plan``, ``vmr capacity``, ``vmr keepalived render``)
 plug in through the same namespace without touching this module.
 """
 
+import argparse
 import logging
 import os
 import sys
@@ -43,6 +44,9 @@ COMMANDS = {
 class VmrShell(app.App):
     """The ``vmr`` application: global options and the API client."""
 
+    #: the program name in usage lines, whatever runs us (python -m, tests)
+    NAME = 'vmr'
+
     def __init__(self, stdin=None, stdout=None, stderr=None):
         manager = commandmanager.CommandManager(NAMESPACE)
         for name, cls in COMMANDS.items():
@@ -56,8 +60,13 @@ class VmrShell(app.App):
         self._client = None
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
+        argparse_kwargs = dict(argparse_kwargs or {}, prog=self.NAME)
         parser = super().build_option_parser(description, version,
                                              argparse_kwargs)
+        for action in parser._actions:
+            if isinstance(action, argparse._VersionAction):
+                # cliff names the program after sys.argv[0] there
+                action.version = '%s %s' % (self.NAME, version)
         env = os.environ
         parser.add_argument(
             '--url', default=env.get('VMR_URL'),
@@ -108,6 +117,10 @@ def main(argv=None):
     try:
         return VmrShell().run(sys.argv[1:] if argv is None else list(argv))
     except SystemExit as exc:  # argparse's usage errors and --help
+        # cliff's top-level --help raises HelpExit() whose code is None:
+        # a success, like sys.exit() without an argument
+        if exc.code is None:
+            return 0
         return exc.code if isinstance(exc.code, int) else 1
     finally:
         # cliff hangs its console handler on the root logger; take it off

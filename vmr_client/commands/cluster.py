@@ -1,8 +1,9 @@
 """``vmr status``, ``vmr pause|resume``, ``vmr brake release``."""
 
-from cliff import command, show
+from cliff import command
 
 from vmr_client import render
+from vmr_client.commands import ShowOne
 
 
 def _counts(by_state):
@@ -10,7 +11,7 @@ def _counts(by_state):
                      sorted(by_state.items()) if n) or 'none'
 
 
-class Status(show.ShowOne):
+class Status(ShowOne):
     """Leader, pause, brake, counts of hosts and recoveries by state, and
     the VRRP state each keepalived pair member last reported."""
 
@@ -19,42 +20,57 @@ class Status(show.ShowOne):
         leader = body.get('leader') or {}
         brake = body.get('brake')
         zones = sorted(((brake or {}).get('zones') or {}).items())
+        hosts, recoveries = body['hosts'], body['recoveries']
+        members = body.get('members') or []
+        heartbeats = body.get('heartbeats') or {}
+        fence_paths = body.get('fence_paths')
         fields = [
-            ('leader', leader.get('member') or 'none'),
+            ('leader', leader.get('member')
+             if leader.get('member') else render.Shown(None, 'none')),
             ('leader_token', leader.get('token')),
             ('paused', render.JsonColumn(body.get('paused'))
              if body.get('paused') else False),
-            ('brake', '; '.join('%s: %s' % (zone, entry.get('reason', ''))
-                                for zone, entry in zones)
-             if brake else 'released'),
-            ('hosts', '%d (%s)' % (body['hosts']['total'],
-                                   _counts(body['hosts']['by_state']))),
-            ('recoveries', '%d (%s)' % (body['recoveries']['total'],
-                                        _counts(body['recoveries'][
-                                            'by_state']))),
-            ('agents_live', '%d%s' % (
-                len(body.get('members') or []),
-                ' (heartbeat: %s)' % _counts(body['heartbeats'])
-                if body.get('heartbeats') else '')),
+            ('brake', render.Shown(
+                brake, '; '.join('%s: %s' % (zone, entry.get('reason', ''))
+                                 for zone, entry in zones)
+                if brake else 'released')),
+            ('hosts', render.Shown(hosts, '%d (%s)' % (
+                hosts['total'], _counts(hosts['by_state'])))),
+            ('recoveries', render.Shown(recoveries, '%d (%s)' % (
+                recoveries['total'], _counts(recoveries['by_state'])))),
+            ('agents_live', render.Shown(
+                {'live': len(members), 'heartbeat': heartbeats},
+                '%d%s' % (len(members), ' (heartbeat: %s)'
+                          % _counts(heartbeats) if heartbeats else ''))),
+            ('legacy_members', render.Shown(
+                body.get('legacy_members') or [],
+                ', '.join(body.get('legacy_members') or []) or 'none')),
             ('contracts', body.get('contracts')),
-            ('duplicate_agents', render.format_duplicates(
-                body.get('duplicate_agents') or [])),
-            ('fence_paths', render.format_fence_paths(body.get('fence_paths'))),
+            ('duplicate_agents', render.Shown(
+                body.get('duplicate_agents') or [], render.format_duplicates(
+                    body.get('duplicate_agents') or []))),
+            ('fence_paths', render.Shown(
+                fence_paths, render.format_fence_paths(fence_paths))),
             ('vrrp', render.VrrpColumn(body.get('vrrp') or {})),
         ]
         me = body.get('coordinator') or {}
         if me.get('member'):
             fields += [
-                ('this_coordinator', '%s (%s)' % (
-                    me['member'], 'leader' if me.get('is_leader')
-                    else 'standby')),
+                ('this_coordinator', render.Shown(
+                    {'member': me['member'],
+                     'is_leader': bool(me.get('is_leader'))},
+                    '%s (%s)' % (me['member'], 'leader' if me.get('is_leader')
+                                 else 'standby'))),
                 ('last_cycle', me.get('sentence')),
                 ('cycle_seconds', me.get('cycle_seconds')),
             ]
         check = body.get('preflight') or {}
         if check.get('ready') is not None:
-            fields.append(('ready', 'yes' if check['ready'] else
-                           'NO: ' + '; '.join(check.get('problems') or [])))
+            fields.append(('ready', render.Shown(
+                {'ready': bool(check['ready']),
+                 'problems': check.get('problems') or []},
+                'yes' if check['ready'] else
+                'NO: ' + '; '.join(check.get('problems') or []))))
         return tuple(f for f, _v in fields), tuple(v for _f, v in fields)
 
 

@@ -1,7 +1,5 @@
 """``vmr host list|show|maintenance|confirm-fenced``."""
 
-import time
-
 from cliff import command, lister, show
 
 from vmr_client import render
@@ -9,13 +7,6 @@ from vmr_client.errors import ApiError
 from vmr_common.models import HostState
 
 HOST_STATES = HostState.ALL
-
-
-def _since(ts, now=None):
-    if ts is None:
-        return ''
-    now = time.time() if now is None else now
-    return '%s ago' % render.fmt_duration(max(0.0, now - float(ts)))
 
 
 class ListHosts(lister.Lister):
@@ -30,7 +21,7 @@ class ListHosts(lister.Lister):
     def take_action(self, parsed_args):
         body = self.app.client.get('/v1/hosts', state=parsed_args.state)
         rows = [(h['host'], h['state'], h['live'], h['maintenance'],
-                 h.get('zone'), _since(h.get('state_since')),
+                 h.get('zone'), render.AgeColumn(h.get('state_since')),
                  h.get('recovery') or '', h.get('reason') or '')
                 for h in body['hosts']]
         return (('Host', 'State', 'Live', 'Maintenance', 'Zone', 'Since',

@@ -2,6 +2,9 @@
 
 from cliff import lister
 
+from vmr_client import render
+from vmr_client.commands import Lister
+
 RESOURCE_LABELS = (('vcpus', 'vCPU'), ('ram_mb', 'RAM MiB'), ('disk_gb', 'Disk GiB'))
 
 
@@ -61,7 +64,9 @@ def format_plan_footer(plan):
 
 def _used_of(resources, name):
     numbers = (resources or {}).get(name) or {}
-    return '%s / %s' % (numbers.get('used', 0), numbers.get('total', 0))
+    used, total = numbers.get('used', 0), numbers.get('total', 0)
+    return render.Shown({'used': used, 'total': total},
+                        '%s / %s' % (used, total))
 
 
 def _breaks(group):
@@ -75,7 +80,7 @@ def _breaks(group):
                                        breaking['short_by'], label)
 
 
-class Capacity(lister.Lister):
+class Capacity(Lister):
     """How many host failures each aggregate and zone survives (N+k).
 
     Only enabled, up, not forced-down hosts count. Free room is added up
@@ -87,7 +92,10 @@ class Capacity(lister.Lister):
         rows = []
         for group in list(body['groups']) + [body['cloud']]:
             rows.append((group['kind'], group['name'],
-                         '%d / %d' % (group['usable_hosts'], group['hosts']),
+                         render.Shown({'usable': group['usable_hosts'],
+                                       'total': group['hosts']},
+                                      '%d / %d' % (group['usable_hosts'],
+                                                   group['hosts'])),
                          group['n_plus'])
                         + tuple(_used_of(group.get('resources'), name)
                                 for name, _label in RESOURCE_LABELS)

@@ -1,14 +1,15 @@
 """``vmr recovery list|show`` and ``vmr recover``."""
 
-from cliff import command, lister, show
+from cliff import command, show
 
 from vmr_client import render
+from vmr_client.commands import Lister
 from vmr_common.models import RecoveryState
 
 RECOVERY_STATES = RecoveryState.ALL
 
 
-class ListRecoveries(lister.Lister):
+class ListRecoveries(Lister):
     """List recoveries, newest first."""
 
     def get_parser(self, prog_name):
@@ -28,9 +29,12 @@ class ListRecoveries(lister.Lister):
         for rec in body['recoveries']:
             rows.append((rec['id'], rec.get('host'), rec.get('state'),
                          rec.get('trigger'), rec.get('fenced'),
-                         render.format_steps_summary(
-                             rec.get('steps_by_state') or {},
-                             rec.get('steps', 0)),
+                         render.Shown(
+                             {'total': rec.get('steps', 0),
+                              'by_state': rec.get('steps_by_state') or {}},
+                             render.format_steps_summary(
+                                 rec.get('steps_by_state') or {},
+                                 rec.get('steps', 0))),
                          render.TimeColumn(rec.get('created_at')),
                          render.TimeColumn(rec.get('updated_at'))))
         return (('ID', 'Host', 'State', 'Trigger', 'Fenced', 'Steps',

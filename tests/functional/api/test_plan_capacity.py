@@ -205,6 +205,10 @@ def test_cli_plan_and_capacity(api, lab, capsys, monkeypatch):
     assert 'N+1' in out and 'all hosts' in out and '26 / 48' in out
     assert 'losing compute-1, compute-2: 10 vCPU short' in out
     assert 'survives 1 host failure(s)' in out.splitlines()[-1]
+    assert shell.main(['--url', api.url, 'capacity', '-f', 'json']) == 0
+    cloud = json.loads(capsys.readouterr().out)[-1]
+    assert cloud['vCPU used / total'] == {'used': 26, 'total': 48}
+    assert cloud['Usable hosts']['total'] == 3
 
     # a typo is refused, never "fits: yes" for a host that does not exist
     assert shell.main(['--url', api.url, 'plan', 'compute-9']) == 1
