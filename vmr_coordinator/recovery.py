@@ -498,22 +498,22 @@ class Recovery:
                         RecoveryState.BLOCKED, RecoveryState.FENCING):
                     continue
 
-                def mutate(r, req=req):
+                by = req.get('by') or 'operator'
+                said = 'confirmed off by %s%s' % (
+                    by, ': %s' % req['reason'] if req.get('reason') else '')
+
+                def mutate(r, by=by, said=said):
                     r['state'] = RecoveryState.FENCED
                     r.setdefault('fencing', {}).update(
-                        verified=True, method='operator',
-                        confirmed_by=req.get('by', 'operator'),
-                        confirmed_at=now,
-                        reason='confirmed off by %s: %s' % (
-                            req.get('by', 'operator'), req.get('reason', '')))
-                    journal_mod.add_event(r, now, 'fenced',
-                                          'confirmed by %s' % req.get('by'))
+                        verified=True, method='operator', confirmed_by=by,
+                        confirmed_at=now, reason=said)
+                    # the operator's words belong in the timeline too
+                    journal_mod.add_event(r, now, 'fenced', said)
                 self.journal.update(rid, mutate, extra_ops=[
                     Op.delete(kv.key)])
                 self._set_host(host, {'state': HostState.FENCED,
                                       'state_since': now, 'fenced_at': now,
-                                      'reason': 'fence confirmed by %s'
-                                      % req.get('by', 'operator')})
+                                      'reason': 'fence %s' % said})
                 self._submit(('plan', rid), self._plan_job, rid, snap)
 
     # -- 3. plan --------------------------------------------------------------

@@ -108,6 +108,12 @@ def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
               'recovery done after confirmation')
     rec = demo._records()[0]
     assert rec['fencing']['confirmed_by'] == 'alice'
+    said = 'confirmed off by alice: power cord pulled, checked on site'
+    assert rec['fencing']['reason'] == said
+    # the operator's reason is in the timeline, where vmr recovery show
+    # tells the story
+    assert [e for e in rec['timeline'] if e.get('event') == 'fenced' and
+            e.get('detail') == said], rec['timeline']
     assert all(s['state'] == 'done' for s in rec['steps'])
     assert demo.lab.monitor.violations() == []
 
