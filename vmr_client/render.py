@@ -18,6 +18,52 @@ class JsonColumn(columns.FormattableColumn):
         return json.dumps(self._value, sort_keys=True, separators=(', ', ': '))
 
 
+class MappingColumn(columns.FormattableColumn):
+    """A mapping: one ``key: value`` line per key in tables (a wide JSON
+    line made ``vmr host show`` hundreds of columns wide), the mapping
+    itself in json/yaml."""
+
+    def human_readable(self):
+        if not self._value:
+            return ''
+        if not isinstance(self._value, dict):
+            return json.dumps(self._value, sort_keys=True)
+        return '\n'.join(
+            '%s: %s' % (key, value if isinstance(value, str) else
+                        json.dumps(value, sort_keys=True,
+                                   separators=(', ', ': ')))
+            for key, value in sorted(self._value.items()))
+
+
+def format_fence_profile(fence):
+    """``rack: ipmi, fence_agent; then nova_force_down`` or why no profile
+    applies."""
+    if not fence:
+        return ''
+    if fence.get('error'):
+        return 'NONE: %s' % fence['error']
+    text = '%s: %s' % (fence.get('profile'),
+                       ', '.join(fence.get('ladder') or []) or 'no rungs')
+    if fence.get('post'):
+        text += '; then %s' % ', '.join(fence['post'])
+    return text
+
+
+def format_fence_check(check, now=None):
+    """The leader's last status-only check of a host's fence path."""
+    if not check:
+        return 'not checked yet'
+    now = time.time() if now is None else now
+    when = ''
+    if check.get('checked_at') is not None:
+        when = ', %s ago' % fmt_duration(max(0.0, now - float(
+            check['checked_at'])))
+    if check.get('ok'):
+        return 'ok (checked by %s%s)' % (check.get('checked_by'), when)
+    return 'FAILED: %s (checked by %s%s)' % (check.get('why'),
+                                             check.get('checked_by'), when)
+
+
 class ServerListColumn(columns.FormattableColumn):
     """Servers of a dry run: one ``name (host)`` per line in tables."""
 

@@ -3,6 +3,7 @@
 from cliff import command, lister, show
 
 from vmr_client import render
+from vmr_client.commands import ShowOne
 from vmr_client.errors import ApiError
 from vmr_common.models import HostState
 
@@ -28,7 +29,7 @@ class ListHosts(lister.Lister):
                  'Recovery', 'Reason'), rows)
 
 
-def host_row(host, member=None):
+def host_row(host, member=None, fence=None):
     """``(columns, values)`` of one host for ShowOne."""
     agent = host.get('agent') or {}
     fields = [
@@ -47,13 +48,25 @@ def host_row(host, member=None):
         ('version', agent.get('version')),
         ('addresses', render.JsonColumn(agent.get('addresses'))),
         ('recovery', host.get('recovery')),
-        ('agent', render.JsonColumn(agent)),
-        ('member', render.JsonColumn(member)),
+    ]
+    if fence is not None:
+        fields += [
+            ('fence_profile', render.Shown(
+                {k: fence.get(k) for k in ('profile', 'ladder', 'post',
+                                           'error')},
+                render.format_fence_profile(fence))),
+            ('fence_path', render.Shown(
+                fence.get('last_check'),
+                render.format_fence_check(fence.get('last_check')))),
+        ]
+    fields += [
+        ('agent', render.MappingColumn(agent)),
+        ('member', render.MappingColumn(member)),
     ]
     return tuple(f for f, _v in fields), tuple(v for _f, v in fields)
 
 
-class ShowHost(show.ShowOne):
+class ShowHost(ShowOne):
     """Show a host with its agent's last reported facts."""
 
     def get_parser(self, prog_name):
@@ -63,7 +76,7 @@ class ShowHost(show.ShowOne):
 
     def take_action(self, parsed_args):
         body = self.app.client.get('/v1/hosts/' + parsed_args.host)
-        return host_row(body['host'], body.get('member'))
+        return host_row(body['host'], body.get('member'), body.get('fence'))
 
 
 #: exit status of ``host maintenance --on`` when nothing will drain the host

@@ -85,6 +85,15 @@ SCHEMAS = {
         'mod_revision': INT}, required=('host',)),
         'member': {'type': ['object', 'null'], 'description': 'The live '
                    "agent's capabilities, null when it is absent."},
+        'fence': dict(_obj({
+            'profile': NSTR, 'ladder': {'type': 'array', 'items': STR},
+            'post': {'type': 'array', 'items': STR}, 'error': NSTR,
+            'last_check': {'oneOf': [{'type': 'null'}, _obj({
+                'ok': BOOL, 'checked_at': NNUM, 'checked_by': NSTR,
+                'why': NSTR})]}}),
+            description="The fence profile that applies to the host (its "
+            "drivers; options stay in the profiles file) or why none does, "
+            "and the leader's last status-only check of it."),
         'warning': dict(STR, description='Maintenance turned on while no '
                         'enabled contract has trigger maintenance: nothing '
                         'will be drained.')},

@@ -5,6 +5,7 @@ of each simulated host records every change a BMC was asked for, so the
 tests prove a status-only test switches nothing.
 """
 
+import json
 import os
 import uuid
 
@@ -123,6 +124,22 @@ def test_status_names_a_host_whose_fence_path_failed(vmr, api, lab_host):
         assert out.strip().startswith(
             '1 hosts checked; FAILED: compute-1 (ipmi: BMC 127.0.0.1:')
         assert "rejected the credentials of user 'fence-admin'" in out
+        assert 'wrong-password' not in out
+        # vmr host show names the profile and the failed check, in a
+        # table no wider than a terminal can hold
+        out, _ = vmr('host', 'show', 'compute-1', '-f', 'value', '-c',
+                     'fence_profile', '-c', 'fence_path')
+        assert out.splitlines()[0] == 'rack: ipmi'
+        assert out.splitlines()[1].startswith('FAILED: ipmi: BMC 127.0.0.1:')
+        assert 'checked by controller-test' in out
+        out, _ = vmr('host', 'show', 'compute-1')
+        assert max(len(line) for line in out.splitlines()) < 200, out
+        out, _ = vmr('host', 'show', 'compute-1', '-f', 'json')
+        shown = json.loads(out)
+        assert shown['fence_profile'] == {'profile': 'rack',
+                                          'ladder': ['ipmi'], 'post': [],
+                                          'error': None}
+        assert shown['fence_path']['ok'] is False
         assert 'wrong-password' not in out
         metrics = api.get('/metrics').text
         assert 'vmr_fence_path_ok{driver="ipmi",host="compute-1"} 0.0' \

@@ -11,6 +11,7 @@ import time
 from vmr_common import exceptions
 from vmr_common import models
 from vmr_common.store import Compare, Op
+from vmr_coordinator.fencing import monitor as fence_monitor
 from vmr_coordinator.triggers.base import trigger_class
 from vmr_coordinator.api.resources.base import (
     CAS_ATTEMPTS, ResourceBase, api_error, optional_reason, read_json)
@@ -56,7 +57,38 @@ class HostResource(ResourceBase):
         return 200, {'host': dict(record.data, host=host, live=member
                                   is not None, mod_revision=record
                                   .mod_revision),
-                     'member': member.capabilities if member else None}
+                     'member': member.capabilities if member else None,
+                     'fence': self._fence_view(host)}
+
+    def _fence_view(self, host):
+        """Which fence profile applies to ``host`` (its drivers, never its
+        options) and the leader's last status-only check of it."""
+        from vmr_coordinator.fencing import base as fencing_base
+        from vmr_coordinator.fencing.profiles import FenceProfiles
+        view = {'profile': None, 'ladder': [], 'post': [], 'error': None,
+                'last_check': None}
+        try:
+            profile = FenceProfiles.load(
+                self.conf.fencing.profiles_file).profile_for(host)
+        except fencing_base.FenceConfigError as exc:
+            view['error'] = str(exc)
+        else:
+            view.update(profile=profile.name,
+                        ladder=[r.driver for r in profile.ladder],
+                        post=[r.driver for r in profile.post])
+        try:
+            kv = self.store.get(self.keys.fence_check(host))
+            check = kv.json() if kv is not None else None
+        except exceptions.StoreError:
+            check = None
+        if isinstance(check, dict):
+            view['last_check'] = {
+                'ok': bool(check.get('ok')),
+                'checked_at': check.get('checked_at'),
+                'checked_by': check.get('checked_by'),
+                'why': None if check.get('ok') else
+                fence_monitor.failure_summary(check)}
+        return view
 
     def host_maintenance(self, req, host):
         body = read_json(req)
