@@ -14,13 +14,13 @@ Two kinds:
 
 import logging
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from vmr_common import exceptions
 from vmr_coordinator import snapshot as snapshot_mod
 from vmr_coordinator.fencing import monitor as fence_monitor
-from vmr_common.models import HostState, RecoveryState
+from vmr_common.models import HostState, RecoveryState, StepState
 
 LOG = logging.getLogger(__name__)
 
@@ -41,6 +41,13 @@ ACTION = Histogram(
     'vmr_action_seconds', 'Time of one recovery step (one server, one '
     'action).', buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200),
     registry=None)
+FENCE_FAILURES = Counter(
+    'vmr_fence_failures', 'Ladder rungs that did not prove a host off, by '
+    'driver, on this coordinator since it started (the next rung or a '
+    'retry may still have fenced the host).', ['driver'], registry=None)
+
+STEP_STATES = (StepState.PENDING, StepState.RUNNING, StepState.DONE,
+               StepState.FAILED, StepState.SKIPPED)
 
 
 def observe_detection(seconds):
@@ -58,12 +65,18 @@ def observe_action(seconds):
     ACTION.observe(max(0.0, float(seconds)))
 
 
+def observe_fence_failure(count, driver):
+    """Count ``count`` failed ladder rungs of ``driver``."""
+    FENCE_FAILURES.labels(driver=str(driver)).inc(count)
+
+
 _OBSERVERS = {'detection': observe_detection, 'fence': observe_fence,
-              'action': observe_action}
+              'action': observe_action, 'fence_failure': observe_fence_failure}
 
 
-def observe(kind, seconds):
-    """Record a duration by kind (``detection``, ``fence``, ``action``).
+def observe(kind, seconds, **labels):
+    """Record a duration by kind (``detection``, ``fence``, ``action``), or
+    a count (``fence_failure``, with ``driver=``).
 
     The shape of ``Coordinator.metrics(kind, seconds)``: the service sets
     ``coordinator.metrics = metrics.observe``. An unknown kind raises
@@ -74,7 +87,7 @@ def observe(kind, seconds):
     except KeyError:
         raise ValueError('unknown duration kind %r; one of: %s'
                          % (kind, ', '.join(sorted(_OBSERVERS))))
-    observer(seconds)
+    observer(seconds, **labels)
 
 
 class ClusterCollector:
@@ -149,6 +162,31 @@ def snapshot_metrics(snap):
              snap.journal.values()), RECOVERY_STATES).items()):
         recoveries.add_metric([state], count)
     yield recoveries
+    steps = GaugeMetricFamily(
+        'vmr_steps', 'Steps (one server, one action) of the recoveries in '
+        'the journal, by state; a rising failed count is a step that '
+        'failed.', labels=['state'])
+    for state, count in sorted(count_by(
+            (step.get('state') for data, _rev in snap.journal.values()
+             for step in data.get('steps') or () if isinstance(step, dict)),
+            STEP_STATES).items()):
+        steps.add_metric([str(state)], count)
+    yield steps
+    blocked = GaugeMetricFamily(
+        'vmr_recovery_blocked_since_timestamp_seconds', 'When each blocked '
+        'recovery last became blocked (its fence could not be verified; '
+        'it waits for a retry or vmr host confirm-fenced).',
+        labels=['recovery', 'host'])
+    for rid, (data, _rev) in sorted(snap.journal.items()):
+        if data.get('state') == RecoveryState.BLOCKED:
+            blocked.add_metric([rid, str(data.get('host'))],
+                               blocked_since(data))
+    yield blocked
+    journal = GaugeMetricFamily(
+        'vmr_journal_records', 'Recovery records in the journal, open and '
+        'closed (every snapshot reads them all).')
+    journal.add_metric([], len(snap.journal))
+    yield journal
     brake = GaugeMetricFamily('vmr_brake_engaged', '1 while the disruption '
                               'brake stops automatic fencing.')
     brake.add_metric([], 1 if snap.brake is not None else 0)
@@ -165,6 +203,15 @@ def snapshot_metrics(snap):
         'holds their host name (a cloned image?).')
     duplicates.add_metric([], len(snap.duplicates))
     yield duplicates
+
+
+def blocked_since(record):
+    """When ``record`` last became blocked: its latest ``blocked`` event,
+    else its last update."""
+    for event in reversed(record.get('timeline') or []):
+        if isinstance(event, dict) and event.get('event') == 'blocked':
+            return float(event.get('at') or 0.0)
+    return float(record.get('updated_at') or 0.0)
 
 
 def fence_path_ok(fence_checks):
@@ -220,7 +267,7 @@ def coordinator_view(coordinator):
 def make_registry(store, group, coordinator=None):
     """A registry with the duration histograms and the cluster gauges."""
     registry = CollectorRegistry(auto_describe=False)
-    for histogram in (DETECTION, FENCE, ACTION):
-        registry.register(histogram)
+    for collector in (DETECTION, FENCE, ACTION, FENCE_FAILURES):
+        registry.register(collector)
     registry.register(ClusterCollector(store, group, coordinator))
     return registry

@@ -448,6 +448,13 @@ class Recovery:
         done_at = time.time()
         if self.coordinator.metrics:
             self.coordinator.metrics('fence', done_at - started)
+            # driver "none": no usable profile (as vmr_fence_path_ok says)
+            failed = [a.get('method') or 'unknown'
+                      for a in fencing.get('attempts') or ()
+                      if not a.get('verified')] or ([] if verified
+                                                    else ['none'])
+            for driver in failed:
+                self.coordinator.metrics('fence_failure', 1, driver=driver)
 
         def mutate(r):
             attempt = r.get('fencing', {}).get('attempt', 0) + 1

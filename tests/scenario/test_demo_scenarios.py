@@ -5,6 +5,8 @@ and asserts on the journal, the lab and the invariant monitor.
 """
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.scenario.conftest import running_lab
 from vmr_lab.demo import Demo
@@ -100,6 +102,16 @@ def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
     # nothing was evacuated while the fence was unproven
     assert not [e for e in demo.lab.events.since(0)
                 if e['type'] == 'evacuate']
+    # the leader counted the failed rung, and /metrics says since when the
+    # recovery is blocked (what an alert rule watches)
+    leader = demo._leader()
+    text = requests.get(demo.api_url(leader) + '/metrics', timeout=10).text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(text)
+               for s in f.samples}
+    assert samples[('vmr_fence_failures_total', (('driver', 'ipmi'),))] >= 1
+    assert samples[('vmr_recovery_blocked_since_timestamp_seconds',
+                    (('host', victim), ('recovery', rec['id'])))] > 0
     # the operator checked the host by hand and confirms it is off
     store = demo.store
     store.put(store.keys.root + 'requests/confirm-fenced/' + victim,

@@ -64,3 +64,42 @@ def test_observe_by_kind():
                 if s.name == 'vmr_fence_seconds_count') == count + 1
     with pytest.raises(ValueError, match='detection'):
         metrics.observe('fencing', 1.0)
+
+
+def test_steps_blocked_since_and_journal_size():
+    journal = {
+        'r1': ({'state': 'acting', 'host': 'c1', 'steps': [
+            {'state': 'done'}, {'state': 'failed'}, {'state': 'running'}]},
+            4),
+        'r2': ({'state': 'blocked', 'host': 'c2', 'updated_at': 50.0,
+                'timeline': [{'at': 10.0, 'event': 'blocked'},
+                             {'at': 20.0, 'event': 'fencing'},
+                             {'at': 30.0, 'event': 'blocked'},
+                             {'at': 40.0, 'event': 'retry'}]}, 5),
+        'r3': ({'state': 'blocked', 'host': 'c3', 'updated_at': 70.0}, 6),
+        'r4': ({'state': 'done', 'steps': [{'state': 'failed'}, 'junk']}, 7),
+    }
+    snap = Snapshot(9, {}, {}, journal, {}, {}, None, None, None, [])
+    s = families(snap)
+    assert s[('vmr_steps', (('state', 'failed'),))] == 2
+    assert s[('vmr_steps', (('state', 'done'),))] == 1
+    assert s[('vmr_steps', (('state', 'pending'),))] == 0
+    # the latest "blocked" event, else the last update
+    assert s[('vmr_recovery_blocked_since_timestamp_seconds',
+              (('host', 'c2'), ('recovery', 'r2')))] == 30.0
+    assert s[('vmr_recovery_blocked_since_timestamp_seconds',
+              (('host', 'c3'), ('recovery', 'r3')))] == 70.0
+    assert not [k for k in s if k[0].startswith('vmr_recovery_blocked')
+                and ('recovery', 'r1') in k[1]]
+    assert s[('vmr_journal_records', ())] == 4
+
+
+def test_fence_failures_count_by_driver():
+    def value(driver):
+        return next((s.value for s in metrics.FENCE_FAILURES.collect()[0]
+                     .samples if s.name == 'vmr_fence_failures_total' and
+                     s.labels == {'driver': driver}), 0.0)
+    before = value('ipmi')
+    metrics.observe('fence_failure', 1, driver='ipmi')
+    metrics.observe('fence_failure', 2, driver='ipmi')
+    assert value('ipmi') == before + 3
