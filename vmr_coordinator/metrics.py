@@ -103,28 +103,14 @@ class ClusterCollector:
         self.coordinator = coordinator
 
     def collect(self):
-        view = coordinator_view(self.coordinator)
-        leader = GaugeMetricFamily(
-            'vmr_leader', '1 when this coordinator is the leader.')
-        leader.add_metric([], 1 if view['is_leader'] else 0)
-        yield leader
-        cycle = GaugeMetricFamily(
-            'vmr_cycle_seconds', 'Duration of the last healer cycle of this '
-            'coordinator.')
-        cycle.add_metric([], view['cycle_seconds'] or 0.0)
-        yield cycle
-        etcd_up = GaugeMetricFamily(
-            'vmr_etcd_up', '1 when this coordinator could read etcd for '
-            'this scrape.')
+        yield from local_metrics(coordinator_view(self.coordinator))
         try:
             snap = snapshot_mod.take(self.store, self.group)
         except exceptions.StoreError as exc:
             LOG.warning('metrics: cannot read etcd: %s', exc)
-            etcd_up.add_metric([], 0)
-            yield etcd_up
+            yield etcd_up_metric(False)
             return
-        etcd_up.add_metric([], 1)
-        yield etcd_up
+        yield etcd_up_metric(True)
         yield from snapshot_metrics(snap)
         try:
             results = fence_monitor.read_results(self.store)
@@ -132,6 +118,27 @@ class ClusterCollector:
             LOG.warning('metrics: cannot read the fence path checks: %s', exc)
             return
         yield fence_path_metric(results)
+
+
+def local_metrics(view):
+    """The gauges of this coordinator (``view``: :func:`coordinator_view`)."""
+    leader = GaugeMetricFamily(
+        'vmr_leader', '1 when this coordinator is the leader.')
+    leader.add_metric([], 1 if view['is_leader'] else 0)
+    yield leader
+    cycle = GaugeMetricFamily(
+        'vmr_cycle_seconds', 'Duration of the last healer cycle of this '
+        'coordinator.')
+    cycle.add_metric([], view['cycle_seconds'] or 0.0)
+    yield cycle
+
+
+def etcd_up_metric(up):
+    gauge = GaugeMetricFamily(
+        'vmr_etcd_up', '1 when this coordinator could read etcd for this '
+        'scrape.')
+    gauge.add_metric([], 1 if up else 0)
+    return gauge
 
 
 def fence_path_metric(fence_checks):
@@ -264,6 +271,60 @@ def coordinator_view(coordinator):
     return view
 
 
+def describe():
+    """``[(name, type, labels, help)]`` of every series ``/metrics`` serves,
+    in the order it serves them (what ``doc/metrics.rst`` lists)."""
+    out = []
+    for collector in (DETECTION, FENCE, ACTION, FENCE_FAILURES):
+        family = collector.collect()[0]
+        suffix = '_total' if family.type == 'counter' else ''
+        out.append((family.name + suffix, family.type,
+                    tuple(collector._labelnames), family.documentation))
+    empty = snapshot_mod.Snapshot(0, {}, {}, {}, {}, {}, None, None, None, [])
+    families = (list(local_metrics(coordinator_view(None))) +
+                [etcd_up_metric(True)] + list(snapshot_metrics(empty)) +
+                [fence_path_metric({})])
+    for family in families:
+        out.append((family.name, family.type, tuple(family._labelnames),
+                    family.documentation))
+    return out
+
+
+REFERENCE_HEADER = '''\
+=======
+Metrics
+=======
+
+.. This file is generated: python -m vmr_coordinator.metrics > doc/metrics.rst
+
+Every coordinator serves Prometheus text at ``/metrics`` on the API port
+(``[api] bind_host``, ``bind_port``), leader or standby.  The cluster's
+state is read from one etcd snapshot at each scrape, so every coordinator
+reports the same numbers; durations and ``vmr_fence_failures_total`` are
+this process's own (the leader's are the ones that move).  Scrape all
+coordinators and aggregate with ``max`` for the cluster series.
+
+``etc/prometheus/vmr-alerts.yml`` holds alert rules on these series
+(checked with ``promtool check rules`` and ``promtool test rules`` in the
+tests) and ``etc/grafana/vmr-dashboard.json`` a Grafana dashboard.
+
+'''
+
+
+def reference_rst():
+    """``doc/metrics.rst``: a table of :func:`describe`."""
+    rows = [('``%s``' % name, kind, ', '.join(labels) or '-',
+             ' '.join(doc.split())) for name, kind, labels, doc in describe()]
+    header = ('series', 'type', 'labels', 'meaning')
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    rule = ' '.join('=' * w for w in widths)
+
+    def line(cells):
+        return ' '.join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+    table = [rule, line(header), rule] + [line(r) for r in rows] + [rule]
+    return REFERENCE_HEADER + '\n'.join(table) + '\n'
+
+
 def make_registry(store, group, coordinator=None):
     """A registry with the duration histograms and the cluster gauges."""
     registry = CollectorRegistry(auto_describe=False)
@@ -271,3 +332,7 @@ def make_registry(store, group, coordinator=None):
         registry.register(collector)
     registry.register(ClusterCollector(store, group, coordinator))
     return registry
+
+
+if __name__ == '__main__':
+    print(reference_rst(), end='')

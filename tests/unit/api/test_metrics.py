@@ -103,3 +103,22 @@ def test_fence_failures_count_by_driver():
     metrics.observe('fence_failure', 1, driver='ipmi')
     metrics.observe('fence_failure', 2, driver='ipmi')
     assert value('ipmi') == before + 3
+
+
+def test_doc_metrics_is_current():
+    import os
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'doc',
+                        'metrics.rst')
+    with open(path, encoding='utf-8') as handle:
+        assert handle.read() == metrics.reference_rst(), (
+            'doc/metrics.rst is stale: run python -m vmr_coordinator.metrics '
+            '> doc/metrics.rst')
+
+
+def test_every_served_series_is_described():
+    names = {name for name, _kind, _labels, _doc in metrics.describe()}
+    journal = {'r': ({'state': 'blocked', 'steps': [{'state': 'done'}]}, 1)}
+    snap = Snapshot(9, {}, {}, journal, {}, {}, None, None, None, [])
+    for family in metrics.snapshot_metrics(snap):
+        assert family.name in names
+    assert all(doc for _n, _k, _l, doc in metrics.describe())
