@@ -719,6 +719,14 @@ class Demo:
             self.out.flush()
 
     # -- tear-down ------------------------------------------------------------
+    def stay(self):
+        """Keep everything running, say how to use it, until Ctrl-C or
+        SIGTERM (the caller cleans up)."""
+        for line in _stay_lines(self):
+            self.say(line)
+        while True:
+            time.sleep(3600)
+
     def stop(self):
         for proc in self.procs.values():
             for sig in (signal.SIGCONT, signal.SIGTERM):
@@ -763,6 +771,24 @@ class Demo:
         return out
 
 
+def _stay_lines(demo):
+    """How to try VMR's CLI on the running lab."""
+    url = demo.api_url()
+    clouds = os.path.join(demo.workdir, 'clouds.yaml')
+    return [
+        'the lab stays up until Ctrl-C; in another shell:',
+        '  export VMR_URL=%s' % url,
+        '  vmr status; vmr host list; vmr host show compute-1',
+        '  vmr contract list; vmr recovery list; vmr recovery show ID',
+        '  vmr plan compute-1; vmr capacity; vmr fence test compute-1',
+        '  vmr host maintenance compute-3 --on --reason try; vmr status '
+        '-f json',
+        '  OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=vmr-lab openstack server list'
+        % clouds,
+        '  logs: %s/*.log' % demo.workdir,
+    ]
+
+
 def run_demo(args):
     logging.basicConfig(level=logging.WARNING if not args.verbose
                         else logging.INFO)
@@ -777,7 +803,12 @@ def run_demo(args):
         KeyboardInterrupt()))
     try:
         demo.start()
-        ok = demo.run(args.scenario, args.victim, args.timeout)
+        if args.scenario == 'none':
+            ok = True
+        else:
+            ok = demo.run(args.scenario, args.victim, args.timeout)
+        if args.stay:
+            demo.stay()
     except KeyboardInterrupt:
         demo.say('interrupted: cleaning up')
     except Exception as exc:
@@ -797,9 +828,11 @@ def register(subparsers):
         'demo', help='run VMR end to end on the lab and heal a failure',
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--scenario', choices=SCENARIOS,
+    parser.add_argument('--scenario', choices=SCENARIOS + ('none',),
                         default='power-loss',
-                        help='the failure to inject (default power-loss)')
+                        help='the failure to inject (default power-loss; '
+                             'none: no failure, with --stay a lab to try '
+                             'the vmr CLI on)')
     parser.add_argument('--hosts', type=int, default=3,
                         help='simulated compute hosts (default 3)')
     parser.add_argument('--servers', type=int, default=6,
@@ -815,6 +848,11 @@ def register(subparsers):
                              'first use; needs MariaDB and RabbitMQ)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the work directory with every log')
+    parser.add_argument('--stay', action='store_true',
+                        help='after the scenario keep etcd, the cloud, the '
+                             'agents and the coordinators running and print '
+                             'how to try every vmr command on them, until '
+                             'Ctrl-C')
     parser.add_argument('-v', '--verbose', action='store_true')
     parser.set_defaults(func=run_demo)
     return parser
