@@ -148,7 +148,13 @@ class LabCloud(Datacenter):
                 path = path % {'project_id': project_id or ''}
             rows.append((service.service_type, service.name,
                          'http://127.0.0.1:%d%s' % (port, path)))
-        return rows
+        return rows + list(getattr(self, 'extra_endpoints', ()))
+
+    def add_endpoint(self, service_type, name, url):
+        """List a service the lab does not run (e.g. a VMR API under test)
+        in Keystone's catalog."""
+        self.extra_endpoints = list(getattr(self, 'extra_endpoints', ())) + [
+            (service_type, name, url)]
 
     @property
     def auth_url(self):

@@ -7,6 +7,15 @@ from cliff import lister, show
 from vmr_client import render
 
 
+def api(app):
+    """The API client of the running application: ``vmr``'s own, or the
+    one OSC built (``openstack vmr ...``, :mod:`vmr_client.osc`)."""
+    manager = getattr(app, 'client_manager', None)
+    if manager is not None:
+        return manager.vmr
+    return app.client
+
+
 class Lister(lister.Lister):
 
     def produce_output(self, parsed_args, column_names, data):

@@ -3,7 +3,7 @@
 from cliff import command
 
 from vmr_client import render
-from vmr_client.commands import ShowOne
+from vmr_client.commands import ShowOne, api
 
 
 def _counts(by_state):
@@ -16,7 +16,7 @@ class Status(ShowOne):
     the VRRP state each keepalived pair member last reported."""
 
     def take_action(self, parsed_args):
-        body = self.app.client.get('/v1/status')
+        body = api(self.app).get('/v1/status')
         leader = body.get('leader') or {}
         brake = body.get('brake')
         zones = sorted(((brake or {}).get('zones') or {}).items())
@@ -86,7 +86,7 @@ class Pause(command.Command):
         body = {}
         if parsed_args.reason is not None:
             body['reason'] = parsed_args.reason
-        paused = self.app.client.post('/v1/pause', body)['paused']
+        paused = api(self.app).post('/v1/pause', body)['paused']
         self.app.stdout.write('VMR paused by %s%s\n' % (
             paused.get('by'), ': %s' % paused['reason']
             if paused.get('reason') else ''))
@@ -96,7 +96,7 @@ class Resume(command.Command):
     """Resume after a pause."""
 
     def take_action(self, parsed_args):
-        body = self.app.client.post('/v1/resume', {})
+        body = api(self.app).post('/v1/resume', {})
         self.app.stdout.write('VMR resumed\n' if body.get('was_paused')
                               else 'VMR was not paused\n')
 
@@ -109,7 +109,7 @@ class BrakeRelease(command.Command):
     """
 
     def take_action(self, parsed_args):
-        body = self.app.client.post('/v1/brake/release', {})
+        body = api(self.app).post('/v1/brake/release', {})
         self.app.stdout.write('disruption brake released\n'
                               if body.get('released')
                               else 'the disruption brake was not engaged\n')

@@ -7,6 +7,7 @@ from cliff import command, lister, show
 
 from vmr_client import render
 from vmr_client.errors import ApiError
+from vmr_client.commands import api
 
 FIELDS = ('name', 'description', 'priority', 'enabled', 'trigger',
           'selector', 'action', 'on_failure', 'limits')
@@ -67,7 +68,7 @@ class CreateContract(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        client = self.app.client
+        client = api(self.app)
         text, name = read_document(parsed_args.file)
         kw = {'raw': text.encode('utf-8'), 'content_type': 'application/yaml'}
         if parsed_args.dry_run:
@@ -97,7 +98,7 @@ class ValidateContract(show.ShowOne):
 
     def take_action(self, parsed_args):
         text, _name = read_document(parsed_args.file)
-        body = self.app.client.request(
+        body = api(self.app).request(
             'POST', '/v1/contracts', params={'dry_run': '1'},
             raw=text.encode('utf-8'), content_type='application/yaml')[1]
         return with_matches(contract_row(body['contract']),
@@ -124,7 +125,7 @@ class ListContracts(lister.Lister):
     """List contracts, highest priority first."""
 
     def take_action(self, parsed_args):
-        docs = self.app.client.get('/v1/contracts')['contracts']
+        docs = api(self.app).get('/v1/contracts')['contracts']
         docs.sort(key=lambda d: (-int(d.get('priority', 0)), d['name']))
         rows = []
         for doc in docs:
@@ -150,7 +151,7 @@ class ShowContract(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        body = self.app.client.get('/v1/contracts/' + parsed_args.name)
+        body = api(self.app).get('/v1/contracts/' + parsed_args.name)
         return contract_row(body['contract'])
 
 
@@ -167,7 +168,7 @@ class DeleteContract(command.Command):
         failed = []
         for name in parsed_args.names:
             try:
-                self.app.client.delete('/v1/contracts/' + name)
+                api(self.app).delete('/v1/contracts/' + name)
             except ApiError as exc:
                 self.app.stderr.write('vmr: %s\n' % exc)
                 failed.append(name)

@@ -2,6 +2,8 @@
 
 from cliff import lister
 
+from vmr_client.commands import api
+
 
 class FenceTest(lister.Lister):
     """Ask every rung of HOST's fence ladder for the power status, timed.
@@ -32,7 +34,7 @@ class FenceTest(lister.Lister):
                     'refusing to power cycle %s without --yes: it switches '
                     'the host off and on' % parsed_args.host)
             body = {'power_cycle': True, 'confirm': True}
-        self._result = result = self.app.client.post(
+        self._result = result = api(self.app).post(
             '/v1/hosts/%s/fence-test' % parsed_args.host, body)
         rows = [('%s %d' % ('rung' if r['kind'] == 'ladder' else 'post',
                             r['index']), r['driver'],

@@ -3,7 +3,7 @@
 from cliff import command, lister, show
 
 from vmr_client import render
-from vmr_client.commands import ShowOne
+from vmr_client.commands import ShowOne, api
 from vmr_client.errors import ApiError
 from vmr_common.models import HostState
 
@@ -20,7 +20,7 @@ class ListHosts(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        body = self.app.client.get('/v1/hosts', state=parsed_args.state)
+        body = api(self.app).get('/v1/hosts', state=parsed_args.state)
         rows = [(h['host'], h['state'], h['live'], h['maintenance'],
                  h.get('zone'), render.AgeColumn(h.get('state_since')),
                  h.get('recovery') or '', h.get('reason') or '')
@@ -75,7 +75,7 @@ class ShowHost(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        body = self.app.client.get('/v1/hosts/' + parsed_args.host)
+        body = api(self.app).get('/v1/hosts/' + parsed_args.host)
         return host_row(body['host'], body.get('member'), body.get('fence'))
 
 
@@ -110,7 +110,7 @@ class HostMaintenance(show.ShowOne):
         body = {'enabled': parsed_args.enabled}
         if parsed_args.reason is not None:
             body['reason'] = parsed_args.reason
-        result = self.app.client.post(
+        result = api(self.app).post(
             '/v1/hosts/%s/maintenance' % parsed_args.host, body)
         self.warning = result.get('warning')
         return host_row(result['host'])
@@ -148,7 +148,7 @@ class ConfirmFenced(command.Command):
         body = {}
         if parsed_args.reason is not None:
             body['reason'] = parsed_args.reason
-        result = self.app.client.post(
+        result = api(self.app).post(
             '/v1/hosts/%s/confirm-fenced' % parsed_args.host, body)
         request = result['request']
         self.app.stdout.write(

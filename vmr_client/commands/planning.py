@@ -3,7 +3,7 @@
 from cliff import lister
 
 from vmr_client import render
-from vmr_client.commands import Lister
+from vmr_client.commands import Lister, api
 
 RESOURCE_LABELS = (('vcpus', 'vCPU'), ('ram_mb', 'RAM MiB'), ('disk_gb', 'Disk GiB'))
 
@@ -34,7 +34,7 @@ class Plan(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        self._plan = plan = self.app.client.get('/v1/plan', host=parsed_args.host)['plan']
+        self._plan = plan = api(self.app).get('/v1/plan', host=parsed_args.host)['plan']
         rows = [(s['order'], _server(s), s['contract'], s['action'], _destination(s),
                  s.get('reason') or '') for s in plan['steps']]
         return ('Order', 'Server', 'Contract', 'Action', 'Destination', 'Note'), rows
@@ -88,7 +88,7 @@ class Capacity(Lister):
     """
 
     def take_action(self, parsed_args):
-        self._capacity = body = self.app.client.get('/v1/capacity')['capacity']
+        self._capacity = body = api(self.app).get('/v1/capacity')['capacity']
         rows = []
         for group in list(body['groups']) + [body['cloud']]:
             rows.append((group['kind'], group['name'],

@@ -3,7 +3,7 @@
 from cliff import command, show
 
 from vmr_client import render
-from vmr_client.commands import Lister
+from vmr_client.commands import Lister, api
 from vmr_common.models import RecoveryState
 
 RECOVERY_STATES = RecoveryState.ALL
@@ -22,7 +22,7 @@ class ListRecoveries(Lister):
         return parser
 
     def take_action(self, parsed_args):
-        body = self.app.client.get('/v1/recoveries', state=parsed_args.state,
+        body = api(self.app).get('/v1/recoveries', state=parsed_args.state,
                                    host=parsed_args.host,
                                    limit=parsed_args.limit)
         rows = []
@@ -57,7 +57,7 @@ class ShowRecovery(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        record = self.app.client.get('/v1/recoveries/' + parsed_args.id)[
+        record = api(self.app).get('/v1/recoveries/' + parsed_args.id)[
             'recovery']
         self._record = record
         values = []
@@ -106,7 +106,7 @@ class Recover(command.Command):
             body['server'] = parsed_args.server
         if parsed_args.reason is not None:
             body['reason'] = parsed_args.reason
-        result = self.app.client.post('/v1/recoveries', body)
+        result = api(self.app).post('/v1/recoveries', body)
         what = ('host %s' % parsed_args.host if parsed_args.host is not None
                 else 'server %s' % parsed_args.server)
         self.app.stdout.write(
