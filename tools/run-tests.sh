@@ -4,7 +4,8 @@
 # As root it first installs the system packages the tests drive for real
 # (etcd, keepalived, ipmitool, fence-agents, prometheus-alertmanager for the
 # alarm trigger test, prometheus for promtool's checks of the shipped alert
-# rules, and MariaDB and RabbitMQ for the real tier); then it
+# rules, chromium for the web dashboard's browser test, and MariaDB and
+# RabbitMQ for the real tier); then it
 # installs tox and runs the lint, unit, functional,
 # scenario and real-tier suites in one shared virtualenv. The real tier's
 # OpenStack releases install on first use into their own virtualenv
@@ -20,6 +21,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         iproute2 curl python3-venv openssl mariadb-server rabbitmq-server \
         prometheus-alertmanager prometheus \
         >/dev/null
+    apt-get install -y -q --no-install-recommends chromium >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}

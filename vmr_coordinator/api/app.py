@@ -6,6 +6,8 @@ snapshot per request, writes go to etcd and only the leader acts on them.
 
     ErrorCatcher                     never a traceback, always JSON
       └─ PublicSplit                 /healthz /readyz /metrics /v1/alarms/*
+                                     /dashboard/* (static: the page reads
+                                     the API with the caller's token)
            ├─ public  → Api             /v1/openapi.json: no Keystone
            └─ others  → auth_token(Api)  keystone: token + oslo.policy
                         Api              noauth: the lab only
@@ -174,7 +176,7 @@ class PublicSplit:
     """Sends public paths straight to the API and others through auth."""
 
     PUBLIC_PREFIXES = ('/healthz', '/readyz', '/metrics', '/v1/alarms/',
-                       '/v1/openapi.json')
+                       '/v1/openapi.json', '/dashboard', '/dashboard/')
     #: public paths that take a Keystone token as well, when one is sent
     TOKEN_PATHS = ('/v1/alarms/aodh',)
 

@@ -429,6 +429,20 @@ OPERATIONS = {
          '400': _error('Malformed report; `field` names the offending '
                        'field.'),
          '401': _error('Bad or missing credentials; nothing stored.')}),
+    'dashboard.redirect': ('The dashboard, at /dashboard/.', 'dashboard', [],
+                           None, {'301': {'description': 'To /dashboard/.'}}),
+    'dashboard': ('The web dashboard: hosts by zone, recoveries with their '
+                  'timeline, fence paths, brake, capacity. Static; it reads '
+                  'this API with the caller\'s token.', 'dashboard', [], None,
+                  {'200': {'description': 'The page.', 'content': {
+                      'text/html': {'schema': STR}}}}),
+    'dashboard.asset': ('A file of the dashboard (its script and style).',
+                        'dashboard', [_path_param('asset', 'dashboard.js or '
+                                                  'dashboard.css')], None,
+                        {'200': {'description': 'The file.', 'content': {
+                            'text/javascript': {'schema': STR},
+                            'text/css': {'schema': STR}}},
+                         '404': _error('No such file.')}),
 }
 
 COMMON_ERRORS = {
@@ -488,7 +502,7 @@ def document():
         },
         'tags': [{'name': t} for t in ('cluster', 'contracts', 'hosts',
                                        'recoveries', 'planning', 'alarms',
-                                       'health')],
+                                       'health', 'dashboard')],
         'paths': paths,
         'components': {
             'schemas': copy.deepcopy(SCHEMAS),

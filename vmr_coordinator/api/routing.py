@@ -96,4 +96,8 @@ ROUTES = [
           'alarm_alertmanager'),
     Route('alarms.keepalived', 'POST', '/v1/alarms/keepalived',
           'alarm_keepalived'),
+    Route('dashboard.redirect', 'GET', '/dashboard', 'dashboard_redirect'),
+    Route('dashboard', 'GET', '/dashboard/', 'dashboard_index'),
+    Route('dashboard.asset', 'GET', '/dashboard/{asset}', 'dashboard_asset',
+          requirements={'asset': r'[a-z0-9_-]+\.[a-z]+'}),
 ]
