@@ -151,19 +151,19 @@ class Coordinator:
                 self._stop.wait(MIN_GAP)
 
     def check_legacy_membership(self):
-        """Read older agents at their old group key too, when
-        some are there (an upgrade that began with the coordinators); None
-        until etcd answered."""
+        """Read older agents at their old group key too, whenever our etcd
+        role can (upgrades and rollbacks in either order); None until etcd
+        answered."""
         from vmr_coordinator import snapshot as snapshot_mod
         group = self.conf.heartbeat.group
         legacy = snapshot_mod.probe_legacy_membership(self.store, group)
+        if legacy is None:
+            return None
         if legacy:
-            LOG.warning('agents of an older VMR are in group %s at its old key '
-                        '(%s): counting them live too until they are '
-                        'upgraded; restart this coordinator after the last '
-                        'agent to stop reading it', group,
-                        self.store.keys.legacy_group(group))
-        self.store.legacy_membership = bool(legacy)
+            LOG.warning('%d agents of an older VMR are in group %s at its old '
+                        'key (%s): counting them live too; upgrade them',
+                        legacy, group, self.store.keys.legacy_group(group))
+        self.store.legacy_membership = legacy is not False
         return legacy
 
     def check_etcd_version(self):

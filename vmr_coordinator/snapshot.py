@@ -341,13 +341,15 @@ def take(store, group, cache=None):
 
 
 def probe_legacy_membership(store, group):
-    """Whether agents of an older VMR are in ``group`` at their old key
-    (``tooz/groups/<group>/``): true during a rolling upgrade that began
-    with the coordinators.  False when nobody is there or when our etcd
-    role cannot read it (a cluster set up with the one-prefix role never
-    had old agents).  The coordinator asks once at start and sets
-    ``store.legacy_membership``; :func:`take` then reads both keys.
-    None when etcd cannot answer now (ask again)."""
+    """How many agents of an older VMR are in ``group`` at their old key
+    (``tooz/groups/<group>/``), or False when our etcd role cannot read it
+    (a cluster set up with the one-prefix role: its agents cannot write
+    there either), or None when etcd cannot answer now (ask again).
+
+    The coordinator asks once at start and, whenever the key is readable,
+    sets ``store.legacy_membership``: :func:`take` then reads both keys, so
+    an agent upgraded or rolled back in either order stays visible.  An
+    empty prefix costs one range in the snapshot's transaction."""
     try:
         kvs, _rev = store.get_prefix(store.keys.legacy_group(group))
     except exceptions.StoreUnavailable:
@@ -355,8 +357,8 @@ def probe_legacy_membership(store, group):
     except exceptions.StoreError as exc:
         LOG.debug('legacy membership not readable: %s', exc)
         return False
-    return any(Keyspace.name_in(store.keys.legacy_group(group), kv.key)
-               for kv in kvs)
+    return sum(1 for kv in kvs
+               if Keyspace.name_in(store.keys.legacy_group(group), kv.key))
 
 
 def _legacy_members(legacy_dir, kvs, members, corrupt):

@@ -201,6 +201,12 @@ def test_role_cannot_reach_outside_its_prefixes(auth_etcd, pki):
     out = auth_etcd.etcdctl('get', '/vmr/other/secret', '--print-value-only',
                             user='root:%s' % ROOT_PASSWORD).stdout
     assert out.strip() == 'x'
+    # the one-prefix role cannot read the old group key: the coordinator
+    # does not add it to its snapshots (which would then all fail)
+    from vmr_coordinator import snapshot as snapshot_mod
+    assert snapshot_mod.probe_legacy_membership(store, 'vmr-agents') is False
+    assert store.legacy_membership is False
+    snapshot_mod.take(store, 'vmr-agents')
 
 
 def test_wrong_password_is_one_clear_line(auth_etcd, pki):
