@@ -48,3 +48,38 @@ def test_roles_from_real_keystone(kapi, cloud, capsys):
         '/auth/tokens', headers={'X-Subject-Token': token})
     rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status')
     assert rc == 1 and 'HTTP 401' in err
+
+
+def test_openstack_vmr_through_real_keystones_catalog(kapi, cloud):
+    """The OSC plugin (`openstack vmr ...`) finds VMR in real Keystone's
+    catalog and runs with real tokens and the API's policy."""
+    import json
+    import os
+
+    from tests.functional.cli.test_osc import OPENSTACK, openstack
+    if not os.access(OPENSTACK, os.X_OK):
+        pytest.skip('python-openstackclient is not installed')
+    identity = cloud.conn.identity
+    service = identity.create_service(type='vmr', name='vmr',
+                                      description='VMR (test)')
+    try:
+        for interface in ('public', 'internal'):
+            identity.create_endpoint(service_id=service.id, url=kapi.url,
+                                     interface=interface,
+                                     region_id='RegionOne')
+        kapi.add_host('compute-1')
+        rc, out, err = openstack('--os-cloud', 'vmr-real', 'vmr', 'status',
+                                 '-f', 'json')
+        assert rc == 0, err
+        assert json.loads(out)['hosts']['by_state']['up'] == 1
+        rc, out, err = openstack('--os-cloud', 'vmr-real-reader', 'vmr',
+                                 'host', 'list', '-f', 'value', '-c', 'Host')
+        assert rc == 0, err
+        assert out.split() == ['compute-1']
+        rc, out, err = openstack('--os-cloud', 'vmr-real-reader', 'vmr',
+                                 'pause')
+        assert rc != 0 and 'HTTP 403' in err and 'vmr:cluster:pause' in err
+    finally:
+        for endpoint in identity.endpoints(service_id=service.id):
+            identity.delete_endpoint(endpoint)
+        identity.delete_service(service)
