@@ -387,6 +387,24 @@ class Store:
         kvs = [KeyValue(kv) for kv in body.get('kvs') or []]
         return kvs, int(body.get('header', {}).get('revision', 0))
 
+    def get_objects(self, prefix, on_corrupt=None):
+        """``[(name below prefix, dict)]`` of the JSON objects under
+        ``prefix``, sorted by key; a value that is not JSON is passed to
+        ``on_corrupt(CorruptRecord)`` (if given) and skipped, as is one
+        that is JSON but not an object."""
+        kvs, _rev = self.get_prefix(prefix)
+        out = []
+        for kv in kvs:
+            try:
+                value = kv.json()
+            except exceptions.CorruptRecord as exc:
+                if on_corrupt is not None:
+                    on_corrupt(exc)
+                continue
+            if isinstance(value, dict):
+                out.append((kv.key[len(prefix):], value))
+        return out
+
     def get_range(self, start, end, limit=0, descend=False):
         """Up to ``limit`` KeyValues in ``[start, end)`` sorted by key
         (``descend`` for the last ones first); ``limit`` 0 = all."""

@@ -47,17 +47,9 @@ BEING_FENCED = (HostState.SUSPECT, HostState.PARTITIONED, HostState.FAILED,
 def read_results(store):
     """``{host: record}`` of the last fence path checks; records that are
     not JSON objects are skipped."""
-    kvs, _rev = store.get_prefix(store.keys.fence_checks)
-    out = {}
-    for kv in kvs:
-        try:
-            record = kv.json()
-        except exceptions.CorruptRecord as exc:
-            LOG.debug('fence checks: skipping %s', exc)
-            continue
-        if isinstance(record, dict):
-            out[store.keys.name_in(store.keys.fence_checks, kv.key)] = record
-    return out
+    return dict(store.get_objects(
+        store.keys.fence_checks,
+        lambda exc: LOG.debug('fence checks: skipping %s', exc)))
 
 
 def due_hosts(snap):

@@ -72,16 +72,10 @@ class ClusterResource(ResourceBase):
 
     def _vrrp_states(self):
         """``{pair: {instance: record}}``: the latest state each guest reported."""
-        kvs, _rev = self._etcd(self.store.get_prefix, self.vrrp_dir)
         out = {}
-        for kv in kvs:
-            try:
-                record = kv.json()
-            except exceptions.CorruptRecord as exc:
-                LOG.warning('API: skipping %s', exc)
-                continue
-            pair, _sep, instance = self.keys.name_in(self.vrrp_dir,
-                                                     kv.key).partition('/')
+        for name, record in self._etcd(self.store.get_objects, self.vrrp_dir,
+                                       _skipping):
+            pair, _sep, instance = name.partition('/')
             out.setdefault(pair, {})[instance] = record
         return out
     def pause(self, req):
@@ -114,3 +108,7 @@ class ClusterResource(ResourceBase):
         if previous is not None:
             LOG.warning('API: %s released the disruption brake', self._who(req))
         return 200, {'released': previous is not None, 'brake': previous}
+
+
+def _skipping(exc):
+    LOG.warning('API: skipping %s', exc)

@@ -3,7 +3,6 @@
 import logging
 import time
 
-from vmr_common import exceptions
 from vmr_common import models
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
@@ -52,18 +51,11 @@ class RecoveryResource(ResourceBase):
         if state is not None and state not in models.RecoveryState.ALL:
             raise api_error(400, 'unknown recovery state %r; one of: %s'
                             % (state, ', '.join(models.RecoveryState.ALL)), 'state')
-        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.journal)
         out = []
-        for kv in kvs:
-            try:
-                data = kv.json()
-            except exceptions.CorruptRecord as exc:
-                LOG.warning('API: skipping %s', exc)
-                continue
-            if not isinstance(data, dict):
-                continue
-            summary = recovery_summary(
-                self.keys.name_in(self.keys.journal, kv.key), data)
+        for name, data in self._etcd(
+                self.store.get_objects, self.keys.journal,
+                lambda exc: LOG.warning('API: skipping %s', exc)):
+            summary = recovery_summary(name, data)
             if state is not None and summary['state'] != state:
                 continue
             if host is not None and summary['host'] != host:
