@@ -130,8 +130,9 @@ def probe_outcome(snapshot, host, request_id, now):
         return 'reachable', reached
     request = entry['request']
     expected = set(request.get('probers', []))
-    if expected and expected <= set(answers) and now >= request.get(
-            'created', 0):
+    if expected and expected <= set(answers):
+        # every prober answered: no clock needed (a wall clock stepped back
+        # must not hold the verdict)
         return 'unreachable', []
     if now >= request.get('deadline', 0):
         return 'unreachable', []
@@ -228,13 +229,60 @@ def zone_brakes(snapshot, now, policy, absent):
     return engaged
 
 
-def detect(snapshot, now, policy, coordinator=None):
+class Ages:
+    """How long ago a wall-clock time in a host record was written, measured
+    on this coordinator's monotonic clock.
+
+    Grace and re-probe decisions compare "now" with times other cycles (or
+    coordinators) wrote.  A wall clock stepped forward would end a grace
+    early; one stepped back would hold a dead host in grace, or a
+    partitioned one un-probed, for as long as the step.  So the age of
+    ``(host, field)`` counts from when this coordinator wrote the value
+    (:meth:`wrote`) or first saw it: a value written by another coordinator
+    (a new leader) starts at 0 -- its grace restarts, which only delays.
+    Pure: the caller passes the monotonic time.
+    """
+
+    def __init__(self):
+        self._seen = {}     # (host, field) -> (wall value, monotonic seen)
+        self._used = set()  # the keys the last cycle asked about
+
+    def wrote(self, host, field, wall, mono):
+        """This coordinator wrote ``wall`` into ``field`` at ``mono``."""
+        self._seen[(host, field)] = (wall, mono)
+        self._used.add((host, field))
+
+    def bind(self, mono):
+        """``age(host, field, wall)`` for one cycle at monotonic ``mono``;
+        entries that cycle does not ask about are forgotten at the next
+        :meth:`bind`."""
+        for key in set(self._seen) - self._used:
+            del self._seen[key]
+        self._used = used = set()
+
+        def age(host, field, wall):
+            key = (host, field)
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != wall:
+                seen = self._seen[key] = (wall, mono)
+            used.add(key)
+            return max(0.0, mono - seen[1])
+        return age
+
+
+def detect(snapshot, now, policy, coordinator=None, age=None):
     """Decide every host's next detection state from ``snapshot``.
 
-    ``now`` is wall-clock time (it is compared with times stored in etcd by
-    other coordinators).  ``coordinator`` is this member's name; it is added
-    to every probe request's probers so the coordinator probes too.
+    ``now`` is wall-clock time (written into records and probe requests).
+    ``age(host, field, wall)`` says how long ago a record's ``suspect_since``
+    or ``probed_at`` was (default ``now - wall``; the healer passes
+    :meth:`Ages.bind` so that a stepped wall clock changes nothing).
+    ``coordinator`` is this member's name; it is added to every probe
+    request's probers so the coordinator probes too.
     """
+    if age is None:
+        def age(_host, _field, wall):
+            return now - wall
     transitions, probes, waiting = [], [], []
     absent = {name for name in snapshot.hosts if not snapshot.live(name)}
     brakes = zone_brakes(snapshot, now, policy, absent)
@@ -316,7 +364,8 @@ def detect(snapshot, now, policy, coordinator=None):
                      'silent in etcd but reachable: %s' % '; '.join(reached),
                      probe=None, probed_at=now)
                 continue
-            if now - since < grace:
+            absent_for = age(name, 'suspect_since', since)
+            if absent_for < grace:
                 waiting.append((name, 'in grace (%.0f s)' % grace))
                 continue
             if outcome == 'pending':
@@ -327,9 +376,9 @@ def detect(snapshot, now, policy, coordinator=None):
                                 % record.zone))
                 continue
             why = ('absent %.1f s, unreachable on every network'
-                   % (now - since)) if outcome == 'unreachable' else \
+                   % absent_for) if outcome == 'unreachable' else \
                 ('absent %.1f s, reachable (%s) but on_partition=fence'
-                 % (now - since, '; '.join(reached)))
+                 % (absent_for, '; '.join(reached)))
             move(record, HostState.FAILED, why, failed_at=now,
                  failed_boot_id=record.agent.get('boot_id'), probe=None)
             continue
@@ -337,7 +386,8 @@ def detect(snapshot, now, policy, coordinator=None):
         if state == HostState.PARTITIONED:
             request_id = data.get('probe')
             if not request_id:
-                if now - data.get('probed_at', now) >= policy.reprobe_interval:
+                if age(name, 'probed_at', data.get('probed_at', now)) >= \
+                        policy.reprobe_interval:
                     req = make_probe_request(snapshot, record, now, policy,
                                              coordinator, members)
                     probes.append(req)

@@ -38,6 +38,9 @@ class Healer:
         self.store = store
         self.member = member
         self.clock = clock
+        self.monotonic = monotonic
+        #: ages of the wall times in host records, on our monotonic clock
+        self.ages = detection.Ages()
         self.group = conf.heartbeat.group
         self.policy = detection.Policy.from_conf(conf)
         self.election = election_mod.Election(
@@ -101,10 +104,16 @@ class Healer:
                     % (snap.paused.get('by', 'an operator'),
                        len(snap.hosts), len(snap.members)))
         self._watch(snap)
-        det = detection.detect(snap, now, self.policy, self.member)
+        mono = self.monotonic()
+        det = detection.detect(snap, now, self.policy, self.member,
+                               age=self.ages.bind(mono))
         self.last_detection = det
         self._write_probe_requests(det.probes)
         written = self._write_transitions(det.transitions)
+        for t in det.transitions:
+            for field in ('suspect_since', 'probed_at'):
+                if t.fields.get(field) is not None:
+                    self.ages.wrote(t.host, field, t.fields[field], mono)
         if det.brake_changed:
             self._write_brake(det.brake, now)
         extra = []

@@ -98,4 +98,11 @@ def test_columns_are_readable_and_machine_readable():
     assert render.JsonColumn(None).human_readable() == ''
     t = render.TimeColumn(0)
     assert t.human_readable() == '1970-01-01 00:00:00Z'
-    assert t.machine_readable() == 0
+    assert t.machine_readable() == '1970-01-01T00:00:00.000Z'
+    assert render.TimeColumn(None).machine_readable() is None
+    age = render.AgeColumn(100.0, now=108.6)
+    assert age.human_readable() == '8.6 s ago'
+    assert age.machine_readable() == '1970-01-01T00:01:40.000Z'
+    shown = render.Shown({'total': 2}, '2 (up=2)')
+    assert shown.human_readable() == '2 (up=2)'
+    assert shown.machine_readable() == {'total': 2}

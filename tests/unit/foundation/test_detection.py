@@ -142,3 +142,80 @@ def test_recovery_states_left_alone():
     hosts = {'a': {}, 'c': {'state': HostState.FENCED, 'recovery': 'r'}}
     det = detection.detect(snap(hosts, ['a', 'c']), 100, Policy())
     assert states(det) == {}
+
+
+def _unreachable_suspect(suspect_since=100.0, probed_at=None):
+    probes = {('c', 'r1'): {'request': {'probers': ['a', 'b'],
+                                        'deadline': 1e12, 'created': 100.0},
+                            'answers': {'a': {'reachable': {'m': False}},
+                                        'b': {'reachable': {'m': False}}}}}
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.SUSPECT,
+                                     'suspect_since': suspect_since,
+                                     'grace': 5, 'probe': 'r1'}}
+    return snap(hosts, ['a', 'b'], probes)
+
+
+def test_a_wall_clock_stepped_forward_does_not_cut_the_grace():
+    ages = detection.Ages()
+    s = _unreachable_suspect(suspect_since=100.0)
+    # the coordinator wrote suspect_since=100.0 at monotonic 50
+    ages.wrote('c', 'suspect_since', 100.0, 50.0)
+    # one second later on the monotonic clock, the wall clock jumped +1 h
+    det = detection.detect(s, 3700.0, Policy(grace=5), 'ctl',
+                           age=ages.bind(51.0))
+    assert states(det) == {}
+    assert det.waiting == [('c', 'in grace (5 s)')]
+    det = detection.detect(s, 3705.0, Policy(grace=5), 'ctl',
+                           age=ages.bind(55.5))
+    assert states(det) == {'c': HostState.FAILED}
+    assert 'absent 5.5 s' in det.transitions[0].reason
+
+
+def test_a_wall_clock_stepped_back_does_not_hold_a_dead_host():
+    ages = detection.Ages()
+    s = _unreachable_suspect(suspect_since=100.0)
+    ages.wrote('c', 'suspect_since', 100.0, 50.0)
+    # the wall clock went back an hour: "now - since" is negative
+    det = detection.detect(s, -3490.0, Policy(grace=5), 'ctl',
+                           age=ages.bind(55.5))
+    assert states(det) == {'c': HostState.FAILED}
+
+
+def test_a_new_leader_restarts_the_grace_of_a_suspect_it_did_not_see():
+    ages = detection.Ages()     # a new leader: it never saw compute c
+    s = _unreachable_suspect(suspect_since=100.0)
+    # the previous leader's clock said the host is long gone: not trusted
+    det = detection.detect(s, 900.0, Policy(grace=5), 'ctl',
+                           age=ages.bind(10.0))
+    assert states(det) == {}
+    det = detection.detect(s, 905.0, Policy(grace=5), 'ctl',
+                           age=ages.bind(15.0))
+    assert states(det) == {'c': HostState.FAILED}
+
+
+def test_a_partitioned_host_is_probed_again_whatever_the_wall_clock_does():
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.PARTITIONED,
+                                     'probed_at': 100.0}}
+    s = snap(hosts, ['a', 'b'])
+    ages = detection.Ages()
+    ages.wrote('c', 'probed_at', 100.0, 50.0)
+    policy = Policy(reprobe_interval=10.0)
+    # wall clock stepped back: a naive "now - probed_at" never gets to 10
+    det = detection.detect(s, 20.0, policy, 'ctl', age=ages.bind(55.0))
+    assert det.probes == []
+    det = detection.detect(s, 25.0, policy, 'ctl', age=ages.bind(60.5))
+    assert [p.target for p in det.probes] == ['c']
+
+
+def test_ages_forget_hosts_no_longer_asked_about():
+    ages = detection.Ages()
+    age = ages.bind(1.0)
+    assert age('c', 'suspect_since', 100.0) == 0.0
+    age = ages.bind(3.0)
+    assert age('c', 'suspect_since', 100.0) == 2.0
+    ages.bind(4.0)              # c not asked: forgotten at the next bind
+    age = ages.bind(5.0)
+    assert age('c', 'suspect_since', 100.0) == 0.0
+    # a new value (a new suspect period) starts from 0
+    age = ages.bind(6.0)
+    assert age('c', 'suspect_since', 200.0) == 0.0
