@@ -14,6 +14,10 @@ Agents of a simulated host reach etcd through their host's
     when the client of a read-only transaction disconnects while it runs
     (etcd issue 14110), and a replayed request closely followed by its
     client's FIN is exactly that.
+``drop-up`` / ``drop-down``
+    a link cut one way only: what the client sends (``up``) or what the
+    target answers (``down``) is held, the other direction flows.  A new
+    connection waits in either (its handshake needs both ways).
 ``delay``
     forward, but hold ``fraction`` of the chunks for ``ms`` milliseconds.
 """
@@ -27,7 +31,7 @@ import time
 
 LOG = logging.getLogger(__name__)
 
-MODES = ('pass', 'drop', 'delay')
+MODES = ('pass', 'drop', 'drop-up', 'drop-down', 'delay')
 
 
 class TcpProxy:
@@ -57,12 +61,13 @@ class TcpProxy:
         return self
 
     def set_mode(self, mode, ms=0, fraction=1.0):
-        """Switch to ``pass``, ``drop`` or ``delay`` (``ms``, ``fraction``)."""
+        """Switch to ``pass``, ``drop``, ``drop-up``, ``drop-down`` or
+        ``delay`` (``ms``, ``fraction``)."""
         if mode not in MODES:
             raise ValueError('unknown proxy mode %r; expected one of %s'
                              % (mode, ', '.join(MODES)))
         with self._cond:
-            if self.mode == 'drop' and mode != 'drop':
+            if self.mode.startswith('drop') and mode != self.mode:
                 self._reset_abandoned()
             self.mode = mode
             self.delay_ms = int(ms)
@@ -123,10 +128,16 @@ class TcpProxy:
             threading.Thread(target=self._open, args=(client,), daemon=True,
                              name='vmr-lab-proxy-conn').start()
 
-    def _wait_passable(self):
+    def _cut(self, direction=None):
+        """Is ``direction`` (``up``, ``down``; None: a new connection) cut?"""
+        if direction is None:
+            return self.mode.startswith('drop')
+        return self.mode in ('drop', 'drop-' + direction)
+
+    def _wait_passable(self, direction=None):
         """Block while the link is cut; False when the proxy stopped."""
         with self._cond:
-            while self.mode == 'drop' and not self._stopped:
+            while self._cut(direction) and not self._stopped:
                 self._cond.wait(0.5)
             return not self._stopped
 
@@ -149,21 +160,22 @@ class TcpProxy:
                 upstream.close()
                 return
             self._pairs[client] = upstream
-        for src, dst in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(src, dst), daemon=True,
-                             name='vmr-lab-proxy-pump').start()
+        for src, dst, direction in ((client, upstream, 'up'),
+                                    (upstream, client, 'down')):
+            threading.Thread(target=self._pump, args=(src, dst, direction),
+                             daemon=True, name='vmr-lab-proxy-pump').start()
 
-    def _pump(self, src, dst):
+    def _pump(self, src, dst, direction):
         try:
             while True:
                 # Do not even read while cut: the sender's data stays in
                 # the socket buffers, as on a real partitioned link.
-                if not self._wait_passable():
+                if not self._wait_passable(direction):
                     break
                 ready, _, _ = select.select([src], [], [], 0.5)
                 if not ready:
                     continue
-                if self.mode == 'drop':
+                if self._cut(direction):
                     continue
                 data = src.recv(65536)
                 if not data:
@@ -171,7 +183,7 @@ class TcpProxy:
                 if self.mode == 'delay' and \
                         random.random() < self.delay_fraction:
                     time.sleep(self.delay_ms / 1000.0)
-                if not self._wait_passable():
+                if not self._wait_passable(direction):
                     break
                 dst.sendall(data)
         except (OSError, ValueError):

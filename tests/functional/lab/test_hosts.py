@@ -146,6 +146,62 @@ def test_proxy_delay_mode():
         echo.close()
 
 
+class _TwoWayServer:
+    """Accepts one connection; records what it receives; sends on demand."""
+
+    def __init__(self):
+        self.sock = socket.create_server(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        self.received = b''
+        self.conn = None
+        self.ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.conn, _ = self.sock.accept()
+        self.ready.set()
+        while True:
+            data = self.conn.recv(100)
+            if not data:
+                return
+            self.received += data
+
+    def close(self):
+        for sock in (self.conn, self.sock):
+            if sock is not None:
+                sock.close()
+
+
+@pytest.mark.parametrize('mode', ['drop-up', 'drop-down'])
+def test_proxy_cuts_one_direction_only(mode):
+    server = _TwoWayServer()
+    proxy = TcpProxy(0, '127.0.0.1', server.port).start()
+    try:
+        with socket.create_connection(('127.0.0.1', proxy.port)) as sock:
+            sock.settimeout(0.5)
+            assert server.ready.wait(5)
+            proxy.set_mode(mode)
+            sock.sendall(b'up')
+            server.conn.sendall(b'down')
+            if mode == 'drop-up':
+                until(lambda: sock.recv(10) == b'down', what='down flows')
+                time.sleep(0.5)     # nothing may arrive: wait a little
+                assert server.received == b''
+            else:
+                until(lambda: server.received == b'up', what='up flows')
+                with pytest.raises(socket.timeout):
+                    sock.recv(10)
+            proxy.set_mode('pass')      # the held bytes flow again
+            if mode == 'drop-up':
+                until(lambda: server.received == b'up', what='up released')
+            else:
+                sock.settimeout(3)
+                assert sock.recv(10) == b'down'
+    finally:
+        proxy.stop()
+        server.close()
+
+
 def test_monitor_reports_lost_servers_at_end(lab):
     kept, stopped, lost = seed(lab, 'compute-2', 3)
     lab.nova.servers[stopped]['deliberately_stopped'] = True

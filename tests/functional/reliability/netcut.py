@@ -62,9 +62,12 @@ class CutCluster:
             self.procs[name].start()
         return self
 
-    def cut(self, *names):
+    def cut(self, *names, mode='drop'):
+        """Cut the etcd path of ``names``: both ways (``drop``), or one way
+        (``drop-up``: what they send is lost; ``drop-down``: etcd's
+        answers are)."""
         for name in names:
-            self.proxies[name].set_mode('drop')
+            self.proxies[name].set_mode(mode)
 
     def heal(self, *names):
         for name in names or self.proxies:

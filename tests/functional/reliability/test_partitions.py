@@ -152,6 +152,37 @@ def test_agent_cut_from_etcd_but_reachable_is_partitioned_not_fenced(
              interval=0.2, message='compute-2 back up after the heal')
 
 
+@pytest.mark.parametrize('mode', ['drop-up', 'drop-down'],
+                         ids=['agent-to-etcd', 'etcd-to-agent'])
+def test_a_one_way_cut_between_agent_and_etcd_never_fences(make_cluster,
+                                                           mode):
+    """Only one direction of compute-2's etcd link is cut: its beats are
+    lost, or etcd's answers are.  Either way it stays reachable on its
+    other network: never failed, never fenced, up again after the heal."""
+    c = make_cluster(agents=3, coordinators=1)
+    c.start()
+    store = c.store()
+    names = sorted(c.agents)
+    wait_for(lambda: all_up(store, names) and leader(store), 60,
+             interval=0.2, message='3 agents up and a leader')
+    c.cut('compute-2', mode=mode)
+    seen = set()
+    deadline = time.monotonic() + 5 * T
+    while time.monotonic() < deadline:
+        state = host_states(store)['compute-2']['state']
+        seen.add(state)
+        assert state in ('up', 'suspect', 'partitioned'), state
+        time.sleep(0.3)
+    assert store.get_prefix(store.keys.journal)[0] == []
+    if mode == 'drop-up':
+        # its lease ran out: seen absent, then found reachable
+        assert 'partitioned' in seen, seen
+    c.heal('compute-2')
+    wait_for(lambda: host_states(store)['compute-2']['state'] == 'up', 30,
+             interval=0.2, message='compute-2 back up after the heal')
+    assert store.get_prefix(store.keys.journal)[0] == []
+
+
 def test_coordinators_cut_from_a_group_of_agents_engage_the_brake(
         make_cluster):
     cut = ['compute-1', 'compute-2', 'compute-3']
