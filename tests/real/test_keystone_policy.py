@@ -72,10 +72,13 @@ def test_openstack_vmr_through_real_keystones_catalog(kapi, cloud):
                                  '-f', 'json')
         assert rc == 0, err
         assert json.loads(out)['hosts']['by_state']['up'] == 1
-        rc, out, err = openstack('--os-cloud', 'vmr-real-reader', 'vmr',
+        rc, out, err = openstack('--os-cloud', 'vmr-real', 'vmr',
                                  'host', 'list', '-f', 'value', '-c', 'Host')
         assert rc == 0, err
         assert out.split() == ['compute-1']
+        rc, out, err = openstack('--os-cloud', 'vmr-real-reader', 'vmr',
+                                 'recovery', 'list')
+        assert rc == 0, err
         rc, out, err = openstack('--os-cloud', 'vmr-real-reader', 'vmr',
                                  'pause')
         assert rc != 0 and 'HTTP 403' in err and 'vmr:cluster:pause' in err
@@ -83,3 +86,54 @@ def test_openstack_vmr_through_real_keystones_catalog(kapi, cloud):
         for endpoint in identity.endpoints(service_id=service.id):
             identity.delete_endpoint(endpoint)
         identity.delete_service(service)
+
+
+def test_system_reader_and_project_filter_with_real_tokens(kapi, cloud):
+    """Real Keystone: a reader with a system-scoped token sees the cloud; a
+    project member's token sees only its own project's servers in a
+    recovery, and not the hosts."""
+    import requests
+
+    identity = cloud.conn.identity
+    member_conn = cloud.connect('vmr-real-member')
+    member_project = member_conn.current_project_id
+    steps = [{'server_id': 's0', 'server_name': 'mine', 'state': 'done',
+              'action': 'evacuate', 'server': {'id': 's0',
+                                               'project_id': member_project}},
+             {'server_id': 's1', 'server_name': 'theirs', 'state': 'done',
+              'action': 'evacuate', 'server': {'id': 's1',
+                                               'project_id': 'other'}}]
+    kapi.add_host('compute-1')
+    kapi.add_recovery('r-real', 'compute-1', steps=steps)
+
+    def get(token, path):
+        return requests.get(kapi.url + path, timeout=30,
+                            headers={'X-Auth-Token': token})
+
+    token = member_conn.session.get_token()
+    assert get(token, '/v1/hosts').status_code == 403
+    shown = get(token, '/v1/recoveries/r-real').json()['recovery']
+    assert [s['server_name'] for s in shown['steps']] == ['mine']
+
+    # a system reader: the role on the system, a system-scoped token
+    reader_role = identity.find_role('reader')
+    user = identity.create_user(name='vmr-sysreader', password='sys-pw-1',
+                                domain_id='default')
+    try:
+        identity.put('/system/users/%s/roles/%s' % (user.id, reader_role.id))
+        body = {'auth': {'identity': {'methods': ['password'], 'password': {
+            'user': {'id': user.id, 'password': 'sys-pw-1'}}},
+            'scope': {'system': {'all': True}}}}
+        r = requests.post(cloud.auth_url + '/auth/tokens', json=body,
+                          timeout=30)
+        assert r.status_code == 201, r.text
+        system_token = r.headers['X-Subject-Token']
+        assert get(system_token, '/v1/hosts').status_code == 200
+        shown = get(system_token, '/v1/recoveries/r-real').json()['recovery']
+        assert len(shown['steps']) == 2
+        # and a system reader writes nothing
+        r = requests.post(kapi.url + '/v1/pause', json={}, timeout=30,
+                          headers={'X-Auth-Token': system_token})
+        assert r.status_code == 403
+    finally:
+        identity.delete_user(user)

@@ -164,6 +164,10 @@ class Api:
         context = oslo_context.RequestContext.from_environ(req.environ)
         try:
             policy.authorize(self.enforcer, rule, context)
+            # a project reader sees only its own project's servers
+            req.environ[routing.PROJECT_FILTER] = None if policy.allowed(
+                self.enforcer, 'vmr:recovery:all_projects', context) \
+                else (context.project_id or '')
         except oslo_policy.PolicyNotAuthorized:
             raise ApiError(403, 'policy does not allow %s (roles: %s)'
                            % (rule, ', '.join(context.roles) or 'none'))

@@ -1,9 +1,13 @@
 """oslo.policy rules of the REST API, with their defaults registered in code.
 
-Reads need a reader (``reader``, ``member`` or ``admin`` role); every write
-— contracts, maintenance, confirm-fenced, manual recoveries, pause,
-brake release — needs
-``admin``. Operators override rules in the ``[oslo_policy] policy_file``.
+What the cloud is made of -- hosts, capacity, plans, contracts, the cluster
+status -- is seen by ``vmr:cloud_reader``: ``admin``, or ``reader`` with a
+system-scoped token.  Recoveries are seen by any ``reader``, ``member`` or
+``admin`` of a project, filtered to that project's own servers unless the
+caller passes ``vmr:recovery:all_projects`` (a cloud reader).  Every write
+— contracts, maintenance, confirm-fenced, manual recoveries, pause, brake
+release — needs ``admin``. Operators override rules in the ``[oslo_policy]
+policy_file``.
 :func:`list_rules` feeds the ``oslo.policy.policies`` entry point
 (``oslopolicy-sample-generator --namespace vmr``).
 """
@@ -12,12 +16,22 @@ from oslo_policy import policy
 
 ADMIN = 'role:admin'
 READER = 'role:reader or role:member or role:admin'
+CLOUD_READER = 'role:admin or (role:reader and system_scope:all)'
 
 BASE_RULES = [
     policy.RuleDefault('vmr:admin', ADMIN,
                        description='Who may change what VMR does.'),
     policy.RuleDefault('vmr:reader', READER,
-                       description='Who may see what VMR does and did.'),
+                       description='Who may see what VMR did for their '
+                                   'project.'),
+    policy.RuleDefault('vmr:cloud_reader', CLOUD_READER,
+                       description='Who may see the whole cloud: hosts, '
+                                   'capacity, plans, contracts, every '
+                                   'project\'s servers.'),
+    policy.RuleDefault('vmr:recovery:all_projects', 'rule:vmr:cloud_reader',
+                       description='See every project\'s servers in '
+                                   'recoveries; other readers see only '
+                                   'their own project\'s steps.'),
 ]
 
 
@@ -28,13 +42,13 @@ def _rule(name, check, description, method, path):
 
 
 API_RULES = [
-    _rule('vmr:status:get', 'rule:vmr:reader', 'Show the cluster status.',
+    _rule('vmr:status:get', 'rule:vmr:cloud_reader', 'Show the cluster status.',
           'GET', '/v1/status'),
-    _rule('vmr:contract:list', 'rule:vmr:reader', 'List contracts.',
+    _rule('vmr:contract:list', 'rule:vmr:cloud_reader', 'List contracts.',
           'GET', '/v1/contracts'),
-    _rule('vmr:contract:get', 'rule:vmr:reader', 'Show a contract.',
+    _rule('vmr:contract:get', 'rule:vmr:cloud_reader', 'Show a contract.',
           'GET', '/v1/contracts/{name}'),
-    _rule('vmr:contract:validate', 'rule:vmr:reader',
+    _rule('vmr:contract:validate', 'rule:vmr:cloud_reader',
           'Validate a contract without storing it (dry_run=1).',
           'POST', '/v1/contracts?dry_run=1'),
     _rule('vmr:contract:create', 'rule:vmr:admin', 'Create a contract.',
@@ -43,9 +57,9 @@ API_RULES = [
           'Create or replace a contract.', 'PUT', '/v1/contracts/{name}'),
     _rule('vmr:contract:delete', 'rule:vmr:admin', 'Delete a contract.',
           'DELETE', '/v1/contracts/{name}'),
-    _rule('vmr:host:list', 'rule:vmr:reader', 'List hosts.',
+    _rule('vmr:host:list', 'rule:vmr:cloud_reader', 'List hosts.',
           'GET', '/v1/hosts'),
-    _rule('vmr:host:get', 'rule:vmr:reader', 'Show a host.',
+    _rule('vmr:host:get', 'rule:vmr:cloud_reader', 'Show a host.',
           'GET', '/v1/hosts/{host}'),
     _rule('vmr:host:maintenance', 'rule:vmr:admin',
           'Put a host into or out of maintenance.',
@@ -65,10 +79,10 @@ API_RULES = [
     _rule('vmr:recovery:get', 'rule:vmr:reader',
           'Show a recovery with its steps and timeline.',
           'GET', '/v1/recoveries/{id}'),
-    _rule('vmr:plan:get', 'rule:vmr:reader',
+    _rule('vmr:plan:get', 'rule:vmr:cloud_reader',
           'Show what VMR would do if a host failed now (a dry run).',
           'GET', '/v1/plan?host={host}'),
-    _rule('vmr:capacity:get', 'rule:vmr:reader',
+    _rule('vmr:capacity:get', 'rule:vmr:cloud_reader',
           'Show how many host failures each aggregate and zone survives.',
           'GET', '/v1/capacity'),
     _rule('vmr:cluster:pause', 'rule:vmr:admin',
@@ -103,3 +117,9 @@ def authorize(enforcer, rule, context):
     caller (an ``oslo_context`` RequestContext) passes ``rule``."""
     enforcer.authorize(rule, {'project_id': context.project_id},
                        context, do_raise=True)
+
+
+def allowed(enforcer, rule, context):
+    """Whether the caller passes ``rule`` (no exception)."""
+    return bool(enforcer.enforce(rule, {'project_id': context.project_id},
+                                 context, do_raise=False))

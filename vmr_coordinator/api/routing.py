@@ -9,6 +9,10 @@ Handlers are named, not imported: they are methods of
 
 import dataclasses
 
+#: request environ key the router sets after the policy check: the project
+#: whose servers alone the caller may see (absent or None: every project's)
+PROJECT_FILTER = 'vmr.project_filter'
+
 
 @dataclasses.dataclass(frozen=True)
 class Route:

@@ -124,7 +124,8 @@ def test_an_unreachable_api_is_said_not_thrown(api, browser):
 
 def test_behind_keystone_the_page_asks_for_a_token(kapi, lab, browser):  # noqa: F811
     """The page is public, its data is not: without a token it shows the
-    sign-in form; with a reader's token it shows the hosts."""
+    sign-in form; with an admin's token the hosts; with a project member's
+    only what the policy gives it (its recoveries), saying so."""
     kapi.add_host('compute-1')
     assert requests.get(kapi.url + '/dashboard/', timeout=10).status_code \
         == 200
@@ -135,11 +136,23 @@ def test_behind_keystone_the_page_asks_for_a_token(kapi, lab, browser):  # noqa:
         "!!document.getElementById('login') && "
         "!document.getElementById('login').hidden"), 30,
         message='the sign-in form shown')
-    token = lab.keystone.issue_token('demo', 'demo')
-    browser.evaluate("document.getElementById('token').value = %r; "
-                     "document.getElementById('login-form')"
-                     ".requestSubmit(); true" % token)
-    wait_for(lambda: host_state(browser, 'compute-1') == 'up', 30,
-             message='the hosts shown with the token')
+
+    def sign_in(token):
+        browser.evaluate("document.getElementById('token').value = %r; "
+                         "document.getElementById('login-form')"
+                         ".requestSubmit(); true" % token)
+
+    sign_in(lab.keystone.issue_token('demo', 'demo'))
+    wait_for(lambda: browser.evaluate(
+        "!!document.querySelector('#hosts [data-forbidden]')"), 30,
+        message='the hosts said not shown to a member')
     assert browser.evaluate("document.getElementById('login').hidden")
-    browser.screenshot(os.path.join(ARTIFACTS, 'keystone.png'))
+    assert host_state(browser, 'compute-1') is None
+    browser.screenshot(os.path.join(ARTIFACTS, 'keystone-member.png'))
+
+    sign_in(lab.keystone.issue_token('admin', 'admin'))
+    wait_for(lambda: host_state(browser, 'compute-1') == 'up', 30,
+             message='the hosts shown with an admin token')
+    browser.screenshot(os.path.join(ARTIFACTS, 'keystone-admin.png'))
+    assert not [e for e in browser.errors if e.startswith(('exception',
+                                                            'console'))]

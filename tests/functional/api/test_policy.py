@@ -18,10 +18,13 @@ TOKENS = {
     'member-token': ('bob', ['member', 'reader']),
     'reader-token': ('carol', ['reader']),
     'guest-token': ('dave', ['guest']),
+    # a system-scoped reader (no project): what keystonemiddleware sets
+    'system-reader-token': ('erin', ['reader']),
 }
 IDENTITY_HEADERS = ('HTTP_X_IDENTITY_STATUS', 'HTTP_X_ROLES',
                     'HTTP_X_PROJECT_ID', 'HTTP_X_PROJECT_NAME',
-                    'HTTP_X_USER_ID', 'HTTP_X_USER_NAME')
+                    'HTTP_X_USER_ID', 'HTTP_X_USER_NAME',
+                    'HTTP_OPENSTACK_SYSTEM_SCOPE')
 
 
 class FakeAuthToken:
@@ -45,8 +48,12 @@ class FakeAuthToken:
         environ.update({
             'HTTP_X_IDENTITY_STATUS': 'Confirmed',
             'HTTP_X_ROLES': ','.join(roles),
-            'HTTP_X_PROJECT_ID': 'p-ops', 'HTTP_X_PROJECT_NAME': 'ops',
             'HTTP_X_USER_ID': 'u-' + user, 'HTTP_X_USER_NAME': user})
+        if user == 'erin':
+            environ['HTTP_OPENSTACK_SYSTEM_SCOPE'] = 'all'
+        else:
+            environ.update({'HTTP_X_PROJECT_ID': 'p-ops',
+                            'HTTP_X_PROJECT_NAME': 'ops'})
         return self.app(environ, start_response)
 
 
@@ -73,13 +80,58 @@ def test_no_or_bad_token_is_401(kapi):
     assert kapi.store.get(kapi.store.keys.pause) is None
 
 
-@pytest.mark.parametrize('token', ['reader-token', 'member-token',
-                                   'admin-token'])
-def test_readers_can_read(kapi, token):
-    for path in ('/v1/status', '/v1/hosts', '/v1/contracts',
-                 '/v1/recoveries'):
+CLOUD_PATHS = ('/v1/status', '/v1/hosts', '/v1/contracts')
+
+
+@pytest.mark.parametrize('token', ['admin-token', 'system-reader-token'])
+def test_cloud_readers_see_the_cloud(kapi, token):
+    for path in CLOUD_PATHS + ('/v1/recoveries',):
         r = kapi.call('GET', path, headers=as_(token))
         assert r.status_code == 200, (path, r.text)
+
+
+@pytest.mark.parametrize('token', ['reader-token', 'member-token'])
+def test_project_readers_see_recoveries_not_the_cloud(kapi, token):
+    r = kapi.call('GET', '/v1/recoveries', headers=as_(token))
+    assert r.status_code == 200, r.text
+    for path in CLOUD_PATHS:
+        r = kapi.call('GET', path, headers=as_(token))
+        assert r.status_code == 403, (path, r.text)
+        assert 'vmr:' in r.json()['error']['message']
+
+
+def _steps(*projects):
+    return [{'server_id': 's%d' % i, 'server_name': 'vm-%d' % i,
+             'action': 'evacuate', 'state': 'done',
+             'server': {'id': 's%d' % i, 'project_id': project}}
+            for i, project in enumerate(projects)]
+
+
+def test_a_project_reader_sees_only_its_own_servers(kapi):
+    kapi.add_recovery('r-mixed', 'compute-1', steps=_steps('p-ops',
+                                                           'p-other'))
+    kapi.add_recovery('r-theirs', 'compute-2', steps=_steps('p-other'))
+    for token in ('member-token', 'reader-token'):
+        r = kapi.call('GET', '/v1/recoveries', headers=as_(token))
+        assert [x['id'] for x in r.json()['recoveries']] == ['r-mixed']
+        assert r.json()['recoveries'][0]['steps'] == 1
+        assert r.json()['recoveries'][0]['host'] is None
+        r = kapi.call('GET', '/v1/recoveries/r-mixed', headers=as_(token))
+        shown = r.json()['recovery']
+        assert [s['server_name'] for s in shown['steps']] == ['vm-0']
+        assert shown['timeline'] == [] and 'vm-1' not in r.text
+        assert 'compute-1' not in r.text and 'ipmi' not in r.text
+        # another project's recovery is not there at all
+        r = kapi.call('GET', '/v1/recoveries/r-theirs', headers=as_(token))
+        assert r.status_code == 404
+    # cloud readers see everything
+    for token in ('admin-token', 'system-reader-token'):
+        r = kapi.call('GET', '/v1/recoveries', headers=as_(token))
+        assert sorted(x['id'] for x in r.json()['recoveries']) == [
+            'r-mixed', 'r-theirs']
+        r = kapi.call('GET', '/v1/recoveries/r-mixed', headers=as_(token))
+        assert len(r.json()['recovery']['steps']) == 2
+        assert r.json()['recovery']['host'] == 'compute-1'
 
 
 def test_guest_cannot_read(kapi):
@@ -109,13 +161,18 @@ def test_only_admin_writes(kapi, token):
         'compute-1')).json()['maintenance'] is False
 
 
-def test_readers_may_validate_with_dry_run(kapi):
+def test_cloud_readers_may_validate_with_dry_run(kapi):
     doc = {'name': 'x', 'trigger': {'type': 'host_down'},
            'selector': {'all': True}, 'action': {'type': 'evacuate'}}
     r = kapi.call('POST', '/v1/contracts?dry_run=1', doc,
-                  headers=as_('reader-token'))
+                  headers=as_('system-reader-token'))
     assert r.status_code == 200, r.text
-    r = kapi.call('POST', '/v1/contracts', doc, headers=as_('reader-token'))
+    r = kapi.call('POST', '/v1/contracts', doc,
+                  headers=as_('system-reader-token'))
+    assert r.status_code == 403
+    # a project reader: a dry run lists every project's matching servers
+    r = kapi.call('POST', '/v1/contracts?dry_run=1', doc,
+                  headers=as_('reader-token'))
     assert r.status_code == 403
 
 

@@ -57,9 +57,10 @@ def vmr(capsys, *argv):
 
 def check_roles(kapi, capsys, cloud):
     """What any Keystone in front of the API must give: 401 without a
-    token; the admin (clouds.yaml entry ``cloud``) and the reader
-    (``<cloud>-reader``) read; the reader is refused a write by the policy
-    rule's name; the admin's write is journaled with who did it."""
+    token; the admin (clouds.yaml entry ``cloud``) reads the cloud; the
+    project reader (``<cloud>-reader``) reads recoveries but not hosts,
+    and is refused a write, by the policy rule's name; the admin's write is
+    journaled with who did it."""
     url = kapi.url
     kapi.add_host('compute-1')
 
@@ -71,11 +72,15 @@ def check_roles(kapi, capsys, cloud):
     assert rc == 0, err
     assert out.strip() == '1 (up=1)'
 
+    # a project reader sees recoveries (its project's), not the cloud
     reader = cloud + '-reader'
     rc, out, err = vmr(capsys, '--os-cloud', reader, '--url', url,
-                       'host', 'list', '-f', 'value', '-c', 'Host')
+                       'recovery', 'list', '-f', 'value', '-c', 'ID')
     assert rc == 0, err
-    assert out.split() == ['compute-1']
+    rc, out, err = vmr(capsys, '--os-cloud', reader, '--url', url,
+                       'host', 'list')
+    assert rc == 1
+    assert 'HTTP 403' in err and 'vmr:host:list' in err
 
     rc, out, err = vmr(capsys, '--os-cloud', reader, '--url', url, 'pause')
     assert rc == 1
@@ -97,9 +102,11 @@ def test_cli_through_keystone(kapi, lab, capsys):
     rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'host',
                        'maintenance', 'compute-1', '--on')
     assert rc == 1 and 'HTTP 403' in err
-    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status',
-                       '-f', 'json')
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token,
+                       'recovery', 'list', '-f', 'json')
     assert rc == 0, err
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status')
+    assert rc == 1 and 'vmr:status:get' in err
 
 
 def test_unknown_cloud_is_one_clear_line(lab, capsys):

@@ -56,10 +56,13 @@ def test_openstack_vmr_through_the_catalog(kapi, lab):  # noqa: F811
         out)['hosts']['by_state']}
     assert json.loads(out)['hosts']['by_state']['up'] == 1
 
-    rc, out, err = openstack('--os-cloud', 'vmr-lab-reader', 'vmr', 'host',
+    rc, out, err = openstack('--os-cloud', 'vmr-lab', 'vmr', 'host',
                              'list', '-f', 'value', '-c', 'Host')
     assert rc == 0, err
     assert out.split() == ['compute-1']
+    rc, out, err = openstack('--os-cloud', 'vmr-lab-reader', 'vmr',
+                             'recovery', 'list')
+    assert rc == 0, err
 
     # the policy refuses the reader a write, by the rule's name
     rc, out, err = openstack('--os-cloud', 'vmr-lab-reader', 'vmr', 'pause')

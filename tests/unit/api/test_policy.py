@@ -1,4 +1,5 @@
-"""The default policy: readers read, only admins write (real oslo.policy)."""
+"""The default policy: cloud readers read the cloud, project readers their
+recoveries, only admins write (real oslo.policy)."""
 
 import pytest
 from oslo_config import cfg
@@ -8,16 +9,21 @@ from oslo_policy import policy as oslo_policy
 from vmr_coordinator.api import policy, routing
 
 
-@pytest.fixture
-def enforcer():
+def _conf():
     conf = cfg.ConfigOpts()
     conf([], project='vmr', default_config_files=[])
-    return policy.make_enforcer(conf)
+    return conf
 
 
-def allowed(enforcer, rule, roles):
-    ctx = context.RequestContext(roles=roles, project_id='p1',
-                                 user_id='u1')
+@pytest.fixture
+def enforcer():
+    return policy.make_enforcer(_conf())
+
+
+def allowed(enforcer, rule, roles, system=False):
+    ctx = context.RequestContext(roles=roles, user_id='u1',
+                                 project_id=None if system else 'p1',
+                                 system_scope='all' if system else None)
     try:
         policy.authorize(enforcer, rule, ctx)
     except oslo_policy.PolicyNotAuthorized:
@@ -35,11 +41,29 @@ def test_every_protected_route_has_a_registered_rule(enforcer):
         assert set(rules) <= names, route.name
 
 
+#: what a project's reader or member may read: its recoveries
+PROJECT_READS = ('vmr:recovery:list', 'vmr:recovery:get')
+
+
 @pytest.mark.parametrize('rule', [r.name for r in policy.API_RULES])
 def test_defaults(enforcer, rule):
     reads = rule.endswith((':get', ':list', ':validate'))
     assert allowed(enforcer, rule, ['admin'])
-    assert allowed(enforcer, rule, ['reader']) is reads
-    assert allowed(enforcer, rule, ['member']) is reads
+    # a system-scoped reader reads everything, writes nothing
+    assert allowed(enforcer, rule, ['reader'], system=True) is reads
+    # a project's reader or member reads its recoveries only
+    project = rule in PROJECT_READS
+    assert allowed(enforcer, rule, ['reader']) is project
+    assert allowed(enforcer, rule, ['member']) is project
     assert not allowed(enforcer, rule, ['guest'])
     assert not allowed(enforcer, rule, [])
+
+
+def test_only_cloud_readers_see_every_project():
+    enforcer_ = policy.make_enforcer(_conf())
+    ctx = context.RequestContext(roles=['member'], project_id='p1')
+    assert not policy.allowed(enforcer_, 'vmr:recovery:all_projects', ctx)
+    ctx = context.RequestContext(roles=['admin'], project_id='p1')
+    assert policy.allowed(enforcer_, 'vmr:recovery:all_projects', ctx)
+    ctx = context.RequestContext(roles=['reader'], system_scope='all')
+    assert policy.allowed(enforcer_, 'vmr:recovery:all_projects', ctx)

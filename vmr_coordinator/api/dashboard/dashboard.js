@@ -43,6 +43,7 @@ function clock(epoch) {
 }
 
 class Unauthorized extends Error {}
+class Forbidden extends Error {}
 
 async function api(path) {
   const headers = {'Accept': 'application/json'};
@@ -53,7 +54,8 @@ async function api(path) {
   const body = await resp.json().catch(() => null);
   if (!resp.ok) {
     const message = body && body.error ? body.error.message : resp.statusText;
-    throw new Error(path + ': HTTP ' + resp.status + ': ' + message);
+    const error = resp.status === 403 ? Forbidden : Error;
+    throw new error(path + ': HTTP ' + resp.status + ': ' + message);
   }
   return body;
 }
@@ -197,17 +199,38 @@ function showError(message) {
   node.textContent = message || '';
 }
 
+function notShown(id, err) {
+  // a project reader sees its recoveries, not the cloud's hosts
+  $(id).replaceChildren(el('p', {class: 'muted', 'data-forbidden': 'true'},
+      'not shown to your role (needs admin or a system reader): ' +
+      err.message));
+}
+
 async function poll() {
   try {
-    const [status, hosts, recoveries] = await Promise.all([
+    const [status, hosts, recoveries] = await Promise.allSettled([
       api('/v1/status'), api('/v1/hosts'), api('/v1/recoveries?limit=50')]);
+    const failed = [status, hosts, recoveries].filter(
+        (r) => r.status === 'rejected').map((r) => r.reason);
+    if (failed.some((err) => err instanceof Unauthorized)) {
+      throw failed.find((err) => err instanceof Unauthorized);
+    }
+    const other = failed.find((err) => !(err instanceof Forbidden));
+    if (other) throw other;
     $('login').hidden = true;
-    renderStatus(status);
-    renderHosts(hosts);
-    await renderRecoveries(recoveries);
+    if (status.status === 'fulfilled') renderStatus(status.value);
+    else $('leader').textContent = 'not shown';
+    if (hosts.status === 'fulfilled') renderHosts(hosts.value);
+    else notShown('hosts', hosts.reason);
+    if (recoveries.status === 'fulfilled') {
+      await renderRecoveries(recoveries.value);
+    } else {
+      notShown('recoveries', recoveries.reason);
+    }
     $('updated').textContent = 'updated ' + clock(Date.now() / 1000);
     showError(null);
-    if (Date.now() - lastCapacity > CAPACITY_MS) {
+    if (hosts.status === 'fulfilled' &&
+        Date.now() - lastCapacity > CAPACITY_MS) {
       lastCapacity = Date.now();
       api('/v1/capacity').then(renderCapacity).catch((err) => {
         $('capacity').replaceChildren(el('p', {class: 'muted'},

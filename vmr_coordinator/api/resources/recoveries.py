@@ -6,6 +6,7 @@ import time
 from vmr_common import models
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.api import routing
 from vmr_coordinator.triggers.base import trigger_class, triggers_fed_by
 from vmr_coordinator.api.resources.base import (
     ResourceBase, api_error, optional_reason, read_json)
@@ -33,6 +34,38 @@ def recovery_summary(rid, data):
     }
 
 
+def project_view(record, project_id):
+    """What a reader of project ``project_id`` sees of a recovery: the steps
+    (and skipped servers) of its own servers, and the recovery's id, state,
+    trigger type and times -- not the host, the fencing evidence or the
+    timeline, which are the cloud's and name other projects' servers.
+    None when no server of the project is in it."""
+    def mine(entry):
+        server = entry.get('server') if isinstance(entry.get('server'),
+                                                   dict) else entry
+        return isinstance(server, dict) and bool(project_id) and \
+            server.get('project_id') == project_id
+    steps = [s for s in record.get('steps') or () if isinstance(s, dict)
+             and mine(s)]
+    skipped = [s for s in record.get('skipped') or () if isinstance(s, dict)
+               and mine(s)]
+    if not steps and not skipped:
+        return None
+    trigger = record.get('trigger') or {}
+    return {'id': record.get('id'), 'state': record.get('state'),
+            'trigger': {'type': trigger.get('type')},
+            'created_at': record.get('created_at'),
+            'updated_at': record.get('updated_at'),
+            'steps': steps, 'skipped': skipped, 'host': None,
+            'fencing': {'verified': bool((record.get('fencing') or {}).get(
+                'verified'))},
+            'timeline': [], 'project_view': project_id}
+
+
+def _project_filter(req):
+    return req.environ.get(routing.PROJECT_FILTER)
+
+
 class RecoveryResource(ResourceBase):
     """``/v1/recoveries`` and ``/v1/recoveries/{recovery_id}``."""
 
@@ -51,10 +84,16 @@ class RecoveryResource(ResourceBase):
         if state is not None and state not in models.RecoveryState.ALL:
             raise api_error(400, 'unknown recovery state %r; one of: %s'
                             % (state, ', '.join(models.RecoveryState.ALL)), 'state')
+        project = _project_filter(req)
         out = []
         for name, data in self._etcd(
                 self.store.get_objects, self.keys.journal,
                 lambda exc: LOG.warning('API: skipping %s', exc)):
+            if project is not None:
+                data = project_view(dict(data, id=data.get('id', name)),
+                                    project)
+                if data is None:
+                    continue
             summary = recovery_summary(name, data)
             if state is not None and summary['state'] != state:
                 continue
@@ -138,4 +177,9 @@ class RecoveryResource(ResourceBase):
             raise api_error(404, 'no recovery %r' % recovery_id)
         data = self._record(kv)
         data.setdefault('id', recovery_id)
+        project = _project_filter(req)
+        if project is not None:
+            data = project_view(data, project)
+            if data is None:    # not told apart from a missing one
+                raise api_error(404, 'no recovery %r' % recovery_id)
         return 200, {'recovery': data}
