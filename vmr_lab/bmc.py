@@ -31,7 +31,6 @@ created and read by :class:`BmcServer`'s own loop, never by pyghmi's.
 import collections
 import logging
 import os
-import select
 import socket
 import struct
 import threading
@@ -43,6 +42,8 @@ import pyghmi.ipmi.bmc as pyghmi_bmc  # nosec B415
 import pyghmi.ipmi.private.constants as ipmi_constants  # nosec B415
 import pyghmi.ipmi.private.serversession as serversession  # nosec B415
 import pyghmi.ipmi.private.session as ipmisession  # nosec B415
+
+from vmr_common import fdwait
 
 LOG = logging.getLogger(__name__)
 
@@ -365,8 +366,8 @@ class BmcServer:
             try:
                 # The wake-up pipe makes add/remove/stop take effect at
                 # once; the timeout is only a safety net.
-                readable, _, _ = select.select(
-                    [self._wake_r] + list(by_socket), (), (), 1.0)
+                readable = fdwait.readable([self._wake_r] + list(by_socket),
+                                           1.0)
             except (OSError, ValueError):
                 continue  # a socket was closed by remove() or stop()
             for sock in readable:

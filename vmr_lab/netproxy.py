@@ -29,6 +29,8 @@ import socket
 import threading
 import time
 
+from vmr_common import fdwait
+
 LOG = logging.getLogger(__name__)
 
 MODES = ('pass', 'drop', 'drop-up', 'drop-down', 'delay')
@@ -172,7 +174,7 @@ class TcpProxy:
                 # the socket buffers, as on a real partitioned link.
                 if not self._wait_passable(direction):
                     break
-                ready, _, _ = select.select([src], [], [], 0.5)
+                ready = fdwait.readable([src], 0.5)
                 if not ready:
                     continue
                 if self._cut(direction):

@@ -42,11 +42,13 @@ def test_roles_from_real_keystone(kapi, cloud, capsys):
     # A token revoked in Keystone stops working at once (token cache off).
     conn = cloud.connect('vmr-real-member')
     token = conn.session.get_token()
-    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status')
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token,
+                       'recovery', 'list')
     assert rc == 0, err
     cloud.conn.identity.delete(
         '/auth/tokens', headers={'X-Subject-Token': token})
-    rc, out, err = vmr(capsys, '--url', url, '--os-token', token, 'status')
+    rc, out, err = vmr(capsys, '--url', url, '--os-token', token,
+                       'recovery', 'list')
     assert rc == 1 and 'HTTP 401' in err
 
 

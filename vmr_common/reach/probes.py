@@ -11,10 +11,11 @@ import collections
 import logging
 import os
 import random
-import select
 import socket
 import threading
 import time
+
+from vmr_common import fdwait
 
 LOG = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class ProbeResponder(threading.Thread):
 
     def run(self):
         while not self._halt.is_set() and self.sockets:
-            ready, _, _ = select.select(self.sockets, [], [], 0.5)
+            ready = fdwait.readable(self.sockets, 0.5)
             for sock in ready:
                 try:
                     data, peer = sock.recvfrom(512)
@@ -125,8 +126,8 @@ def probe(addresses, timeout, default_port):
                         socks[family].sendto(PROBE + nonce, (host, port))
                     except OSError:
                         pass
-            ready, _, _ = select.select(list(socks.values()), [], [],
-                                        min(left, timeout / 3))
+            ready = fdwait.readable(list(socks.values()),
+                                    min(left, timeout / 3))
             for sock in ready:
                 try:
                     data, peer = sock.recvfrom(512)
