@@ -1,8 +1,12 @@
-"""Fixtures shared by the functional tests: a real etcd, always stopped."""
+"""Fixtures shared by the functional tests: a real etcd, always stopped,
+and a Store on a cluster of its own."""
+
+import uuid
 
 import pytest
 
 from tests.etcd_fixture import EtcdServer
+from vmr_common.store import Store
 
 
 @pytest.fixture(scope='session')
@@ -16,6 +20,16 @@ def etcd_server():
         pytest.fail(str(exc))
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def store(etcd_server):
+    """A Store of a fresh cluster on the session's etcd; its keys are
+    deleted after the test."""
+    store = Store([etcd_server.endpoint],
+                  cluster='t%s' % uuid.uuid4().hex[:8])
+    yield store
+    store.delete(store.keys.root, prefix=True)
 
 
 @pytest.fixture

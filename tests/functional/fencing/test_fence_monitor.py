@@ -6,7 +6,6 @@ nothing and never more than ``concurrency`` checks run at once."""
 import logging
 import os
 import threading
-import uuid
 
 import pytest
 import yaml
@@ -14,7 +13,6 @@ from oslo_config import cfg
 
 from tests.procs import wait_for
 from vmr_common import conf as vmr_conf
-from vmr_common.store import Store
 from vmr_coordinator import election as election_mod
 from vmr_coordinator import metrics
 from vmr_coordinator import snapshot as snapshot_mod
@@ -24,14 +22,6 @@ from vmr_coordinator.fencing import monitor as monitor_mod
 from vmr_coordinator.fencing.profiles import FenceProfiles
 
 GROUP = 'vmr-agents'
-
-
-@pytest.fixture
-def store(etcd_server):
-    store = Store([etcd_server.endpoint],
-                  cluster='fm%s' % uuid.uuid4().hex[:8])
-    yield store
-    store.delete(store.keys.root, prefix=True)
 
 
 @pytest.fixture

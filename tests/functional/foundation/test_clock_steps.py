@@ -6,13 +6,11 @@ The healer's two clocks are injected: the wall clock jumps an hour either
 way while the monotonic one moves by seconds.  No sleeps: each cycle is run
 by hand."""
 
-import uuid
 
 import pytest
 from oslo_config import cfg
 
 from vmr_common import conf as vmr_conf
-from vmr_common.store import Store
 from vmr_coordinator.healer import Healer
 
 
@@ -22,14 +20,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture
-def store(etcd_server):
-    store = Store([etcd_server.endpoint],
-                  cluster='clk%s' % uuid.uuid4().hex[:8])
-    yield store
-    store.delete(store.keys.root, prefix=True)
 
 
 def make_healer(store, wall, mono, grace=2.0):

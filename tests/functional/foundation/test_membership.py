@@ -9,7 +9,6 @@ vmr-agent processes.
 import os
 import time
 
-import pytest
 from tooz import utils as tooz_utils
 
 from tests.procs import Cluster, ServiceProcess, wait_for
@@ -34,14 +33,6 @@ class Clock:
 def caps(boot_id, address='127.0.0.1'):
     return {'host': 'compute-1', 'boot_id': boot_id,
             'addresses': {'management': address}}
-
-
-@pytest.fixture
-def store(etcd_server):
-    store = Store([etcd_server.endpoint],
-                  cluster='m%s' % os.urandom(4).hex())
-    yield store
-    store.delete(store.keys.root, prefix=True)
 
 
 def member(store, clock=None):
