@@ -56,6 +56,8 @@ class StepState:
     SKIPPED = 'skipped'
 
     TERMINAL = (DONE, FAILED, SKIPPED)
+    #: every state, in the order a step goes through them
+    ALL = (PENDING, RUNNING, DONE, FAILED, SKIPPED)
 
 
 #: states a guest's keepalived notify hook reports, recorded under

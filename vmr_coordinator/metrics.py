@@ -46,9 +46,6 @@ FENCE_FAILURES = Counter(
     'driver, on this coordinator since it started (the next rung or a '
     'retry may still have fenced the host).', ['driver'], registry=None)
 
-STEP_STATES = (StepState.PENDING, StepState.RUNNING, StepState.DONE,
-               StepState.FAILED, StepState.SKIPPED)
-
 
 def observe_detection(seconds):
     """Record how long detecting one failed host took."""
@@ -156,29 +153,18 @@ def fence_path_metric(fence_checks):
 
 def snapshot_metrics(snap):
     """The gauges that describe one :class:`Snapshot`."""
-    hosts = GaugeMetricFamily('vmr_hosts', 'Hosts by state.',
-                              labels=['state'])
-    for state, count in sorted(count_by(
-            (r.state for r in snap.hosts.values()), HOST_STATES).items()):
-        hosts.add_metric([state], count)
-    yield hosts
-    recoveries = GaugeMetricFamily('vmr_recoveries', 'Recoveries in the '
-                                   'journal by state.', labels=['state'])
-    for state, count in sorted(count_by(
-            (data.get('state', 'detected') for data, _rev in
-             snap.journal.values()), RECOVERY_STATES).items()):
-        recoveries.add_metric([state], count)
-    yield recoveries
-    steps = GaugeMetricFamily(
+    yield by_state('vmr_hosts', 'Hosts by state.',
+                   (r.state for r in snap.hosts.values()), HOST_STATES)
+    yield by_state('vmr_recoveries', 'Recoveries in the journal by state.',
+                   (data.get('state', 'detected')
+                    for data, _rev in snap.journal.values()), RECOVERY_STATES)
+    yield by_state(
         'vmr_steps', 'Steps (one server, one action) of the recoveries in '
         'the journal, by state; a rising failed count is a step that '
-        'failed.', labels=['state'])
-    for state, count in sorted(count_by(
-            (step.get('state') for data, _rev in snap.journal.values()
-             for step in data.get('steps') or () if isinstance(step, dict)),
-            STEP_STATES).items()):
-        steps.add_metric([str(state)], count)
-    yield steps
+        'failed.',
+        (step.get('state') for data, _rev in snap.journal.values()
+         for step in data.get('steps') or () if isinstance(step, dict)),
+        StepState.ALL)
     blocked = GaugeMetricFamily(
         'vmr_recovery_blocked_since_timestamp_seconds', 'When each blocked '
         'recovery last became blocked (its fence could not be verified; '
@@ -210,6 +196,18 @@ def snapshot_metrics(snap):
         'holds their host name (a cloned image?).')
     duplicates.add_metric([], len(snap.duplicates))
     yield duplicates
+
+
+def by_state(name, documentation, states, known):
+    """A gauge ``name{state}`` counting ``states``, every ``known`` state
+    present (zero or more); a state read from a record is a label as text."""
+    gauge = GaugeMetricFamily(name, documentation, labels=['state'])
+    counts = {}
+    for state, count in count_by(states, known).items():
+        counts[str(state)] = counts.get(str(state), 0) + count
+    for state, count in sorted(counts.items()):
+        gauge.add_metric([state], count)
+    return gauge
 
 
 def blocked_since(record):

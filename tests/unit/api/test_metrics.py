@@ -122,3 +122,13 @@ def test_every_served_series_is_described():
     for family in metrics.snapshot_metrics(snap):
         assert family.name in names
     assert all(doc for _n, _k, _l, doc in metrics.describe())
+
+
+def test_a_record_without_a_state_is_counted_not_a_crash():
+    journal = {'r1': ({'state': None, 'steps': [{'state': None},
+                                                {'state': 'done'}]}, 4)}
+    snap = Snapshot(9, {}, {}, journal, {}, {}, None, None, None, [])
+    s = families(snap)
+    assert s[('vmr_steps', (('state', 'None'),))] == 1
+    assert s[('vmr_steps', (('state', 'done'),))] == 1
+    assert s[('vmr_recoveries', (('state', 'None'),))] == 1
