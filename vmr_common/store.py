@@ -205,8 +205,8 @@ class Store:
                 'URL, e.g. http://127.0.0.1:2379')
         self.endpoints = list(endpoints)
         self.keys = Keyspace(prefix, cluster)
-        #: snapshots also read agents at the old membership key (tooz's global one) (set
-        #: by a coordinator that found some there at start: an upgrade)
+        #: snapshots also read agents at the old membership key (tooz's
+        #: global one): set by a coordinator whose etcd role can read it
         self.legacy_membership = False
         self.timeout = timeout
         self._tls = (ca_file, cert_file, key_file)

@@ -99,6 +99,13 @@ class ResourceBase:
         except exceptions.StoreError as exc:
             raise api_error(503, 'etcd: %s' % exc)
 
+    def _objects(self, prefix):
+        """``[(name, dict)]`` of the JSON objects under ``prefix``
+        (:meth:`Store.get_objects`); a corrupt one is skipped with a
+        WARNING naming it, etcd trouble is a 503."""
+        return self._etcd(self.store.get_objects, prefix,
+                          lambda exc: LOG.warning('API: skipping %s', exc))
+
     def _record(self, kv):
         try:
             return kv.json()

@@ -73,8 +73,7 @@ class ClusterResource(ResourceBase):
     def _vrrp_states(self):
         """``{pair: {instance: record}}``: the latest state each guest reported."""
         out = {}
-        for name, record in self._etcd(self.store.get_objects, self.vrrp_dir,
-                                       _skipping):
+        for name, record in self._objects(self.vrrp_dir):
             pair, _sep, instance = name.partition('/')
             out.setdefault(pair, {})[instance] = record
         return out
@@ -108,7 +107,3 @@ class ClusterResource(ResourceBase):
         if previous is not None:
             LOG.warning('API: %s released the disruption brake', self._who(req))
         return 200, {'released': previous is not None, 'brake': previous}
-
-
-def _skipping(exc):
-    LOG.warning('API: skipping %s', exc)

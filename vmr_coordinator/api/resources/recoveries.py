@@ -86,9 +86,7 @@ class RecoveryResource(ResourceBase):
                             % (state, ', '.join(models.RecoveryState.ALL)), 'state')
         project = _project_filter(req)
         out = []
-        for name, data in self._etcd(
-                self.store.get_objects, self.keys.journal,
-                lambda exc: LOG.warning('API: skipping %s', exc)):
+        for name, data in self._objects(self.keys.journal):
             if project is not None:
                 data = project_view(dict(data, id=data.get('id', name)),
                                     project)
