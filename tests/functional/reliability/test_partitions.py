@@ -27,6 +27,18 @@ def all_up(store, names):
     return all(states.get(n, {}).get('state') == 'up' for n in names)
 
 
+def started(cluster):
+    """Start ``cluster``; its store and agent names once every agent is up
+    and a leader is elected."""
+    cluster.start()
+    store = cluster.store()
+    names = sorted(cluster.agents)
+    wait_for(lambda: all_up(store, names) and leader(store), 60,
+             interval=0.2,
+             message='%d agents up and a leader' % len(names))
+    return store, names
+
+
 @pytest.fixture
 def make_cluster(etcd_server):
     made = []
@@ -128,11 +140,7 @@ def test_leader_cut_from_etcd_steps_down_and_its_token_is_refused(
 def test_agent_cut_from_etcd_but_reachable_is_partitioned_not_fenced(
         make_cluster):
     c = make_cluster(agents=3, coordinators=1)
-    c.start()
-    store = c.store()
-    names = sorted(c.agents)
-    wait_for(lambda: all_up(store, names) and leader(store), 60,
-             interval=0.2, message='3 agents up and a leader')
+    store, names = started(c)
     c.cut('compute-2')   # etcd path only; its probe responder answers
     wait_for(lambda: host_states(store)['compute-2']['state'] ==
              'partitioned', 30, interval=0.2,
@@ -160,11 +168,7 @@ def test_a_one_way_cut_between_agent_and_etcd_never_fences(make_cluster,
     lost, or etcd's answers are.  Either way it stays reachable on its
     other network: never failed, never fenced, up again after the heal."""
     c = make_cluster(agents=3, coordinators=1)
-    c.start()
-    store = c.store()
-    names = sorted(c.agents)
-    wait_for(lambda: all_up(store, names) and leader(store), 60,
-             interval=0.2, message='3 agents up and a leader')
+    store, names = started(c)
     c.cut('compute-2', mode=mode)
     seen = set()
     deadline = time.monotonic() + 5 * T
@@ -190,11 +194,7 @@ def test_coordinators_cut_from_a_group_of_agents_engage_the_brake(
     # apart, and the brake must see them together (DESIGN §3).
     c = make_cluster(agents=5, coordinators=1, unreachable=cut,
                      timing={'grace': T})
-    c.start()
-    store = c.store()
-    names = sorted(c.agents)
-    wait_for(lambda: all_up(store, names) and leader(store), 60,
-             interval=0.2, message='5 agents up and a leader')
+    store, names = started(c)
     c.cut(*cut)
     brake = wait_for(lambda: store.get(store.keys.brake), 30, interval=0.2,
                      message='the disruption brake')
