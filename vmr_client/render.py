@@ -53,11 +53,9 @@ def format_fence_check(check, now=None):
     """The leader's last status-only check of a host's fence path."""
     if not check:
         return 'not checked yet'
-    now = time.time() if now is None else now
     when = ''
     if check.get('checked_at') is not None:
-        when = ', %s ago' % fmt_duration(max(0.0, now - float(
-            check['checked_at'])))
+        when = ', %s' % fmt_ago(check['checked_at'], now)
     if check.get('ok'):
         return 'ok (checked by %s%s)' % (check.get('checked_by'), when)
     return 'FAILED: %s (checked by %s%s)' % (check.get('why'),
@@ -151,9 +149,8 @@ class AgeColumn(TimeColumn):
     def human_readable(self):
         if self._value in (None, ''):
             return ''
-        now = time.time() if self._now is None else self._now
         try:
-            return '%s ago' % fmt_duration(max(0.0, now - float(self._value)))
+            return fmt_ago(self._value, self._now)
         except (TypeError, ValueError):
             return str(self._value)
 
@@ -207,6 +204,12 @@ def fmt_time(ts, with_date=True):
     except (TypeError, ValueError, OverflowError, OSError):
         return str(ts)
     return when.strftime('%Y-%m-%d %H:%M:%SZ' if with_date else '%H:%M:%S')
+
+
+def fmt_ago(ts, now=None):
+    """``8.6 s ago`` for an epoch time (``now``: for tests)."""
+    now = time.time() if now is None else now
+    return '%s ago' % fmt_duration(max(0.0, now - float(ts)))
 
 
 def fmt_duration(seconds):
