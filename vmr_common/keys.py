@@ -42,6 +42,17 @@ class Keyspace:
         return self.root + 'journal/'
 
     @property
+    def history(self):
+        """Closed recoveries the leader archived: never read by a cycle."""
+        return self.root + 'history/'
+
+    @property
+    def incidents(self):
+        """One key per alert incident that opened a recovery (so a re-sent
+        alert finds its recovery after that moved to the history)."""
+        return self.root + 'incidents/'
+
+    @property
     def probes(self):
         return self.root + 'probes/'
 
@@ -69,6 +80,12 @@ class Keyspace:
 
     def recovery(self, recovery_id):
         return self.journal + recovery_id
+
+    def archived(self, recovery_id):
+        return self.history + recovery_id
+
+    def incident(self, digest):
+        return self.incidents + digest
 
     def host_lock(self, host):
         return self.locks + host

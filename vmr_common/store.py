@@ -416,6 +416,25 @@ class Store:
                                       'sort_target': 'KEY'})
         return [KeyValue(kv) for kv in body.get('kvs') or []]
 
+    def get_created(self, prefix, limit=0, newest=False):
+        """Up to ``limit`` KeyValues below ``prefix`` in the order they
+        were created (``newest`` first if asked); ``limit`` 0 = all."""
+        body = self.call('kv/range', {'key': _b64(prefix),
+                                      'range_end': _b64(range_end(prefix)),
+                                      'limit': int(limit),
+                                      'sort_order': ('DESCEND' if newest
+                                                     else 'ASCEND'),
+                                      'sort_target': 'CREATE'})
+        return [KeyValue(kv) for kv in body.get('kvs') or []]
+
+    def count(self, prefix):
+        """How many keys are below ``prefix`` (etcd counts; nothing is
+        read)."""
+        body = self.call('kv/range', {'key': _b64(prefix),
+                                      'range_end': _b64(range_end(prefix)),
+                                      'count_only': True})
+        return int(body.get('count', 0))
+
     def put(self, key, value, lease=None):
         """Write ``value`` (str, bytes or JSON-able); returns the revision."""
         op = Op.put(key, value, lease)['request_put']

@@ -5,15 +5,29 @@ A record moves ``detected → fencing → fenced → acting → done | failed``
 evidence, one step per server and a timeline.  Only the leader writes it,
 always through a leader-guarded compare-and-swap, so a deposed leader can
 never change it and two writers never interleave.
+
+A closed record stays below ``journal/`` for ``[journal] archive_after``
+seconds once nothing refers to it any more, then the leader moves it below
+``history/`` (:func:`archivable`, :meth:`Journal.archive`): every cycle
+reads ``journal/``, so only what is open or recent may live there.  The
+history is bounded by count and age (:meth:`Journal.prune`) and purged on
+request (:func:`purge_ops`).
 """
 
 import copy
+import hashlib
+import json
 import threading
 import time
 
 from vmr_common import exceptions
 from vmr_common.models import RecoveryState, StepState  # noqa: F401 (API)
 from vmr_common.store import Compare, Op
+
+
+#: the shape of the records this release writes.  1: ``format`` itself
+#: (records without it, written by 0.1.0, have the same shape otherwise).
+FORMAT = 1
 
 
 def recovery_id(host, boot_id, now):
@@ -39,6 +53,7 @@ def new_record(rid, host, trigger, now, boot_id=None, leader=None,
     (a later leader with another token signs it when it resumes it)."""
     return {
         'id': rid,
+        'format': FORMAT,
         'host': host,
         'boot_id': boot_id,
         'trigger': dict(trigger),
@@ -88,6 +103,60 @@ def add_event(record, now, event, detail=''):
     record.setdefault('timeline', []).append(
         {'at': now, 'event': event, 'detail': detail})
     record['updated_at'] = now
+
+
+def incident_digest(incident):
+    """The name of the ``incidents/`` key of an alert incident (the tuple a
+    trigger's ``incident()`` returns)."""
+    text = json.dumps(list(incident), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def referenced(hosts):
+    """Recovery ids host records still point at: a host_down recovery until
+    its host returned (``recovery``), a drain while the host stays in
+    maintenance (``drain``).  ``hosts`` maps names to record dicts."""
+    out = set()
+    for data in hosts.values():
+        for field in ('recovery', 'drain'):
+            if isinstance(data.get(field), str):
+                out.add(data[field])
+    return out
+
+
+def archivable(journal, hosts, now, linger):
+    """``[(id, mod_revision)]`` of the records that may move to the
+    history: closed (done or failed), referred to by no host record, and
+    unchanged for ``linger`` seconds.  ``journal`` maps ids to ``(record,
+    mod_revision)`` as a snapshot holds them."""
+    held = referenced(hosts)
+    out = []
+    for rid, (rec, revision) in sorted(journal.items()):
+        if rec.get('state') not in RecoveryState.TERMINAL or rid in held:
+            continue
+        at = rec.get('updated_at') or rec.get('created_at')
+        if not isinstance(at, (int, float)) or now - at < linger:
+            continue
+        out.append((rid, revision))
+    return out
+
+
+def purge_ops(keys, rid, record):
+    """The deletes that forget archived recovery ``rid``: its history key
+    and the incident key it holds, if any."""
+    ops = [Op.delete(keys.archived(rid))]
+    digest = record.get('incident') if isinstance(record, dict) else None
+    if isinstance(digest, str) and digest:
+        ops.append(Op.delete(keys.incident(digest)))
+    return ops
+
+
+def expired(record, now, max_age):
+    """Whether an archived ``record`` closed more than ``max_age`` seconds
+    ago (0 = never)."""
+    at = record.get('updated_at') or record.get('archived_at') or 0
+    return bool(max_age) and isinstance(at, (int, float)) and \
+        now - at > max_age
 
 
 class Journal:
@@ -160,6 +229,57 @@ class Journal:
                 continue   # someone else updated the record: retry
         raise exceptions.StoreError('recovery %s: too many concurrent '
                                     'updates' % rid)
+
+    def archive(self, rid, record, revision, now):
+        """Move closed record ``rid`` (as read at ``revision``) to the
+        history in one guarded transaction; False when it changed since
+        (it is then looked at again next cycle)."""
+        key = self.key(rid)
+        with self._lock_for(rid):
+            try:
+                self.guarded([Op.put(self.store.keys.archived(rid),
+                                     dict(record, archived_at=now)),
+                              Op.delete(key)],
+                             [Compare.mod_revision(key, revision)])
+            except exceptions.LeadershipLost:
+                raise
+            except exceptions.StoreError:
+                return False
+        with self._locks_lock:
+            self._locks.pop(rid, None)
+        return True
+
+    def prune(self, now, max_count, max_age, batch=50):
+        """Delete the oldest archived records beyond ``max_count`` (0 = no
+        limit) and those closed more than ``max_age`` seconds ago (0 = no
+        limit); how many were deleted.
+
+        The history is read oldest-archived first, a batch at a time, and
+        the pass stops at the first record it keeps: a record archived
+        later closed later.
+        """
+        history = self.store.keys.history
+        excess = self.store.count(history) - max_count if max_count else 0
+        deleted = 0
+        while True:
+            kvs = self.store.get_created(history, batch)
+            ops, kept = [], False
+            for kv in kvs:
+                try:
+                    record = kv.json()
+                except exceptions.CorruptRecord:
+                    record = {}
+                if excess <= 0 and not expired(record, now, max_age):
+                    kept = True
+                    break
+                excess -= 1
+                deleted += 1
+                ops.extend(purge_ops(self.store.keys,
+                                     kv.key[len(history):], record))
+            if ops:
+                self.guarded(ops)
+            if kept or len(kvs) < batch:
+                return deleted
 
     def release_lock(self, host, rid):
         lock = self.store.keys.host_lock(host)

@@ -176,8 +176,9 @@ def snapshot_metrics(snap):
                                blocked_since(data))
     yield blocked
     journal = GaugeMetricFamily(
-        'vmr_journal_records', 'Recovery records in the journal, open and '
-        'closed (every snapshot reads them all).')
+        'vmr_journal_records', 'Recovery records in the journal: open ones '
+        'and those closed less than [journal] archive_after ago (every '
+        'snapshot reads them all; older ones are in the history).')
     journal.add_metric([], len(snap.journal))
     yield journal
     brake = GaugeMetricFamily('vmr_brake_engaged', '1 while the disruption '

@@ -57,6 +57,7 @@ class Recovery:
         self._conn = None
         self._profiles = None
         self._limits = {}
+        self._pruned_at = None
         self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
             self.conf)
 
@@ -153,7 +154,49 @@ class Recovery:
             elif job == 'act':
                 self._drive_steps(rid, rec)
         self._returns(snap)
+        self._history(snap, now)
         return '; '.join(said)
+
+    # -- the history ----------------------------------------------------------
+    def _history(self, snap, now):
+        """Move the closed records nothing refers to any more out of the
+        journal, and keep the history within ``[journal]``'s bounds; both
+        in the background, never holding up the cycle."""
+        opts = self.conf.journal
+        # The Nova poll's hold-down is read from the journal's failed
+        # records: they stay at least that long.
+        linger = max(opts.archive_after,
+                     self.conf.coordinator.instance_down_hold_down)
+        closed = journal_mod.archivable(
+            snap.journal, {n: r.data for n, r in snap.hosts.items()}, now,
+            linger)
+        if closed:
+            self._submit(('archive',), self._archive_job, closed,
+                         snap.journal)
+        clock = time.monotonic()
+        if self._pruned_at is None or \
+                clock - self._pruned_at >= opts.prune_interval:
+            if self._submit(('prune',), self._prune_job):
+                self._pruned_at = clock
+
+    def _archive_job(self, closed, journal):
+        moved = [rid for rid, revision in closed
+                 if self.journal.archive(rid, journal[rid][0], revision,
+                                         time.time())]
+        if moved:
+            LOG.info('journal: %d closed recover%s moved to the history: %s',
+                     len(moved), 'y' if len(moved) == 1 else 'ies',
+                     ', '.join(moved))
+
+    def _prune_job(self):
+        opts = self.conf.journal
+        deleted = self.journal.prune(time.time(), opts.history_max_count,
+                                     opts.history_max_age * 86400)
+        if deleted:
+            LOG.info('history: %d closed recover%s deleted (history_max_count '
+                     '%d, history_max_age %g days)', deleted,
+                     'y' if deleted == 1 else 'ies', opts.history_max_count,
+                     opts.history_max_age)
 
     def _take_over(self, rid, rec, now):
         """Sign an open record another leader (or an earlier term) drove:
@@ -248,8 +291,13 @@ class Recovery:
             ops = [Op.delete(kv.key)]
             for event in events:
                 incident = trigger_class(event.get('type'))().incident(event)
+                digest = None
                 if incident is not None:
-                    if incident in incidents:
+                    # An incident is known by the journal's records, and
+                    # by its key once its recovery moved to the history.
+                    digest = journal_mod.incident_digest(incident)
+                    if incident in incidents or self.store.get(
+                            self.store.keys.incident(digest)) is not None:
                         LOG.info('%s alarm %r (fingerprint %s, firing since '
                                  '%s) already has a recovery: re-sent alert '
                                  'ignored', event.get('source'),
@@ -258,6 +306,10 @@ class Recovery:
                         continue
                     incidents.add(incident)
                 rec = self._event_record(event, now)
+                if digest is not None:
+                    rec['incident'] = digest
+                    ops.append(Op.put(self.store.keys.incident(digest),
+                                      {'recovery': rec['id'], 'at': now}))
                 ops += [Op.put(self.store.keys.recovery(rec['id']), rec)]
                 said.append('%s: recovery %s' % (event['type'], rec['id']))
             # one transaction: the event is consumed exactly once

@@ -13,6 +13,7 @@ import sys
 from tests.benchmarks import bench_detection
 from tests.benchmarks import bench_false_positives
 from tests.benchmarks import bench_heal
+from tests.benchmarks import bench_history
 from tests.benchmarks import bench_journal
 from tests.benchmarks import bench_keepalive
 from tests.benchmarks import bench_reachability
@@ -30,6 +31,9 @@ QUICK = {
                             '--output', 'scale-quick']),
     'journal': (bench_journal, ['--workers', '1,8', '--output',
                                 'journal-quick']),
+    'history': (bench_history, ['--closed', '0,1000', '--kept', '0,100',
+                                '--snapshots', '10',
+                                '--output', 'history-quick']),
     'reachability': (bench_reachability, ['--hosts', '500', '--seconds',
                                           '5', '--output',
                                           'reachability-quick']),
@@ -47,6 +51,7 @@ FULL = {
                                     'gateway', '--output', 'scale-gateway']),
     'keepalive': (bench_keepalive, ['--rates', '1000,2000,5000']),
     'journal': (bench_journal, ['--workers', '1,4,8,16']),
+    'history': (bench_history, []),
     'reachability': (bench_reachability, ['--hosts', '500,2000,5000']),
     'scale_coordinator': (bench_scale, [
         '--hosts', '2000,5000', '--ttl', '30', '--interval', '10',

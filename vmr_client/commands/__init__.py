@@ -5,6 +5,7 @@ value``/``csv`` and as values in ``-f json``/``yaml``."""
 from cliff import lister, show
 
 from vmr_client import render
+from vmr_client.errors import ApiError
 
 
 def api(app):
@@ -14,6 +15,24 @@ def api(app):
     if manager is not None:
         return manager.vmr
     return app.client
+
+
+def delete_each(app, path, names, said):
+    """DELETE ``path + name`` for each of ``names``, saying ``said % name``
+    for each one deleted and the API's own line for each refused; an
+    :class:`ApiError` naming the refused ones at the end."""
+    failed = []
+    for name in names:
+        try:
+            api(app).delete(path + name)
+        except ApiError as exc:
+            app.stderr.write('vmr: %s\n' % exc)
+            failed.append(name)
+            continue
+        app.stdout.write(said % name + '\n')
+    if failed:
+        raise ApiError('%d of %d not done: %s' % (
+            len(failed), len(names), ', '.join(failed)))
 
 
 class Lister(lister.Lister):

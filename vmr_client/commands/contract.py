@@ -7,7 +7,7 @@ from cliff import command, lister, show
 
 from vmr_client import render
 from vmr_client.errors import ApiError
-from vmr_client.commands import api
+from vmr_client.commands import api, delete_each
 
 FIELDS = ('name', 'description', 'priority', 'enabled', 'trigger',
           'selector', 'action', 'on_failure', 'limits')
@@ -165,16 +165,5 @@ class DeleteContract(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        failed = []
-        for name in parsed_args.names:
-            try:
-                api(self.app).delete('/v1/contracts/' + name)
-            except ApiError as exc:
-                self.app.stderr.write('vmr: %s\n' % exc)
-                failed.append(name)
-                continue
-            self.app.stdout.write('deleted contract %s\n' % name)
-        if failed:
-            raise ApiError('%d of %d contracts not deleted: %s'
-                           % (len(failed), len(parsed_args.names),
-                              ', '.join(failed)))
+        delete_each(self.app, '/v1/contracts/', parsed_args.names,
+                    'deleted contract %s')

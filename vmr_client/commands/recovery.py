@@ -1,16 +1,25 @@
-"""``vmr recovery list|show`` and ``vmr recover``."""
+"""``vmr recovery list|show|purge`` and ``vmr recover``."""
+
+import time
 
 from cliff import command, show
 
 from vmr_client import render
-from vmr_client.commands import Lister, api
+from vmr_client.commands import Lister, api, delete_each
+from vmr_client.errors import ApiError
 from vmr_common.models import RecoveryState
 
 RECOVERY_STATES = RecoveryState.ALL
 
 
 class ListRecoveries(Lister):
-    """List recoveries, newest first."""
+    """List recoveries, newest first.
+
+    The journal: open recoveries and those closed less than ``[journal]
+    archive_after`` ago.  ``--all`` adds the history, where the leader
+    moves closed ones after that (kept up to ``history_max_count`` and
+    ``history_max_age``; ``vmr recovery purge`` removes them sooner).
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -19,12 +28,17 @@ class ListRecoveries(Lister):
         parser.add_argument('--host', help='only recoveries of this host')
         parser.add_argument('--limit', type=int,
                             help='at most this many (the newest)')
+        parser.add_argument('--all', action='store_true',
+                            help='the history too (closed recoveries the '
+                                 'leader archived)')
         return parser
 
     def take_action(self, parsed_args):
         body = api(self.app).get('/v1/recoveries', state=parsed_args.state,
                                    host=parsed_args.host,
-                                   limit=parsed_args.limit)
+                                   limit=parsed_args.limit,
+                                   history='true' if parsed_args.all
+                                   else None)
         rows = []
         for rec in body['recoveries']:
             rows.append((rec['id'], rec.get('host'), rec.get('state'),
@@ -36,9 +50,12 @@ class ListRecoveries(Lister):
                                  rec.get('steps_by_state') or {},
                                  rec.get('steps', 0))),
                          render.TimeColumn(rec.get('created_at')),
-                         render.TimeColumn(rec.get('updated_at'))))
+                         render.TimeColumn(rec.get('updated_at'))) +
+                        ((render.TimeColumn(rec.get('archived_at')),)
+                         if parsed_args.all else ()))
         return (('ID', 'Host', 'State', 'Trigger', 'Fenced', 'Steps',
-                 'Created', 'Updated'), rows)
+                 'Created', 'Updated') +
+                (('Archived',) if parsed_args.all else ()), rows)
 
 
 class ShowRecovery(show.ShowOne):
@@ -75,6 +92,45 @@ class ShowRecovery(show.ShowOne):
             self.app.stdout.write(render.format_recovery(self._record))
             return 0
         return super().produce_output(parsed_args, column_names, data)
+
+
+class PurgeRecoveries(command.Command):
+    """Delete closed recoveries from the history, by id or by age.
+
+    Only the history: a recovery still in the journal is open, or closed
+    less than ``[journal] archive_after`` ago.  The leader also prunes the
+    history by itself (``[journal] history_max_count``,
+    ``history_max_age``).  Needs the admin role.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('ids', nargs='*', metavar='id',
+                            help='recovery id (see vmr recovery list --all)')
+        parser.add_argument('--older-than', type=float, metavar='DAYS',
+                            help='every recovery in the history that closed '
+                                 'more than DAYS days ago')
+        return parser
+
+    def take_action(self, parsed_args):
+        ids = list(parsed_args.ids)
+        if parsed_args.older_than is not None:
+            if parsed_args.older_than < 0:
+                raise ApiError('--older-than must be 0 days or more, not %g'
+                               % parsed_args.older_than)
+            before = time.time() - parsed_args.older_than * 86400
+            body = api(self.app).get('/v1/recoveries', history='true')
+            ids += [rec['id'] for rec in body['recoveries']
+                    if rec.get('archived_at') is not None and
+                    (rec.get('updated_at') or 0) < before and
+                    rec['id'] not in ids]
+        elif not ids:
+            raise ApiError('give recovery ids or --older-than DAYS')
+        delete_each(self.app, '/v1/recoveries/', ids,
+                    'purged recovery %s')
+        if not ids:
+            self.app.stdout.write('nothing in the history closed more than '
+                                  '%g days ago\n' % parsed_args.older_than)
 
 
 class Recover(command.Command):

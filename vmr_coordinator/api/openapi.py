@@ -117,15 +117,17 @@ SCHEMAS = {
         'request': ANY_OBJ}, required=('recovery_id', 'request')),
     'RecoverySummary': _obj({
         'id': STR, 'host': NSTR, 'state': NSTR, 'trigger': NSTR,
-        'created_at': NNUM, 'updated_at': NNUM, 'fenced': BOOL,
-        'steps': INT, 'steps_by_state': COUNTS}, required=('id', 'state')),
+        'created_at': NNUM, 'updated_at': NNUM,
+        'archived_at': dict(NNUM, description='When the leader moved it '
+                            'to the history; null while in the journal.'),
+        'fenced': BOOL, 'steps': INT, 'steps_by_state': COUNTS}, required=('id', 'state')),
     'RecoveryList': _obj({'recoveries': {
         'type': 'array', 'items': _ref('RecoverySummary')}},
         required=('recoveries',)),
     'Recovery': _obj({'recovery': _obj({
         'id': STR, 'host': STR, 'state': STR, 'trigger': ANY_OBJ,
-        'created_at': NUM, 'updated_at': NUM, 'fencing': ANY_OBJ,
-        'steps': {'type': 'array', 'items': _obj({
+        'created_at': NUM, 'updated_at': NUM, 'archived_at': NNUM,
+        'fencing': ANY_OBJ, 'steps': {'type': 'array', 'items': _obj({
             'server_id': STR, 'server_name': NSTR, 'contract': STR,
             'action': STR, 'state': STR, 'attempts': INT,
             'started_at': NNUM, 'finished_at': NNUM, 'result': {},
@@ -368,7 +370,10 @@ OPERATIONS = {
                 {'type': 'string', 'enum': list(models.RecoveryState.ALL)}),
          _query('host', 'Only recoveries of this host.'),
          _query('limit', 'At most this many (the newest).',
-                {'type': 'integer', 'minimum': 1})], None,
+                {'type': 'integer', 'minimum': 1}),
+         _query('history', 'true: the history too (closed recoveries the '
+                'leader archived; with limit, the last archived).',
+                {'type': 'boolean', 'default': False})], None,
         {'200': _json('RecoveryList', 'Recoveries, newest first.'),
          '400': _error('Unknown state.')}),
     'recoveries.create': (
@@ -384,6 +389,13 @@ OPERATIONS = {
                        'recoveries', [RID], None,
                        {'200': _json('Recovery', 'The recovery.'),
                         '404': _error('No such recovery.')}),
+    'recoveries.delete': ('Purge a closed recovery from the history.',
+                          'recoveries', [RID], None,
+                          {'204': {'description': 'Purged.'},
+                           '404': _error('Not in the history.'),
+                           '409': _error('Still in the journal: open, or '
+                                         'closed less than [journal] '
+                                         'archive_after ago.')}),
     'plan': ('Dry run: what VMR would do if a host failed now — contracts, '
              'order, destinations and capacity.', 'planning',
              [dict(_query('host', 'The compute host to plan the failure of.'),

@@ -87,6 +87,8 @@ ROUTES = [
           'vmr:recovery:create'),
     Route('recoveries.get', 'GET', '/v1/recoveries/{recovery_id}',
           'get_recovery', 'vmr:recovery:get'),
+    Route('recoveries.delete', 'DELETE', '/v1/recoveries/{recovery_id}',
+          'delete_recovery', 'vmr:recovery:delete'),
     Route('plan', 'GET', '/v1/plan', 'plan', 'vmr:plan:get'),
     Route('capacity', 'GET', '/v1/capacity', 'capacity',
           'vmr:capacity:get'),

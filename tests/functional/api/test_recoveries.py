@@ -1,4 +1,5 @@
-"""/v1/recoveries: list with filters, show with steps and timeline."""
+"""/v1/recoveries: list with filters, show with steps and timeline, the
+history (list, show, purge)."""
 
 
 def test_list_and_filter(api):
@@ -11,7 +12,8 @@ def test_list_and_filter(api):
     first = body['recoveries'][2]
     assert first == {'id': 'r-1', 'host': 'compute-1', 'state': 'done',
                      'trigger': 'host_down', 'created_at': 10.0,
-                     'updated_at': 130.0, 'fenced': True, 'steps': 2,
+                     'updated_at': 130.0, 'archived_at': None,
+                     'fenced': True, 'steps': 2,
                      'steps_by_state': {'done': 1, 'running': 1}}
     by_host = api.get('/v1/recoveries', host='compute-2').json()
     assert [r['id'] for r in by_host['recoveries']] == ['r-3', 'r-2']
@@ -44,3 +46,48 @@ def test_a_corrupt_journal_record_is_skipped_in_lists(api):
     r = api.get('/v1/recoveries/r-bad')
     assert r.status_code == 500
     assert 'does not hold JSON' in r.json()['error']['message']
+
+
+def archive(api, rid, host, archived_at, **fields):
+    """A closed record as the leader leaves it in the history."""
+    record = api.add_recovery(rid, host, state='done',
+                              archived_at=archived_at, **fields)
+    api.store.delete(api.store.keys.recovery(rid))
+    api.store.put(api.store.keys.archived(rid), record)
+    return record
+
+
+def test_the_history_is_listed_only_when_asked(api):
+    api.add_recovery('r-open', 'compute-1', created_at=50.0)
+    archive(api, 'r-old', 'compute-2', 500.0, created_at=10.0)
+    archive(api, 'r-older', 'compute-2', 400.0, created_at=5.0)
+    listed = api.get('/v1/recoveries').json()['recoveries']
+    assert [r['id'] for r in listed] == ['r-open']
+    listed = api.get('/v1/recoveries', history='true').json()['recoveries']
+    assert [(r['id'], r['archived_at']) for r in listed] == [
+        ('r-open', None), ('r-old', 500.0), ('r-older', 400.0)]
+    # With a limit, the last archived ones are read, not the whole history.
+    listed = api.get('/v1/recoveries', history='true', limit=2).json()
+    assert [r['id'] for r in listed['recoveries']] == ['r-open', 'r-old']
+    r = api.get('/v1/recoveries', history='yes')
+    assert r.status_code == 400 and r.json()['error']['field'] == 'history'
+    # show finds an archived recovery too
+    shown = api.get('/v1/recoveries/r-old').json()['recovery']
+    assert shown['state'] == 'done' and shown['archived_at'] == 500.0
+
+
+def test_purge_deletes_from_the_history_only(api):
+    keys = api.store.keys
+    api.add_recovery('r-open', 'compute-1')
+    archive(api, 'r-old', 'compute-2', 500.0, incident='d' * 32)
+    api.store.put(keys.incident('d' * 32), {'recovery': 'r-old'})
+    r = api.call('DELETE', '/v1/recoveries/r-open')
+    assert r.status_code == 409
+    assert 'still in the journal' in r.json()['error']['message']
+    assert api.store.get(keys.recovery('r-open')) is not None
+    r = api.call('DELETE', '/v1/recoveries/r-old')
+    assert r.status_code == 204
+    assert api.store.get(keys.archived('r-old')) is None
+    # its incident is forgotten with it
+    assert api.store.get(keys.incident('d' * 32)) is None
+    assert api.call('DELETE', '/v1/recoveries/r-old').status_code == 404

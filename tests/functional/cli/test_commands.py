@@ -188,6 +188,36 @@ def test_recovery_commands(vmr, api):
     assert 'no recovery' in err
 
 
+def test_recovery_history_list_and_purge(vmr, api):
+    import time
+    from tests.functional.api.test_recoveries import archive
+    api.add_recovery('r-open', 'compute-2', state='acting')
+    week_ago = time.time() - 7 * 86400
+    archive(api, 'r-week', 'compute-1', week_ago + 3600,
+            updated_at=week_ago)
+    archive(api, 'r-hour', 'compute-1', time.time(),
+            updated_at=time.time() - 3600)
+
+    out, _ = vmr('recovery', 'list', '-f', 'value', '-c', 'ID')
+    assert out.split() == ['r-open']
+    out, _ = vmr('recovery', 'list', '--all', '-f', 'json')
+    rows = {r['ID']: r for r in json.loads(out)}
+    assert sorted(rows) == ['r-hour', 'r-open', 'r-week']
+    assert rows['r-open']['Archived'] is None
+    assert rows['r-week']['Archived'].endswith('Z')
+
+    _, err = vmr('recovery', 'purge', 'r-open', expect=1)
+    assert 'still in the journal' in err
+    _, err = vmr('recovery', 'purge', expect=1)
+    assert 'give recovery ids or --older-than DAYS' in err
+    out, _ = vmr('recovery', 'purge', '--older-than', '2')
+    assert out.split('\n')[0] == 'purged recovery r-week'
+    out, _ = vmr('recovery', 'list', '--all', '-f', 'value', '-c', 'ID')
+    assert sorted(out.split()) == ['r-hour', 'r-open']
+    out, _ = vmr('recovery', 'purge', '--older-than', '2')
+    assert 'nothing in the history closed more than 2 days ago' in out
+
+
 def test_status_pause_resume_brake(vmr, api):
     api.add_host('compute-1')
     api.add_host('compute-2', state='failed')

@@ -52,7 +52,9 @@ def test_one_cycle_opens_fences_plans_and_heals(recovery, lab, conn,
     assert step['state'] == 'done' and step['server_id'] == server.id
     moved = conn.compute.get_server(server.id)
     assert moved.compute_host != HOST
-    assert store.get(store.keys.host(HOST)).json()['state'] == 'recovered'
+    # the host record follows the journal's close (another write)
+    wait_for(lambda: store.get(store.keys.host(HOST)).json()['state'] ==
+             'recovered', timeout=10, message='the host to be recovered')
 
 
 def test_a_stale_snapshot_does_not_fence_twice(recovery, lab, tmp_path):

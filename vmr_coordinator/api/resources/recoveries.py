@@ -3,7 +3,7 @@
 import logging
 import time
 
-from vmr_common import models
+from vmr_common import exceptions, models
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator.api import routing
@@ -28,6 +28,7 @@ def recovery_summary(rid, data):
         'trigger': (data.get('trigger') or {}).get('type'),
         'created_at': data.get('created_at'),
         'updated_at': data.get('updated_at'),
+        'archived_at': data.get('archived_at'),
         'fenced': bool((data.get('fencing') or {}).get('verified')),
         'steps': len(steps),
         'steps_by_state': by_state,
@@ -56,6 +57,7 @@ def project_view(record, project_id):
             'trigger': {'type': trigger.get('type')},
             'created_at': record.get('created_at'),
             'updated_at': record.get('updated_at'),
+            'archived_at': record.get('archived_at'),
             'steps': steps, 'skipped': skipped, 'host': None,
             'fencing': {'verified': bool((record.get('fencing') or {}).get(
                 'verified'))},
@@ -84,9 +86,16 @@ class RecoveryResource(ResourceBase):
         if state is not None and state not in models.RecoveryState.ALL:
             raise api_error(400, 'unknown recovery state %r; one of: %s'
                             % (state, ', '.join(models.RecoveryState.ALL)), 'state')
+        history = req.GET.get('history', 'false').lower()
+        if history not in ('true', 'false'):
+            raise api_error(400, 'history must be true or false, not %r'
+                            % history, 'history')
         project = _project_filter(req)
         out = []
-        for name, data in self._objects(self.keys.journal):
+        records = self._objects(self.keys.journal)
+        if history == 'true':
+            records += self._history(limit)
+        for name, data in records:
             if project is not None:
                 data = project_view(dict(data, id=data.get('id', name)),
                                     project)
@@ -169,8 +178,26 @@ class RecoveryResource(ResourceBase):
                     'server %s' % server if server else 'host %s' % host)
         return 202, {'recovery_id': rid, 'request': event}
 
+    def _history(self, limit):
+        """``[(id, record)]`` of the history, the last archived first (the
+        last ``limit`` of them when given)."""
+        kvs = self._etcd(self.store.get_created, self.keys.history,
+                         limit or 0, True)
+        out = []
+        for kv in kvs:
+            try:
+                data = kv.json()
+            except exceptions.CorruptRecord as exc:
+                LOG.warning('API: skipping %s', exc)
+                continue
+            if isinstance(data, dict):
+                out.append((self.keys.name_in(self.keys.history, kv.key),
+                            data))
+        return out
+
     def get_recovery(self, req, recovery_id):
-        kv = self._etcd(self.store.get, self.keys.recovery(recovery_id))
+        kv = self._etcd(self.store.get, self.keys.recovery(recovery_id)) or \
+            self._etcd(self.store.get, self.keys.archived(recovery_id))
         if kv is None:
             raise api_error(404, 'no recovery %r' % recovery_id)
         data = self._record(kv)
@@ -181,3 +208,27 @@ class RecoveryResource(ResourceBase):
             if data is None:    # not told apart from a missing one
                 raise api_error(404, 'no recovery %r' % recovery_id)
         return 200, {'recovery': data}
+
+    def delete_recovery(self, req, recovery_id):
+        """Purge a recovery from the history (``vmr recovery purge``).
+
+        Only the history: a record still in the journal is open, or closed
+        so recently that the leader may still read it.
+        """
+        if self._etcd(self.store.get, self.keys.recovery(recovery_id)):
+            raise api_error(409, 'recovery %r is still in the journal (open, '
+                            'or closed less than [journal] archive_after ago); '
+                            'only the history can be purged' % recovery_id)
+        kv = self._etcd(self.store.get, self.keys.archived(recovery_id))
+        if kv is None:
+            raise api_error(404, 'no recovery %r in the history'
+                            % recovery_id)
+        try:
+            record = kv.json()
+        except exceptions.CorruptRecord:
+            record = {}
+        self._etcd(self.store.txn, [],
+                   journal_mod.purge_ops(self.keys, recovery_id, record))
+        LOG.warning('API: %s purged recovery %s from the history',
+                    self._who(req), recovery_id)
+        return 204, None
