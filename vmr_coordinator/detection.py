@@ -181,9 +181,12 @@ def _some(names, shown=10):
     return '%s and %d more' % (', '.join(names[:shown]), len(names) - shown)
 
 
-def zone_brakes(snapshot, now, policy, absent):
+def zone_brakes(snapshot, now, policy, absent, age=None):
     """Zones whose disruption brake is engaged, with the reason.
 
+    ``age(host, field, wall)`` says how long ago a host turned suspect
+    (see :func:`detect`): a wall clock stepped forward must not age a mass
+    failure out of the window and let it be fenced.
     ``absent`` is the set of hosts judged absent this cycle.  A zone brakes
     when more than ``max_failed_hosts`` hosts, or more than
     ``max_failed_percent`` of its hosts (zones of at least
@@ -192,6 +195,15 @@ def zone_brakes(snapshot, now, policy, absent):
     engaged it is still absent (so a long etcd outage cannot "age out" of
     the window and fence everyone).
     """
+    if age is None:
+        def age(_host, _field, wall):
+            return now - wall
+
+    def suspect_for(record):
+        since = record.data.get('suspect_since')
+        if not isinstance(since, (int, float)):
+            return 0.0      # turning suspect this very cycle
+        return age(record.name, 'suspect_since', since)
     previous = (snapshot.brake or {}).get('zones', {}) if snapshot.brake \
         else {}
     zones = {}
@@ -205,7 +217,7 @@ def zone_brakes(snapshot, now, policy, absent):
             r.name for r in records if r.name in absent
             and r.state in (HostState.UP, HostState.SUSPECT,
                             HostState.PARTITIONED)
-            and now - r.data.get('suspect_since', now) <= policy.brake_window)
+            and suspect_for(r) <= policy.brake_window)
         size = len(records)
         over_count = len(recent) > policy.max_failed_hosts
         over_pct = (size >= policy.brake_min_hosts and
@@ -285,7 +297,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None):
             return now - wall
     transitions, probes, waiting = [], [], []
     absent = {name for name in snapshot.hosts if not snapshot.live(name)}
-    brakes = zone_brakes(snapshot, now, policy, absent)
+    brakes = zone_brakes(snapshot, now, policy, absent, age)
     members = sorted(snapshot.members)
 
     def move(record, state, reason, **fields):

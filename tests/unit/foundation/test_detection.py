@@ -219,3 +219,25 @@ def test_ages_forget_hosts_no_longer_asked_about():
     # a new value (a new suspect period) starts from 0
     age = ages.bind(6.0)
     assert age('c', 'suspect_since', 200.0) == 0.0
+
+
+def test_a_wall_clock_stepped_forward_does_not_age_a_mass_failure_out():
+    """Half a zone went silent 5 s ago by the monotonic clock; the wall
+    clock jumped an hour meanwhile.  The brake's window counts on the
+    monotonic clock: still a mass failure, still braked."""
+    hosts = {n: {} for n in 'abc'}
+    hosts.update({n: {'state': HostState.SUSPECT, 'suspect_since': 100.0,
+                      'probe': None, 'agent': {'zone': 'az1'}}
+                  for n in 'def'})
+    s = snap(hosts, ['a', 'b', 'c'])
+    ages = detection.Ages()
+    for h in 'def':
+        ages.wrote(h, 'suspect_since', 100.0, 50.0)
+    det = detection.detect(s, 3700.0, Policy(grace=0), 'ctl',
+                           age=ages.bind(55.0))
+    assert '3 of 6 hosts' in det.brake['az1']['reason']
+    assert states(det) == {}
+    # What the wall clock alone would have decided: fence all three.
+    naive = detection.detect(s, 3700.0, Policy(grace=0), 'ctl')
+    assert naive.brake == {}
+    assert states(naive) == {h: HostState.FAILED for h in 'def'}
