@@ -21,5 +21,11 @@ class LeadershipLost(StoreError):
     """A leader-guarded write was refused: this coordinator no longer leads."""
 
 
+class CompareFailed(StoreError):
+    """A conditional write was refused because a key it compared changed
+    meanwhile (another writer got there first): read again and retry, or
+    give up.  Never raised for a lost leadership or an unreachable etcd."""
+
+
 class CorruptRecord(StoreError):
     """A value under the VMR prefix is not what VMR writes there."""

@@ -454,6 +454,47 @@ class Store:
                                     'failure': list(failure)})
         return TxnResult(body)
 
+    def cas_update(self, key, change, write=None, attempts=10,
+                   extra_ops=()):
+        """Read-modify-write the JSON value at ``key`` by compare-and-swap.
+
+        ``change(value)`` gets the current value (parsed afresh for each
+        attempt: it may edit it) and
+        returns the new one, or None to write nothing.  The write compares
+        the key's revision: when another writer got in between
+        (:class:`CompareFailed`), the value is read again and ``change``
+        runs again, up to ``attempts`` times.  ``write(ops, compare)`` runs
+        the transaction -- a leader's guarded one; by default a plain
+        conditional one.  ``extra_ops`` go in the same transaction.
+
+        Returns the value written (or left, when ``change`` returned None);
+        None when ``key`` does not exist.  A lost leadership or an
+        unreachable etcd raise as they are; :class:`CompareFailed` after
+        ``attempts`` lost races.
+        """
+        for _ in range(attempts):
+            kv = self.get(key)
+            if kv is None:
+                return None
+            current = kv.json()
+            new = change(kv.json())
+            if new is None:
+                return current
+            ops = [Op.put(key, new)] + list(extra_ops)
+            compare = [Compare.mod_revision(key, kv.mod_revision)]
+            try:
+                if write is not None:
+                    write(ops, compare)
+                elif not self.txn(compare, ops).succeeded:
+                    raise exceptions.CompareFailed('%s changed meanwhile'
+                                                   % key)
+                return new
+            except exceptions.CompareFailed:
+                continue
+        raise exceptions.CompareFailed(
+            '%s: another writer got in first %d times in a row; not written'
+            % (key, attempts))
+
     def create(self, key, value, lease=None):
         """Write ``key`` only if it does not exist; True when written."""
         return self.txn([Compare.absent(key)],
@@ -474,7 +515,7 @@ class Store:
                     % (guard.member, guard.token, guard.key,
                        '%s token %d' % (holder.value, holder.create_revision)
                        if holder else 'nobody'))
-            raise exceptions.StoreError(
+            raise exceptions.CompareFailed(
                 'conditional write refused: the record changed meanwhile')
         return result
 

@@ -187,9 +187,7 @@ class Healer:
         try:
             result = self.guarded([Op.put(key, data)],
                                   [Compare.mod_revision(key, revision)])
-        except exceptions.LeadershipLost:
-            raise
-        except exceptions.StoreError:
+        except exceptions.CompareFailed:
             return False  # the agent updated its part; retry next cycle
         self._written(name, data, result)
         return True
@@ -221,9 +219,7 @@ class Healer:
             return []
         try:
             result = self.guarded(ops, compares)
-        except exceptions.LeadershipLost:
-            raise
-        except exceptions.StoreError:
+        except exceptions.CompareFailed:
             return None
         for t, data in done:
             self._written(t.host, data, result)

@@ -194,9 +194,7 @@ class Journal:
             ops.append(Op.put(host_key, data))
         try:
             self.guarded(ops, compare)
-        except exceptions.LeadershipLost:
-            raise
-        except exceptions.StoreError:
+        except exceptions.CompareFailed:
             return False
         return True
 
@@ -209,26 +207,21 @@ class Journal:
             return self._update(rid, mutate, attempts, extra_ops)
 
     def _update(self, rid, mutate, attempts, extra_ops):
-        key = self.key(rid)
-        for _ in range(attempts):
-            kv = self.store.get(key)
-            if kv is None:
-                raise exceptions.StoreError('recovery %s vanished' % rid)
-            record = kv.json()
+        def change(record):
             before = copy.deepcopy(record)
             if mutate(record) is False or record == before:
-                return record
+                return None
             record['updated_at'] = time.time()
-            try:
-                self.guarded([Op.put(key, record)] + list(extra_ops),
-                             [Compare.mod_revision(key, kv.mod_revision)])
-                return record
-            except exceptions.LeadershipLost:
-                raise
-            except exceptions.StoreError:
-                continue   # someone else updated the record: retry
-        raise exceptions.StoreError('recovery %s: too many concurrent '
-                                    'updates' % rid)
+            return record
+        try:
+            record = self.store.cas_update(self.key(rid), change,
+                                           self.guarded, attempts, extra_ops)
+        except exceptions.CompareFailed:
+            raise exceptions.StoreError('recovery %s: too many concurrent '
+                                        'updates' % rid)
+        if record is None:
+            raise exceptions.StoreError('recovery %s vanished' % rid)
+        return record
 
     def archive(self, rid, record, revision, now):
         """Move closed record ``rid`` (as read at ``revision``) to the
@@ -241,9 +234,7 @@ class Journal:
                                      dict(record, archived_at=now)),
                               Op.delete(key)],
                              [Compare.mod_revision(key, revision)])
-            except exceptions.LeadershipLost:
-                raise
-            except exceptions.StoreError:
+            except exceptions.CompareFailed:
                 return False
         with self._locks_lock:
             self._locks.pop(rid, None)
@@ -285,7 +276,5 @@ class Journal:
         lock = self.store.keys.host_lock(host)
         try:
             self.guarded([Op.delete(lock)], [Compare.value(lock, rid)])
-        except exceptions.LeadershipLost:
-            raise
-        except exceptions.StoreError:
+        except exceptions.CompareFailed:
             pass

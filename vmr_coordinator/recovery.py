@@ -246,22 +246,11 @@ class Recovery:
         return rid
 
     def _set_host(self, host, fields):
-        """CAS-update the leader-owned fields of a host record."""
-        key = self.store.keys.host(host)
-        for _ in range(10):
-            kv = self.store.get(key)
-            if kv is None:
-                return
-            data = self.healer.stamped(kv.json(), fields)
-            try:
-                self.healer.guarded([Op.put(key, data)],
-                                    [Compare.mod_revision(key,
-                                                          kv.mod_revision)])
-                return
-            except exceptions.LeadershipLost:
-                raise
-            except exceptions.StoreError:
-                continue
+        """CAS-update the leader-owned fields of a host record (nothing if
+        the host has no record)."""
+        self.store.cas_update(self.store.keys.host(host),
+                              lambda data: self.healer.stamped(data, fields),
+                              self.healer.guarded)
 
     # -- 1b. other triggers ---------------------------------------------------
     def _intake(self, snap, now):

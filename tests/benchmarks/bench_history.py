@@ -20,6 +20,7 @@ the ratio to the empty cluster of the same kind.
 """
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -87,14 +88,21 @@ def run(archived, kept, steps, snapshots, log=sys.stderr):
                       file=log, flush=True)
         load_before = os.getloadavg()
         for i in range(snapshots + 1):
-            for c in clusters:
+            # A different cluster first each round; the garbage one
+            # snapshot leaves is collected before the next is timed.
+            shift = i % len(clusters)
+            for c in clusters[shift:] + clusters[:shift]:
+                gc.collect()
                 t0, c0 = time.perf_counter(), time.process_time()
                 snap = snapshot_mod.take(c['store'], GROUP, c['cache'])
-                if i == 0:
-                    continue    # a warm-up round, not counted
-                c['wall'].append((time.perf_counter() - t0) * 1000)
-                c['cpu'].append((time.process_time() - c0) * 1000)
+                wall = (time.perf_counter() - t0) * 1000
+                cpu = (time.process_time() - c0) * 1000
                 c['journal'] = len(snap.journal)
+                # freed here, not inside the next cluster's timing
+                del snap
+                if i:   # round 0 warms up, it is not counted
+                    c['wall'].append(wall)
+                    c['cpu'].append(cpu)
         load_after = os.getloadavg()
     finally:
         etcd.cleanup()

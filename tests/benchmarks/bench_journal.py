@@ -56,7 +56,7 @@ def run(steps, workers_list, log=sys.stderr):
             if not result.succeeded:
                 with lock:
                     counts['conflicts'] += 1
-                raise exceptions.StoreError('the record changed meanwhile')
+                raise exceptions.CompareFailed('the record changed meanwhile')
             return result
         journal = Journal(store, guarded)
 

@@ -10,7 +10,6 @@ import time
 
 from vmr_common import exceptions
 from vmr_common import models
-from vmr_common.store import Compare, Op
 from vmr_coordinator.fencing import monitor as fence_monitor
 from vmr_coordinator.triggers.base import trigger_class
 from vmr_coordinator.api.resources.base import (
@@ -103,34 +102,39 @@ class HostResource(ResourceBase):
                             % unknown[0], unknown[0])
         key = self.keys.host(host)
         by = self._who(req)
-        for _attempt in range(CAS_ATTEMPTS):
-            kv = self._etcd(self.store.get, key)
-            if kv is None:
-                raise api_error(404, 'no host named %r' % host)
-            data = self._record(kv)
+
+        def change(data):
             # Only the maintenance fields change; the leader owns the rest
-            # of the record and the compare below keeps its writes intact.
-            data['maintenance'] = enabled
-            data['maintenance_by'] = by
-            data['maintenance_reason'] = reason
-            data['maintenance_at'] = time.time()
-            result = self._etcd(self.store.txn,
-                                [Compare.mod_revision(key, kv.mod_revision)],
-                                [Op.put(key, data)])
-            if result.succeeded:
-                LOG.info('API: %s turned maintenance of %s %s (%s)', by, host,
-                         'on' if enabled else 'off', reason or 'no reason')
-                answer = {'host': dict(data, host=host)}
-                if enabled and not self._drains():
-                    answer['warning'] = (
-                        'no enabled contract has trigger maintenance: VMR '
-                        'stops watching %s but moves nothing off it; add one '
-                        '(e.g. etc/vmr/contracts/live_migrate.yaml) to drain '
-                        'it' % host)
-                    LOG.warning('API: %s', answer['warning'])
-                return 200, answer
-        raise api_error(409, 'host %s changed %d times while being updated; '
-                        'try again' % (host, CAS_ATTEMPTS))
+            # of the record and the compare-and-swap keeps its writes.
+            if not isinstance(data, dict):
+                raise api_error(500, 'hosts/%s does not hold a JSON object'
+                                % host)
+            data.update(maintenance=enabled, maintenance_by=by,
+                        maintenance_reason=reason,
+                        maintenance_at=time.time())
+            return data
+        try:
+            data = self.store.cas_update(key, change, attempts=CAS_ATTEMPTS)
+        except exceptions.CompareFailed:
+            raise api_error(409, 'host %s changed %d times while being '
+                            'updated; try again' % (host, CAS_ATTEMPTS))
+        except exceptions.CorruptRecord as exc:
+            raise api_error(500, str(exc))
+        except exceptions.StoreError as exc:
+            raise api_error(503, 'etcd: %s' % exc)
+        if data is None:
+            raise api_error(404, 'no host named %r' % host)
+        LOG.info('API: %s turned maintenance of %s %s (%s)', by, host,
+                 'on' if enabled else 'off', reason or 'no reason')
+        answer = {'host': dict(data, host=host)}
+        if enabled and not self._drains():
+            answer['warning'] = (
+                'no enabled contract has trigger maintenance: VMR '
+                'stops watching %s but moves nothing off it; add one '
+                '(e.g. etc/vmr/contracts/live_migrate.yaml) to drain '
+                'it' % host)
+            LOG.warning('API: %s', answer['warning'])
+        return 200, answer
 
     def _drains(self):
         """Whether an enabled contract's trigger drains a host in
