@@ -76,6 +76,10 @@ def heal_real(data):
     """Per size: p50 / p99 of each phase after the power cut, Nova's floor,
     the ratio and VMR's overhead over the floor."""
     from tests.benchmarks import bench_heal_real
+    if 'summary' not in data:
+        # parsed by hand from a stopped run's log: its table is in the doc
+        print('(no summary: %s)' % data.get('note', 'see doc/benchmarks.rst'))
+        return
     sizes = sorted(int(n) for n in data['summary'])
     summary = bench_heal_real.summarise(data, sizes)
     rows = []
@@ -148,6 +152,16 @@ def journal(data):
                  r['gave_up'], r['record_kb']] for r in data['results']]))
 
 
+def history(data):
+    print(grid(['closed recoveries', 'kept in', 'journal records',
+                'snapshot p50 ms', 'p99 ms', 'CPU p50 ms', 'CPU p99 ms',
+                'p50 / empty'],
+               [[r['closed'], r['closed_in'], r['journal_records'],
+                 f(r['snapshot_ms']['p50']), f(r['snapshot_ms']['p99']),
+                 f(r['cpu_ms']['p50']), f(r['cpu_ms']['p99']),
+                 f(r.get('ratio_p50'))] for r in data['results']]))
+
+
 def reachability(data):
     print(grid(['hosts', 'interval s', 'watch CPU %', 'rounds/s',
                 'verdicts', 'false unreachable', 'undecided',
@@ -174,7 +188,8 @@ def keepalive(data):
 def main(argv=None):
     for prefix, fn in (('detection', detection), ('heal', heal),
                        ('false_positives', false_positives),
-                       ('journal', journal), ('scale', scale),
+                       ('journal', journal), ('history', history),
+                       ('scale', scale),
                        ('reachability', reachability),
                        ('keepalive', keepalive)):
         for path in sorted(glob.glob(os.path.join(stats.OUTDIR,
