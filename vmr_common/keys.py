@@ -53,6 +53,10 @@ class Keyspace:
         return self.root + 'incidents/'
 
     @property
+    def segments(self):
+        return self.root + 'segments/'
+
+    @property
     def probes(self):
         return self.root + 'probes/'
 
@@ -80,6 +84,9 @@ class Keyspace:
 
     def recovery(self, recovery_id):
         return self.journal + recovery_id
+
+    def segment(self, name):
+        return self.segments + name
 
     def archived(self, recovery_id):
         return self.history + recovery_id

@@ -235,6 +235,38 @@ def enable_after_maintenance(conn, host):
     return True, '%s enabled' % label
 
 
+def keep_reserved(conn, host, reason):
+    """Keep an idle reserved host's nova-compute disabled with ``reason``
+    (``vmr: reserved``) so the scheduler puts nothing there.  Returns
+    ``(changed, sentence)``; a service an operator disabled for another
+    reason is left as it is."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.status == 'disabled':
+        return False, '%s disabled already (%s)' % (
+            label, svc.disabled_reason or 'no reason')
+    conn.compute.disable_service(svc, svc.host, svc.binary,
+                                 disabled_reason=reason)
+    return True, "%s disabled ('%s')" % (label, reason)
+
+
+def enable_reserved(conn, host):
+    """Enable a reserved host's nova-compute to take a failed host's
+    servers.  Returns ``(enabled, sentence)``; False when Nova reports the
+    service down (evacuating onto it would fail)."""
+    svc = compute_service(conn, host)
+    label = 'nova-compute@%s' % host
+    if svc.state != 'up':
+        return False, '%s not enabled: Nova reports it %s' % (label,
+                                                               svc.state)
+    if svc.status == 'enabled':
+        return True, '%s enabled already' % label
+    # read first: openstacksdk updates ``svc`` from Nova's answer
+    was = svc.disabled_reason or 'no reason'
+    conn.compute.enable_service(svc, svc.host, svc.binary)
+    return True, '%s enabled (was disabled: %s)' % (label, was)
+
+
 # -- capacity and planning data (vmr plan, vmr capacity) ---------------------
 
 #: the last compute microversion whose os-hypervisors still has usage fields

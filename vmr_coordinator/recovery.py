@@ -31,10 +31,16 @@ from vmr_coordinator.actions import evidence
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState, StepState
 from vmr_coordinator import journal as journal_mod
+from vmr_coordinator import segment_records
+from vmr_coordinator import segments as segments_mod
+from vmr_coordinator.segment_records import stored_segments
 from vmr_coordinator.triggers.base import (TriggerEventError,
                                            trigger_class)
 
 LOG = logging.getLogger(__name__)
+
+#: seconds between two checks that idle reserved hosts are disabled in Nova
+RESERVE_CHECK = 30.0
 
 
 class Recovery:
@@ -58,6 +64,8 @@ class Recovery:
         self._profiles = None
         self._limits = {}
         self._pruned_at = None
+        self._reserved_at = None
+        self._reserve_lock = threading.Lock()
         self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
             self.conf)
 
@@ -155,6 +163,7 @@ class Recovery:
                 self._drive_steps(rid, rec)
         self._returns(snap)
         self._history(snap, now)
+        self._reserve()
         return '; '.join(said)
 
     # -- the history ----------------------------------------------------------
@@ -178,6 +187,36 @@ class Recovery:
                 clock - self._pruned_at >= opts.prune_interval:
             if self._submit(('prune',), self._prune_job):
                 self._pruned_at = clock
+
+    def _reserve(self):
+        """Every RESERVE_CHECK seconds: keep the segments' idle reserved
+        hosts disabled in Nova, so the scheduler keeps them empty."""
+        clock = time.monotonic()
+        if self._reserved_at is not None and \
+                clock - self._reserved_at < RESERVE_CHECK:
+            return
+        if self._submit(('reserve',), self._reserve_job):
+            self._reserved_at = clock
+
+    def _reserve_job(self):
+        from vmr_coordinator import cloud
+        reserved = sorted({(host, s.name) for s in stored_segments(self.store)
+                           if s.enabled for host in s.reserved_hosts})
+        for host, segment in reserved:
+            try:
+                with self._reserve_lock:
+                    if host not in segment_records.reserved_in(self.store,
+                                                               segment):
+                        continue    # used since the list was read
+                    changed, said = cloud.keep_reserved(
+                        self.conn, host, segments_mod.RESERVED_REASON)
+            except Exception as exc:  # tried again at the next check
+                LOG.error('reserved host %s of segment %s: %s', host,
+                          segment, str(exc).splitlines()[0])
+                continue
+            if changed:
+                LOG.warning('reserved host %s of segment %s: %s', host,
+                            segment, said)
 
     def _archive_job(self, closed, journal):
         moved = [rid for rid, revision in closed
@@ -608,11 +647,19 @@ class Recovery:
                 'state': StepState.PENDING, 'attempts': 0,
                 'server': step.server.to_dict()})
 
+        segment, segment_said = None, None
+        if trigger.needs_fence and steps:
+            segment, segment_said = self._confine_to_segment(rid, host,
+                                                             steps, now)
+
         def mutate(r):
             if r.get('state') not in (RecoveryState.FENCED,
                                       RecoveryState.DETECTED):
                 return False
             r['steps'] = steps
+            if segment is not None:
+                r['segment'] = segment
+                journal_mod.add_event(r, now, 'segment', segment_said)
             r['skipped'] = [s.to_dict() for s in plan.skipped] + [
                 {'server_id': s.id, 'server_name': s.name,
                  'reason': 'no contract matches'} for s in plan.unmatched]
@@ -626,6 +673,81 @@ class Recovery:
         if not steps and trigger.needs_fence:
             self._finish_host(host, rid, RecoveryState.DONE)
         return written
+
+    def _confine_to_segment(self, rid, host, steps, now):
+        """Keep the servers of failed ``host`` inside its failover segment.
+
+        Each evacuate step gets the segment host it goes to as its
+        ``target_host``, chosen for all steps at once in the order of the
+        segment's recovery method; a reserved host chosen is enabled in
+        Nova first and becomes an ordinary member.  A step with no room in
+        the segment fails now, saying why: it is never sent anywhere else.
+        Returns ``(segment facts for the record, sentence)``, ``(None,
+        None)`` when the host is in no segment.
+        """
+        from vmr_coordinator import cloud
+        from vmr_coordinator import planning
+        segments = stored_segments(self.store, lambda key, why: LOG.error(
+            'segment %s ignored: %s', key, why))
+        if not segments:
+            return None, None
+        hosts = cloud.host_view(self.conn)
+        segment, note = segments_mod.segment_of(host, segments, hosts)
+        if segment is None:
+            return None, None
+        placed = planning.place_in_segment(
+            host, [(s['server_id'], s['action'], s['params']) for s in steps],
+            cloud.server_loads(self.conn), hosts, segment)
+        said = [note] if note else []
+        enabled = []
+        for name in sorted({dest for dest, kind, _ in placed.values()
+                            if kind == 'reserved'}):
+            ids = []
+            # An ordinary member first, then enabled: the reserve check
+            # (same lock) never disables it again in between.
+            with self._reserve_lock:
+                segment_records.use_reserved_host(
+                    self.store, self.healer.guarded, segment.name, name)
+                try:
+                    with evidence.collect(self.conn, ids):
+                        ok, text = cloud.enable_reserved(self.conn, name)
+                except Exception as exc:  # its steps fail below, saying why
+                    ok, text = False, 'reserved host %s not enabled: %s' % (
+                        name, str(exc).splitlines()[0])
+            said.append(evidence.annotate(text, ids))
+            if ok:
+                enabled.append(name)
+        failed = 0
+        for step in steps:
+            if step['server_id'] not in placed:
+                continue
+            dest, kind, why = placed[step['server_id']]
+            if dest is not None and kind == 'reserved' and \
+                    dest not in enabled:
+                dest, why = None, 'its reserved host %s could not be ' \
+                    'enabled' % dest
+            if dest is None:
+                failed += 1
+                step.update(state=StepState.FAILED, finished_at=now,
+                            error='no room for it in segment %s: %s'
+                            % (segment.name, why))
+            elif step['action'] == 'evacuate':
+                step['params']['target_host'] = dest
+                step['params'].pop('target_aggregate', None)
+                step['placement'] = why
+            else:
+                step['placement'] = ('%s chooses its own host: not confined '
+                                     'to segment %s' % (step['action'],
+                                                        segment.name))
+        said.insert(0, 'segment %s (%s): %d placed, %d without room%s' % (
+            segment.name, segment.recovery_method, len(placed) - failed,
+            failed, '; reserved host(s) %s now ordinary members'
+            % ', '.join(enabled) if enabled else ''))
+        sentence = '; '.join(said)
+        LOG.warning('recovery %s: %s', rid, sentence)
+        return {'name': segment.name,
+                'recovery_method': segment.recovery_method,
+                'reserved_hosts_used': enabled}, sentence
 
     def _disable_for_drain(self, rid, host, reason):
         """Before a maintenance drain moves anything: disable the host's

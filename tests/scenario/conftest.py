@@ -2,11 +2,14 @@
 
 ``running_lab(cls, **options)`` starts a :class:`vmr_lab.demo.Demo` (or a
 subclass), yields it, stops every process it started even when the test
-fails, and prints the harness's story for the test report.
+fails, prints the harness's story for the test report and removes its
+working directory.
 """
 
 import contextlib
 import io
+import shutil
+import tempfile
 
 import pytest
 
@@ -14,6 +17,9 @@ import pytest
 @contextlib.contextmanager
 def running_lab(cls, **options):
     out = io.StringIO()
+    owned = 'workdir' not in options
+    if owned:
+        options['workdir'] = tempfile.mkdtemp(prefix='vmr-scenario-')
     harness = cls(out=out, **options)
     try:
         harness.start()
@@ -21,6 +27,8 @@ def running_lab(cls, **options):
     finally:
         harness.stop()
         print(out.getvalue())
+        if owned:
+            shutil.rmtree(options['workdir'], ignore_errors=True)
 
 
 @pytest.fixture

@@ -208,6 +208,28 @@ SCHEMAS = {
             'placed', 'no capacity', 'moves nothing', 'not applicable']},
         'reason': STR},
         required=('order', 'server_id', 'contract', 'action', 'outcome')),
+    'Segment': _obj({
+        'name': STR, 'description': STR,
+        'recovery_method': {'type': 'string', 'enum': [
+            'auto', 'reserved_host', 'auto_priority', 'rh_priority'],
+            'default': 'auto', 'description': 'auto: the other members; '
+            'reserved_host: the reserved hosts only; rh_priority: reserved '
+            'first; auto_priority: reserved last.'},
+        'hosts': {'type': 'array', 'items': STR,
+                  'description': 'Explicit members.'},
+        'aggregate': dict(NSTR, description='Every host of this aggregate '
+                          'is a member.'),
+        'availability_zone': dict(NSTR, description='Every host of this '
+                                  'zone is a member.'),
+        'reserved_hosts': {'type': 'array', 'items': STR,
+                           'description': 'Idle spares, kept disabled in '
+                           'Nova (reason "vmr: reserved") until used.'},
+        'enabled': BOOL}, required=('name',), additional=False),
+    'SegmentEnvelope': _obj({'segment': _ref('Segment')},
+                            required=('segment',)),
+    'SegmentList': _obj({'segments': {'type': 'array',
+                                      'items': _ref('Segment')}},
+                        required=('segments',)),
     'Plan': _obj({'plan': _obj({
         'host': STR, 'known_host': BOOL,
         'fits': {'type': 'boolean', 'description': 'Every server that needs '
@@ -220,7 +242,11 @@ SCHEMAS = {
         'unmatched': {'type': 'array', 'items': ANY_OBJ},
         'destinations': {'type': 'array', 'items': ANY_OBJ},
         'unusable_hosts': {'type': 'array', 'items': ANY_OBJ},
-        'ignored_contracts': {'type': 'array', 'items': ANY_OBJ}},
+        'ignored_contracts': {'type': 'array', 'items': ANY_OBJ},
+        'segment': dict(NOBJ, description='The failover segment the host '
+                        'recovers in (null: none, any usable host).'),
+        'segment_note': STR,
+        'reserved_hosts_used': {'type': 'array', 'items': STR}},
         required=('host', 'fits', 'steps'))}, required=('plan',)),
     'CapacityGroup': _obj({
         'kind': {'type': 'string', 'enum': ['aggregate', 'zone', 'cloud']},
@@ -285,6 +311,7 @@ def _body(schema_name, required=True, yaml=False):
 NAME = _path_param('name', 'Contract name.')
 HOST = _path_param('host', 'Compute host name.')
 RID = _path_param('recovery_id', 'Recovery id.')
+SEGMENT = _path_param('name', 'Segment name.')
 AUTH = [{'keystone': []}, {}]
 WEBHOOK = [{'webhookBearer': []}, {'webhookBasic': []}, {'webhookToken': []},
            {'webhookSignature': []}]
@@ -333,6 +360,27 @@ OPERATIONS = {
     'contracts.delete': ('Delete a contract.', 'contracts', [NAME], None,
                          {'204': {'description': 'Deleted.'},
                           '404': _error('No such contract.')}),
+    'segments.list': ('List failover segments.', 'segments', [], None,
+                      {'200': _json('SegmentList', 'Segments.')}),
+    'segments.create': ('Create a failover segment.', 'segments', [],
+                        _body('Segment'),
+                        {'201': _json('SegmentEnvelope', 'Created.'),
+                         '400': _error('Invalid segment; `field` names the '
+                                       'offending field.'),
+                         '409': _error('A segment of this name exists, or a '
+                                       'host is in another segment.')}),
+    'segments.get': ('Show a failover segment.', 'segments', [SEGMENT],
+                     None, {'200': _json('SegmentEnvelope', 'The segment.'),
+                            '404': _error('No such segment.')}),
+    'segments.put': ('Create or replace a failover segment.', 'segments',
+                     [SEGMENT], _body('Segment'),
+                     {'200': _json('SegmentEnvelope', 'Replaced.'),
+                      '201': _json('SegmentEnvelope', 'Created.'),
+                      '400': _error('Invalid segment.'),
+                      '409': _error('A host is in another segment.')}),
+    'segments.delete': ('Delete a failover segment.', 'segments', [SEGMENT],
+                        None, {'204': {'description': 'Deleted.'},
+                               '404': _error('No such segment.')}),
     'hosts.list': ('List hosts with their state and live membership.',
                    'hosts', [_query('state', 'Only hosts in this state.',
                                     {'type': 'string', 'enum': list(
@@ -513,7 +561,8 @@ def document():
                         'identifier': 'Apache-2.0'},
         },
         'tags': [{'name': t} for t in ('cluster', 'contracts', 'hosts',
-                                       'recoveries', 'planning', 'alarms',
+                                       'recoveries', 'segments', 'planning',
+                                       'alarms',
                                        'health', 'dashboard')],
         'paths': paths,
         'components': {

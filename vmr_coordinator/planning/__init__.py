@@ -31,7 +31,8 @@ What lives where (everything is importable from ``vmr_coordinator.planning``):
 
 from vmr_coordinator.planning.host_failure import (NON_PLACING_ACTIONS, PLACING_ACTIONS,
                                                    Destination, choose_in_aggregate,
-                                                   plan_host_failure, plan_sentence)
+                                                   place_in_segment, plan_host_failure,
+                                                   plan_sentence)
 from vmr_coordinator.planning.hosts import (AFFINITY_POLICIES, RESOURCE_LABELS, RESOURCES,
                                             Aggregate, ComputeService, HostCapacity,
                                             ServerLoad, host_view)
@@ -42,5 +43,5 @@ __all__ = [
     'AFFINITY_POLICIES', 'NON_PLACING_ACTIONS', 'PLACING_ACTIONS', 'RESOURCES',
     'RESOURCE_LABELS', 'Aggregate', 'ComputeService', 'Destination', 'HostCapacity',
     'ServerLoad', 'capacity', 'capacity_sentence', 'choose_in_aggregate', 'host_view',
-    'plan_host_failure', 'plan_sentence', 'tolerated_failures',
+    'place_in_segment', 'plan_host_failure', 'plan_sentence', 'tolerated_failures',
 ]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator import segments as segments_mod
 from vmr_coordinator.planning.hosts import (RESOURCE_LABELS, RESOURCES, HostCapacity,
                                             ServerLoad, _amount, _as)
 
@@ -100,6 +101,56 @@ def _choose(server, params, candidates, room, groups, reasons=None):
     return min(pool, key=weight).name, None
 
 
+def _place(server, params, tiers, room, groups):
+    """``(host, tier kind, None)`` or ``(None, None, why)``: the first tier
+    of ``tiers`` (``[(kind, hosts)]``, see
+    :meth:`~vmr_coordinator.segments.Segment.tiers`) with a host for
+    ``server``; why the last one refused when none has."""
+    why = 'no usable destination host'
+    for kind, hosts in tiers:
+        host, why = _choose(server, params, hosts, room, groups)
+        if host:
+            return host, kind, None
+        if len(tiers) > 1:
+            why = '%s hosts: %s' % (kind, why)
+    return None, None, why
+
+
+def place_in_segment(failed: str, steps: Iterable, servers: Iterable,
+                     hypervisors: Iterable, segment) -> dict:
+    """Where each placing step goes inside ``segment`` when ``failed``
+    fails: ``{server id: (host or None, tier kind or None, reason)}``.
+
+    ``steps`` are ``(server id, action, params)`` in the engine's order;
+    ``servers`` every :class:`ServerLoad` (server groups see members on
+    other hosts); steps whose action places nothing are left out.  The
+    choice is :func:`plan_host_failure`'s, one shared account of room.
+    """
+    loads = {s.facts.id: s for s in _as(ServerLoad, servers)}
+    hosts = _as(HostCapacity, hypervisors)
+    tiers = segment.tiers(failed, hosts)
+    room = _Room([h for _, tier in tiers for h in tier])
+    groups = _group_hosts(list(loads.values()), failed)
+    out = {}
+    for server_id, action, params in steps:
+        if action not in PLACING_ACTIONS:
+            continue
+        load = loads.get(server_id)
+        if load is None:
+            out[server_id] = (None, None, 'Nova no longer lists it')
+            continue
+        dest, kind, why = _place(load, params or {}, tiers, room, groups)
+        if dest:
+            room.take(dest, load)
+            if load.group:
+                where = groups.setdefault(load.group, {})
+                where[dest] = where.get(dest, 0) + 1
+            why = '%s host %s of segment %s (%s)' % (
+                kind, dest, segment.name, segment.recovery_method)
+        out[server_id] = (dest, kind, why)
+    return out
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where one server goes, or why it cannot go anywhere.
@@ -150,7 +201,8 @@ def choose_in_aggregate(server: ServerLoad, aggregate: str, failed: str,
 
 
 def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,
-                      hypervisors: Iterable, service_vm_policy=None) -> dict:
+                      hypervisors: Iterable, service_vm_policy=None,
+                      segments: Iterable = ()) -> dict:
     """What VMR would do if ``host`` failed now, as a JSON-ready dict.
 
     ``servers`` are :class:`ServerLoad` (or dicts) — every server of the
@@ -159,7 +211,9 @@ def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,
     :class:`~vmr_coordinator.contracts.Contract` objects (or documents),
     ``hypervisors`` :class:`HostCapacity` records with their state (see
     :func:`host_view`), ``service_vm_policy`` a
-    :class:`~vmr_coordinator.contracts.ServiceVmPolicy`.
+    :class:`~vmr_coordinator.contracts.ServiceVmPolicy`, ``segments`` the
+    :class:`~vmr_coordinator.segments.Segment` objects: a host in one is
+    healed inside it only, in its recovery method's order.
 
     Steps come in the engine's order; each says its contract, action,
     destination (or why there is none). ``fits`` is true when every server
@@ -174,16 +228,22 @@ def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,
     mine = [s.facts for s in loads if s.facts.host == host]
     plan = contracts_mod.match(parsed, event, mine, service_vm_policy)
 
-    candidates = []
-    unusable = []
-    for candidate in hosts:
-        if candidate.name == host:
-            continue
-        why = candidate.problem()
-        if why:
-            unusable.append({'host': candidate.name, 'reason': why})
-        else:
-            candidates.append(candidate)
+    segment, segment_note = segments_mod.segment_of(host, segments, hosts)
+    if segment is not None:
+        tiers = segment.tiers(host, hosts)
+        unusable = segment.unusable(host, hosts)
+        candidates = [h for _, tier in tiers for h in tier]
+    else:
+        candidates, unusable = [], []
+        for candidate in hosts:
+            if candidate.name == host:
+                continue
+            why = candidate.problem()
+            if why:
+                unusable.append({'host': candidate.name, 'reason': why})
+            else:
+                candidates.append(candidate)
+        tiers = [('any', candidates)]
     room = _Room(candidates)
     groups = _group_hosts(loads, host)
 
@@ -197,13 +257,15 @@ def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,
                  'size': {r: _amount(v) for r, v in load.size().items()},
                  'destination': None}
         if action in PLACING_ACTIONS:
-            dest, why = _choose(load, step.action.params, candidates, room, groups)
+            dest, kind, why = _place(load, step.action.params, tiers, room, groups)
             if dest:
                 room.take(dest, load)
                 if load.group:
                     where = groups.setdefault(load.group, {})
                     where[dest] = where.get(dest, 0) + 1
                 entry.update(destination=dest, outcome='placed')
+                if kind == 'reserved':
+                    entry['reserved_host'] = True
             else:
                 entry.update(outcome='no capacity', reason=why)
         elif action in NON_PLACING_ACTIONS:
@@ -232,7 +294,12 @@ def plan_host_failure(host: str, servers: Iterable, contracts: Iterable,
             r: {'free_before': _amount(h.free(r)), 'free_after': _amount(room.free[h.name][r])}
             for r in RESOURCES}} for h in candidates],
         'unusable_hosts': unusable,
+        'segment': segment.to_dict() if segment is not None else None,
+        'reserved_hosts_used': sorted({s['destination'] for s in placed
+                                       if s.get('reserved_host')}),
     }
+    if segment_note:
+        result['segment_note'] = segment_note
     result['summary'] = plan_sentence(result)
     return result
 
@@ -247,6 +314,12 @@ def plan_sentence(plan: Mapping) -> str:
         host, plan['servers_on_host'], len(plan['steps']), plan['placed'])
     if plan['without_capacity']:
         text += ', %d WITHOUT CAPACITY' % plan['without_capacity']
+    if plan.get('segment'):
+        text += ' in segment %s (%s)' % (plan['segment']['name'],
+                                         plan['segment']['recovery_method'])
+        if plan.get('reserved_hosts_used'):
+            text += ', reserved host(s) %s enabled' % ', '.join(
+                plan['reserved_hosts_used'])
     text += ', %d unmatched, %d skipped; fits: %s' % (
         len(plan['unmatched']), len(plan['skipped']), 'yes' if plan['fits'] else 'no')
     return text

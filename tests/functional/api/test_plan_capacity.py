@@ -119,6 +119,31 @@ def test_plan_keeps_anti_affinity_groups_apart(api, lab, conn):
     assert plan['fits'] is True
 
 
+def test_plan_heals_inside_the_segment_onto_its_disabled_spare(api, lab,
+                                                               conn):
+    """compute-3, the roomiest, is outside the segment; compute-2 is its
+    reserved host, disabled as VMR keeps an idle spare."""
+    svc = next(s for s in conn.compute.services(binary='nova-compute')
+               if s.host == 'compute-2')
+    conn.compute.disable_service(svc, svc.host, svc.binary,
+                                 disabled_reason='vmr: reserved')
+    assert api.post('/v1/contracts', WEB).status_code == 201
+    assert api.post('/v1/segments', {
+        'name': 'rack-a', 'hosts': ['compute-1'],
+        'reserved_hosts': ['compute-2'],
+        'recovery_method': 'reserved_host'}).status_code == 201
+    plan = api.get('/v1/plan', host='compute-1').json()['plan']
+    assert [(s['server_name'], s['destination'], s.get('reserved_host'))
+            for s in plan['steps']] == [
+        ('web-1', 'compute-2', True), ('web-2', None, None)]
+    assert plan['segment']['name'] == 'rack-a'
+    assert plan['reserved_hosts_used'] == ['compute-2']
+    assert plan['fits'] is False
+    assert 'compute-3' not in [d['host'] for d in plan['destinations']]
+    assert 'in segment rack-a (reserved_host), reserved host(s) compute-2 ' \
+        'enabled' in plan['summary']
+
+
 def test_plan_needs_a_host(api):
     r = api.get('/v1/plan')
     assert r.status_code == 400

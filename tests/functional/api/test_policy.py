@@ -80,7 +80,7 @@ def test_no_or_bad_token_is_401(kapi):
     assert kapi.store.get(kapi.store.keys.pause) is None
 
 
-CLOUD_PATHS = ('/v1/status', '/v1/hosts', '/v1/contracts')
+CLOUD_PATHS = ('/v1/status', '/v1/hosts', '/v1/contracts', '/v1/segments')
 
 
 @pytest.mark.parametrize('token', ['admin-token', 'system-reader-token'])
@@ -152,6 +152,9 @@ def test_only_admin_writes(kapi, token):
         ('POST', '/v1/contracts', {'name': 'x'}),
         ('PUT', '/v1/contracts/x', {'name': 'x'}),
         ('DELETE', '/v1/contracts/x', None),
+        ('POST', '/v1/segments', {'name': 'x', 'hosts': ['compute-1']}),
+        ('PUT', '/v1/segments/x', {'hosts': ['compute-1']}),
+        ('DELETE', '/v1/segments/x', None),
     ]
     for method, path, body in writes:
         r = kapi.call(method, path, body, headers=as_(token))

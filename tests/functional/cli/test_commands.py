@@ -218,6 +218,46 @@ def test_recovery_history_list_and_purge(vmr, api):
     assert 'nothing in the history closed more than 2 days ago' in out
 
 
+def test_segment_create_set_list_show_delete(vmr, api):
+    out, _ = vmr('segment', 'create', 'rack-a', '--host', 'compute-1',
+                 '--host', 'compute-2', '--reserved', 'compute-9',
+                 '--recovery-method', 'rh_priority', '-f', 'json')
+    shown = json.loads(out)
+    assert shown['hosts'] == 'compute-1, compute-2'
+    assert shown['reserved_hosts'] == 'compute-9'
+    assert shown['recovery_method'] == 'rh_priority'
+    _, err = vmr('segment', 'create', 'rack-b', '--host', 'compute-2',
+                 expect=1)
+    assert 'host compute-2 is in segment rack-a already' in err
+    _, err = vmr('segment', 'create', 'rack-c', '--host', 'compute-5',
+                 '--recovery-method', 'reserved_host', expect=1)
+    assert 'recovery_method reserved_host needs reserved_hosts' in err
+
+    # the used spare compute-9 took servers; compute-2 becomes the spare
+    out, _ = vmr('segment', 'set', 'rack-a', '--add-host', 'compute-9',
+                 '--reserved', 'compute-2', '--disable', '-f', 'json')
+    shown = json.loads(out)
+    assert shown['hosts'] == 'compute-1, compute-9'
+    assert shown['reserved_hosts'] == 'compute-2'
+    assert shown['enabled'] is False
+    _, err = vmr('segment', 'set', 'rack-a', '--remove-host', 'compute-7',
+                 expect=1)
+    assert 'compute-7 is not in segment rack-a' in err
+
+    out, _ = vmr('segment', 'list', '-f', 'json')
+    assert json.loads(out) == [{
+        'Name': 'rack-a', 'Recovery method': 'rh_priority',
+        'Members': 'compute-1, compute-9', 'Reserved hosts': 'compute-2',
+        'Enabled': False}]
+    out, _ = vmr('segment', 'show', 'rack-a', '-f', 'value', '-c',
+                 'recovery_method')
+    assert out.strip() == 'rh_priority'
+    out, _ = vmr('segment', 'delete', 'rack-a')
+    assert out.strip() == 'deleted segment rack-a'
+    _, err = vmr('segment', 'show', 'rack-a', expect=1)
+    assert "no segment named 'rack-a'" in err
+
+
 def test_status_pause_resume_brake(vmr, api):
     api.add_host('compute-1')
     api.add_host('compute-2', state='failed')

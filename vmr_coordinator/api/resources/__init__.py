@@ -2,6 +2,7 @@
 
 One module per resource — :mod:`.health`, :mod:`.cluster`, :mod:`.contracts`,
 :mod:`.hosts`, :mod:`.fence`, :mod:`.recoveries`, :mod:`.planning`,
+:mod:`.segments`,
 :mod:`.alarms`, :mod:`.dashboard` — each a class of handlers over
 :class:`~.base.ResourceBase` (the store, the configuration, the cloud
 connection). :class:`Resources` is all of them in
@@ -24,10 +25,12 @@ from vmr_coordinator.api.resources.health import HealthResource
 from vmr_coordinator.api.resources.hosts import HostResource
 from vmr_coordinator.api.resources.planning import PlanningResource
 from vmr_coordinator.api.resources.recoveries import RecoveryResource
+from vmr_coordinator.api.resources.segments import SegmentResource
 
 
 class Resources(HealthResource, ClusterResource, ContractResource,
                 HostResource, FenceResource, RecoveryResource,
-                PlanningResource, AlarmResource, DashboardResource):
+                PlanningResource, SegmentResource, AlarmResource,
+                DashboardResource):
     """Every endpoint handler, bound to one store and coordinator (they
     share one cloud connection and one metrics registry)."""

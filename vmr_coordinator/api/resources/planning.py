@@ -7,6 +7,7 @@ from vmr_common import exceptions
 from vmr_coordinator import cloud
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import planning as planning_mod
+from vmr_coordinator.segment_records import stored_segments
 from vmr_coordinator.api.resources.base import (
     ResourceBase, api_error)
 
@@ -56,9 +57,10 @@ class PlanningResource(ResourceBase):
             raise api_error(404, 'unknown host %r: neither Nova nor VMR knows '
                             'it (known: %s)' % (host, ', '.join(sorted(known))
                                                 or 'none'), 'host')
+        segments = self._etcd(stored_segments, self.store)
         result = planning_mod.plan_host_failure(
             host, servers, parsed, hosts,
-            contracts_mod.ServiceVmPolicy.from_conf(self.conf))
+            contracts_mod.ServiceVmPolicy.from_conf(self.conf), segments)
         result['contracts'] = len(parsed)
         result['ignored_contracts'] = ignored
         return 200, {'plan': result}
