@@ -53,7 +53,8 @@ def test_startup(cloud, conn):
 
 def test_evacuate_after_fence_runs_each_server_once(cloud, conn):
     servers = [cloud.boot('web-%d' % i, 'compute-2') for i in (1, 2)]
-    assert all(cloud.server_running(s.id) for s in servers)
+    # The watcher reads the fake hypervisors every 0.2 s: wait for it.
+    assert all(cloud.wait_running(s.id, 'compute-2') for s in servers)
     fence(cloud, conn, 'compute-2')
     for server in servers:
         action, result = run('evacuate', {'start_if_shutoff': True},
@@ -134,7 +135,7 @@ def test_evacuate_refused_while_the_source_is_up(cloud, conn):
     with pytest.raises(openstack.exceptions.HttpException) as err:
         conn.compute.evacuate_server(server)
     assert err.value.status_code == 400
-    assert cloud.server_running(server.id)
+    assert cloud.wait_running(server.id, 'compute-2')
 
 
 def test_boot_from_snapshot_replaces_the_server_from_its_glance_snapshot(

@@ -37,6 +37,14 @@ def _read(path):
         return f.read()
 
 
+def _pid(path):
+    """The pid in ``path``, or None while the supervisor replaces it."""
+    try:
+        return int(_read(path).strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
 def _wait(predicate, timeout=10):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -80,8 +88,7 @@ def test_start_restart_reload_stop(spec):
     # Restart=always: the supervisor brings a killed service back
     first = int(_read(pid_file))
     os.kill(first, signal.SIGKILL)
-    _wait(lambda: os.path.exists(pid_file) and _read(pid_file).strip()
-          and int(_read(pid_file)) != first)
+    _wait(lambda: _pid(pid_file) not in (None, first))
 
     assert _run('reload', path).returncode == 0
     _wait(lambda: 'reloaded' in _read(data['log_file']))
