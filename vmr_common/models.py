@@ -5,6 +5,7 @@ API validates and documents them, metrics count them, the CLI offers them.
 """
 
 import re
+import uuid
 
 
 class HostState:
@@ -73,3 +74,12 @@ NAME_RE = re.compile(NAME_PATTERN)
 #: what :data:`NAME_RE` asks for, in words (for error messages)
 NAME_RULE = ("1-64 letters, digits, '.', '_' or '-' starting with a letter or "
              "digit (no whitespace)")
+
+
+def looks_like_id(ref):
+    """True when ``ref`` is a UUID: an OpenStack id, not a name."""
+    try:
+        uuid.UUID(str(ref))
+        return True
+    except ValueError:
+        return False

@@ -2,8 +2,8 @@
 resume, and ``noop`` (record only)."""
 
 import time
-import uuid
 
+from vmr_common import models
 from vmr_coordinator.actions import base
 from vmr_coordinator.actions import evidence
 
@@ -62,7 +62,7 @@ def resolve_image(conn, ref):
     preferring the one that is active.
     """
     images = conn.image
-    if _looks_like_id(ref):
+    if models.looks_like_id(ref):
         image = base.call(images.find_image, ref, ignore_missing=True)
         if image is not None and image.id == ref:
             return image.id
@@ -85,14 +85,6 @@ def resolve_image(conn, ref):
         '%d active images are named %r (%s); set params.image to the id of '
         'the one to use, or rename the others' % (
             len(active), ref, ', '.join(sorted(i.id for i in active))))
-
-
-def _looks_like_id(ref):
-    try:
-        uuid.UUID(str(ref))
-        return True
-    except ValueError:
-        return False
 
 
 class Rebuild(_InPlace):

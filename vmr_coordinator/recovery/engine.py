@@ -1,0 +1,226 @@
+"""The recovery engine: its resources, its loop stage and its records.
+
+Composed of the stage parts of this package; see the package's
+docstring for the stages.
+"""
+
+import concurrent.futures
+import logging
+import threading
+
+from vmr_common import exceptions
+from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.detection import HostState
+from vmr_coordinator.journal import Journal, RecoveryState
+from vmr_coordinator.recovery import decide
+from vmr_coordinator.recovery.fence import Fence
+from vmr_coordinator.recovery.intake import Intake
+from vmr_coordinator.recovery.plan import Plan
+from vmr_coordinator.recovery.returns import Returns
+from vmr_coordinator.recovery.steps import Steps
+from vmr_coordinator.recovery.upkeep import Upkeep
+
+LOG = logging.getLogger(__name__)
+
+
+class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
+    """The recovery stages of one coordinator."""
+
+    def __init__(self, coordinator, max_workers=8):
+        self.coordinator = coordinator
+        self.conf = coordinator.conf
+        self.store = coordinator.store
+        self.healer = coordinator.healer
+        self.journal = Journal(self.store, self.healer.guarded)
+        self.max_workers = max_workers
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix='vmr-recovery')
+        self.inflight = set()
+        self._reported_instances = set()
+        self._queued = {}
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._conn = None
+        self._profiles = None
+        self._limits = {}
+        self._pruned_at = None
+        self._reserved_at = None
+        self._reserve_lock = threading.Lock()
+        self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
+            self.conf)
+
+    # -- resources ----------------------------------------------------------
+    @property
+    def conn(self):
+        if self._conn is None:
+            from vmr_coordinator import cloud
+            # every worker, plus the loop's own calls (plan, fence posts)
+            self._conn = cloud.connect(self.conf,
+                                       pool_size=self.max_workers + 2)
+        return self._conn
+
+    def profiles(self):
+        if self._profiles is None:
+            from vmr_coordinator.fencing.profiles import FenceProfiles
+            self._profiles = FenceProfiles.load(
+                self.conf.fencing.profiles_file)
+        return self._profiles
+
+    def _submit(self, key, func, *args):
+        with self._lock:
+            if key in self.inflight:
+                return False
+            self.inflight.add(key)
+
+        def job():
+            try:
+                func(*args)
+            except exceptions.LeadershipLost as exc:
+                LOG.warning('recovery job %s stopped: %s', key, exc)
+            except exceptions.VmrError as exc:
+                LOG.error('recovery job %s: %s', key, exc)
+            except Exception:
+                LOG.exception('recovery job %s failed', key)
+            finally:
+                with self._lock:
+                    self.inflight.discard(key)
+        self.pool.submit(job)
+        return True
+
+    def _chain(self, key, func, *args):
+        """Run the next stage of a recovery at once, in this job, unless a
+        job for ``key`` is already at it: no stage waits for the next
+        cycle to be noticed (DESIGN §6)."""
+        with self._lock:
+            if key in self.inflight:
+                return False
+            self.inflight.add(key)
+        try:
+            func(*args)
+        finally:
+            with self._lock:
+                self.inflight.discard(key)
+        return True
+
+    def _current(self, rid):
+        """The record as stored now (a cycle's snapshot may be older than a
+        job's own writes); None if it is gone."""
+        kv = self.store.get(self.store.keys.recovery(rid))
+        return kv.json() if kv is not None else None
+
+    # -- the stage ----------------------------------------------------------
+    def stage(self, healer, snap, now):
+        """Drive every open recovery one step; a sentence of what changed."""
+        said = []
+        open_hosts = {rec.get('host') for rec, _ in snap.journal.values()
+                      if rec.get('state') in RecoveryState.OPEN}
+        for name, record in sorted(snap.hosts.items()):
+            if record.state == HostState.FAILED and \
+                    not record.data.get('recovery') and name not in open_hosts:
+                rid = self._open(snap, record, now)
+                if rid:
+                    said.append('recovery %s opened for %s' % (rid, name))
+                    # fence now, not when the next cycle sees the record
+                    self._submit(('fence', rid), self._fence_job, rid, name,
+                                 snap)
+        self._confirmations(snap, now)
+        said.extend(self._intake(snap, now))
+        for rid, (rec, _rev) in sorted(snap.journal.items()):
+            if rec.get('state') in RecoveryState.OPEN and \
+                    self._take_over(rid, rec, now):
+                said.append('resumed recovery %s from %s' % (rid, rec.get(
+                    'leader')))
+            job = decide.next_job(rec, now)
+            if job == 'plan':
+                if self._submit(('plan', rid), self._plan_job, rid, snap):
+                    said.append('planning recovery %s' % rid)
+            elif job in ('fence', 'retry fence'):
+                if self._submit(('fence', rid), self._fence_job, rid,
+                                rec.get('host'), snap):
+                    said.append('fencing %s' % rec.get('host') if job == 'fence'
+                                else 'retrying the fence of %s' % rec.get('host'))
+            elif job == 'act':
+                self._drive_steps(rid, rec)
+        self._returns(snap)
+        self._history(snap, now)
+        self._reserve()
+        return '; '.join(said)
+
+    def _take_over(self, rid, rec, now):
+        """Sign an open record another leader (or an earlier term) drove:
+        the timeline then says who resumed it, from which point.  Done in
+        the loop, before this cycle drives the record, so the 'resumed'
+        line comes before anything this leader does to it."""
+        member, token = self.healer.member, self.healer.election.token
+        if rec.get('leader') is None or \
+                (rec.get('leader'), rec.get('leader_token')) == (member, token):
+            return False
+        taken = {}
+
+        def mutate(r):
+            previous = r.get('leader')
+            if not journal_mod.take_over(r, now, member, token):
+                return False
+            taken['by'] = previous
+        self.journal.update(rid, mutate)
+        if taken.get('by') is not None:
+            LOG.warning('recovery %s: resumed from the journal (previous '
+                        'leader %s)', rid, taken['by'])
+        return taken.get('by') is not None
+
+    # -- 1. open --------------------------------------------------------------
+    def _open(self, snap, record, now):
+        boot_id = record.data.get('failed_boot_id') or \
+            record.agent.get('boot_id')
+        rid = journal_mod.recovery_id(record.name, boot_id, now)
+        trigger = {'type': 'host_down', 'host': record.name,
+                   'reason': record.data.get('reason', '')}
+        rec = journal_mod.new_record(rid, record.name, trigger, now, boot_id,
+                                     leader=self.healer.member,
+                                     token=self.healer.election.token)
+        rec['state'] = RecoveryState.FENCING
+        journal_mod.add_event(rec, now, 'fencing', 'fence profile of %s'
+                              % record.name)
+        host_key = self.store.keys.host(record.name)
+        if not self.journal.create(
+                rec, host_key, record.mod_revision,
+                {'state': HostState.FENCING, 'recovery': rid,
+                 'state_since': now, 'updated_by': self.healer.member,
+                 'token': self.healer.election.token,
+                 'reason': 'fencing (recovery %s)' % rid}, record.data):
+            return None
+        LOG.warning('recovery %s: opened for failed host %s', rid,
+                    record.name)
+        return rid
+
+    def _set_host(self, host, fields):
+        """CAS-update the leader-owned fields of a host record (nothing if
+        the host has no record)."""
+        self.store.cas_update(self.store.keys.host(host),
+                              lambda data: self.healer.stamped(data, fields),
+                              self.healer.guarded)
+
+    def _stored_contracts(self):
+        """The valid contracts in etcd now (invalid ones are logged by the
+        planner already)."""
+        kvs, _ = self.store.get_prefix(self.store.keys.contracts)
+        out = []
+        for kv in kvs:
+            try:
+                out.append(contracts_mod.parse_contract(kv.json()))
+            except (exceptions.CorruptRecord, contracts_mod.ContractError):
+                continue
+        return out
+
+    def close(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def attach(coordinator):
+    """Plug the recovery stages into ``coordinator``'s healer loop."""
+    recovery = Recovery(coordinator, max_workers=getattr(
+        coordinator.conf.coordinator, 'engine_workers', 8))
+    coordinator.recovery = recovery
+    coordinator.healer.stages.append(recovery.stage)
+    return recovery

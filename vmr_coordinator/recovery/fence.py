@@ -1,0 +1,145 @@
+"""Stage 2: fence the failed host with its profile, or block and retry;
+an operator may confirm a fence by hand.
+
+A part of :class:`vmr_coordinator.recovery.Recovery`; it uses the
+engine's journal, store, pool and connection.
+"""
+
+import logging
+import time
+
+from vmr_common import exceptions
+from vmr_common.store import Op
+from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.actions import evidence
+from vmr_coordinator.detection import HostState
+from vmr_coordinator.journal import RecoveryState
+
+LOG = logging.getLogger(__name__)
+
+
+class Fence:
+    """The fence stage of the recovery engine (mixed into ``Recovery``)."""
+
+    # -- 2. fence -------------------------------------------------------------
+    def _fence_job(self, rid, host, snap):
+        """Fence ``host``; once the fence is verified, plan at once."""
+        if self._fence(rid, host, snap):
+            self._chain(('plan', rid), self._plan_job, rid, snap)
+
+    def _fence(self, rid, host, snap):
+        """Run the fence ladder for ``host``; True when verified off."""
+        from vmr_coordinator.fencing.base import FenceTarget
+        from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
+        if not self.healer.election.is_leader():
+            return False  # deposed while this job waited: the new leader fences
+        current = self._current(rid)
+        if current is None or current.get('state') not in (
+                RecoveryState.DETECTED, RecoveryState.FENCING,
+                RecoveryState.BLOCKED):
+            # fenced (or confirmed) since the snapshot that sent us here
+            return False
+        record = snap.hosts.get(host)
+        started = time.time()
+        try:
+            profile = self.profiles().profile_for(host)
+        except Exception as exc:  # a config problem: blocked, with the fix
+            profile, error = None, str(exc)
+        else:
+            error = None if profile is not None else (
+                'no fence profile matches host %s in %s; add one (or a '
+                '"default" profile)' % (host, self.conf.fencing.profiles_file))
+        if profile is None:
+            verified, fencing = False, {'verified': False, 'reason': error,
+                                        'attempts': []}
+        else:
+            conn = None
+            try:
+                conn = self.conn
+            except Exception as exc:  # nova_force_down will report it
+                LOG.warning('cloud unavailable for fencing %s: %s', host, exc)
+            target = FenceTarget(
+                host=host, record=record.data if record else {},
+                absent_since=(record.data.get('suspect_since')
+                              if record else None),
+                now=time.time(), cloud=conn)
+            result = run_ladder(target, profile, self.conf)
+            verified, fencing = result.verified, result.to_dict()
+        backoff = BlockedBackoff.from_conf(self.conf)
+        done_at = time.time()
+        if self.coordinator.metrics:
+            self.coordinator.metrics('fence', done_at - started)
+            # driver "none": no usable profile (as vmr_fence_path_ok says)
+            failed = [a.get('method') or 'unknown'
+                      for a in fencing.get('attempts') or ()
+                      if not a.get('verified')] or ([] if verified
+                                                    else ['none'])
+            for driver in failed:
+                self.coordinator.metrics('fence_failure', 1, driver=driver)
+
+        def mutate(r):
+            attempt = r.get('fencing', {}).get('attempt', 0) + 1
+            fencing['attempt'] = attempt
+            r['fencing'] = fencing
+            if verified:
+                r['state'] = RecoveryState.FENCED
+                # the force-down/disable calls' request ids, for grep
+                ids = [i for p in fencing.get('post', [])
+                       for i in p.get('request_ids', [])]
+                journal_mod.add_event(r, done_at, 'fenced', evidence.annotate(
+                    fencing.get('reason', ''), ids))
+            else:
+                r['state'] = RecoveryState.BLOCKED
+                fencing['next_retry_at'] = backoff.next_retry_at(attempt,
+                                                                 done_at)
+                journal_mod.add_event(r, done_at, 'blocked',
+                                      fencing.get('reason', ''))
+        self.journal.update(rid, mutate)
+        if verified:
+            self._set_host(host, {'state': HostState.FENCED,
+                                  'state_since': done_at,
+                                  'fenced_at': done_at,
+                                  'reason': fencing.get('reason', '')})
+            return True
+        else:
+            LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will be '
+                         'restarted until a fence is proven or an operator '
+                         'runs `vmr host confirm-fenced %s`', rid,
+                         fencing.get('reason'), host)
+            self._set_host(host, {'state': HostState.BLOCKED,
+                                  'state_since': done_at,
+                                  'reason': fencing.get('reason', '')})
+            return False
+
+    def _confirmations(self, snap, now):
+        """Apply operators' ``confirm-fenced`` requests to blocked records."""
+        prefix = self.store.keys.root + 'requests/confirm-fenced/'
+        kvs, _ = self.store.get_prefix(prefix)
+        for kv in kvs:
+            host = kv.key[len(prefix):]
+            try:
+                req = kv.json()
+            except exceptions.CorruptRecord:
+                req = {}
+            for rid, (rec, _) in snap.journal.items():
+                if rec.get('host') != host or rec.get('state') not in (
+                        RecoveryState.BLOCKED, RecoveryState.FENCING):
+                    continue
+
+                by = req.get('by') or 'operator'
+                said = 'confirmed off by %s%s' % (
+                    by, ': %s' % req['reason'] if req.get('reason') else '')
+
+                def mutate(r, by=by, said=said):
+                    r['state'] = RecoveryState.FENCED
+                    r.setdefault('fencing', {}).update(
+                        verified=True, method='operator', confirmed_by=by,
+                        confirmed_at=now, reason=said)
+                    # the operator's words belong in the timeline too
+                    journal_mod.add_event(r, now, 'fenced', said)
+                self.journal.update(rid, mutate, extra_ops=[
+                    Op.delete(kv.key)])
+                self._set_host(host, {'state': HostState.FENCED,
+                                      'state_since': now, 'fenced_at': now,
+                                      'reason': 'fence %s' % said})
+                self._submit(('plan', rid), self._plan_job, rid, snap)

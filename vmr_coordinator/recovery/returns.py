@@ -1,0 +1,149 @@
+"""Stage 5: the fenced host comes back with a new boot id: un-force and
+enable its Nova service once it reports, restore its standbys.
+
+A part of :class:`vmr_coordinator.recovery.Recovery`; it uses the
+engine's journal, store, pool and connection.
+"""
+
+import logging
+import time
+
+from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.actions import evidence
+from vmr_coordinator.detection import HostState
+from vmr_coordinator.journal import RecoveryState
+from vmr_coordinator.recovery import decide
+
+LOG = logging.getLogger(__name__)
+
+
+class Returns:
+    """The return of a fenced host of the recovery engine (mixed into ``Recovery``)."""
+
+    # -- 5. the host returns --------------------------------------------------
+    def _returns(self, snap):
+        for name, record in snap.hosts.items():
+            if record.state == HostState.BLOCKED and name in snap.members:
+                # Back before any fence was proven: nothing was restarted
+                # elsewhere (planning waits for the fence), so the record
+                # can close and the host simply be up again.
+                self._submit(('unblock', name), self._close_blocked, name,
+                             record.data.get('recovery'))
+                continue
+            if record.state not in (HostState.RECOVERED,) or \
+                    name not in snap.members:
+                continue
+            boot_id = snap.members[name].capabilities.get('boot_id')
+            if boot_id and boot_id == record.data.get('failed_boot_id'):
+                continue  # same incarnation: not rebooted, do not trust it
+            self._submit(('return', name), self._welcome_back, name,
+                         record.data.get('recovery'), dict(record.data))
+
+    def _welcome_back(self, host, rid, record):
+        from vmr_coordinator.fencing.base import FenceTarget, fencer_class, load_fencer
+        detail = 'host returned with a new boot id'
+        try:
+            profile = self.profiles().profile_for(host)
+        except Exception:  # no profiles: nothing to undo in Nova
+            profile = None
+        for rung in (profile.post if profile else []):
+            cls = fencer_class(rung.driver)
+            if cls is None or not cls.undone_on_return:
+                continue
+            fencer = load_fencer(rung.driver, rung.options, self.conf,
+                                 context=profile.context(rung))
+            result = fencer.unfence(FenceTarget(
+                host=host, record=record, now=time.time(), cloud=self.conn,
+                absent_since=record.get('suspect_since')))
+            if rid and (result.verified or result.request_ids):
+                # What was changed in Nova, with the request ids, belongs to
+                # the recovery's story too, not only to the host record.
+                self._journal_unfence(rid, result)
+            if not result.verified:
+                # Nova has not seen nova-compute up yet: try next cycle.
+                LOG.info('host %s returned; waiting for nova-compute: %s',
+                         host, result.error or result.evidence)
+                return
+            detail = result.evidence
+        restored = self._restore_standbys(host, rid)
+        if restored:
+            detail += '; standby restored: %s' % ', '.join(restored)
+        self._set_host(host, {'state': HostState.UP,
+                              'state_since': time.time(), 'recovery': None,
+                              'reason': 'returned: %s' % detail,
+                              'suspect_since': None, 'fenced_at': None})
+        if rid:
+            self.journal.release_lock(host, rid)
+
+    def _journal_unfence(self, rid, result):
+        now = time.time()
+
+        def mutate(r):
+            r.setdefault('unfence', []).append(dict(result.to_dict(), at=now))
+            journal_mod.add_event(r, now, 'nova service restored'
+                                  if result.verified else 'nova service',
+                                  evidence.annotate(
+                                      result.summary(), result.request_ids))
+        self.journal.update(rid, mutate)
+
+    def _close_blocked(self, host, rid):
+        now = time.time()
+        if rid:
+            def mutate(r):
+                if r.get('state') != RecoveryState.BLOCKED or r.get('steps'):
+                    return False
+                r['state'] = RecoveryState.FAILED
+                journal_mod.add_event(
+                    r, now, 'failed', 'the host came back before a fence '
+                    'was proven; nothing was restarted elsewhere')
+            self.journal.update(rid, mutate)
+            self.journal.release_lock(host, rid)
+        self._set_host(host, {'state': HostState.UP, 'state_since': now,
+                              'recovery': None, 'suspect_since': None,
+                              'reason': 'returned while its fence was '
+                                        'blocked; recovery %s closed' % rid})
+        LOG.warning('host %s returned while blocked: recovery %s closed',
+                    host, rid)
+
+    def _restore_standbys(self, host, rid):
+        """Start the pair members left on the returned host.
+
+        ``fip_failover`` made them standbys (their partner holds the
+        floating IP now); Nova brings them back SHUTOFF after the reboot,
+        and a pair without a running standby has no second chance.  A pair
+        member is recognised by the metadata keys the contracts configure
+        (``pair_metadata_key``, ``role_key``), not by fixed names.
+        """
+        from vmr_coordinator import cloud
+        restored = []
+        record = None
+        if rid:
+            kv = self.store.get(self.store.keys.recovery(rid))
+            record = kv.json() if kv is not None else None
+        keys = decide.standby_keys(self._stored_contracts(), record)
+        if not keys:
+            return restored   # no contract makes pairs
+        try:
+            servers = cloud.servers_on_host(self.conn, host)
+        except Exception as exc:  # the host is up again either way
+            LOG.warning('standbys of %s not checked: %s', host, exc)
+            return restored
+        for server in servers:
+            meta = server.metadata or {}
+            pair = next((meta[p] for p, r in keys
+                         if meta.get(p) and meta.get(r) == 'standby'), None)
+            if pair is None or server.status != 'SHUTOFF':
+                continue
+            try:
+                self.conn.compute.start_server(server)
+            except Exception as exc:  # leave it to the operator, say so
+                LOG.warning('standby %s of pair %s not started: %s',
+                            server.name, pair, exc)
+                continue
+            restored.append('%s (pair %s)' % (server.name, pair))
+        if restored and rid:
+            def mutate(r):
+                journal_mod.add_event(r, time.time(), 'standby restored',
+                                      ', '.join(restored))
+            self.journal.update(rid, mutate)
+        return restored

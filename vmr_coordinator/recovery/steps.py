@@ -1,0 +1,171 @@
+"""Stage 4: run the steps in the bounded pool under each contract's
+limits, with retries and the contract's ``on_failure`` rungs.
+
+A part of :class:`vmr_coordinator.recovery.Recovery`; it uses the
+engine's journal, store, pool and connection.
+"""
+
+import logging
+import threading
+import time
+
+from vmr_coordinator import contracts as contracts_mod
+from vmr_coordinator import journal as journal_mod
+from vmr_coordinator.detection import HostState
+from vmr_coordinator.journal import RecoveryState, StepState
+from vmr_coordinator.recovery import decide
+
+LOG = logging.getLogger(__name__)
+
+
+class Steps:
+    """The acting stage of the recovery engine (mixed into ``Recovery``)."""
+
+    # -- 4. act ---------------------------------------------------------------
+    def _drive_steps(self, rid, rec):
+        steps = rec.get('steps', [])
+        if all(s.get('state') in StepState.TERMINAL for s in steps):
+            self._submit(('finish', rid), self._finish, rid)
+            return
+        order = sorted(range(len(steps)),
+                       key=lambda i: (-steps[i].get('priority', 0), i))
+        for i in order:
+            if steps[i].get('state') in (StepState.PENDING,
+                                         StepState.RUNNING):
+                with self._lock:
+                    if ('step', rid, i) in self.inflight:
+                        continue
+                    # The bounded pool takes jobs first in, first out: the
+                    # submission order is the dispatch order, recorded in
+                    # each step to show higher priorities went first.
+                    self._seq += 1
+                    self._queued[(rid, i)] = self._seq
+                self._submit(('step', rid, i), self._run_step, rid, i)
+
+    def _limit(self, contract, concurrency):
+        with self._lock:
+            sem = self._limits.get(contract)
+            if sem is None:
+                sem = self._limits[contract] = threading.BoundedSemaphore(
+                    max(1, int(concurrency or 1)))
+            return sem
+
+    def _run_step(self, rid, index):
+        from vmr_coordinator.actions import base as actions
+        kv = self.store.get(self.store.keys.recovery(rid))
+        rec = kv.json()
+        step = rec['steps'][index]
+        if step.get('state') in StepState.TERMINAL:
+            return
+        limits = step.get('limits') or {}
+        dispatched = self._queued.get((rid, index))
+        with self._limit(step['contract'], limits.get('concurrency', 10)):
+            server = contracts_mod.ServerFacts.from_dict(step['server'])
+            ladder = [{'type': step['action'], 'params': step['params']}] + \
+                list(step.get('on_failure') or [])
+            retries = int(limits.get('retries', 3))
+            backoff = float(limits.get('backoff', 2.0))
+            timeout = float(limits.get('timeout', 600))
+            errors = []
+            request_ids = []
+            result = None
+            for rung in ladder:
+                action = actions.load_action(rung['type'],
+                                             rung.get('params'))
+                if action.needs_fence and not rec.get('fencing', {}).get(
+                        'verified'):
+                    errors.append('%s refused: the host is not verified '
+                                  'off' % rung['type'])
+                    break
+                for attempt in range(retries + 1):
+                    started = time.time()
+                    self._mark(rid, index, state=StepState.RUNNING,
+                               started_at=started, current=rung['type'],
+                               dispatched=dispatched, leader=self.healer.member,
+                               bump=True)
+                    ctx = actions.ActionContext(
+                        conn=self.conn, server=server, host=rec['host'],
+                        event=rec.get('trigger', {}),
+                        deadline=time.monotonic() + timeout)
+                    try:
+                        result = '%s: %s' % (rung['type'], action.run(ctx))
+                        break
+                    except actions.RetryableError as exc:
+                        errors.append('%s attempt %d: %s' % (
+                            rung['type'], attempt + 1, exc))
+                        time.sleep(min(30.0, backoff ** attempt))
+                    except actions.ActionError as exc:
+                        errors.append('%s: %s' % (rung['type'], exc))
+                        break
+                    finally:
+                        request_ids.extend(
+                            getattr(action, 'request_ids', None) or [])
+                if result is not None:
+                    break
+            finished = time.time()
+            if self.coordinator.metrics:
+                self.coordinator.metrics('action', finished - rec.get(
+                    'created_at', finished))
+            # x-openstack-request-id of every call: operators grep them
+            # in Nova's logs (DESIGN §7b).
+            ids = list(dict.fromkeys(step.get('request_ids', []) +
+                                     request_ids))
+            if result is not None:
+                rec = self._mark(rid, index, state=StepState.DONE,
+                                 result=result, finished_at=finished,
+                                 request_ids=ids,
+                                 error='; '.join(errors) or None)
+            else:
+                rec = self._mark(rid, index, state=StepState.FAILED,
+                                 finished_at=finished, request_ids=ids,
+                                 error='; '.join(errors))
+        if all(s.get('state') in StepState.TERMINAL
+               for s in rec.get('steps', [])):
+            # the last step: close the record now, not next cycle
+            self._submit(('finish', rid), self._finish, rid)
+
+    def _mark(self, rid, index, bump=False, **fields):
+        def mutate(r):
+            step = r['steps'][index]
+            if bump:
+                step['attempts'] = step.get('attempts', 0) + 1
+            step.update({k: v for k, v in fields.items()})
+            if fields.get('state') in StepState.TERMINAL:
+                journal_mod.add_event(
+                    r, fields.get('finished_at', time.time()),
+                    'step %s' % fields['state'],
+                    '%s (%s): %s' % (step.get('server_name'),
+                                     step.get('server_id'),
+                                     fields.get('result') or
+                                     fields.get('error')))
+        return self.journal.update(rid, mutate)
+
+    def _finish(self, rid):
+        now = time.time()
+        outcome = {}
+
+        def mutate(r):
+            if r.get('state') != RecoveryState.ACTING:
+                return False
+            outcome['fenced_host'] = decide.trigger_of(r).needs_fence
+            failed = [s for s in r['steps']
+                      if s.get('state') == StepState.FAILED]
+            r['state'] = RecoveryState.FAILED if failed else \
+                RecoveryState.DONE
+            outcome['state'] = r['state']
+            outcome['host'] = r['host']
+            journal_mod.add_event(
+                r, now, r['state'], '%d of %d servers healed' % (
+                    len(r['steps']) - len(failed), len(r['steps'])))
+        self.journal.update(rid, mutate)
+        if outcome:
+            # a healed host is good news; a failed recovery needs a human
+            (LOG.error if outcome['state'] == RecoveryState.FAILED
+             else LOG.info)('recovery %s: %s', rid, outcome['state'])
+            if outcome['fenced_host']:
+                self._finish_host(outcome['host'], rid, outcome['state'])
+
+    def _finish_host(self, host, rid, state):
+        self._set_host(host, {
+            'state': HostState.RECOVERED, 'state_since': time.time(),
+            'reason': 'recovery %s %s' % (rid, state)})
