@@ -1,18 +1,6 @@
-"""The one place that talks to etcd (through etcd3gw's HTTP gateway client).
+"""The etcd client: endpoints with fail-over, authentication, TLS, the
+key-value and lease calls, and the long-poll that waits for a change."""
 
-Why raw gateway requests instead of etcd3gw's helpers: we need the revisions
-and lease ids of every key (the leader's ``create_revision`` is the fencing
-token), multi-key transactions with compare clauses, several endpoints with
-fail-over, and watches that cannot die silently.  etcd3gw gives us the HTTP
-session, TLS and error mapping; the request bodies are built here.
-
-Pitfalls handled here (see FACTS.md): keys and values are base64 in raw
-bodies; numbers come back as strings; ``succeeded`` is absent when a
-transaction fails; PUT events lack ``type``; etcd answers 503 while it has no
-leader; watches die silently on etcd restart or compaction.
-"""
-
-import base64
 import json
 import logging
 import threading
@@ -22,169 +10,14 @@ import urllib.parse
 import etcd3gw
 from etcd3gw import exceptions as etcd_exc
 import requests
-from tooz import utils as tooz_utils
 
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
+from vmr_common.store.errors import auth_reason, hint, short, token_expired
+from vmr_common.store.wire import (Compare, KeyValue, Op,
+                                   TxnResult, b64, range_end)
 
 LOG = logging.getLogger(__name__)
-
-
-def _b64(data):
-    if isinstance(data, str):
-        data = data.encode('utf-8')
-    return base64.b64encode(data).decode('ascii')
-
-
-def _unb64(data):
-    return base64.b64decode(data) if data else b''
-
-
-def range_end(prefix):
-    """The etcd ``range_end`` that selects every key starting with prefix."""
-    raw = bytearray(prefix.encode('utf-8'))
-    for i in range(len(raw) - 1, -1, -1):
-        if raw[i] < 0xff:
-            raw[i] += 1
-            return bytes(raw[:i + 1])
-    return b'\0'
-
-
-class KeyValue:
-    """One key as etcd returned it (revisions as ints, value as bytes)."""
-
-    __slots__ = ('key', 'raw', 'create_revision', 'mod_revision', 'version',
-                 'lease')
-
-    def __init__(self, kv):
-        self.key = _unb64(kv.get('key')).decode('utf-8', 'replace')
-        self.raw = _unb64(kv.get('value'))
-        self.create_revision = int(kv.get('create_revision', 0))
-        self.mod_revision = int(kv.get('mod_revision', 0))
-        self.version = int(kv.get('version', 0))
-        self.lease = int(kv.get('lease', 0))
-
-    @property
-    def value(self):
-        return self.raw.decode('utf-8', 'replace')
-
-    def json(self):
-        """The value parsed as JSON; :class:`CorruptRecord` if it is not."""
-        try:
-            return json.loads(self.raw)
-        except ValueError as exc:
-            raise exceptions.CorruptRecord(
-                'etcd key %s does not hold JSON (%s); it was not written by '
-                'VMR: delete it or fix its writer' % (self.key, exc))
-
-    def capabilities(self):
-        """The value decoded as a tooz group member's capabilities (msgpack):
-        a dict ({} for anything else); :class:`CorruptRecord` if it cannot
-        be decoded."""
-        try:
-            caps = tooz_utils.loads(self.raw) or {}
-        except Exception as exc:  # msgpack raises many types
-            raise exceptions.CorruptRecord('unreadable capabilities (%s: %s)'
-                                           % (type(exc).__name__, exc))
-        return caps if isinstance(caps, dict) else {}
-
-    def __repr__(self):
-        return '<KeyValue %s rev=%d>' % (self.key, self.mod_revision)
-
-
-class LeaderGuard:
-    """The compare clauses that make a write valid only for the leader.
-
-    ``leader.value == member AND leader.create_revision == token``: a
-    coordinator that lost the key (and even one that re-acquired it later,
-    with a new create_revision) cannot write with an old guard.
-    """
-
-    def __init__(self, key, member, token):
-        self.key = key
-        self.member = member
-        self.token = int(token)
-
-    def compare(self):
-        return [
-            {'key': _b64(self.key), 'result': 'EQUAL', 'target': 'VALUE',
-             'value': _b64(self.member)},
-            {'key': _b64(self.key), 'result': 'EQUAL', 'target': 'CREATE',
-             'create_revision': str(self.token)},
-        ]
-
-    def __repr__(self):
-        return '<LeaderGuard %s token=%d>' % (self.member, self.token)
-
-
-class Op:
-    """Builders for the request operations of a transaction."""
-
-    @staticmethod
-    def put(key, value, lease=None):
-        if not isinstance(value, (str, bytes)):
-            value = json.dumps(value, sort_keys=True)
-        body = {'key': _b64(key), 'value': _b64(value)}
-        if lease:
-            body['lease'] = str(lease)
-        return {'request_put': body}
-
-    @staticmethod
-    def delete(key, prefix=False):
-        body = {'key': _b64(key)}
-        if prefix:
-            body['range_end'] = _b64(range_end(key))
-        return {'request_delete_range': body}
-
-    @staticmethod
-    def get(key, prefix=False):
-        body = {'key': _b64(key)}
-        if prefix:
-            body['range_end'] = _b64(range_end(key))
-        return {'request_range': body}
-
-
-class Compare:
-    """Builders for transaction compare clauses."""
-
-    @staticmethod
-    def absent(key):
-        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'CREATE',
-                'create_revision': '0'}
-
-    @staticmethod
-    def mod_revision(key, revision):
-        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'MOD',
-                'mod_revision': str(int(revision))}
-
-    @staticmethod
-    def value(key, value):
-        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'VALUE',
-                'value': _b64(value)}
-
-    @staticmethod
-    def lease(key, lease_id):
-        """``key`` is attached to lease ``lease_id``."""
-        return {'key': _b64(key), 'result': 'EQUAL', 'target': 'LEASE',
-                'lease': str(int(lease_id))}
-
-
-class TxnResult:
-    """Outcome of a transaction: ``succeeded`` and the range responses."""
-
-    def __init__(self, body):
-        self.succeeded = bool(body.get('succeeded', False))
-        self.revision = int(body.get('header', {}).get('revision', 0))
-        self.responses = body.get('responses', [])
-
-    def ranges(self):
-        """The KeyValues of every ``request_range`` response, in order."""
-        out = []
-        for resp in self.responses:
-            rng = resp.get('response_range')
-            if rng is not None:
-                out.append([KeyValue(kv) for kv in rng.get('kvs', [])])
-        return out
 
 
 class Store:
@@ -284,7 +117,7 @@ class Store:
             raise exceptions.StoreError(
                 'etcd refused authentication of user %r (%s); check [etcd] '
                 'username and password' % (self._username,
-                                           _auth_reason(exc))) from None
+                                           auth_reason(exc))) from None
         token = body.get('token') if isinstance(body, dict) else None
         if not token:
             raise exceptions.StoreError(
@@ -305,7 +138,7 @@ class Store:
             with self._lock:
                 self._clients.pop(endpoint, None)
             raise exceptions.StoreUnavailable(
-                'etcd %s: cannot log in: %s' % (endpoint, _short(exc))
+                'etcd %s: cannot log in: %s' % (endpoint, short(exc))
             ) from None
 
     @property
@@ -349,19 +182,19 @@ class Store:
             except (etcd_exc.ConnectionFailedError,
                     etcd_exc.ConnectionTimeoutError,
                     requests.exceptions.RequestException) as exc:
-                errors.append('%s: %s' % (endpoint, _short(exc)))
+                errors.append('%s: %s' % (endpoint, short(exc)))
                 with self._lock:
                     self._clients.pop(endpoint, None)
                 continue
             except etcd_exc.Etcd3Exception as exc:
-                text = _short(exc)
+                text = short(exc)
                 if 'invalid auth token' in text and self._username:
                     with self._lock:
                         self._clients.pop(endpoint, None)
                     errors.append('%s: auth token expired' % endpoint)
                     continue
                 raise exceptions.StoreError(
-                    'etcd %s refused %s: %s' % (endpoint, path, _hint(text)))
+                    'etcd %s refused %s: %s' % (endpoint, path, hint(text)))
             if idx != start:
                 LOG.warning('etcd: switched to endpoint %s', endpoint)
                 with self._lock:
@@ -374,14 +207,14 @@ class Store:
     # -- key/value ------------------------------------------------------
     def get(self, key):
         """The :class:`KeyValue` at ``key`` or None."""
-        body = self.call('kv/range', {'key': _b64(key)})
+        body = self.call('kv/range', {'key': b64(key)})
         kvs = body.get('kvs') or []
         return KeyValue(kvs[0]) if kvs else None
 
     def get_prefix(self, prefix):
         """``(list of KeyValue sorted by key, store revision)``."""
-        body = self.call('kv/range', {'key': _b64(prefix),
-                                      'range_end': _b64(range_end(prefix)),
+        body = self.call('kv/range', {'key': b64(prefix),
+                                      'range_end': b64(range_end(prefix)),
                                       'sort_order': 'ASCEND',
                                       'sort_target': 'KEY'})
         kvs = [KeyValue(kv) for kv in body.get('kvs') or []]
@@ -408,8 +241,8 @@ class Store:
     def get_range(self, start, end, limit=0, descend=False):
         """Up to ``limit`` KeyValues in ``[start, end)`` sorted by key
         (``descend`` for the last ones first); ``limit`` 0 = all."""
-        body = self.call('kv/range', {'key': _b64(start),
-                                      'range_end': _b64(end),
+        body = self.call('kv/range', {'key': b64(start),
+                                      'range_end': b64(end),
                                       'limit': int(limit),
                                       'sort_order': ('DESCEND' if descend
                                                      else 'ASCEND'),
@@ -419,8 +252,8 @@ class Store:
     def get_created(self, prefix, limit=0, newest=False):
         """Up to ``limit`` KeyValues below ``prefix`` in the order they
         were created (``newest`` first if asked); ``limit`` 0 = all."""
-        body = self.call('kv/range', {'key': _b64(prefix),
-                                      'range_end': _b64(range_end(prefix)),
+        body = self.call('kv/range', {'key': b64(prefix),
+                                      'range_end': b64(range_end(prefix)),
                                       'limit': int(limit),
                                       'sort_order': ('DESCEND' if newest
                                                      else 'ASCEND'),
@@ -430,8 +263,8 @@ class Store:
     def count(self, prefix):
         """How many keys are below ``prefix`` (etcd counts; nothing is
         read)."""
-        body = self.call('kv/range', {'key': _b64(prefix),
-                                      'range_end': _b64(range_end(prefix)),
+        body = self.call('kv/range', {'key': b64(prefix),
+                                      'range_end': b64(range_end(prefix)),
                                       'count_only': True})
         return int(body.get('count', 0))
 
@@ -553,7 +386,7 @@ class Store:
         return self.call('maintenance/status', {})
 
     def revision(self):
-        body = self.call('kv/range', {'key': _b64(self.keys.root),
+        body = self.call('kv/range', {'key': b64(self.keys.root),
                                       'count_only': True})
         return int(body.get('header', {}).get('revision', 0))
 
@@ -574,7 +407,7 @@ class Store:
         """
         client = self._client(self.endpoint)
         body = {'create_request': {
-            'key': _b64(prefix), 'range_end': _b64(range_end(prefix)),
+            'key': b64(prefix), 'range_end': b64(range_end(prefix)),
             'start_revision': str(int(revision) + 1)}}
         try:
             resp = client.session.post(client.get_url('/watch'), json=body,
@@ -582,7 +415,7 @@ class Store:
                                        timeout=(self.timeout, timeout))
         except requests.exceptions.RequestException as exc:
             raise exceptions.StoreUnavailable(
-                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+                'etcd watch on %s failed: %s' % (self.endpoint, short(exc)))
         try:
             if resp.status_code != 200:
                 raise exceptions.StoreUnavailable(
@@ -607,7 +440,7 @@ class Store:
                     'timed out' in str(exc).lower():
                 return False
             raise exceptions.StoreUnavailable(
-                'etcd watch on %s failed: %s' % (self.endpoint, _short(exc)))
+                'etcd watch on %s failed: %s' % (self.endpoint, short(exc)))
         finally:
             resp.close()
 
@@ -640,90 +473,3 @@ class Store:
             current = int((result.get('header') or {}).get('revision', 0))
             return max(current, fallback)
         return False
-
-
-class Watcher(threading.Thread):
-    """Calls ``on_change()`` whenever keys below a prefix change.
-
-    It never trusts a watch stream: each wait is short-lived, errors lead to a
-    retry after ``retry`` seconds and an ``on_change()`` so the owner re-reads
-    everything (the state-based loop of DESIGN §3 is the source of truth;
-    this only makes it react sooner).
-    """
-
-    def __init__(self, store, prefix, on_change, timeout=5.0, retry=1.0):
-        super().__init__(name='vmr-watch %s' % prefix, daemon=True)
-        self.store = store
-        self.prefix = prefix
-        self.on_change = on_change
-        self.timeout = timeout
-        self.retry = retry
-        self._stop = threading.Event()
-
-    def stop(self):
-        self._stop.set()
-
-    def run(self):
-        revision = None
-        while not self._stop.is_set():
-            try:
-                if revision is None:
-                    revision = self.store.revision()
-                changed = self.store.wait_for_change(self.prefix, revision,
-                                                     self.timeout)
-                if changed and not self._stop.is_set():
-                    # Go on from the change itself: a change made while
-                    # the owner reacts wakes it again (re-reading the
-                    # revision here could skip it).
-                    revision = changed
-                    self.on_change()
-            except exceptions.StoreError as exc:
-                LOG.debug('watch on %s: %s; re-watching', self.prefix, exc)
-                revision = None
-                self._stop.wait(self.retry)
-                if not self._stop.is_set():
-                    self.on_change()
-
-
-CN_REFUSED = 'CommonName of client sending a request against gateway'
-
-
-def _hint(text):
-    """``text`` plus the fix, for the etcd refusals an operator can hit."""
-    if CN_REFUSED in text:
-        return ('%s; etcd refuses client certificates with a CommonName on '
-                'its HTTP gateway once auth is enabled: issue VMR\'s client '
-                'certificate without a CN and identify with [etcd] username '
-                'and password (see doc/security.rst)' % text.strip())
-    return text
-
-
-def token_expired(exc):
-    """True if etcd refused a request because it does not know its auth
-    token (etcd keeps tokens in memory: a restart forgets them all)."""
-    while exc is not None:
-        text = '%s %s' % (getattr(exc, 'detail_text', '') or '', exc)
-        if 'invalid auth token' in text:
-            return True
-        exc = exc.__cause__
-    return False
-
-
-def _auth_reason(exc):
-    """etcd's reason for refusing a login, without the request body."""
-    text = getattr(exc, 'detail_text', None) or ''
-    try:
-        text = json.loads(text).get('error') or text
-    except (ValueError, AttributeError):
-        pass
-    return _hint((text or exc.__class__.__name__).replace('\n', ' ')[:200])
-
-
-def _short(exc):
-    text = getattr(exc, 'detail_text', None) or ' '.join(
-        str(a) for a in getattr(exc, 'args', ()) if a)
-    text = '%s: %s' % (exc.__class__.__name__, text) if text else \
-        exc.__class__.__name__
-    text = text.replace('\n', ' ')
-    return text[:300]
-
