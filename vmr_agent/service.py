@@ -23,6 +23,7 @@ from vmr_common import exceptions
 from vmr_common import faultlog
 from vmr_common import grpclease
 from vmr_common.reach import probes
+from vmr_common.reach import watch as watch_mod
 from vmr_common.reach import ring
 from vmr_common.store import range_end, Store, Watcher
 
@@ -168,7 +169,7 @@ class Agent:
                                                    self.alive)
             self.responder.start()
         if self.conf.agent.watch_neighbours > 0:
-            self.reach = probes.ReachabilityWatch(
+            self.reach = watch_mod.ReachabilityWatch(
                 self.conf.agent.watch_interval,
                 retain=max(30.0, 3 * self.conf.heartbeat.ttl))
             self.reach.start()

@@ -16,6 +16,7 @@ import logging
 import time
 
 from vmr_common.reach import probes as probe_mod
+from vmr_common.reach import watch as watch_mod
 from vmr_common import exceptions
 from vmr_common.store import Compare, Op
 from vmr_coordinator import detection
@@ -293,7 +294,7 @@ class Healer:
         if interval <= 0:
             return
         if self.reach is None:
-            self.reach = probe_mod.ReachabilityWatch(
+            self.reach = watch_mod.ReachabilityWatch(
                 interval, retain=max(30.0, 3 * self.policy.ttl),
                 name='vmr-leader-reachability')
             self.reach.start()

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from vmr_common.reach import probes
+from vmr_common.reach import watch as watch_mod
 
 
 def free_port():
@@ -32,7 +33,7 @@ def responder():
 
 @pytest.fixture
 def watch():
-    w = probes.ReachabilityWatch(0.1, retain=0.5)
+    w = watch_mod.ReachabilityWatch(0.1, retain=0.5)
     w.start()
     yield w
     w.stop()
@@ -83,7 +84,7 @@ def test_one_live_network_is_enough(watch, responder):
 
 
 def test_no_verdict_from_a_watch_that_does_not_run():
-    stopped = probes.ReachabilityWatch(0.1)        # never started
+    stopped = watch_mod.ReachabilityWatch(0.1)        # never started
     addrs = {'mgmt': '127.0.0.1:%d' % free_port()}
     assert stopped.wait_verdict('h', addrs, 4747, window=0.2,
                                 timeout=0.5) is None
