@@ -9,9 +9,8 @@
     lab.stop()
 
 Services are WSGI apps (:mod:`vmr_lab.services.base`) served by cheroot
-threads.  Neutron, Octavia, Glance, Cinder and Mistral are optional: when
-their module is missing the attribute is None and they are left out of the
-catalog.  The control API (:mod:`vmr_lab.control`) lets tests and demos in
+threads: Keystone, Nova, Neutron, Octavia, Glance, Cinder and Mistral,
+always all of them.  The control API (:mod:`vmr_lab.control`) lets tests and demos in
 another process inject faults and read the invariant monitor.
 """
 
@@ -39,8 +38,9 @@ DEFAULT_DELAYS = {
     'rpc_timeout': 3.0,
 }
 
-# (attribute, module, class) of the services another helper provides.
-_OPTIONAL_SERVICES = (
+# (attribute, module, class) of the services after Keystone and Nova, in
+# catalog order.
+_SERVICES = (
     ('neutron', 'vmr_lab.services.neutron', 'NeutronAPI'),
     ('octavia', 'vmr_lab.services.octavia', 'OctaviaAPI'),
     ('glance', 'vmr_lab.services.glance', 'GlanceAPI'),
@@ -50,17 +50,6 @@ _OPTIONAL_SERVICES = (
 
 STATE_FORMAT = 'vmr-lab-state/1'
 ADMIN_PASSWORD = 'vmr-lab-admin'  # noqa: S105 - a published lab default
-
-
-def _load_optional(module_name, class_name):
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        # Only tolerate the module itself being absent, not its bugs.
-        if exc.name != module_name:
-            raise
-        return None
-    return getattr(module, class_name)
 
 
 class LabCloud(Datacenter):
@@ -111,9 +100,9 @@ class LabCloud(Datacenter):
         from vmr_lab.services.nova import NovaAPI
         self.keystone = KeystoneAPI(self)
         self.nova = NovaAPI(self)
-        for attr, module_name, class_name in _OPTIONAL_SERVICES:
-            cls = _load_optional(module_name, class_name)
-            setattr(self, attr, cls(self) if cls is not None else None)
+        for attr, module_name, class_name in _SERVICES:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            setattr(self, attr, cls(self))
         if state_file and os.path.exists(state_file):
             # Resume: the saved cloud replaces the seed.
             self.load_state(state_file)
@@ -125,12 +114,8 @@ class LabCloud(Datacenter):
     # -- services -------------------------------------------------------------
     def services(self):
         """Every running OpenStack service object, catalog order."""
-        found = [self.keystone, self.nova]
-        for attr, _, _ in _OPTIONAL_SERVICES:
-            service = getattr(self, attr)
-            if service is not None:
-                found.append(service)
-        return found
+        return [self.keystone, self.nova] + [
+            getattr(self, attr) for attr, _, _ in _SERVICES]
 
     def endpoints(self, project_id=None):
         """(service_type, name, url) of every served service (after start).
