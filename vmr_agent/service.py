@@ -106,12 +106,7 @@ class Agent:
                 conf.agent.libvirt_uri)
 
     def _make_watchdog(self):
-        try:
-            from vmr_agent import watchdog
-        except ImportError:
-            LOG.error('[agent] watchdog_enabled is set but the watchdog '
-                      'module is unavailable; continuing without')
-            return None
+        from vmr_agent import watchdog
         action = None
         command = self.conf.agent.watchdog_command
         if command:

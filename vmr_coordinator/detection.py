@@ -154,14 +154,20 @@ def choose_probers(snapshot, target, count, live=None):
     return ring.watchers_of(live, target, count)
 
 
+def random_id():
+    """A new probe request id (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
 def make_probe_request(snapshot, record, now, policy, coordinator=None,
-                       live=None):
-    """A :class:`ProbeRequest` for ``record``'s host."""
+                       live=None, new_id=random_id):
+    """A :class:`ProbeRequest` for ``record``'s host; ``new_id()`` names
+    it."""
     addresses = record.agent.get('addresses') or {}
     probers = choose_probers(snapshot, record.name, policy.probers, live)
     if coordinator:
         probers.append(coordinator)
-    request_id = uuid.uuid4().hex[:12]
+    request_id = new_id()
     body = {
         'target': record.name,
         'probers': probers,
@@ -282,7 +288,8 @@ class Ages:
         return age
 
 
-def detect(snapshot, now, policy, coordinator=None, age=None):
+def detect(snapshot, now, policy, coordinator=None, age=None,
+           new_id=random_id):
     """Decide every host's next detection state from ``snapshot``.
 
     ``now`` is wall-clock time (written into records and probe requests).
@@ -290,7 +297,8 @@ def detect(snapshot, now, policy, coordinator=None, age=None):
     or ``probed_at`` was (default ``now - wall``; the healer passes
     :meth:`Ages.bind` so that a stepped wall clock changes nothing).
     ``coordinator`` is this member's name; it is added to every probe
-    request's probers so the coordinator probes too.
+    request's probers so the coordinator probes too.  ``new_id()`` names
+    each new probe request (tests pass a predictable one).
     """
     if age is None:
         def age(_host, _field, wall):
@@ -340,7 +348,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None):
         # -- absent from the group ----------------------------------------
         def new_probe(record=record):
             req = make_probe_request(snapshot, record, now, policy,
-                                     coordinator, members)
+                                     coordinator, members, new_id)
             probes.append(req)
             return req.request_id
 
@@ -401,7 +409,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None):
                 if age(name, 'probed_at', data.get('probed_at', now)) >= \
                         policy.reprobe_interval:
                     req = make_probe_request(snapshot, record, now, policy,
-                                             coordinator, members)
+                                             coordinator, members, new_id)
                     probes.append(req)
                     move(record, HostState.PARTITIONED, data.get(
                         'reason', 'partitioned'), probe=req.request_id,

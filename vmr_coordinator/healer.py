@@ -34,7 +34,7 @@ class Healer:
     """Leader election + detection (+ later stages) for one coordinator."""
 
     def __init__(self, conf, store, member, clock=time.time,
-                 monotonic=time.monotonic):
+                 monotonic=time.monotonic, observe=None):
         self.conf = conf
         self.store = store
         self.member = member
@@ -48,8 +48,8 @@ class Healer:
             store, member, conf.coordinator.leader_ttl,
             conf.coordinator.leader_margin, clock=monotonic)
         self.stages = []
-        #: ``observe(kind, seconds)`` for metrics, set by the service
-        self.observe = None
+        #: ``observe(kind, seconds)`` for metrics (None: none kept)
+        self.observe = observe
         self.last_snapshot = None
         self.last_detection = None
         self.cycles = 0

@@ -40,11 +40,12 @@ def etcd_version_at_risk(version):
 class Coordinator:
     """The coordinator's loop, independent of the process model."""
 
-    def __init__(self, conf, store=None):
+    def __init__(self, conf, store=None, observe=metrics.observe):
         self.conf = conf
         self.member = conf.host
         self.store = store or Store.from_conf(conf)
-        self.healer = healer_mod.Healer(conf, self.store, self.member)
+        self.healer = healer_mod.Healer(conf, self.store, self.member,
+                                        observe=observe)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.last_sentence = None
@@ -58,8 +59,9 @@ class Coordinator:
         self.preflight = None
         #: the FencePathMonitor, once run() started it (None: disabled)
         self.fence_monitor = None
-        #: ``metrics(kind, seconds)`` observer, set when metrics exist
-        self.metrics = None
+        #: ``metrics(kind, seconds)`` observer (None: none kept); the
+        #: prometheus registry the API serves by default
+        self.metrics = observe
         self.watchers = [
             Watcher(self.store, self.store.keys.group(conf.heartbeat.group),
                     self._wake.set, timeout=5.0),
@@ -107,8 +109,6 @@ class Coordinator:
 
     def start_api(self):
         """Serve the REST API next to the loop (every coordinator does)."""
-        self.metrics = metrics.observe
-        self.healer.observe = metrics.observe
         try:
             self.api = server.start_api(self.conf, self.store, self)
         except OSError as exc:

@@ -13,18 +13,14 @@ Options: ``address`` (BMC host or IP), ``username``, ``password``,
 import logging
 import time
 
+# bandit B415 (pyghmi imports) is justified: IPMI is what the BMCs speak.
+# Operators prefer redfish (HTTPS) where the BMC offers it (doc/fencing).
+from pyghmi.ipmi import command as ipmi_command  # nosec B415
+from pyghmi.ipmi.private import session as ipmi_session  # nosec B415
+
 from vmr_coordinator.fencing import base
 
 LOG = logging.getLogger(__name__)
-
-try:
-    # bandit B415 (pyghmi imports) is justified: IPMI is what the BMCs speak.
-    # Operators prefer redfish (HTTPS) where the BMC offers it (doc/fencing).
-    from pyghmi.ipmi import command as ipmi_command  # nosec B415
-    from pyghmi.ipmi.private import session as ipmi_session  # nosec B415
-except ImportError:  # pragma: no cover - pyghmi is a hard requirement
-    ipmi_command = None
-    ipmi_session = None
 
 _AUTH_ERRORS = ('incorrect password', 'unauthorized name',
                 'unauthorized', 'invalid role', 'insufficient privilege')
@@ -41,9 +37,6 @@ class IpmiFencer(base.Fencer):
 
     def __init__(self, options, conf):
         super().__init__(options, conf)
-        if ipmi_command is None:
-            raise base.FenceConfigError('pyghmi is not installed '
-                                        '(pip install pyghmi)')
         try:
             self.options['port'] = int(self.options['port'])
         except (TypeError, ValueError):

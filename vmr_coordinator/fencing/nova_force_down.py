@@ -27,10 +27,7 @@ import time
 from vmr_coordinator.actions import evidence
 from vmr_coordinator.fencing import base
 
-try:
-    from openstack import exceptions as sdk_exceptions
-except ImportError:  # pragma: no cover - openstacksdk is a requirement
-    sdk_exceptions = None
+from openstack import exceptions as sdk_exceptions
 
 VMR_REASON_PREFIX = 'vmr:'
 
@@ -85,12 +82,9 @@ class NovaForceDownFencer(base.Fencer):
             return func(*args, **kwargs)
         except base.FenceError:
             raise
-        except Exception as exc:
-            if sdk_exceptions is not None and isinstance(
-                    exc, sdk_exceptions.SDKException):
-                raise base.FenceError('Nova: %s failed: %s'
-                                      % (what, self.scrub(exc)))
-            raise
+        except sdk_exceptions.SDKException as exc:
+            raise base.FenceError('Nova: %s failed: %s'
+                                  % (what, self.scrub(exc)))
 
     def status(self, target):
         # Nova's opinion is not a power state.

@@ -26,11 +26,13 @@ def states(det):
 
 def test_absent_host_becomes_suspect_and_probed_at_once():
     s = snap({'a': {}, 'b': {}, 'c': {}}, ['a', 'b'])
-    det = detection.detect(s, 100.0, Policy(grace=5), 'ctl-1')
+    det = detection.detect(s, 100.0, Policy(grace=5), 'ctl-1',
+                           new_id=lambda: 'req-1')
     assert states(det) == {'c': HostState.SUSPECT}
     assert len(det.probes) == 1
     req = det.probes[0]
-    assert req.target == 'c'
+    assert req.target == 'c' and req.request_id == 'req-1'
+    assert det.transitions[0].fields['probe'] == 'req-1'
     assert sorted(req.body['probers'][:2]) == ['a', 'b']
     assert req.body['probers'][-1] == 'ctl-1'
     assert req.body['deadline'] == 100.0 + Policy().probe_timeout
