@@ -75,7 +75,9 @@ def take_over(record, now, leader, token):
     timeline; False when it is already this term's (nothing to write).
 
     Records without a leader (written before leaders signed them) are
-    left alone: there is no one to name as the previous leader.
+    left alone: there is no one to name as the previous leader.  A record
+    without ``format`` (0.1.0's) gets this release's: the shape is the
+    same.
     """
     before, before_token = record.get('leader'), record.get('leader_token')
     if before is None or (before, before_token) == (leader, token):
@@ -88,8 +90,14 @@ def take_over(record, now, leader, token):
     else:
         progress = 'at state %s' % record.get('state')
     previous = before if before != leader else '%s (an earlier term)' % before
+    migrated = ''
+    if record.get('format') is None:
+        # 0.1.0's shape is format 1's without the field: resuming says so
+        record['format'] = FORMAT
+        migrated = '; record migrated to format %d' % FORMAT
     add_event(record, now, 'resumed', 'by %s (leader token %s) from the '
-              'journal after %s: %s' % (leader, token, previous, progress))
+              'journal after %s: %s%s' % (leader, token, previous, progress,
+                                          migrated))
     record['leader'] = leader
     record['leader_token'] = token
     return True

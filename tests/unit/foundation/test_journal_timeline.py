@@ -38,6 +38,15 @@ def test_a_new_leader_signs_the_record_and_says_where_it_resumed():
     assert [e['event'] for e in rec['timeline']].count('resumed') == 1
 
 
+def test_a_0_1_0_record_is_migrated_when_resumed():
+    rec = _record()
+    del rec['format']                     # 0.1.0 wrote no format
+    assert journal.take_over(rec, 5.0, 'controller-2', 12) is True
+    assert rec['format'] == journal.FORMAT
+    assert rec['timeline'][-1]['detail'].endswith(
+        '2 to go; record migrated to format %d' % journal.FORMAT)
+
+
 def test_the_same_member_in_a_new_term_resumes_too():
     rec = _record(state='fencing', steps=())
     assert journal.take_over(rec, 5.0, 'controller-1', 9) is True
