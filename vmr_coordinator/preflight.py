@@ -218,7 +218,8 @@ def stored_contracts(store):
 
 def problems(conf, store=None):
     """Every preflight problem of a coordinator's setup, one sentence each:
-    etcd, the fence path of every known host, the cloud, the contracts."""
+    etcd, the fence path of every known host, the cloud, the contracts,
+    the message bus of [notifications]."""
     from vmr_common.store import Store
     store = store or Store.from_conf(conf)
     found = []
@@ -234,6 +235,8 @@ def problems(conf, store=None):
     cloud_found, conn = cloud_problems(conf)
     found.extend(cloud_found)
     found.extend(contract_problems(conf, contracts, conn))
+    from vmr_coordinator import notifications
+    found.extend(notifications.problems(conf.notifications))
     if conn is not None:
         conn.close()
     return found

@@ -12,7 +12,7 @@ CONF = cfg.CONF
 
 #: option modules, in the order they appear in the sample config
 MODULES = ('default', 'etcd', 'heartbeat', 'agent', 'coordinator',
-           'journal', 'fencing', 'actions', 'cloud', 'api')
+           'journal', 'fencing', 'actions', 'cloud', 'api', 'notifications')
 
 
 def option_modules():

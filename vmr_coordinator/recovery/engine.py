@@ -11,6 +11,7 @@ import threading
 from vmr_common import exceptions
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
+from vmr_coordinator import notifications
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState
 from vmr_coordinator.recovery import decide
@@ -49,6 +50,16 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._reserve_lock = threading.Lock()
         self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
             self.conf)
+        try:
+            self.notifier = notifications.Publisher.from_conf(
+                self.conf, self.healer.member)
+        except exceptions.ConfigError as exc:
+            # heal without notifications rather than not at all; --check
+            # and the preflight (vmr status) name the problem too
+            LOG.error('%s; recovery events are not published', exc)
+            self.notifier = notifications.NullPublisher()
+        self._notice_term = None
+        self._notice_seen = {}
 
     # -- resources ----------------------------------------------------------
     @property
@@ -145,7 +156,23 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._returns(snap)
         self._history(snap, now)
         self._reserve()
+        self._notify(snap, now)
         return '; '.join(said)
+
+    def _notify(self, snap, now):
+        """Publish what changed in the journal since the last cycle; a new
+        leader term starts from the journal as it is, publishing nothing."""
+        if not self.notifier.enabled:
+            return
+        records = {rid: rec for rid, (rec, _rev) in snap.journal.items()}
+        token = self.healer.election.token
+        events, self._notice_seen = notifications.journal_events(
+            self._notice_seen, records, now)
+        if self._notice_term != token:
+            self._notice_term = token
+            return
+        for event_type, payload in events:
+            self.notifier.publish(event_type, payload)
 
     def _take_over(self, rid, rec, now):
         """Sign an open record another leader (or an earlier term) drove:
@@ -215,6 +242,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.notifier.close()
 
 
 def attach(coordinator):

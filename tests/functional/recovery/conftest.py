@@ -6,6 +6,7 @@ etcd transactions) but its loop does not run: a test calls the stage it
 checks and reads what was written.  Nothing of etcd or OpenStack is mocked.
 """
 
+import contextlib
 import uuid
 
 import pytest
@@ -20,10 +21,11 @@ conn = conn_fixture(compute_api_version='2.95',
                     doc='Admin openstacksdk Connection to the lab.')
 
 
-@pytest.fixture
-def recovery(etcd_server, lab, tmp_path):
+@contextlib.contextmanager
+def leading_recovery(etcd_server, lab, tmp_path, overrides=()):
     """The Recovery stages of a coordinator that leads a fresh cluster
-    whose cloud is ``lab``."""
+    whose cloud is ``lab``; ``overrides``: ``(group, option, value)`` of
+    its configuration."""
     from vmr_coordinator import recovery as recovery_mod
     from vmr_coordinator import service
     cluster = 'r' + uuid.uuid4().hex[:10]
@@ -31,10 +33,22 @@ def recovery(etcd_server, lab, tmp_path):
     conf.set_override('clouds_yaml', lab.write_clouds_yaml(
         str(tmp_path / 'clouds.yaml')), 'cloud')
     conf.set_override('cloud', 'vmr-lab', 'cloud')
+    for group, option, value in overrides:
+        conf.set_override(option, value, group)
     store = Store([etcd_server.endpoint], cluster=cluster)
     coordinator = service.Coordinator(conf, store)
     assert coordinator.healer.election.step(), 'no leadership on a new cluster'
     stages = recovery_mod.Recovery(coordinator, max_workers=2)
-    yield stages
-    stages.close()
-    coordinator.healer.election.resign()
+    try:
+        yield stages
+    finally:
+        stages.close()
+        coordinator.healer.election.resign()
+
+
+@pytest.fixture
+def recovery(etcd_server, lab, tmp_path):
+    """The Recovery stages of a coordinator that leads a fresh cluster
+    whose cloud is ``lab``."""
+    with leading_recovery(etcd_server, lab, tmp_path) as stages:
+        yield stages
