@@ -32,6 +32,7 @@ carry what the journal shows: no secrets, no credentials.
 import collections
 import logging
 import threading
+import time
 
 from vmr_common import exceptions
 from vmr_common import faultlog
@@ -195,12 +196,15 @@ class Publisher:
                 lambda: not self._queue and not self._busy, timeout)
 
     def close(self, timeout=FLUSH_TIMEOUT):
-        """Send what is queued (up to ``timeout``), then stop."""
-        self.flush(timeout)
+        """Send what is queued (up to ``timeout``; not at all while the bus
+        is known to be down), then stop."""
+        deadline = time.monotonic() + (0 if self.fault.active else timeout)
+        self.flush(timeout if not self.fault.active else 0)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._thread.join(timeout)
+        # the thread is a daemon: a sender stuck on a dead bus ends with us
+        self._thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def recovery_payload(rec, **extra):
