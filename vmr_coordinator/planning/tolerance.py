@@ -1,4 +1,5 @@
-"""N+k per aggregate and zone: how many host failures the cloud survives.
+"""N+k per aggregate, zone and failover segment: how many host failures
+the cloud survives.
 
 A pooled answer (free room added up across hosts, fragmentation ignored):
 an upper bound next to :func:`~vmr_coordinator.planning.plan_host_failure`'s
@@ -6,7 +7,8 @@ exact one for a single host. Pure, over the records of
 :mod:`vmr_coordinator.planning.hosts`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+import dataclasses
 
 from vmr_coordinator.planning.hosts import (RESOURCES, Aggregate, HostCapacity, _amount,
                                             _as, host_view)
@@ -62,8 +64,36 @@ def _group_report(kind: str, name: str, members: list[HostCapacity]) -> dict:
             'host_names': [h.name for h in members]}
 
 
-def capacity(hypervisors, services=(), aggregates=(), zones=None) -> dict:
-    """How many host failures the cloud survives, per aggregate and zone.
+def _segment_report(segment, by_name: Mapping) -> dict:
+    """A segment's N+k: its members that may fail and take in servers.
+
+    Its reserved hosts are disabled in Nova on purpose (VMR enables one when
+    a member fails), so they count as room when they are up and the
+    segment's method uses them; a method that does not (``auto``) leaves
+    them out.
+    """
+    uses_reserved = segment.recovery_method != 'auto'
+    members = []
+    for name in sorted(segment.members(by_name.values())):
+        host = by_name.get(name)
+        if host is None:
+            continue
+        if name in segment.reserved_hosts:
+            if not uses_reserved:
+                continue
+            if host.up and not host.forced_down:
+                host = dataclasses.replace(host, enabled=True)
+        members.append(host)
+    report = _group_report('segment', segment.name, members)
+    report['recovery_method'] = segment.recovery_method
+    report['reserved_hosts'] = sorted(segment.reserved_hosts)
+    return report
+
+
+def capacity(hypervisors, services=(), aggregates=(), zones=None,
+             segments: Iterable = ()) -> dict:
+    """How many host failures the cloud survives, per aggregate, zone and
+    enabled failover segment (:class:`~vmr_coordinator.segments.Segment`).
 
     ``hypervisors`` are :class:`HostCapacity` records (or dicts) with room
     and usage, ``services`` :class:`ComputeService` records (os-services),
@@ -86,6 +116,9 @@ def capacity(hypervisors, services=(), aggregates=(), zones=None) -> dict:
             zone_members.setdefault(h.zone, []).append(h)
     for zone, members in sorted(zone_members.items()):
         groups.append(_group_report('zone', zone, members))
+    for segment in sorted(segments, key=lambda seg: seg.name):
+        if segment.enabled:
+            groups.append(_segment_report(segment, by_name))
     cloud = _group_report('cloud', 'all hosts', hosts)
     return {'groups': groups, 'cloud': cloud,
             'summary': capacity_sentence(groups, cloud),

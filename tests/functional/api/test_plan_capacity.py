@@ -142,6 +142,13 @@ def test_plan_heals_inside_the_segment_onto_its_disabled_spare(api, lab,
     assert 'compute-3' not in [d['host'] for d in plan['destinations']]
     assert 'in segment rack-a (reserved_host), reserved host(s) compute-2 ' \
         'enabled' in plan['summary']
+    # vmr capacity: the segment's N+k counts its disabled spare as room
+    groups = {(g['kind'], g['name']): g for g in
+              api.get('/v1/capacity').json()['capacity']['groups']}
+    segment = groups[('segment', 'rack-a')]
+    assert segment['host_names'] == ['compute-1', 'compute-2']
+    assert segment['unusable'] == [] and segment['usable_hosts'] == 2
+    assert segment['recovery_method'] == 'reserved_host'
 
 
 def test_plan_needs_a_host(api):

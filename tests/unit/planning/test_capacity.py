@@ -124,3 +124,33 @@ def test_zones_given_explicitly_override_the_services():
                                 {'host': 'b', 'zone': 'nova'}],
                                [], zones={'z1': ['a'], 'z2': ['b']})
     assert [g['name'] for g in result['groups']] == ['z1', 'z2']
+
+
+def _segment(**doc):
+    from vmr_coordinator.segments import parse_segment
+    doc.setdefault('name', 'rack-a')
+    return parse_segment(doc)
+
+
+def test_a_segment_counts_its_disabled_spare_as_room():
+    hosts = [host('c1', used=(16, 0, 0)), host('c2', used=(16, 0, 0)),
+             host('spare', enabled=False), host('c9', used=(0, 0, 0))]
+    rh = _segment(hosts=['c1', 'c2'], reserved_hosts=['spare'],
+                  recovery_method='reserved_host')
+    report = planning.capacity(hosts, segments=[rh])
+    [group] = [g for g in report['groups'] if g['kind'] == 'segment']
+    # c1 or c2 fit on the spare (16 vcpus), both do not: N+1; the other
+    # segment-less host c9 is not its room
+    assert (group['name'], group['tolerates'], group['host_names']) == (
+        'rack-a', 1, ['c1', 'c2', 'spare'])
+    assert group['recovery_method'] == 'reserved_host'
+    assert group['reserved_hosts'] == ['spare'] and group['unusable'] == []
+    # 'auto' never uses the spare: the full members have no room at all
+    auto = _segment(hosts=['c1', 'c2'], reserved_hosts=['spare'])
+    [group] = [g for g in planning.capacity(hosts, segments=[auto])['groups']
+               if g['kind'] == 'segment']
+    assert (group['tolerates'], group['host_names']) == (0, ['c1', 'c2'])
+    # a disabled segment is not reported
+    off = _segment(hosts=['c1'], enabled=False)
+    assert [g for g in planning.capacity(hosts, segments=[off])['groups']
+            if g['kind'] == 'segment'] == []

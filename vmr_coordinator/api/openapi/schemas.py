@@ -238,14 +238,20 @@ SCHEMAS = {
         'reserved_hosts_used': {'type': 'array', 'items': STR}},
         required=('host', 'fits', 'steps'))}, required=('plan',)),
     'CapacityGroup': object_schema({
-        'kind': {'type': 'string', 'enum': ['aggregate', 'zone', 'cloud']},
+        'kind': {'type': 'string',
+                 'enum': ['aggregate', 'zone', 'segment', 'cloud']},
         'name': STR, 'hosts': INT, 'usable_hosts': INT,
         'tolerates': {'type': 'integer', 'description': 'k of N+k: losing '
                       'any k usable hosts leaves room for their VMs.'},
         'n_plus': STR, 'breaks_at': NOBJ,
         'unusable': {'type': 'array', 'items': ANY_OBJ},
         'resources': ANY_OBJ,
-        'host_names': {'type': 'array', 'items': STR}},
+        'host_names': {'type': 'array', 'items': STR},
+        'recovery_method': {'type': 'string', 'description': 'Segments '
+                            'only: how the segment recovers.'},
+        'reserved_hosts': {'type': 'array', 'items': STR,
+                           'description': 'Segments only: its spares, '
+                           'counted as room when its method uses them.'}},
         required=('kind', 'name', 'tolerates')),
     'Capacity': object_schema({'capacity': object_schema({
         'groups': {'type': 'array', 'items': schema_ref('CapacityGroup')},

@@ -72,5 +72,6 @@ class PlanningResource(ResourceBase):
                     cloud.compute_services(conn), cloud.aggregates(conn))
         hypervisors, services, aggregates = self._cloud_read(
             'hypervisors, services and aggregates', read)
-        return 200, {'capacity': planning_mod.capacity(hypervisors, services,
-                                                   aggregates)}
+        segments = self._etcd(stored_segments, self.store)
+        return 200, {'capacity': planning_mod.capacity(
+            hypervisors, services, aggregates, segments=segments)}
