@@ -130,6 +130,8 @@ class Publisher:
         self._cond = threading.Condition()
         self._closed = False
         self._busy = False
+        #: events handed to oslo.messaging (which logs, and does not raise,
+        #: what the bus then refuses: "Could not send notification")
         self.sent = 0
         self.dropped = 0
         self.fault = faultlog.FaultLog(LOG, 'notifications: the message bus '

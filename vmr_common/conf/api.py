@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from vmr_common.conf.groups import group_functions
+
 GROUP = cfg.OptGroup('api', title='REST API')
 
 OPTS = [
@@ -36,13 +38,4 @@ OPTS = [
 ]
 
 
-def register_opts(conf):
-    # A fresh OptGroup per ConfigOpts: register_group() copies the group
-    # shallowly, so a shared module-level group would share its options'
-    # overrides between every ConfigOpts of the process (tests build many).
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title))
-    conf.register_opts(OPTS, group=GROUP.name)
-
-
-def list_opts():
-    return [(GROUP, OPTS)]
+register_opts, list_opts = group_functions(GROUP, OPTS)

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from vmr_common.conf.groups import group_functions
+
 GROUP = cfg.OptGroup(
     'fencing',
     title='Fencing (STONITH)',
@@ -63,14 +65,4 @@ OPTS = [
 ]
 
 
-def register_opts(conf):
-    """Register the ``[fencing]`` options on ``conf``."""
-    # a fresh group per ConfigOpts (see vmr_common/conf/api.py)
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP)
-
-
-def list_opts():
-    """Options of this group, for oslo-config-generator."""
-    return [(GROUP, OPTS)]
+register_opts, list_opts = group_functions(GROUP, OPTS)

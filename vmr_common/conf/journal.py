@@ -8,6 +8,8 @@ A recovery record lives below ``journal/`` while it is open and for
 
 from oslo_config import cfg
 
+from vmr_common.conf.groups import group_functions
+
 GROUP = cfg.OptGroup('journal', title='Recovery journal and history')
 
 OPTS = [
@@ -31,12 +33,4 @@ OPTS = [
 ]
 
 
-def register_opts(conf):
-    # a fresh group per ConfigOpts (see vmr_common/conf/api.py)
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP)
-
-
-def list_opts():
-    return [(GROUP, OPTS)]
+register_opts, list_opts = group_functions(GROUP, OPTS)
