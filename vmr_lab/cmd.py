@@ -2,7 +2,7 @@
 
 Subcommands register themselves: a module in ``SUBCOMMAND_MODULES`` that
 exists and defines ``register(subparsers)`` adds its own parser (with
-``set_defaults(func=...)``), so ``vmr_lab/demo.py`` plugs in a ``demo``
+``set_defaults(func=...)``), so ``vmr_lab.demo`` plugs in a ``demo``
 subcommand without touching this file.
 """
 

@@ -10,12 +10,19 @@ become the error bodies real OpenStack services answer with, never a traceback.
 import json
 import logging
 import threading
+import time
 import uuid
 
 import routes
 import webob
 
 LOG = logging.getLogger(__name__)
+
+
+def utc_timestamp():
+    """Now in UTC to the second, as Glance and Neutron write ``created_at``
+    and ``updated_at`` (``2026-12-06T20:05:00Z``)."""
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
 class Fault(Exception):
@@ -105,6 +112,17 @@ class Service:
         is refused with 406 before anything else happens.
         """
 
+    def malformed_input(self, exc):
+        """The Fault for input a handler tripped over, or None.
+
+        ``exc`` is the TypeError, ValueError, KeyError or AttributeError a
+        request raised past the service's own checks.  A service whose real
+        counterpart answers such input with a 400 returns that 400 here (the
+        error is still logged: it may hide a lab bug); None, the default,
+        leaves it a 500.
+        """
+        return None
+
     # -- helpers ---------------------------------------------------------
     def route(self, method, path, handler, public=False):
         """Register ``handler`` for ``method`` on ``path`` (routes syntax)."""
@@ -187,6 +205,17 @@ class Service:
         return resp
 
     def _dispatch(self, req):
+        try:
+            return self._route(req)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            fault = self.malformed_input(exc)
+            if fault is None:
+                raise
+            LOG.warning('%s: bad request %s %s: %r', self.name, req.method,
+                        req.path, exc, exc_info=True)
+            raise fault
+
+    def _route(self, req):
         path = req.path_info.rstrip('/') or '/'
         match = self._mapper.match(path, environ={'REQUEST_METHOD': req.method})
         if match is None:

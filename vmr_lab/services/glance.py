@@ -17,7 +17,6 @@ Tunable: ``lab.delays['image_snapshot']`` (seconds a snapshot stays
 import copy
 import hashlib
 import json
-import logging
 import time
 import urllib.parse
 import uuid
@@ -25,9 +24,8 @@ import uuid
 import webob
 import webob.exc
 
-from vmr_lab.services.base import Fault, Service
+from vmr_lab.services.base import Fault, Service, utc_timestamp
 
-LOG = logging.getLogger(__name__)
 DISK_FORMATS = ('ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2',
                 'vdi', 'iso', 'ploop')
 CONTAINER_FORMATS = ('ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker',
@@ -59,10 +57,6 @@ _TITLES = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
            404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
            413: 'Request Entity Too Large', 415: 'Unsupported Media Type',
            500: 'Internal Server Error'}
-
-
-def _now():
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
 class GlanceAPI(Service):
@@ -138,18 +132,12 @@ class GlanceAPI(Service):
                 image['os_hash_algo'] = 'sha512'
                 image['os_hash_value'] = hashlib.sha512(
                     image_id.encode()).hexdigest()
-                image['updated_at'] = _now()
+                image['updated_at'] = utc_timestamp()
 
     # -- WSGI plumbing ---------------------------------------------------
-    def _dispatch(self, req):
-        try:
-            return super()._dispatch(req)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            # Malformed input the schema checks missed: 400, never a 500;
-            # logged because it may hide a lab bug.
-            LOG.warning('glance: bad request %s %s: %r', req.method,
-                        req.path, exc, exc_info=True)
-            raise Fault(400, 'Invalid request: %s' % exc)
+    def malformed_input(self, exc):
+        # Malformed input the schema checks missed: 400, never a 500.
+        return Fault(400, 'Invalid request: %s' % exc)
 
     def _fault_response(self, fault, req=None):
         """Glance raises webob's HTTP errors: webob picks the body from the
@@ -226,7 +214,7 @@ class GlanceAPI(Service):
     # -- helpers ---------------------------------------------------------
     def _new_image(self, owner, body):
         image_id = body.get('id') or str(uuid.uuid4())
-        now = _now()
+        now = utc_timestamp()
         image = {
             'id': image_id, 'name': body.get('name'), 'status': 'queued',
             'visibility': body.get('visibility', 'shared'),
@@ -486,7 +474,7 @@ class GlanceAPI(Service):
             for op in ops:
                 self._apply_patch(new, op, ctx)
             self._validate(new)
-            new['updated_at'] = _now()
+            new['updated_at'] = utc_timestamp()
             image.clear()
             image.update(new)
             return 200, copy.deepcopy(image)
@@ -562,7 +550,7 @@ class GlanceAPI(Service):
                     data, usedforsecurity=False).hexdigest(),
                 'os_hash_algo': 'sha512',
                 'os_hash_value': hashlib.sha512(data).hexdigest(),
-                'updated_at': _now()})
+                'updated_at': utc_timestamp()})
         return 204, None
 
     def download(self, req, ctx, image_id):
@@ -589,7 +577,7 @@ class GlanceAPI(Service):
             image = self._owned(ctx, image_id)
             if tag not in image['tags']:
                 image['tags'].append(tag)
-                image['updated_at'] = _now()
+                image['updated_at'] = utc_timestamp()
         return 204, None
 
     def remove_tag(self, req, ctx, image_id, tag):
@@ -599,7 +587,7 @@ class GlanceAPI(Service):
             if tag not in image['tags']:
                 raise Fault(404, 'Tag %s not found' % tag)
             image['tags'].remove(tag)
-            image['updated_at'] = _now()
+            image['updated_at'] = utc_timestamp()
         return 204, None
 
     def image_action(self, req, ctx, image_id, action):
@@ -617,7 +605,7 @@ class GlanceAPI(Service):
                             % (action, image['status']))
             image['status'] = 'deactivated' if action == 'deactivate' \
                 else 'active'
-            image['updated_at'] = _now()
+            image['updated_at'] = utc_timestamp()
         return 204, None
 
     # -- hooks for Nova --------------------------------------------------
