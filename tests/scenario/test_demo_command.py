@@ -26,9 +26,9 @@ def test_vmr_lab_demo_stays_up_for_the_cli_and_cleans_up_on_sigterm():
     """`vmr-lab demo --scenario none --stay`: a lab to try the CLI on."""
     import json
     import os
-    import select
+    import queue
     import signal
-    import time
+    import threading
 
     proc = subprocess.Popen(
         [sys.executable, '-c', 'import sys, vmr_lab.cmd as m; '
@@ -36,18 +36,29 @@ def test_vmr_lab_demo_stays_up_for_the_cli_and_cleans_up_on_sigterm():
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     out, url = [], None
+    # select() on the pipe misses lines already in the text wrapper's
+    # buffer: one thread reads lines, the test waits on a queue
+    lines = queue.Queue()
+
+    def read():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 180
-        while url is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not ready:
-                assert proc.poll() is None, ''.join(out) + proc.stderr.read()
-                continue
-            line = proc.stdout.readline()
+        while url is None:
+            try:
+                line = lines.get(timeout=180)
+            except queue.Empty:
+                break
+            if line is None:
+                break
             out.append(line)
             if 'export VMR_URL=' in line:
                 url = line.split('export VMR_URL=')[1].strip()
-        assert url, ''.join(out)
+        assert url, ''.join(out) + (proc.stderr.read() if proc.poll()
+                                    is not None else '')
         env = dict(os.environ, VMR_URL=url)
         status = subprocess.run(
             [sys.executable, '-m', 'vmr_client.shell', 'status', '-f',
@@ -65,10 +76,16 @@ def test_vmr_lab_demo_stays_up_for_the_cli_and_cleans_up_on_sigterm():
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            rest, err = proc.communicate(timeout=60)
+            err = proc.stderr.read() if proc.wait(timeout=60) is not None \
+                else ''
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
+        reader.join(10)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get() or '')
+        rest = ''.join(rest)
     assert proc.returncode == 0, ''.join(out) + rest + err[-3000:]
     assert 'interrupted: cleaning up' in rest
     assert 'Traceback' not in err
