@@ -54,6 +54,12 @@ def conf(db_url, transport_url, auth_url, password, port):
         # No cron triggers here; otherwise the API runs their periodic
         # task itself (deprecated) and logs a warning every start.
         'cron_trigger': {'enabled': False},
+        # Mistral 23 refuses std.http to loopback and link-local addresses
+        # by default (SSRF): "URL host '127.0.0.1' resolves to a blocked
+        # address".  Everything of the lab listens on 127.0.0.1, so allow
+        # that host alone and keep the metadata range blocked.
+        'action_std_http': {'allowed_hosts': '127.0.0.1',
+                            'denied_cidrs': '169.254.0.0/16,fe80::/10'},
         'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 0},
     }
 
