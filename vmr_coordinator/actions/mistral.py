@@ -5,6 +5,9 @@ trigger event) and ``server`` (the server facts), so the workflow must
 declare those two inputs.  Each execution carries a description
 ``vmr-step <key>`` with a key stable across attempts and leaders: a step
 that resumes finds the execution it started instead of starting another.
+
+mistral-api answers without ``x-openstack-request-id``: the execution id
+in the result (and in Mistral's engine log) is the step's evidence.
 """
 
 import json
