@@ -15,9 +15,10 @@ missing piece fails the run instead of hiding it.
 Tests marked ``slow`` run only with ``VMR_SLOW=1`` (``tox -e real``); the
 rest are the subset the README's test command runs.
 
-Optional services (Aodh) start with the session's tier only when a test
-that will run asks for them with ``@pytest.mark.real_services('aodh')``: a
-session whose Aodh tests are skipped or deselected does not pay for them.
+Optional services (Aodh, Mistral) start with the session's tier only when
+a test that will run asks for them with
+``@pytest.mark.real_services('aodh')``: a session whose Aodh tests are
+skipped or deselected does not pay for them.
 """
 
 import os

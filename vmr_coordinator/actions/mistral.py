@@ -5,15 +5,35 @@ trigger event) and ``server`` (the server facts), so the workflow must
 declare those two inputs.  Each execution carries a description
 ``vmr-step <key>`` with a key stable across attempts and leaders: a step
 that resumes finds the execution it started instead of starting another.
+
+mistral-api answers without ``x-openstack-request-id``: the execution id
+in the result (and in Mistral's engine log) is the step's evidence.
 """
 
 import json
 import time
 
+from openstack import resource
+from openstack.workflow.v2 import execution as sdk_execution
+
 from vmr_coordinator.actions import base, evidence
 
 FINAL = ('SUCCESS', 'ERROR', 'CANCELLED')
 DESCRIPTION = 'vmr-step %s'
+
+
+class _StepExecution(sdk_execution.Execution):
+    """An execution listed by Mistral's own filters.
+
+    openstacksdk's Execution sends none of ``workflow_id`` and
+    ``description`` to Mistral: it would list every execution of the
+    project (page by page past ``[api] max_limit``, 1000) and filter them
+    itself.  Mistral's ``GET /v2/executions`` filters on both.
+    """
+
+    _query_mapping = resource.QueryParameters(
+        'marker', 'limit', 'sort_keys', 'sort_dirs', 'fields', 'params',
+        'include_output', 'workflow_id', 'description')
 
 
 class Mistral(evidence.RecordedAction):
@@ -75,10 +95,8 @@ class Mistral(evidence.RecordedAction):
 
     @staticmethod
     def _existing(workflow_api, workflow, description):
-        # The SDK filters on these body fields client-side; fine for the
-        # few executions a workflow reserved for recoveries has.
-        found = base.call(lambda: list(workflow_api.executions(
-            workflow_id=workflow.id, description=description)))
+        found = base.call(lambda: list(_StepExecution.list(
+            workflow_api, workflow_id=workflow.id, description=description)))
         found.sort(key=lambda e: e.created_at or '')
         return found[-1] if found else None
 

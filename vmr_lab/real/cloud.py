@@ -53,7 +53,8 @@ class RealCloud(Datacenter):
     :param install: the installed releases
         (:func:`vmr_lab.real.install.ensure_installed`; installed on first
         use, kept between runs).
-    :param services: optional services to run too (``('aodh',)``); each
+    :param services: optional services to run too (``'aodh'``,
+        ``'mistral'``); each
         costs start-up time, so none by default.
     """
 

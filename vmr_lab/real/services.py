@@ -15,6 +15,9 @@ gunicorn, aodh-evaluator, aodh-notifier and aodh-listener with their own
 database, and Nova publishes its notifications, which our event bridge
 (``eventbridge.py``, in Ceilometer's place) turns into the events
 aodh-listener evaluates.
+
+Mistral too (``services=('mistral',)``, see ``mistral.py``): its api,
+engine and executor in one ``mistral-server`` with their own database.
 """
 
 import atexit
@@ -33,7 +36,8 @@ import yaml
 
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
-from vmr_lab.real.infra import MariaDB, RabbitMQ
+from vmr_lab.real import mistral as real_mistral
+from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
 from vmr_lab.real.procs import Proc, run, wait_for
 
@@ -41,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh',)
+OPTIONAL_SERVICES = ('aodh', 'mistral')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -89,7 +93,8 @@ class RealServices:
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
-        self.db = MariaDB(self.workdir)
+        self.db = MariaDB(self.workdir, databases=DATABASES + (
+            (real_mistral.DATABASE,) if self.mistral else ()))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
                       ('keystone', 'placement', 'nova', 'glance', 'neutron')
@@ -104,6 +109,9 @@ class RealServices:
         if self.aodh:
             self.endpoints['alarming'] = ('http://127.0.0.1:%d'
                                           % self.ports['aodh'])
+        if self.mistral:
+            self.endpoints[real_mistral.SERVICE_TYPE] = real_mistral.endpoint(
+                self.ports['mistral'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -123,6 +131,11 @@ class RealServices:
     def aodh(self):
         """Whether this run has Aodh."""
         return 'aodh' in self.services
+
+    @property
+    def mistral(self):
+        """Whether this run has Mistral."""
+        return 'mistral' in self.services
 
     # -- helpers -----------------------------------------------------------
 
@@ -208,6 +221,9 @@ class RealServices:
         if self.aodh:
             services.append(('aodh', 'aodh', 'alarming',
                              self.endpoints['alarming']))
+        if self.mistral:
+            services.append(('mistral', 'mistral', real_mistral.SERVICE_TYPE,
+                             self.endpoints[real_mistral.SERVICE_TYPE]))
         catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -218,6 +234,8 @@ class RealServices:
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
         if self.aodh:
             self._start_aodh_daemons()
+        if self.mistral:
+            self._start_mistral()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
@@ -228,6 +246,8 @@ class RealServices:
                 self._wait_consuming(topic, self.procs[name])
             if self.aodh:
                 self._wait_aodh_daemons()
+            if self.mistral:
+                self._wait_mistral()
             flavors.result()
             self.image_id = image.result()
             self.networks = networks.result()
@@ -275,6 +295,10 @@ class RealServices:
                 text = config.aodh_paste(fh.read(), self._conf('aodh'))
             with open(paste, 'w') as fh:
                 fh.write(text)
+        if self.mistral:
+            config.write_ini(self._conf('mistral'), real_mistral.conf(
+                self.db.url(real_mistral.DATABASE), self.mq.url,
+                self.auth_url, SERVICE_PASSWORD, self.ports['mistral']))
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
@@ -329,6 +353,8 @@ class RealServices:
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
             if self.aodh:
                 jobs.append(pool.submit(aodh))
+            if self.mistral:
+                jobs.append(pool.submit(self._sync_mistral))
             for job in jobs:
                 job.result()
 
@@ -399,6 +425,27 @@ class RealServices:
                                % self.procs['aodh-evaluator'].log_path)
         self.timings['aodh daemons consuming'] = round(
             time.monotonic() - self._aodh_t0, 2)
+
+    # -- Mistral -----------------------------------------------------------
+
+    def _sync_mistral(self):
+        self.timings['mistral db sync'] = real_mistral.sync_database(
+            self.install, self._conf('mistral'), self.log_dir)
+
+    def _start_mistral(self):
+        self._mistral_t0 = time.monotonic()
+        self._spawn('mistral', real_mistral.server_argv(
+            self.install, self._conf('mistral')))
+
+    def _wait_mistral(self):
+        """Until the API answers and the engine and executor consume."""
+        proc = self.procs['mistral']
+        wait_for('mistral-api', lambda: _http_answers(
+            self.endpoints[real_mistral.SERVICE_TYPE]), 120, 0.2, proc)
+        for topic in (real_mistral.ENGINE_TOPIC, real_mistral.EXECUTOR_TOPIC):
+            self._wait_consuming(topic, proc)
+        self.timings['mistral up'] = round(
+            time.monotonic() - self._mistral_t0, 2)
 
     def aodh_request(self, method, path, conn=None, **kwargs):
         """A call to Aodh's API (``/v2/alarms``...) as ``conn`` (admin by

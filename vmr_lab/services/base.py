@@ -82,6 +82,8 @@ class Service:
     service_type = None
     #: name in the catalog, e.g. 'nova'
     name = None
+    #: whether answers carry ``x-openstack-request-id`` (Mistral's do not)
+    sends_request_id = True
 
     def __init__(self, lab):
         self.lab = lab
@@ -189,8 +191,9 @@ class Service:
             resp = self._fault_response(
                 Fault(500, 'The server has either erred or is incapable of '
                            'performing the requested operation.'), req)
-        resp.headers['x-openstack-request-id'] = request_id
-        resp.headers['X-Compute-Request-Id'] = request_id
+        if self.sends_request_id:
+            resp.headers['x-openstack-request-id'] = request_id
+            resp.headers['X-Compute-Request-Id'] = request_id
         for key, value in self.extra_headers(req).items():
             resp.headers[key] = value
         return resp(environ, start_response)

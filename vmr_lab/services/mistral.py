@@ -101,6 +101,9 @@ class MistralAPI(Service):
     service_type = 'workflowv2'
     name = 'mistral'
     endpoint_path = '/v2'
+    # mistral-api has no request id middleware: its answers carry no
+    # x-openstack-request-id (its log lines have one of their own).
+    sends_request_id = False
 
     def __init__(self, lab):
         self.workflows = {}
@@ -342,25 +345,36 @@ class MistralAPI(Service):
     @staticmethod
     def _outcome(workflow, inputs):
         spec = workflow['_spec']
-        failing_task = None
+        failing_task, error_data = None, None
         for task_name, task in spec['tasks'].items():
             if isinstance(task, dict) and str(task.get('action', '')) \
                     .split()[0:1] == ['std.fail']:
                 failing_task = task_name
+                task_input = task.get('input')
+                if isinstance(task_input, dict):
+                    error_data = task_input.get('error_data')
                 break
         fail_input = inputs.get(FAIL_INPUT) in (True, 'true', 'True', 1)
         if failing_task is None and (fail_input
                                      or 'fail' in workflow['name'].lower()):
             failing_task = next(iter(spec['tasks']))
         if failing_task is not None:
+            action_ex_id = uuid.uuid4()
+            # Mistral 23's words: std.fail's error_data as it is, else the
+            # exception the action raised.
+            error = error_data or (
+                "The action raised an exception [action=Fail action, "
+                "action_ex_id=%s, msg='Fail action expected exception.']"
+                % action_ex_id)
             return {'state': 'ERROR', 'output': json.dumps({
                 'result': 'Failure caused by error in tasks: %s'
                           % failing_task}),
-                    'state_info': 'Failure caused by error in tasks: %s\n\n  '
-                                  '%s [task_ex_id=%s] -> Fail action '
-                                  'expected exception.'
+                    'state_info': 'Failure caused by error in tasks: %s\n\n'
+                                  '  %s [task_ex_id=%s] -> %s\n'
+                                  '    [action_ex_id=%s, idx=0]: %s\n'
                                   % (failing_task, failing_task,
-                                     uuid.uuid4())}
+                                     uuid.uuid4(), error, action_ex_id,
+                                     error)}
         outputs = spec.get('output') or {}
         output = {k: inputs.get(k, v) if isinstance(v, str) else v
                   for k, v in outputs.items()} if isinstance(outputs, dict) \

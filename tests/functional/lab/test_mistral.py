@@ -102,6 +102,24 @@ def test_execution_fails_on_demand(request, conn, unique_name):
     execution = _wait(conn, execution)
     assert execution.status == 'ERROR'
     assert 'give_up' in execution.status_info
+    assert "msg='Fail action expected exception.'" in execution.status_info
+
+
+def test_fail_error_data_is_the_state_info(request, conn, unique_name):
+    """std.fail's ``error_data`` is what state_info says (Mistral 23)."""
+    failing = _workflow(request, conn, unique_name + '-stdfail',
+                        FAILING_WORKFLOW.replace(
+                            'action: std.fail',
+                            'action: std.fail\n      input:\n'
+                            '        error_data: the database did not stop'))
+    execution = _wait(conn, conn.workflow.create_execution(
+        workflow_name=failing.name, input={'host': 'compute-1'}))
+    assert execution.status == 'ERROR'
+    lines = execution.status_info.splitlines()
+    assert lines[0] == 'Failure caused by error in tasks: give_up'
+    assert lines[2].startswith('  give_up [task_ex_id=')
+    assert lines[2].endswith('] -> the database did not stop')
+    assert lines[3].endswith(', idx=0]: the database did not stop')
 
 
 def test_lab_fail_input(request, lab, conn, unique_name):
