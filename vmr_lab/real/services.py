@@ -15,6 +15,10 @@ gunicorn, aodh-evaluator, aodh-notifier and aodh-listener with their own
 database, and Nova publishes its notifications, which our event bridge
 (``eventbridge.py``, in Ceilometer's place) turns into the events
 aodh-listener evaluates.
+
+Cinder runs only when asked for (``services=('cinder',)``): cinder-api
+under gunicorn, cinder-scheduler and cinder-volume (``cinder.py``: Cinder's
+NFS driver on a local directory), and Nova gets its ``[cinder]`` section.
 """
 
 import atexit
@@ -33,7 +37,8 @@ import yaml
 
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
-from vmr_lab.real.infra import MariaDB, RabbitMQ
+from vmr_lab.real import cinder as cinder_svc
+from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
 from vmr_lab.real.procs import Proc, run, wait_for
 
@@ -41,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh',)
+OPTIONAL_SERVICES = ('aodh', 'cinder')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -89,7 +94,8 @@ class RealServices:
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
-        self.db = MariaDB(self.workdir)
+        self.db = MariaDB(self.workdir, databases=DATABASES + tuple(
+            db for db in ('cinder',) if db in self.services))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
                       ('keystone', 'placement', 'nova', 'glance', 'neutron')
@@ -104,6 +110,9 @@ class RealServices:
         if self.aodh:
             self.endpoints['alarming'] = ('http://127.0.0.1:%d'
                                           % self.ports['aodh'])
+        if self.cinder:
+            self.endpoints['block-storage'] = ('http://127.0.0.1:%d/v3'
+                                               % self.ports['cinder'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -123,6 +132,11 @@ class RealServices:
     def aodh(self):
         """Whether this run has Aodh."""
         return 'aodh' in self.services
+
+    @property
+    def cinder(self):
+        """Whether this run has Cinder."""
+        return 'cinder' in self.services
 
     # -- helpers -----------------------------------------------------------
 
@@ -144,7 +158,8 @@ class RealServices:
         self.procs[name] = proc
         return proc
 
-    def _gunicorn(self, name, app, port, env, workers=1, access_log=False):
+    def _gunicorn(self, name, app, port, env, workers=1, access_log=False,
+                  argv=None):
         # The apps parse sys.argv with oslo.config, so gunicorn gets its
         # settings (app included) from a config file named in the
         # environment and an argv of its bare name.
@@ -160,6 +175,10 @@ class RealServices:
                 # one line per request with its x-openstack-request-id.
                 fh.write('accesslog = "-"\naccess_log_format = %r\n'
                          % ACCESS_LOG_FORMAT)
+            if argv:
+                # For an app that reads its options from sys.argv only
+                # (Cinder): the workers are forked after this file ran.
+                fh.write('import sys\nsys.argv[1:] = %r\n' % list(argv))
         environ = dict(os.environ, GUNICORN_CMD_ARGS='--config ' + conf,
                        **env)
         return self._spawn(name, [self.install.bin('gunicorn')], env=environ)
@@ -208,6 +227,10 @@ class RealServices:
         if self.aodh:
             services.append(('aodh', 'aodh', 'alarming',
                              self.endpoints['alarming']))
+        if self.cinder:
+            services.extend(('cinder', name, kind,
+                             self.endpoints['block-storage'])
+                            for name, kind in cinder_svc.CATALOG_TYPES)
         catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -218,6 +241,9 @@ class RealServices:
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
         if self.aodh:
             self._start_aodh_daemons()
+        if self.cinder:
+            t_cinder = time.monotonic()
+            cinder_svc.start_daemons(self)
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
@@ -228,6 +254,10 @@ class RealServices:
                 self._wait_consuming(topic, self.procs[name])
             if self.aodh:
                 self._wait_aodh_daemons()
+            if self.cinder:
+                cinder_svc.wait_ready(self)
+                self.timings['cinder daemons ready'] = round(
+                    time.monotonic() - t_cinder, 2)
             flavors.result()
             self.image_id = image.result()
             self.networks = networks.result()
@@ -264,6 +294,10 @@ class RealServices:
             os.path.join(self.etc, 'nova', 'api-paste.ini'))
         if self.aodh:
             nova.update(config.nova_notifications())
+        if self.cinder:
+            nova.update(cinder_svc.nova_overlay(self.auth_url,
+                                                SERVICE_PASSWORD))
+            cinder_svc.write_configs(self, SERVICE_PASSWORD)
         config.write_ini(self._conf('nova'), nova)
         if self.aodh:
             paste = os.path.join(self.etc, 'aodh', 'api-paste.ini')
@@ -323,12 +357,21 @@ class RealServices:
                 os.path.join(self.log_dir, 'aodh-dbsync.log'))
             self.timings['aodh db sync'] = round(time.monotonic() - t0, 2)
 
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        def cinder():
+            t0 = time.monotonic()
+            run([self.install.bin('cinder-manage'), '--config-file',
+                 cinder_svc.conf_path(self), 'db', 'sync'],
+                os.path.join(self.log_dir, 'cinder-manage.log'))
+            self.timings['cinder db sync'] = round(time.monotonic() - t0, 2)
+
+        with concurrent.futures.ThreadPoolExecutor(7) as pool:
             jobs = [pool.submit(keystone), pool.submit(nova),
                     pool.submit(glance), pool.submit(neutron),
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
             if self.aodh:
                 jobs.append(pool.submit(aodh))
+            if self.cinder:
+                jobs.append(pool.submit(cinder))
             for job in jobs:
                 job.result()
 
@@ -368,6 +411,11 @@ class RealServices:
                            % ['--config-file', self._conf('aodh')],
                            p['aodh'], {}, access_log=True)
             apis.append(('aodh-api', p['aodh']))
+        if self.cinder:
+            self._gunicorn('cinder-api', 'cinder.wsgi.api:application',
+                           p['cinder'], {}, argv=[
+                               '--config-file', cinder_svc.conf_path(self)])
+            apis.append(('cinder-api', p['cinder']))
         for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,

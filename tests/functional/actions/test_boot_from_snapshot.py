@@ -32,22 +32,25 @@ def _replacements(conn, server):
 
 def test_replaces_server_resumes_and_never_boots_twice(lab, conn):
     server, volume, fip, _, snap = _batch_server(conn)
-    ctx = context(conn, server, 'compute-1')
+    # The engine keeps the server's facts from before the recovery: a
+    # retry has them even once the old record is deleted.
+    ctx, retry = (context(conn, server, 'compute-1') for _ in range(2))
     fence(lab, conn, 'compute-1')
     created_before = len(events(lab, 'server_created'))
 
-    # The first attempt dies after the boot: Nova refuses the volume
-    # attachment to the replacement (503).
+    # The first attempt dies after the boot and the old server's deletion
+    # (its host is down: only that frees the volume): Nova refuses the
+    # volume attachment to the replacement (503).
     lab.nova.inject_fault(503, count=1, method='POST',
                           path_contains='/os-volume_attachments')
     with pytest.raises(base.RetryableError, match='HTTP 503'):
         run('boot_from_snapshot', {}, ctx)
     assert len(_replacements(conn, server)) == 1
     assert conn.block_storage.get_volume(volume.id).status == 'available'
+    assert conn.compute.find_server(server.id, ignore_missing=True) is None
 
     # The retry (or a new leader) continues with that replacement.
-    action, result = run('boot_from_snapshot', {}, context(
-        conn, server, 'compute-1'))
+    action, result = run('boot_from_snapshot', {}, retry)
     assert action.needs_fence is True
     assert result.startswith('replaced by batch-1 ')
     assert 'found replacement' in result and 'booted' not in result

@@ -1,0 +1,131 @@
+"""``boot_from_snapshot`` moves a data volume with real Cinder and Nova.
+
+The session's real tier runs Cinder 29 (cinder-api, -scheduler, -volume
+with Cinder's NFS driver on a local directory, see
+``vmr_lab/real/cinder.py``) for these tests only
+(``real_services('cinder')``).  A server with a data volume attached
+through Nova's ``os-volume_attachments`` (Nova then drives Cinder's
+attachments API) is replaced after its host is fenced; the action marks
+the volume, detaches it from the dead server and attaches it to the
+replacement.  Cinder's attachment records and Nova's volume attachments
+must tell the same story.
+"""
+
+import re
+
+import openstack.exceptions
+import pytest
+
+from tests.functional.actions.conftest import context, run
+from tests.real.test_actions import fence
+
+pytestmark = pytest.mark.real_services('cinder')
+
+REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
+#: Cinder's attachments API (3.27), with the instance filter of 3.31... the
+#: attachments' ``instance`` field is in every version from 3.27
+ATTACHMENTS_VERSION = '3.44'
+
+
+def wait_volume(conn, volume_id, status, timeout=60):
+    volume = conn.block_storage.get_volume(volume_id)
+    return conn.block_storage.wait_for_status(
+        volume, status, failures=['error', 'error_attaching',
+                                  'error_detaching'],
+        interval=0.2, wait=timeout)
+
+
+def cinder_attachments(cloud, conn, volume_id):
+    """Cinder's own attachment records of ``volume_id`` (attachments API)."""
+    url = cloud.openstack.endpoints['block-storage'] + \
+        '/attachments/detail?volume_id=%s&all_tenants=1' % volume_id
+    resp = conn.session.get(url, headers={
+        'OpenStack-API-Version': 'volume %s' % ATTACHMENTS_VERSION})
+    return resp.json()['attachments']
+
+
+def attach(cloud, conn, server, size=1):
+    """A new volume attached to ``server`` through Nova."""
+    volume = conn.block_storage.create_volume(size=size,
+                                              name='%s-data' % server.name)
+    wait_volume(conn, volume.id, 'available')
+    conn.compute.create_volume_attachment(server, volume_id=volume.id)
+    return wait_volume(conn, volume.id, 'in-use')
+
+
+def assert_logged(cloud, result):
+    """Every request id of ``result`` is in nova-api's or cinder-api's log,
+    and Cinder's has some (the volume was marked in Cinder)."""
+    ids = REQUEST_IDS.findall(result)
+    assert ids, result
+    nova = cloud.openstack.log_text('nova-api')
+    cinder = cloud.openstack.log_text('cinder-api')
+    missing = [i for i in ids if i not in nova and i not in cinder]
+    assert not missing, 'request ids in neither API log: %s' % missing
+    assert any(i in cinder for i in ids), result
+
+
+@pytest.fixture
+def volumes(cloud, conn):
+    """Volumes the test made; deleted afterwards (the cloud's restore
+    deletes the servers only)."""
+    made = []
+    yield made
+    for volume_id in made:
+        try:
+            volume = wait_volume(conn, volume_id, 'available', timeout=60)
+            conn.block_storage.delete_volume(volume)
+        except openstack.exceptions.SDKException as exc:
+            print('left volume %s: %s' % (volume_id, exc))
+
+
+def test_boot_from_snapshot_moves_the_data_volume(cloud, conn, volumes):
+    server = cloud.boot('data-1', 'compute-2', metadata={'app': 'data'})
+    volume = attach(cloud, conn, server)
+    volumes.append(volume.id)
+    (nova_att,) = conn.compute.volume_attachments(server)
+    assert nova_att.volume_id == volume.id
+    snapshot = conn.compute.create_server_image(server, 'data-1-snap',
+                                                wait=True, timeout=120)
+    fence(cloud, conn, 'compute-2')
+
+    params = {'reattach_volumes': True, 'move_floating_ips': False}
+    first, resumed = (context(conn, server, 'compute-2', timeout=240,
+                              poll=0.2) for _ in range(2))
+    _, result = run('boot_from_snapshot', params, first)
+    print(result)
+    assert_logged(cloud, result)
+    assert 'from %s (%s)' % (snapshot.name, snapshot.id) in result
+    assert 'volumes %s' % volume.id in result
+    assert 'deleted %s' % server.id in result
+
+    (new,) = [s for s in conn.compute.servers(details=True)
+              if s.name == 'data-1']
+    assert new.id != server.id
+    assert new.metadata['vmr_replaces'] == server.id
+    assert new.status == 'ACTIVE' and new.compute_host != 'compute-2'
+    assert cloud.wait_running(new.id, new.compute_host)
+
+    # Cinder: in-use, one attachment, to the replacement, on its host.
+    volume = conn.block_storage.get_volume(volume.id)
+    assert volume.status == 'in-use'
+    assert [(a['server_id'], a['host_name']) for a in volume.attachments] \
+        == [(new.id, new.compute_host)]
+    assert volume.metadata['vmr_replacement'] == new.id
+    (record,) = cinder_attachments(cloud, conn, volume.id)
+    assert (record['instance'], record['status']) == (new.id, 'attached')
+    # Nova agrees, attachment id included (2.89+).
+    (nova_att,) = conn.compute.volume_attachments(new)
+    assert nova_att.volume_id == volume.id
+    assert nova_att.attachment_id == record['id']
+    # The old server is gone.
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        old = conn.compute.get_server(server.id)
+        if old.status == 'DELETED':   # FACTS: a short while after DELETE
+            raise openstack.exceptions.NotFoundException()
+
+    # A new leader resuming finds it all done and sends nothing.
+    action, again = run('boot_from_snapshot', params, resumed)
+    assert 'found replacement %s' % new.id in again
+    assert action.request_ids == []
+    assert cloud.monitor.violations() == []
