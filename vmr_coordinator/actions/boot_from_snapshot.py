@@ -107,6 +107,10 @@ class BootFromSnapshot(evidence.RecordedAction):
         compute = ctx.conn.compute
         sid = ctx.server.id
         old = _server_or_none(compute, sid)
+        reattach = self.params.get('reattach_volumes', True)
+        if reattach and old is not None:
+            # Before anything is booted or marked.
+            self._check_volumes_can_move(compute, old)
         new = self._replacement(compute, ctx.server)
         done = []
         if new is None:
@@ -130,7 +134,6 @@ class BootFromSnapshot(evidence.RecordedAction):
         new = self.wait(ctx, lambda: self._active(compute, new.id),
                         'replacement %s of %s to be ACTIVE' % (new.id, sid))
 
-        reattach = self.params.get('reattach_volumes', True)
         held = []
         if reattach and old is not None:
             held = self._release_volumes(ctx, old, new)
@@ -433,9 +436,6 @@ class BootFromSnapshot(evidence.RecordedAction):
         if not data:
             return []
         host_down = self._host_down(compute, old)
-        if host_down:
-            self._check_deletable(old, data, [
-                att for att in attachments if att.device == root])
         held = []
         for att in data:
             # Mark first: once detached, the old server no longer says
@@ -452,9 +452,16 @@ class BootFromSnapshot(evidence.RecordedAction):
             held.append(att.volume_id)
         return held
 
-    def _check_deletable(self, old, data, others):
-        """Refuse, before changing anything, to move volumes that only
-        deleting ``old`` frees when ``old`` must not be deleted."""
+    def _check_volumes_can_move(self, compute, old):
+        """Refuse to move volumes that only deleting ``old`` frees (its
+        host is down) when ``old`` must not be deleted."""
+        root = getattr(old, 'root_device_name', None) or '/dev/vda'
+        attachments = base.call(lambda: list(
+            compute.volume_attachments(old)))
+        data = [att for att in attachments if att.device != root]
+        if not data or not self._host_down(compute, old):
+            return
+        others = [att for att in attachments if att.device == root]
         ids = ', '.join(att.volume_id for att in data)
         if not self.params.get('delete_old', True):
             raise base.ActionError(
