@@ -74,6 +74,10 @@ def volumes(cloud, conn):
     yield made
     for volume_id in made:
         try:
+            volume = conn.block_storage.get_volume(volume_id)
+            for att in volume.attachments or ():
+                # The cloud's restore deletes every server anyway.
+                conn.compute.delete_server(att['server_id'])
             volume = wait_volume(conn, volume_id, 'available', timeout=120)
             conn.block_storage.delete_volume(volume)
         except openstack.exceptions.SDKException as exc:
@@ -141,3 +145,32 @@ def test_boot_from_snapshot_moves_the_data_volume(cloud, conn, volumes):
     assert cloud.monitor.violations() == []
     print('test: %.1f s (the action: %.1f s)' % (time.monotonic() - t0,
                                                   action_time))
+
+
+@pytest.mark.slow
+def test_nova_detaches_on_a_down_host_only_by_deleting_the_server(
+        cloud, conn, volumes):
+    """The three facts the action is built on (doc/lab-vs-real.rst)."""
+    server = cloud.boot('data-2', 'compute-3', wait=300)
+    volume = attach(cloud, conn, server)
+    volumes.append(volume.id)
+    fence(cloud, conn, 'compute-3')
+    # 1. No detach while the host is down (forced down by the fence).
+    with pytest.raises(openstack.exceptions.ConflictException,
+                       match='Service is unavailable at this time'):
+        conn.compute.delete_volume_attachment(server, volume.id)
+    assert wait_volume(conn, volume.id, 'in-use').attachments[0][
+        'server_id'] == server.id
+    # 2. delete_on_termination changes without the host (2.85+).
+    conn.compute.update_volume_attachment(server, volume.id,
+                                          delete_on_termination=True)
+    (att,) = conn.compute.volume_attachments(server)
+    assert att.delete_on_termination is True
+    conn.compute.update_volume_attachment(server, volume.id,
+                                          delete_on_termination=False)
+    # 3. Deleting the server frees the volume: Nova deletes its Cinder
+    # attachment itself.
+    conn.compute.delete_server(server)
+    volume = wait_volume(conn, volume.id, 'available')
+    assert volume.attachments == []
+    assert cinder_attachments(cloud, conn, volume.id) == []
