@@ -21,6 +21,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         iproute2 curl python3-venv openssl mariadb-server rabbitmq-server \
         prometheus-alertmanager prometheus \
         >/dev/null
+    # The real tier's Cinder: its NFS driver checks for mount.nfs and
+    # reads volume files with qemu-img.
+    apt-get install -y -q --no-install-recommends nfs-common qemu-utils \
+        >/dev/null
     apt-get install -y -q --no-install-recommends chromium >/dev/null
 fi
 

@@ -156,15 +156,17 @@ def _add_cloud_parser(subparsers):
                              'vmr-real-reader (--servers boots servers; '
                              'simulator-only options are ignored)')
     parser.add_argument('--with', dest='services', action='append',
-                        default=[], choices=('aodh', 'mistral'),
+                        default=[], choices=('aodh', 'cinder', 'mistral'),
                         metavar='SERVICE',
                         help='with --real: run this optional service too '
                              '(aodh: aodh-api in the catalog as alarming, '
                              'its evaluator, notifier and listener, and '
                              'Nova notifications turned into the events '
-                             'aodh-listener reads; mistral: its api, engine '
-                             'and executor, the API in the catalog as '
-                             'workflowv2); repeatable')
+                             'aodh-listener reads; cinder: cinder-api in '
+                             'the catalog as block-storage and volumev3, '
+                             'its scheduler and volume service; mistral: '
+                             'its api, engine and executor, the API in the '
+                             'catalog as workflowv2); repeatable')
     parser.add_argument('--workdir', metavar='DIR', default=None,
                         help='with --real: where the services keep config, '
                              'logs, database and queue (default: a '

@@ -27,6 +27,17 @@ resumes where the old one stopped:
   from before it is detached, so it is found again even once the dead
   server no longer lists it;
 * floating IPs still on the dead server's ports are the ones to move.
+
+Real Nova detaches a volume only through the server's host: while that
+nova-compute service is down (and after a fence it is forced down) it
+answers the detach with 409 "Service is unavailable at this time.".  What
+frees the volumes of a server on a dead host is deleting the server: Nova
+then deletes it locally and deletes its Cinder attachments itself (and the
+volumes marked ``delete_on_termination``).  So on a down host the volumes
+are marked, their ``delete_on_termination`` turned off (microversion 2.85,
+a database change Nova makes without the host), the floating IPs moved,
+the old server deleted, and only then are the volumes attached to the
+replacement.
 """
 
 import datetime
@@ -96,6 +107,10 @@ class BootFromSnapshot(evidence.RecordedAction):
         compute = ctx.conn.compute
         sid = ctx.server.id
         old = _server_or_none(compute, sid)
+        reattach = self.params.get('reattach_volumes', True)
+        if reattach and old is not None:
+            # Before anything is booted or marked.
+            self._check_volumes_can_move(compute, old)
         new = self._replacement(compute, ctx.server)
         done = []
         if new is None:
@@ -119,28 +134,19 @@ class BootFromSnapshot(evidence.RecordedAction):
         new = self.wait(ctx, lambda: self._active(compute, new.id),
                         'replacement %s of %s to be ACTIVE' % (new.id, sid))
 
-        if self.params.get('reattach_volumes', True):
-            moved = self._move_volumes(ctx, old, new)
-            if moved:
-                done.append('volumes %s' % ', '.join(moved))
+        held = []
+        if reattach and old is not None:
+            held = self._release_volumes(ctx, old, new)
         if self.params.get('move_floating_ips', True) and old is not None:
             moved = self._move_fips(ctx, old, new)
             if moved:
                 done.append('floating IPs %s' % ', '.join(moved))
-        if self.params.get('delete_old', True) and old is not None:
-            kept = [a.volume_id for a in base.call(
-                lambda: list(compute.volume_attachments(old)))]
-            if kept:
-                # Deleting it would take volumes marked
-                # delete_on_termination with it: data loss, never "safe".
-                done.append('kept %s: volumes %s still attached to it'
-                            % (old.id, ', '.join(kept)))
-            else:
-                base.call(compute.delete_server, old.id)
-                self.wait(ctx, lambda: _server_or_none(
-                    compute, old.id) is None,
-                    'the old server %s to be deleted' % old.id)
-                done.append('deleted %s' % old.id)
+        if old is not None and self.params.get('delete_old', True):
+            done.append(self._delete_old(ctx, old, held))
+        if reattach:
+            moved = self._move_volumes(ctx, new)
+            if moved:
+                done.append('volumes %s' % ', '.join(moved))
         for warning in self.warnings:
             LOG.warning('%s: %s', sid, warning)
         done.extend('warning: %s' % w for w in self.warnings)
@@ -383,22 +389,99 @@ class BootFromSnapshot(evidence.RecordedAction):
         return server if server.status == 'ACTIVE' and \
             not server.task_state else None
 
+    # -- the old server ------------------------------------------------------
+    def _delete_old(self, ctx, old, held):
+        """Delete ``old`` unless a volume would go with it; the result text.
+
+        ``held``: the volumes being moved that only this deletion frees
+        (their ``delete_on_termination`` is already off).
+        """
+        compute = ctx.conn.compute
+        kept = [a.volume_id for a in base.call(
+            lambda: list(compute.volume_attachments(old)))
+            if a.volume_id not in held]
+        if kept:
+            # Deleting it would take volumes marked
+            # delete_on_termination with it: data loss, never "safe".
+            return 'kept %s: volumes %s still attached to it' % (
+                old.id, ', '.join(kept))
+        base.call(compute.delete_server, old.id)
+        self.wait(ctx, lambda: _server_or_none(compute, old.id) is None,
+                  'the old server %s to be deleted' % old.id)
+        return 'deleted %s' % old.id
+
     # -- volumes -------------------------------------------------------------
-    def _move_volumes(self, ctx, old, new):
+    @staticmethod
+    def _host_down(compute, server):
+        """Whether Nova sees the nova-compute of ``server``'s host down
+        (forced down or not reporting): Nova then refuses a detach."""
+        services = base.call(lambda: list(compute.services(
+            binary='nova-compute', host=server.compute_host)))
+        return any(s.is_forced_down or s.state == 'down' for s in services)
+
+    def _release_volumes(self, ctx, old, new):
+        """Mark ``old``'s data volumes for ``new`` and detach them.
+
+        Returns the ids of those left attached because the host is down:
+        only deleting ``old`` frees them, so ``delete_on_termination`` is
+        turned off first.
+        """
         compute = ctx.conn.compute
         storage = ctx.conn.block_storage
-        if old is not None:
-            root = getattr(old, 'root_device_name', None) or '/dev/vda'
-            for att in base.call(lambda: list(compute.volume_attachments(
-                    old))):
-                if att.device == root:
-                    continue    # the root disk of a boot-from-volume server
-                # Mark first: once detached, the old server no longer says
-                # which volumes were its own.
-                base.call(storage.set_volume_metadata, att.volume_id,
-                          **{VOLUME_KEY: new.id})
+        root = getattr(old, 'root_device_name', None) or '/dev/vda'
+        attachments = base.call(lambda: list(
+            compute.volume_attachments(old)))
+        # not the root disk of a boot-from-volume server
+        data = [att for att in attachments if att.device != root]
+        if not data:
+            return []
+        host_down = self._host_down(compute, old)
+        held = []
+        for att in data:
+            # Mark first: once detached, the old server no longer says
+            # which volumes were its own.
+            base.call(storage.set_volume_metadata, att.volume_id,
+                      **{VOLUME_KEY: new.id})
+            if not host_down:
                 base.call(compute.delete_volume_attachment, old,
                           att.volume_id)
+                continue
+            if att.delete_on_termination:
+                base.call(compute.update_volume_attachment, old,
+                          att.volume_id, delete_on_termination=False)
+            held.append(att.volume_id)
+        return held
+
+    def _check_volumes_can_move(self, compute, old):
+        """Refuse to move volumes that only deleting ``old`` frees (its
+        host is down) when ``old`` must not be deleted."""
+        root = getattr(old, 'root_device_name', None) or '/dev/vda'
+        attachments = base.call(lambda: list(
+            compute.volume_attachments(old)))
+        data = [att for att in attachments if att.device != root]
+        if not data or not self._host_down(compute, old):
+            return
+        others = [att for att in attachments if att.device == root]
+        ids = ', '.join(att.volume_id for att in data)
+        if not self.params.get('delete_old', True):
+            raise base.ActionError(
+                'volumes %s of server %s cannot move: its host %s is down, '
+                'Nova detaches them only by deleting the server, and the '
+                'contract says delete_old: false' % (
+                    ids, old.id, old.compute_host))
+        if others:
+            raise base.ActionError(
+                'volumes %s of server %s cannot move: its host %s is down, '
+                'where Nova refuses to detach them (409), and deleting %s '
+                'would also take its root volume %s; move them by hand or '
+                'set reattach_volumes: false' % (
+                    ids, old.id, old.compute_host, old.id,
+                    ', '.join(att.volume_id for att in others)))
+
+    def _move_volumes(self, ctx, new):
+        """Attach every volume marked for ``new`` once it is free."""
+        compute = ctx.conn.compute
+        storage = ctx.conn.block_storage
         moved = []
         # Cinder parses the metadata filter as a Python literal (what
         # python-cinderclient sends); the SDK passes the string through.

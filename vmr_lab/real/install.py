@@ -37,7 +37,8 @@ ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
 # What we install by name; every version (and every dependency's) comes
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
-                'neutron', 'aodh', 'mistral', 'gunicorn', 'PyMySQL')
+                'neutron', 'aodh', 'cinder', 'mistral', 'gunicorn',
+                'PyMySQL')
 STAMP = 'vmr-real-installed'
 
 
@@ -181,6 +182,9 @@ def ensure_installed(home=None, log=print):
                        check=True)
         # Apart: Mistral's and Aodh's configs both register [api] max_limit.
         subprocess.run([real.python, '-c', 'import mistral.api.app'],
+                       check=True)
+        # Cinder and Nova register options of the same name: apart.
+        subprocess.run([real.python, '-c', 'import cinder.volume.drivers.nfs'],
                        check=True)
         _write_stamp(stamp, driver_hash)
         log('real tier: installed in %.1f s' % (time.monotonic() - t0))

@@ -16,6 +16,9 @@ database, and Nova publishes its notifications, which our event bridge
 (``eventbridge.py``, in Ceilometer's place) turns into the events
 aodh-listener evaluates.
 
+Cinder runs only when asked for (``services=('cinder',)``): cinder-api
+under gunicorn, cinder-scheduler and cinder-volume (``cinder.py``: Cinder's
+NFS driver on a local directory), and Nova gets its ``[cinder]`` section.
 Mistral too (``services=('mistral',)``, see ``mistral.py``): its api,
 engine and executor in one ``mistral-server`` with their own database.
 """
@@ -36,6 +39,7 @@ import yaml
 
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
+from vmr_lab.real import cinder as cinder_svc
 from vmr_lab.real import mistral as real_mistral
 from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
@@ -45,7 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh', 'mistral')
+OPTIONAL_SERVICES = ('aodh', 'cinder', 'mistral')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -93,7 +97,8 @@ class RealServices:
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
-        self.db = MariaDB(self.workdir, databases=DATABASES + (
+        self.db = MariaDB(self.workdir, databases=DATABASES + tuple(
+            db for db in ('cinder',) if db in self.services) + (
             (real_mistral.DATABASE,) if self.mistral else ()))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
@@ -109,6 +114,9 @@ class RealServices:
         if self.aodh:
             self.endpoints['alarming'] = ('http://127.0.0.1:%d'
                                           % self.ports['aodh'])
+        if self.cinder:
+            self.endpoints['block-storage'] = ('http://127.0.0.1:%d/v3'
+                                               % self.ports['cinder'])
         if self.mistral:
             self.endpoints[real_mistral.SERVICE_TYPE] = real_mistral.endpoint(
                 self.ports['mistral'])
@@ -131,6 +139,11 @@ class RealServices:
     def aodh(self):
         """Whether this run has Aodh."""
         return 'aodh' in self.services
+
+    @property
+    def cinder(self):
+        """Whether this run has Cinder."""
+        return 'cinder' in self.services
 
     @property
     def mistral(self):
@@ -157,7 +170,8 @@ class RealServices:
         self.procs[name] = proc
         return proc
 
-    def _gunicorn(self, name, app, port, env, workers=1, access_log=False):
+    def _gunicorn(self, name, app, port, env, workers=1, access_log=False,
+                  argv=None):
         # The apps parse sys.argv with oslo.config, so gunicorn gets its
         # settings (app included) from a config file named in the
         # environment and an argv of its bare name.
@@ -173,6 +187,10 @@ class RealServices:
                 # one line per request with its x-openstack-request-id.
                 fh.write('accesslog = "-"\naccess_log_format = %r\n'
                          % ACCESS_LOG_FORMAT)
+            if argv:
+                # For an app that reads its options from sys.argv only
+                # (Cinder): the workers are forked after this file ran.
+                fh.write('import sys\nsys.argv[1:] = %r\n' % list(argv))
         environ = dict(os.environ, GUNICORN_CMD_ARGS='--config ' + conf,
                        **env)
         return self._spawn(name, [self.install.bin('gunicorn')], env=environ)
@@ -221,6 +239,10 @@ class RealServices:
         if self.aodh:
             services.append(('aodh', 'aodh', 'alarming',
                              self.endpoints['alarming']))
+        if self.cinder:
+            services.extend(('cinder', name, kind,
+                             self.endpoints['block-storage'])
+                            for name, kind in cinder_svc.CATALOG_TYPES)
         if self.mistral:
             services.append(('mistral', 'mistral', real_mistral.SERVICE_TYPE,
                              self.endpoints[real_mistral.SERVICE_TYPE]))
@@ -234,6 +256,9 @@ class RealServices:
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
         if self.aodh:
             self._start_aodh_daemons()
+        if self.cinder:
+            t_cinder = time.monotonic()
+            cinder_svc.start_daemons(self)
         if self.mistral:
             self._start_mistral()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
@@ -246,6 +271,10 @@ class RealServices:
                 self._wait_consuming(topic, self.procs[name])
             if self.aodh:
                 self._wait_aodh_daemons()
+            if self.cinder:
+                cinder_svc.wait_ready(self)
+                self.timings['cinder daemons ready'] = round(
+                    time.monotonic() - t_cinder, 2)
             if self.mistral:
                 self._wait_mistral()
             flavors.result()
@@ -284,6 +313,10 @@ class RealServices:
             os.path.join(self.etc, 'nova', 'api-paste.ini'))
         if self.aodh:
             nova.update(config.nova_notifications())
+        if self.cinder:
+            nova.update(cinder_svc.nova_overlay(self.auth_url,
+                                                SERVICE_PASSWORD))
+            cinder_svc.write_configs(self, SERVICE_PASSWORD)
         config.write_ini(self._conf('nova'), nova)
         if self.aodh:
             paste = os.path.join(self.etc, 'aodh', 'api-paste.ini')
@@ -347,12 +380,21 @@ class RealServices:
                 os.path.join(self.log_dir, 'aodh-dbsync.log'))
             self.timings['aodh db sync'] = round(time.monotonic() - t0, 2)
 
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        def cinder():
+            t0 = time.monotonic()
+            run([self.install.bin('cinder-manage'), '--config-file',
+                 cinder_svc.conf_path(self), 'db', 'sync'],
+                os.path.join(self.log_dir, 'cinder-manage.log'))
+            self.timings['cinder db sync'] = round(time.monotonic() - t0, 2)
+
+        with concurrent.futures.ThreadPoolExecutor(7) as pool:
             jobs = [pool.submit(keystone), pool.submit(nova),
                     pool.submit(glance), pool.submit(neutron),
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
             if self.aodh:
                 jobs.append(pool.submit(aodh))
+            if self.cinder:
+                jobs.append(pool.submit(cinder))
             if self.mistral:
                 jobs.append(pool.submit(self._sync_mistral))
             for job in jobs:
@@ -394,6 +436,11 @@ class RealServices:
                            % ['--config-file', self._conf('aodh')],
                            p['aodh'], {}, access_log=True)
             apis.append(('aodh-api', p['aodh']))
+        if self.cinder:
+            self._gunicorn('cinder-api', 'cinder.wsgi.api:application',
+                           p['cinder'], {}, argv=[
+                               '--config-file', cinder_svc.conf_path(self)])
+            apis.append(('cinder-api', p['cinder']))
         for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,

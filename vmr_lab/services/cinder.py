@@ -842,6 +842,16 @@ class CinderAPI(Service):
                 return False
             return bool(self._detach(volume, server_id=server_id))
 
+    def delete_volume_of_server(self, volume_id):
+        """Delete a volume Nova deletes with its server
+        (``delete_on_termination``); False when it is not there."""
+        with self.lock:
+            volume = self.volumes.get(volume_id)
+            if volume is None:
+                return False
+            self._act_force_delete(volume, {})
+            return True
+
     def on_server_deleted(self, server_id):
         """Detach every volume of a deleted server (they stay available)."""
         with self.lock:

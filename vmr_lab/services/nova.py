@@ -317,6 +317,8 @@ class NovaAPI(Service):
           self.attach_volume)
         r('GET', p + '/servers/{server_id}/os-volume_attachments/{volume_id}',
           self.show_volume_attachment)
+        r('PUT', p + '/servers/{server_id}/os-volume_attachments/{volume_id}',
+          self.update_volume_attachment)
         r('DELETE',
           p + '/servers/{server_id}/os-volume_attachments/{volume_id}',
           self.detach_volume)
@@ -1362,6 +1364,9 @@ class NovaAPI(Service):
                 host.stop_server(server_id, reason='deleted')
         for volume in server['volumes']:
             self._cinder('detach', volume['volume_id'], server_id)
+            if volume.get('delete_on_termination'):
+                # As Nova: the volume goes with the server.
+                self._cinder('delete_volume_of_server', volume['volume_id'])
         self._cinder('on_server_deleted', server_id)
         if self.lab.neutron is not None:
             self.lab.neutron.on_server_deleted(server_id)
@@ -2227,9 +2232,43 @@ class NovaAPI(Service):
             if not found:
                 raise Fault(404, 'Volume %s is not attached to %s'
                             % (volume_id, server_id))
+            service = self.compute_service(server['host'])
+            if service is not None and not self.service_is_up(service):
+                # Nova detaches through the server's host only
+                # (check_instance_host(check_is_up=True)); it does not
+                # name the host to users.
+                raise Fault(409, 'Service is unavailable at this time.')
             server['volumes'].remove(found[0])
             self._record_action(req, ctx, server, 'detach_volume')
         self._cinder('detach', volume_id, server_id)
+        return 202, None
+
+    def update_volume_attachment(self, req, ctx, server_id, volume_id):
+        """``PUT os-volume_attachments/{volume_id}``: from 2.85 the
+        attachment's ``delete_on_termination`` (a database change: Nova
+        makes it with the host down).  The lab swaps no volumes."""
+        self._writer(ctx, 'os_compute_api:os-volumes-attachments:update')
+        body = self.json_body(req, 'volumeAttachment')
+        if not self.mv(req, '2.85') or \
+                body.get('volumeId', volume_id) != volume_id:
+            raise Fault(400, 'the lab does not swap volumes')
+        with self.state_lock:
+            server = self._server(ctx, server_id)
+            found = [v for v in server['volumes']
+                     if v['volume_id'] == volume_id]
+            if not found:
+                raise Fault(404, 'Volume %s is not attached to %s'
+                            % (volume_id, server_id))
+            if 'device' in body and body['device'] != found[0]['device']:
+                raise Fault(400, 'The device property is not mutable')
+            if 'delete_on_termination' in body:
+                value = body['delete_on_termination']
+                if not isinstance(value, bool):
+                    raise Fault(400, "Invalid input for field/attribute "
+                                     "delete_on_termination. Value: %s. %r "
+                                     "is not of type 'boolean'"
+                                % (value, value))
+                found[0]['delete_on_termination'] = value
         return 202, None
 
     # -- os-services ----------------------------------------------------------

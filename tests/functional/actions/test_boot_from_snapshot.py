@@ -32,22 +32,25 @@ def _replacements(conn, server):
 
 def test_replaces_server_resumes_and_never_boots_twice(lab, conn):
     server, volume, fip, _, snap = _batch_server(conn)
-    ctx = context(conn, server, 'compute-1')
+    # The engine keeps the server's facts from before the recovery: a
+    # retry has them even once the old record is deleted.
+    ctx, retry = (context(conn, server, 'compute-1') for _ in range(2))
     fence(lab, conn, 'compute-1')
     created_before = len(events(lab, 'server_created'))
 
-    # The first attempt dies after the boot: Nova refuses the volume
-    # attachment to the replacement (503).
+    # The first attempt dies after the boot and the old server's deletion
+    # (its host is down: only that frees the volume): Nova refuses the
+    # volume attachment to the replacement (503).
     lab.nova.inject_fault(503, count=1, method='POST',
                           path_contains='/os-volume_attachments')
     with pytest.raises(base.RetryableError, match='HTTP 503'):
         run('boot_from_snapshot', {}, ctx)
     assert len(_replacements(conn, server)) == 1
     assert conn.block_storage.get_volume(volume.id).status == 'available'
+    assert conn.compute.find_server(server.id, ignore_missing=True) is None
 
     # The retry (or a new leader) continues with that replacement.
-    action, result = run('boot_from_snapshot', {}, context(
-        conn, server, 'compute-1'))
+    action, result = run('boot_from_snapshot', {}, retry)
     assert action.needs_fence is True
     assert result.startswith('replaced by batch-1 ')
     assert 'found replacement' in result and 'booted' not in result
@@ -121,3 +124,40 @@ def test_old_record_with_volumes_is_kept(lab, conn):
     assert [a['server_id'] for a in conn.block_storage.get_volume(
         volume.id).attachments] == [server.id]
     assert lab.monitor.violations() == []
+
+
+def test_volumes_of_a_down_host_move_only_by_deleting_the_old(lab, conn):
+    """Nova detaches nothing from a server whose host is down (409, as real
+    Nova 34); with delete_old false the action refuses before it boots or
+    marks anything."""
+    import openstack.exceptions
+    server, volume, fip, _, _ = _batch_server(conn)
+    fence(lab, conn, 'compute-1')
+    with pytest.raises(openstack.exceptions.ConflictException,
+                       match='Service is unavailable at this time'):
+        conn.compute.delete_volume_attachment(server, volume.id)
+    # delete_on_termination is a database change: allowed (2.85+).
+    conn.compute.update_volume_attachment(server, volume.id,
+                                          delete_on_termination=True)
+    (att,) = conn.compute.volume_attachments(server)
+    assert att.delete_on_termination is True
+
+    action = base.load_action('boot_from_snapshot', {'delete_old': False})
+    with pytest.raises(base.ActionError, match='delete_old: false') as err:
+        action.run(context(conn, server, 'compute-1'))
+    assert not isinstance(err.value, base.RetryableError)
+    assert _replacements(conn, server) == []
+    volume = conn.block_storage.get_volume(volume.id)
+    assert 'vmr_replacement' not in volume.metadata
+    assert [a['server_id'] for a in volume.attachments] == [server.id]
+    assert conn.network.get_ip(fip.id).port_id == port_of(conn, server).id
+
+    # With the default the old server goes (taking the attachment with it),
+    # delete_on_termination off first: the volume survives and moves.
+    _, result = run('boot_from_snapshot', {},
+                    context(conn, server, 'compute-1'))
+    assert 'deleted %s' % server.id in result
+    (new,) = _replacements(conn, server)
+    volume = conn.block_storage.get_volume(volume.id)
+    assert [a['server_id'] for a in volume.attachments] == [new.id]
+    assert volume.metadata['vmr_replacement'] == new.id
