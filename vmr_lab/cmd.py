@@ -156,12 +156,15 @@ def _add_cloud_parser(subparsers):
                              'vmr-real-reader (--servers boots servers; '
                              'simulator-only options are ignored)')
     parser.add_argument('--with', dest='services', action='append',
-                        default=[], choices=('aodh',), metavar='SERVICE',
+                        default=[], choices=('aodh', 'octavia'),
+                        metavar='SERVICE',
                         help='with --real: run this optional service too '
                              '(aodh: aodh-api in the catalog as alarming, '
                              'its evaluator, notifier and listener, and '
                              'Nova notifications turned into the events '
-                             'aodh-listener reads); repeatable')
+                             'aodh-listener reads; octavia: octavia-api as '
+                             'load-balancer and octavia-worker with '
+                             "Octavia's no-op amphora drivers); repeatable")
     parser.add_argument('--workdir', metavar='DIR', default=None,
                         help='with --real: where the services keep config, '
                              'logs, database and queue (default: a '

@@ -37,7 +37,7 @@ ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
 # What we install by name; every version (and every dependency's) comes
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
-                'neutron', 'aodh', 'gunicorn', 'PyMySQL')
+                'neutron', 'aodh', 'octavia', 'gunicorn', 'PyMySQL')
 STAMP = 'vmr-real-installed'
 
 
@@ -178,6 +178,9 @@ def ensure_installed(home=None, log=print):
                         'neutron.plugins.ml2.drivers.vmrfake, neutron.wsgi, '
                         'keystone, glance, placement, aodh.api.app, '
                         'aodh.event, gunicorn, pymysql'],
+                       check=True)
+        # Alone: Octavia and Nova both register oslo.config's ``host``.
+        subprocess.run([real.python, '-c', 'import octavia.api.app'],
                        check=True)
         _write_stamp(stamp, driver_hash)
         log('real tier: installed in %.1f s' % (time.monotonic() - t0))

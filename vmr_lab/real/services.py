@@ -15,6 +15,11 @@ gunicorn, aodh-evaluator, aodh-notifier and aodh-listener with their own
 database, and Nova publishes its notifications, which our event bridge
 (``eventbridge.py``, in Ceilometer's place) turns into the events
 aodh-listener evaluates.
+
+Octavia runs only when asked for (``services=('octavia',)``): octavia-api
+under gunicorn and octavia-worker with Octavia's no-op drivers
+(:mod:`vmr_lab.real.octavia`), its own database, ``load-balancer`` in the
+catalog.
 """
 
 import atexit
@@ -33,7 +38,8 @@ import yaml
 
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
-from vmr_lab.real.infra import MariaDB, RabbitMQ
+from vmr_lab.real.octavia import OctaviaService
+from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
 from vmr_lab.real.procs import Proc, run, wait_for
 
@@ -41,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh',)
+OPTIONAL_SERVICES = ('aodh', 'octavia')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -89,7 +95,8 @@ class RealServices:
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
-        self.db = MariaDB(self.workdir)
+        self.db = MariaDB(self.workdir, DATABASES + (
+            ('octavia',) if 'octavia' in self.services else ()))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
                       ('keystone', 'placement', 'nova', 'glance', 'neutron')
@@ -104,6 +111,12 @@ class RealServices:
         if self.aodh:
             self.endpoints['alarming'] = ('http://127.0.0.1:%d'
                                           % self.ports['aodh'])
+        #: Octavia's processes and files when this run has it, else None
+        self.octavia = OctaviaService(self, SERVICE_PASSWORD) \
+            if 'octavia' in self.services else None
+        if self.octavia:
+            self.endpoints['load-balancer'] = ('http://127.0.0.1:%d'
+                                               % self.ports['octavia'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -208,6 +221,9 @@ class RealServices:
         if self.aodh:
             services.append(('aodh', 'aodh', 'alarming',
                              self.endpoints['alarming']))
+        if self.octavia:
+            services.append(('octavia', 'octavia', 'load-balancer',
+                             self.endpoints['load-balancer']))
         catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -218,6 +234,8 @@ class RealServices:
             self._spawn(binary, [self.install.bin(binary)] + nova_conf)
         if self.aodh:
             self._start_aodh_daemons()
+        if self.octavia:
+            self.octavia.start_worker()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
@@ -228,6 +246,8 @@ class RealServices:
                 self._wait_consuming(topic, self.procs[name])
             if self.aodh:
                 self._wait_aodh_daemons()
+            if self.octavia:
+                self.octavia.wait_worker()
             flavors.result()
             self.image_id = image.result()
             self.networks = networks.result()
@@ -275,6 +295,8 @@ class RealServices:
                 text = config.aodh_paste(fh.read(), self._conf('aodh'))
             with open(paste, 'w') as fh:
                 fh.write(text)
+        if self.octavia:
+            self.octavia.write_config()
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
@@ -323,12 +345,14 @@ class RealServices:
                 os.path.join(self.log_dir, 'aodh-dbsync.log'))
             self.timings['aodh db sync'] = round(time.monotonic() - t0, 2)
 
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        with concurrent.futures.ThreadPoolExecutor(7) as pool:
             jobs = [pool.submit(keystone), pool.submit(nova),
                     pool.submit(glance), pool.submit(neutron),
                     pool.submit(self._manage, 'placement', 'db', 'sync')]
             if self.aodh:
                 jobs.append(pool.submit(aodh))
+            if self.octavia:
+                jobs.append(pool.submit(self.octavia.sync_database))
             for job in jobs:
                 job.result()
 
@@ -368,6 +392,9 @@ class RealServices:
                            % ['--config-file', self._conf('aodh')],
                            p['aodh'], {}, access_log=True)
             apis.append(('aodh-api', p['aodh']))
+        if self.octavia:
+            apis.append((self.octavia.serve_api(p['octavia']),
+                         p['octavia']))
         for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,
