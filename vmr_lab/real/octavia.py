@@ -82,8 +82,11 @@ def octavia_conf(db_url, transport_url, auth_url, password, state, ca):
         # What the real drivers would reach Nova, Neutron and Glance with;
         # the no-op ones never use it.
         'service_auth': config.service_auth(auth_url, 'octavia', password),
+        # client_ca: the CA a real amphora would trust the worker's client
+        # certificate by; the worker reads it for each amphora it builds.
         'controller_worker': dict(NOOP_DRIVERS, workers=1,
-                                  loadbalancer_topology='SINGLE'),
+                                  loadbalancer_topology='SINGLE',
+                                  client_ca=ca_cert),
         'certificates': {
             'cert_generator': 'local_cert_generator',
             'ca_certificate': ca_cert, 'ca_private_key': ca_key,
