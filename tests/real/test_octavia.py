@@ -14,8 +14,11 @@ both, the standby disabled.  The failed one's host is fenced like the
 engine does it, then the action runs exactly as the engine runs it.
 """
 
+import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -23,6 +26,7 @@ import pytest
 
 from tests.functional.actions.conftest import context, run
 from tests.real.test_actions import fence
+from tests.real.test_lab_agrees import ROOT, outcomes
 from tests.real.test_network import port_of
 from vmr_coordinator.actions.lb_failover import SERVING
 from vmr_lab.real.procs import wait_for
@@ -83,6 +87,7 @@ def web(cloud, conn):
         print('load balancer PENDING_CREATE -> ACTIVE: %.2f s; with '
               'listener, pool and 2 members: %.2f s'
               % (created_in, time.monotonic() - t0))
+        print('real tier start-up (s): %s' % cloud.openstack.timings)
         yield active, standby, lb, pool, members
     finally:
         # The worker may still hold it (a test that failed mid-change).
@@ -187,3 +192,39 @@ def test_lb_failover_waits_out_a_pending_update(cloud, conn, web):
     assert {m.address: m.weight for m in lbaas.members(pool)}[
         members['web-a'].address] == 2
     assert wait_lb(conn, lb.id).provisioning_status == 'ACTIVE'
+
+
+@pytest.mark.slow
+def test_lab_octavia_tests_pass_on_real_octavia(cloud, tmp_path):
+    """``tests/functional/lab/test_octavia.py`` against the session's real
+    Octavia: every test passes, or skips as lab-only with its reason."""
+    assert cloud.openstack.octavia, 'the session tier was started without ' \
+        'Octavia'
+    junit = str(tmp_path / 'lab-vs-real-octavia.xml')
+    env = dict(os.environ,
+               OS_CLIENT_CONFIG_FILE=cloud.write_clouds_yaml(
+                   str(tmp_path / 'clouds.yaml')),
+               VMR_TEST_CLOUD=cloud.cloud_name,
+               VMR_TEST_MEMBER_CLOUD=cloud.cloud_name + '-member',
+               VMR_TEST_READER_CLOUD=cloud.cloud_name + '-reader',
+               VMR_TEST_NETWORK='private',
+               VMR_TEST_IMAGE=cloud.openstack.image_name,
+               VMR_TEST_FLAVOR='m1.tiny',
+               PYTHONPATH=os.pathsep.join(
+                   [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    env.pop('VMR_SLOW', None)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
+         '--junitxml', junit, 'tests/functional/lab/test_octavia.py'],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    results = outcomes(junit)
+    print('lab Octavia tests on real Octavia: %s' % results)
+    failed = {name: message for name, (outcome, message) in results.items()
+              if outcome != 'passed' and not message.startswith(
+                  'VMR_TEST_CLOUD=%s: lab-only' % cloud.cloud_name)}
+    assert proc.returncode == 0 and not failed, (
+        'lab Octavia tests failed or skipped on the real tier: %s\n%s'
+        % (failed, proc.stdout[-4000:]))
+    assert results['test_octavia::test_member_flip'][0] == 'passed'
+    assert results['test_octavia::test_member_change_locks_its_pool'][0] \
+        == 'passed'
