@@ -25,9 +25,11 @@ import time
 import pytest
 
 from tests.functional.actions.conftest import context, run
+from tests.functional.actions.test_shipped_examples import load
 from tests.real.test_actions import fence
 from tests.real.test_lab_agrees import ROOT, outcomes
 from tests.real.test_network import port_of
+from vmr_coordinator import contracts
 from vmr_coordinator.actions.lb_failover import SERVING
 from vmr_lab.real.procs import wait_for
 
@@ -53,49 +55,57 @@ def states(conn, pool):
             for m in conn.load_balancer.members(pool)}
 
 
-@pytest.fixture
-def web(cloud, conn):
-    """The pair, and a load balancer whose pool holds both members (the
-    standby disabled); the load balancer is deleted (cascade) afterwards.
+def pair_behind_pool(cloud, conn, request, app, pool_name):
+    """``<app>-a`` on compute-1 and its standby ``<app>-b`` on compute-2,
+    and a load balancer whose pool ``pool_name`` holds both (the standby's
+    member disabled), deleted (cascade) after the test.
+
+    Returns (active, standby, load balancer, pool, {name: member}).
     """
     assert cloud.openstack.octavia, 'the session tier was started without ' \
         'Octavia'
-    active = cloud.boot('web-a', 'compute-1', {
-        'app': 'web', 'vmr_pair': 'web', 'vmr_role': 'active'})
-    standby = cloud.boot('web-b', 'compute-2', {
-        'app': 'web', 'vmr_pair': 'web', 'vmr_role': 'standby'})
+    active = cloud.boot(app + '-a', 'compute-1', {
+        'app': app, 'vmr_pair': app, 'vmr_role': 'active'})
+    standby = cloud.boot(app + '-b', 'compute-2', {
+        'app': app, 'vmr_pair': app, 'vmr_role': 'standby'})
     subnet = cloud.openstack.networks['private_subnet']
     lbaas = conn.load_balancer
     t0 = time.monotonic()
-    lb = lbaas.create_load_balancer(name='web-lb', vip_subnet_id=subnet)
-    try:
-        assert lb.provisioning_status == 'PENDING_CREATE'
-        lb = wait_lb(conn, lb.id)
-        created_in = time.monotonic() - t0
-        listener = lbaas.create_listener(loadbalancer_id=lb.id,
-                                         protocol='HTTP', protocol_port=80)
-        wait_lb(conn, lb.id)
-        pool = lbaas.create_pool(listener_id=listener.id, protocol='HTTP',
-                                 lb_algorithm='ROUND_ROBIN', name=POOL)
-        wait_lb(conn, lb.id)
-        members = {}
-        for server, enabled in ((active, True), (standby, False)):
-            members[server.name] = lbaas.create_member(
-                pool, address=address(conn, server), protocol_port=80,
-                subnet_id=subnet, admin_state_up=enabled)
-            wait_lb(conn, lb.id)
-        print('load balancer PENDING_CREATE -> ACTIVE: %.2f s; with '
-              'listener, pool and 2 members: %.2f s'
-              % (created_in, time.monotonic() - t0))
-        print('real tier start-up (s): %s' % cloud.openstack.timings)
-        yield active, standby, lb, pool, members
-    finally:
+    lb = lbaas.create_load_balancer(name=app + '-lb', vip_subnet_id=subnet)
+
+    def delete():
         # The worker may still hold it (a test that failed mid-change).
-        wait_for('web-lb deletable', lambda: lbaas.get_load_balancer(
+        wait_for('%s deletable' % lb.name, lambda: lbaas.get_load_balancer(
             lb.id).provisioning_status in ('ACTIVE', 'ERROR'), 60, 0.2)
         lbaas.delete_load_balancer(lb.id, cascade=True)
-        wait_for('web-lb deleted', lambda: lbaas.find_load_balancer(
+        wait_for('%s deleted' % lb.name, lambda: lbaas.find_load_balancer(
             lb.id) is None, 60, 0.2)
+    request.addfinalizer(delete)
+    assert lb.provisioning_status == 'PENDING_CREATE'
+    lb = wait_lb(conn, lb.id)
+    created_in = time.monotonic() - t0
+    listener = lbaas.create_listener(loadbalancer_id=lb.id, protocol='HTTP',
+                                     protocol_port=80)
+    wait_lb(conn, lb.id)
+    pool = lbaas.create_pool(listener_id=listener.id, protocol='HTTP',
+                             lb_algorithm='ROUND_ROBIN', name=pool_name)
+    wait_lb(conn, lb.id)
+    members = {}
+    for server, enabled in ((active, True), (standby, False)):
+        members[server.name] = lbaas.create_member(
+            pool, address=address(conn, server), protocol_port=80,
+            subnet_id=subnet, admin_state_up=enabled)
+        wait_lb(conn, lb.id)
+    print('load balancer PENDING_CREATE -> ACTIVE: %.2f s; with listener, '
+          'pool and 2 members: %.2f s' % (created_in, time.monotonic() - t0))
+    return active, standby, lb, pool, members
+
+
+@pytest.fixture
+def web(cloud, conn, request):
+    """The ``web`` pair behind pool ``web-pool``."""
+    print('real tier start-up (s): %s' % cloud.openstack.timings)
+    return pair_behind_pool(cloud, conn, request, 'web', POOL)
 
 
 def assert_logged_by_octavia(cloud, request_ids):
@@ -228,3 +238,23 @@ def test_lab_octavia_tests_pass_on_real_octavia(cloud, tmp_path):
     assert results['test_octavia::test_member_flip'][0] == 'passed'
     assert results['test_octavia::test_member_change_locks_its_pool'][0] \
         == 'passed'
+
+
+@pytest.mark.slow
+def test_shipped_lb_failover_example_on_real_octavia(cloud, conn, request):
+    """``etc/vmr/contracts/lb_failover.yaml``'s action with its own params
+    (pool ``api-pool``, standby metadata, pair key, verify timeout)."""
+    text, _doc = load('lb_failover.yaml')
+    contract = contracts.parse_contract(text)
+    active, standby, lb, pool, members = pair_behind_pool(
+        cloud, conn, request, 'api', contract.action.params['pool'])
+    fence(cloud, conn, 'compute-1')
+    action, result = run(contract.action.type, dict(contract.action.params),
+                         context(conn, active, 'compute-1', timeout=90,
+                                 poll=0.2))
+    assert result.startswith('disabled %s, enabled %s' % (
+        members['api-a'].address, members['api-b'].address)), result
+    assert_logged_by_octavia(cloud, action.request_ids)
+    assert {m.address: m.is_admin_state_up
+            for m in conn.load_balancer.members(pool)} == {
+        members['api-a'].address: False, members['api-b'].address: True}
