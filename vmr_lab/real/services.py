@@ -38,9 +38,9 @@ import yaml
 
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
-from vmr_lab.real.octavia import OctaviaService
 from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
+from vmr_lab.real.octavia import OctaviaService
 from vmr_lab.real.procs import Proc, run, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
