@@ -156,7 +156,8 @@ def _add_cloud_parser(subparsers):
                              'vmr-real-reader (--servers boots servers; '
                              'simulator-only options are ignored)')
     parser.add_argument('--with', dest='services', action='append',
-                        default=[], choices=('aodh', 'cinder', 'mistral'),
+                        default=[],
+                        choices=('aodh', 'cinder', 'mistral', 'octavia'),
                         metavar='SERVICE',
                         help='with --real: run this optional service too '
                              '(aodh: aodh-api in the catalog as alarming, '
@@ -166,7 +167,9 @@ def _add_cloud_parser(subparsers):
                              'the catalog as block-storage and volumev3, '
                              'its scheduler and volume service; mistral: '
                              'its api, engine and executor, the API in the '
-                             'catalog as workflowv2); repeatable')
+                             'catalog as workflowv2; octavia: octavia-api '
+                             'as load-balancer and octavia-worker with '
+                             "Octavia's no-op amphora drivers); repeatable")
     parser.add_argument('--workdir', metavar='DIR', default=None,
                         help='with --real: where the services keep config, '
                              'logs, database and queue (default: a '

@@ -64,7 +64,10 @@ class RealCloud(Datacenter):
         'fip-failover': 'not yet checked on the real tier (its Neutron is '
                         'real, tests/real/test_network.py runs the action): '
                         'run it on the lab',
-        'lb-failover': 'the real tier has no Octavia yet: run it on the lab'}
+        'lb-failover': "the real tier's Octavia has no amphorae, so the "
+                       "scenario's health monitor never reports the standby "
+                       'ONLINE (tests/real/test_octavia.py runs the action '
+                       'without one): run it on the lab'}
 
     def __init__(self, hosts=3, workdir=None, install=None, state_dir=None,
                  bmc=True, bmc_base_port=None, control_port=0,

@@ -37,8 +37,8 @@ ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
 # What we install by name; every version (and every dependency's) comes
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
-                'neutron', 'aodh', 'cinder', 'mistral', 'gunicorn',
-                'PyMySQL')
+                'neutron', 'aodh', 'cinder', 'mistral', 'octavia',
+                'gunicorn', 'PyMySQL')
 STAMP = 'vmr-real-installed'
 
 
@@ -185,6 +185,9 @@ def ensure_installed(home=None, log=print):
                        check=True)
         # Cinder and Nova register options of the same name: apart.
         subprocess.run([real.python, '-c', 'import cinder.volume.drivers.nfs'],
+                       check=True)
+        # Alone: Octavia and Nova both register oslo.config's ``host``.
+        subprocess.run([real.python, '-c', 'import octavia.api.app'],
                        check=True)
         _write_stamp(stamp, driver_hash)
         log('real tier: installed in %.1f s' % (time.monotonic() - t0))

@@ -21,6 +21,10 @@ under gunicorn, cinder-scheduler and cinder-volume (``cinder.py``: Cinder's
 NFS driver on a local directory), and Nova gets its ``[cinder]`` section.
 Mistral too (``services=('mistral',)``, see ``mistral.py``): its api,
 engine and executor in one ``mistral-server`` with their own database.
+Octavia runs only when asked for (``services=('octavia',)``): octavia-api
+under gunicorn and octavia-worker with Octavia's no-op drivers
+(:mod:`vmr_lab.real.octavia`), its own database, ``load-balancer`` in the
+catalog.
 """
 
 import atexit
@@ -43,13 +47,14 @@ from vmr_lab.real import cinder as cinder_svc
 from vmr_lab.real import mistral as real_mistral
 from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
+from vmr_lab.real.octavia import OctaviaService
 from vmr_lab.real.procs import Proc, run, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh', 'cinder', 'mistral')
+OPTIONAL_SERVICES = ('aodh', 'cinder', 'mistral', 'octavia')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -98,7 +103,7 @@ class RealServices:
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
         self.db = MariaDB(self.workdir, databases=DATABASES + tuple(
-            db for db in ('cinder',) if db in self.services) + (
+            db for db in ('cinder', 'octavia') if db in self.services) + (
             (real_mistral.DATABASE,) if self.mistral else ()))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
@@ -120,6 +125,12 @@ class RealServices:
         if self.mistral:
             self.endpoints[real_mistral.SERVICE_TYPE] = real_mistral.endpoint(
                 self.ports['mistral'])
+        #: Octavia's processes and files when this run has it, else None
+        self.octavia = OctaviaService(self, SERVICE_PASSWORD) \
+            if 'octavia' in self.services else None
+        if self.octavia:
+            self.endpoints['load-balancer'] = ('http://127.0.0.1:%d'
+                                               % self.ports['octavia'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -246,6 +257,9 @@ class RealServices:
         if self.mistral:
             services.append(('mistral', 'mistral', real_mistral.SERVICE_TYPE,
                              self.endpoints[real_mistral.SERVICE_TYPE]))
+        if self.octavia:
+            services.append(('octavia', 'octavia', 'load-balancer',
+                             self.endpoints['load-balancer']))
         catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -261,6 +275,8 @@ class RealServices:
             cinder_svc.start_daemons(self)
         if self.mistral:
             self._start_mistral()
+        if self.octavia:
+            self.octavia.start_worker()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             flavors = pool.submit(catalog.create_flavors, conn)
             image = pool.submit(catalog.create_image, conn, os.path.join(
@@ -277,6 +293,8 @@ class RealServices:
                     time.monotonic() - t_cinder, 2)
             if self.mistral:
                 self._wait_mistral()
+            if self.octavia:
+                self.octavia.wait_worker()
             flavors.result()
             self.image_id = image.result()
             self.networks = networks.result()
@@ -332,6 +350,8 @@ class RealServices:
             config.write_ini(self._conf('mistral'), real_mistral.conf(
                 self.db.url(real_mistral.DATABASE), self.mq.url,
                 self.auth_url, SERVICE_PASSWORD, self.ports['mistral']))
+        if self.octavia:
+            self.octavia.write_config()
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
@@ -397,6 +417,8 @@ class RealServices:
                 jobs.append(pool.submit(cinder))
             if self.mistral:
                 jobs.append(pool.submit(self._sync_mistral))
+            if self.octavia:
+                jobs.append(pool.submit(self.octavia.sync_database))
             for job in jobs:
                 job.result()
 
@@ -441,6 +463,9 @@ class RealServices:
                            p['cinder'], {}, argv=[
                                '--config-file', cinder_svc.conf_path(self)])
             apis.append(('cinder-api', p['cinder']))
+        if self.octavia:
+            apis.append((self.octavia.serve_api(p['octavia']),
+                         p['octavia']))
         for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,

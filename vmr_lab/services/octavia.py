@@ -250,20 +250,44 @@ class OctaviaAPI(Service):
                 if pool['healthmonitor_id'] == obj['id']:
                     pool['healthmonitor_id'] = None
 
-    def _check_mutable(self, lb_id):
+    def _check_mutable(self, lb_id, pool=None):
+        # Octavia checks the pool of a member or health monitor change
+        # first: while another such change is provisioned the pool is
+        # PENDING_UPDATE and the 409 names the pool.
+        if pool is not None and pool['provisioning_status'] != 'ACTIVE':
+            raise Fault(409, 'Pool %s is immutable and cannot be updated.'
+                        % pool['id'])
         if self.loadbalancers[lb_id]['provisioning_status'] != 'ACTIVE':
             raise Fault(409, 'Load Balancer %s is immutable and cannot be '
                              'updated.' % lb_id)
 
-    def _begin(self, lb_id, obj=None, status='PENDING_UPDATE'):
-        """Lock ``lb_id`` for a change or raise 409 immutable."""
+    def _parent_pool(self, kind, obj):
+        """The pool a member or health monitor change locks too."""
+        if kind == 'member':
+            return self.pools[obj['pool_id']]
+        if kind == 'healthmonitor':
+            return self.pools[obj['pools'][0]['id']]
+        return None
+
+    def _begin(self, lb_id, obj=None, status='PENDING_UPDATE', pool=None):
+        """Lock ``lb_id`` for a change or raise 409 immutable.
+
+        A member or health monitor change (``pool``) locks its pool and
+        the pool's listeners as well, as Octavia does.
+        """
         lb = self.loadbalancers[lb_id]
-        self._check_mutable(lb_id)
+        self._check_mutable(lb_id, pool)
         if obj is not None:
             obj['provisioning_status'] = status
             obj['updated_at'] = _now()
         if obj is not lb:
             lb['provisioning_status'] = 'PENDING_UPDATE'
+        if pool is not None:
+            pool['provisioning_status'] = 'PENDING_UPDATE'
+            for ref in pool['listeners']:
+                listener = self.listeners.get(ref['id'])
+                if listener is not None:
+                    listener['provisioning_status'] = 'PENDING_UPDATE'
         self._schedule(lb_id)
 
     def _schedule(self, lb_id):
@@ -531,7 +555,8 @@ class OctaviaAPI(Service):
             with self.lock:
                 self._settle()
                 obj = self._get(ctx, kind, obj_id, pool_id)
-                self._check_mutable(self._lb_of(kind, obj))
+                pool = self._parent_pool(kind, obj)
+                self._check_mutable(self._lb_of(kind, obj), pool)
                 new = copy.deepcopy(obj)
                 for key in ('name', 'description', 'tags'):
                     if key in body:
@@ -539,7 +564,7 @@ class OctaviaAPI(Service):
                 if 'admin_state_up' in body:
                     new['admin_state_up'] = _bool(body, 'admin_state_up', True)
                 getattr(self, '_update_' + kind, lambda n, b: None)(new, body)
-                self._begin(self._lb_of(kind, obj), obj)
+                self._begin(self._lb_of(kind, obj), obj, pool=pool)
                 status = obj['provisioning_status']
                 obj.update(new)
                 obj['provisioning_status'] = status
@@ -561,7 +586,8 @@ class OctaviaAPI(Service):
                     for _, child in self._children(obj_id):
                         child['provisioning_status'] = 'PENDING_DELETE'
                 else:
-                    self._begin(self._lb_of(kind, obj), obj, 'PENDING_DELETE')
+                    self._begin(self._lb_of(kind, obj), obj, 'PENDING_DELETE',
+                                pool=self._parent_pool(kind, obj))
                     if kind == 'pool':
                         for member in self.members.get(obj_id, {}).values():
                             member['provisioning_status'] = 'PENDING_DELETE'
@@ -825,7 +851,7 @@ class OctaviaAPI(Service):
             'monitor_address': body.get('monitor_address'),
             'monitor_port': body.get('monitor_port'), 'vnic_type': 'normal',
             'pool_id': pool_id})
-        self._begin(pool['loadbalancers'][0]['id'])
+        self._begin(pool['loadbalancers'][0]['id'], pool=pool)
         self.members[pool_id][member['id']] = member
         pool['members'].append({'id': member['id']})
         return member
@@ -874,7 +900,7 @@ class OctaviaAPI(Service):
             else None, 'http_version': body.get('http_version'),
             'domain_name': body.get('domain_name'),
             'pools': [{'id': pool_id}]})
-        self._begin(pool['loadbalancers'][0]['id'])
+        self._begin(pool['loadbalancers'][0]['id'], pool=pool)
         self.healthmonitors[hm['id']] = hm
         pool['healthmonitor_id'] = hm['id']
         return hm

@@ -122,6 +122,42 @@ def test_immutable_while_pending(request, lab, conn, unique_name):
     assert h.wait_lb(conn, lb.id).description == 'changed'
 
 
+def test_member_change_locks_its_pool(request, conn, unique_name):
+    """A member change locks the load balancer, its listener and the pool:
+    a second member change meanwhile gets 409 naming the pool (real
+    Octavia 19; the lab named the load balancer)."""
+    lab = h.lab_or_none(request)
+    if lab is not None:
+        lab.octavia.provisioning_delay = 0.5
+    cleanup = h.Cleanup(request)
+    lb, subnet_id = _load_balancer(conn, cleanup, unique_name)
+    h.wait_lb(conn, lb.id)
+    listener = conn.load_balancer.create_listener(
+        loadbalancer_id=lb.id, protocol='HTTP', protocol_port=80)
+    h.wait_lb(conn, lb.id)
+    pool = conn.load_balancer.create_pool(
+        listener_id=listener.id, protocol='HTTP', lb_algorithm='ROUND_ROBIN')
+    h.wait_lb(conn, lb.id)
+    member = conn.load_balancer.create_member(
+        pool, address='10.0.0.98', protocol_port=80, subnet_id=subnet_id)
+    h.wait_lb(conn, lb.id)
+    changed = conn.load_balancer.update_member(member, pool,
+                                               admin_state_up=False)
+    assert changed.provisioning_status == 'PENDING_UPDATE'
+    with pytest.raises(openstack.exceptions.ConflictException) as err:
+        conn.load_balancer.create_member(
+            pool, address='10.0.0.99', protocol_port=80, subnet_id=subnet_id)
+    assert 'Pool %s is immutable and cannot be updated.' % pool.id \
+        in str(err.value)
+    h.wait_lb(conn, lb.id)
+    assert conn.load_balancer.get_pool(pool).provisioning_status == 'ACTIVE'
+    assert conn.load_balancer.get_listener(listener).provisioning_status \
+        == 'ACTIVE'
+    member = conn.load_balancer.get_member(member, pool)
+    assert (member.provisioning_status, member.is_admin_state_up) == (
+        'ACTIVE', False)
+
+
 def test_errors(request, conn, unique_name):
     cleanup = h.Cleanup(request)
     with pytest.raises(openstack.exceptions.NotFoundException) as err:
