@@ -147,6 +147,7 @@ def contract_problems(conf, contracts, conn=None):
     """Problems of what parsed ``contracts`` name: images, pools,
     workflows in the cloud (when ``conn``) and ``secret_ref`` in
     ``[actions] secrets_file``."""
+    from vmr_coordinator.actions.boot_from_snapshot import NEWEST as newest
     problems = []
     secrets = None
     for contract in contracts:
@@ -168,7 +169,10 @@ def contract_problems(conf, contracts, conn=None):
                 continue
             lookups = []
             if spec.type in ('rebuild', 'boot_from_snapshot') and \
-                    params.get('image'):
+                    params.get('image') and not (
+                        spec.type == 'boot_from_snapshot' and
+                        params['image'] == newest):
+                # 'newest_snapshot' is resolved per server at heal time
                 lookups.append(('image', 'Glance image',
                                 conn.image.find_image))
             if spec.type == 'lb_failover' and params.get('pool'):

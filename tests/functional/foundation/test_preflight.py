@@ -114,6 +114,10 @@ def test_every_coordinator_problem_is_one_line(setup):
     # that does not exist, a contract naming a missing image, a typo'd option
     setup.add_contract('rebuild-it', {'type': 'rebuild',
                                       'params': {'image': 'no-such-image'}})
+    # 'newest_snapshot' is resolved per server when healing: not an image
+    # name to look up (the shipped example contract uses it)
+    setup.add_contract('snapshot-it', {
+        'type': 'boot_from_snapshot', 'params': {'image': 'newest_snapshot'}})
     setup.write_profiles(driver='ipmy')
     result = run('vmr_coordinator.cmd', setup.conf('[heartbeat]\nttll = 3\n'))
     assert result.returncode == 1
