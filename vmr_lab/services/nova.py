@@ -2223,22 +2223,27 @@ class NovaAPI(Service):
             raise
         return 200, {'volumeAttachment': view}
 
+    @staticmethod
+    def _attachment(server, server_id, volume_id):
+        """``server``'s attachment of ``volume_id`` (404 if none)."""
+        for attachment in server['volumes']:
+            if attachment['volume_id'] == volume_id:
+                return attachment
+        raise Fault(404, 'Volume %s is not attached to %s'
+                    % (volume_id, server_id))
+
     def detach_volume(self, req, ctx, server_id, volume_id):
         self._writer(ctx, 'os_compute_api:os-volumes-attachments:delete')
         with self.state_lock:
             server = self._server(ctx, server_id)
-            found = [v for v in server['volumes']
-                     if v['volume_id'] == volume_id]
-            if not found:
-                raise Fault(404, 'Volume %s is not attached to %s'
-                            % (volume_id, server_id))
+            attachment = self._attachment(server, server_id, volume_id)
             service = self.compute_service(server['host'])
             if service is not None and not self.service_is_up(service):
                 # Nova detaches through the server's host only
                 # (check_instance_host(check_is_up=True)); it does not
                 # name the host to users.
                 raise Fault(409, 'Service is unavailable at this time.')
-            server['volumes'].remove(found[0])
+            server['volumes'].remove(attachment)
             self._record_action(req, ctx, server, 'detach_volume')
         self._cinder('detach', volume_id, server_id)
         return 202, None
@@ -2254,12 +2259,8 @@ class NovaAPI(Service):
             raise Fault(400, 'the lab does not swap volumes')
         with self.state_lock:
             server = self._server(ctx, server_id)
-            found = [v for v in server['volumes']
-                     if v['volume_id'] == volume_id]
-            if not found:
-                raise Fault(404, 'Volume %s is not attached to %s'
-                            % (volume_id, server_id))
-            if 'device' in body and body['device'] != found[0]['device']:
+            attachment = self._attachment(server, server_id, volume_id)
+            if 'device' in body and body['device'] != attachment['device']:
                 raise Fault(400, 'The device property is not mutable')
             if 'delete_on_termination' in body:
                 value = body['delete_on_termination']
@@ -2268,7 +2269,7 @@ class NovaAPI(Service):
                                      "delete_on_termination. Value: %s. %r "
                                      "is not of type 'boolean'"
                                 % (value, value))
-                found[0]['delete_on_termination'] = value
+                attachment['delete_on_termination'] = value
         return 202, None
 
     # -- os-services ----------------------------------------------------------
