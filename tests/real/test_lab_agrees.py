@@ -42,27 +42,36 @@ def outcomes(junit_path):
     return result
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)   # the tier's start-up and ~2 min of tests
-def test_lab_service_tests_pass_on_the_real_tier(real, tmp_path):
-    clouds_yaml = real.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    junit = str(tmp_path / 'lab-vs-real.xml')
+def run_lab_tests(cloud, tmp_path, paths, network, timeout, name):
+    """Run the lab's service tests ``paths`` against ``cloud`` (a real
+    tier) in a pytest of their own; ``(completed process, junit path)``."""
+    junit = str(tmp_path / ('%s.xml' % name))
     env = dict(os.environ,
-               OS_CLIENT_CONFIG_FILE=clouds_yaml,
-               VMR_TEST_CLOUD=real.cloud_name,
-               VMR_TEST_MEMBER_CLOUD=real.cloud_name + '-member',
-               VMR_TEST_READER_CLOUD=real.cloud_name + '-reader',
-               VMR_TEST_NETWORK='none',
-               VMR_TEST_IMAGE=real.openstack.image_name,
+               OS_CLIENT_CONFIG_FILE=cloud.write_clouds_yaml(
+                   str(tmp_path / 'clouds.yaml')),
+               VMR_TEST_CLOUD=cloud.cloud_name,
+               VMR_TEST_MEMBER_CLOUD=cloud.cloud_name + '-member',
+               VMR_TEST_READER_CLOUD=cloud.cloud_name + '-reader',
+               VMR_TEST_NETWORK=network,
+               VMR_TEST_IMAGE=cloud.openstack.image_name,
                VMR_TEST_FLAVOR='m1.tiny',
                PYTHONPATH=os.pathsep.join(
                    [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
     env.pop('VMR_SLOW', None)
     proc = subprocess.run(
         [sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
-         '--junitxml', junit] +
-        [os.path.join('tests', 'functional', 'lab', m) for m in MODULES],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+         '--junitxml', junit] + list(paths),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return proc, junit
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)   # the tier's start-up and ~2 min of tests
+def test_lab_service_tests_pass_on_the_real_tier(real, tmp_path):
+    proc, junit = run_lab_tests(
+        real, tmp_path, [os.path.join('tests', 'functional', 'lab', m)
+                         for m in MODULES], network='none', timeout=1800,
+        name='lab-vs-real')
     results = outcomes(junit)
     with open(str(tmp_path / 'lab-vs-real.json'), 'w') as fh:
         json.dump(results, fh, indent=1, sort_keys=True)

@@ -14,11 +14,8 @@ both, the standby disabled.  The failed one's host is fenced like the
 engine does it, then the action runs exactly as the engine runs it.
 """
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -27,7 +24,7 @@ import pytest
 from tests.functional.actions.conftest import context, run
 from tests.functional.actions.test_shipped_examples import load
 from tests.real.test_actions import fence
-from tests.real.test_lab_agrees import ROOT, outcomes
+from tests.real.test_lab_agrees import outcomes, run_lab_tests
 from tests.real.test_network import port_of
 from vmr_coordinator import contracts
 from vmr_coordinator.actions.lb_failover import SERVING
@@ -210,23 +207,9 @@ def test_lab_octavia_tests_pass_on_real_octavia(cloud, tmp_path):
     Octavia: every test passes, or skips as lab-only with its reason."""
     assert cloud.openstack.octavia, 'the session tier was started without ' \
         'Octavia'
-    junit = str(tmp_path / 'lab-vs-real-octavia.xml')
-    env = dict(os.environ,
-               OS_CLIENT_CONFIG_FILE=cloud.write_clouds_yaml(
-                   str(tmp_path / 'clouds.yaml')),
-               VMR_TEST_CLOUD=cloud.cloud_name,
-               VMR_TEST_MEMBER_CLOUD=cloud.cloud_name + '-member',
-               VMR_TEST_READER_CLOUD=cloud.cloud_name + '-reader',
-               VMR_TEST_NETWORK='private',
-               VMR_TEST_IMAGE=cloud.openstack.image_name,
-               VMR_TEST_FLAVOR='m1.tiny',
-               PYTHONPATH=os.pathsep.join(
-                   [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-    env.pop('VMR_SLOW', None)
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
-         '--junitxml', junit, 'tests/functional/lab/test_octavia.py'],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc, junit = run_lab_tests(
+        cloud, tmp_path, ['tests/functional/lab/test_octavia.py'],
+        network='private', timeout=900, name='lab-vs-real-octavia')
     results = outcomes(junit)
     print('lab Octavia tests on real Octavia: %s' % results)
     failed = {name: message for name, (outcome, message) in results.items()
