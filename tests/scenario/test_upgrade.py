@@ -16,7 +16,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import tarfile
 
 import pytest
@@ -63,18 +62,17 @@ class UpgradeLab(Demo):
 
     def _spawn(self, kind, name, conf):
         self.confs[name] = (kind, conf)
-        release = self.release_of.setdefault(name, 'old')
+        super()._spawn(kind, name, conf)
+
+    def _spawn_options(self, kind, name):
+        if self.release_of.setdefault(name, 'old') != 'old':
+            return {}
         env = dict(os.environ)
-        if release == 'old':
-            env['PYTHONPATH'] = os.pathsep.join(
-                p for p in (self.old, env.get('PYTHONPATH')) if p)
-        module = 'vmr_agent.cmd' if kind == 'agent' else 'vmr_coordinator.cmd'
-        log = open(os.path.join(self.workdir, '%s.log' % name), 'ab')
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, '-c', 'import sys, %s as m; sys.exit(m.main())'
-             % module, '--config-file', conf],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env=env, cwd=self.workdir)
+        env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (self.old, env.get('PYTHONPATH')) if p)
+        # python -c puts the working directory first on sys.path: not the
+        # checkout, whose packages would shadow 0.1.0's
+        return {'env': env, 'cwd': self.workdir}
 
     def upgrade(self, name):
         """SIGTERM ``name`` (0.1.0), start it again on this release."""

@@ -152,10 +152,16 @@ class Processes:
             out += ',tenant:127.0.0.1:%d' % self.tenant_ports[name]
         return out
 
+    def _spawn_options(self, kind, name):
+        """Extra ``Popen`` arguments (``env``, ``cwd``) for process
+        ``name``; a subclass runs another release this way."""
+        return {}
+
     def _spawn(self, kind, name, conf):
         module = 'vmr_agent.cmd' if kind == 'agent' else 'vmr_coordinator.cmd'
         log = open(os.path.join(self.workdir, '%s.log' % name), 'ab')
         self.procs[name] = subprocess.Popen(
             [sys.executable, '-c', 'import sys, %s as m; sys.exit(m.main())'
              % module, '--config-file', conf],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            **self._spawn_options(kind, name))
