@@ -21,6 +21,7 @@ hold them (config files and profiles, mode 0600) may contain them.
 """
 
 import functools
+import io
 import os
 import shutil
 import stat
@@ -88,13 +89,25 @@ def demo(monkeypatch):
     monkeypatch.setattr(vmr_lab.etcd, 'EtcdServer', _DemoEtcd)
     monkeypatch.setattr(vmr_common.store, 'Store', functools.partial(
         Store, username='vmr', password=VMR_PASSWORD))
-    d = SecretsDemo(hosts=3, servers=4, out=open(os.devnull, 'w'))
+    d = SecretsDemo(hosts=3, servers=4, out=io.StringIO())
     try:
         d.start()
         yield d
     finally:
         d.stop()
         shutil.rmtree(d.workdir, ignore_errors=True)
+
+
+def _story(demo):
+    """What the demo said and the last lines of each coordinator's log:
+    the reason when a recovery does not finish."""
+    parts = [demo.out.getvalue()]
+    for name, text in sorted(demo.logs().items()):
+        if not name.startswith('compute'):
+            tail = text.splitlines()[-40:]
+            parts.append('--- %s.log (last %d lines)\n%s'
+                         % (name, len(tail), '\n'.join(tail)))
+    return '\n'.join(parts)
 
 
 def _leaks(text, where, found):
@@ -137,7 +150,7 @@ def test_no_secret_leaks_anywhere(demo):
 
     # A real fence (first rung fails with the real password) and recovery.
     assert demo.run('power-loss', 'compute-2', timeout=150), \
-        'the recovery did not finish'
+        'the recovery did not finish:\n%s' % _story(demo)
     records = demo._records()
     attempts = records[0]['fencing']['attempts']
     assert len(attempts) >= 2 and not attempts[0]['verified'], attempts
