@@ -6,6 +6,7 @@ it.  Credentials stay in clouds.yaml; nothing here logs them.
 """
 
 import logging
+import os
 
 import openstack
 from openstack.config import loader
@@ -33,8 +34,16 @@ def connect(conf, pool_size=None):
     ("Connection pool is full, discarding connection").
     """
     files = [conf.cloud.clouds_yaml] if conf.cloud.clouds_yaml else None
+    if files and not os.access(files[0], os.R_OK):
+        raise CloudError('cannot read [cloud] clouds_yaml %s: it does not '
+                         'exist or this user may not read it; fix the path '
+                         'or its mode' % files[0])
     try:
-        config = loader.OpenStackConfig(config_files=files)
+        # With clouds_yaml set, that file is the only source: openstacksdk
+        # would otherwise put $OS_CLIENT_CONFIG_FILE before it and read
+        # OS_* variables of whatever shell or unit started us.
+        config = loader.OpenStackConfig(config_files=files,
+                                        load_envvars=not files)
         # The microversion goes into the region's config: Connection()
         # ignores compute_api_version once it is given a config.
         region = config.get_one(

@@ -136,6 +136,29 @@ def _unsupported(pinned, low, high):
                        if high else ''))
 
 
+def api_problems(conf):
+    """Can the API validate tokens?  With ``[api] auth_strategy =
+    keystone``, ``[keystone_authtoken]`` must name a service user that
+    gets a token from Keystone."""
+    if not conf.api.enabled or conf.api.auth_strategy != 'keystone':
+        return []
+    from vmr_coordinator.api import authconf
+    try:
+        authconf.check_auth_config(conf)
+    except exceptions.ConfigError as exc:
+        return [str(exc)]
+    from keystoneauth1 import loading
+    from keystoneauth1 import session as ks_session
+    try:
+        auth = loading.load_auth_from_conf_options(conf, 'keystone_authtoken')
+        ks_session.Session(auth=auth).get_token()
+    except Exception as exc:  # keystoneauth raises many types
+        return ['the API cannot validate tokens: [keystone_authtoken]\'s '
+                'service user gets no token: %s; check its auth_url, '
+                'username, password, project and domains' % _first_line(exc)]
+    return []
+
+
 def _find(finder, ref):
     try:
         return finder(ref, ignore_missing=True)
@@ -223,7 +246,7 @@ def stored_contracts(store):
 def problems(conf, store=None):
     """Every preflight problem of a coordinator's setup, one sentence each:
     etcd, the fence path of every known host, the cloud, the contracts,
-    the message bus of [notifications]."""
+    the API's token validation, the message bus of [notifications]."""
     from vmr_common.store import Store
     store = store or Store.from_conf(conf)
     found = []
@@ -239,6 +262,7 @@ def problems(conf, store=None):
     cloud_found, conn = cloud_problems(conf)
     found.extend(cloud_found)
     found.extend(contract_problems(conf, contracts, conn))
+    found.extend(api_problems(conf))
     from vmr_coordinator import notifications
     found.extend(notifications.problems(conf.notifications))
     if conn is not None:

@@ -11,9 +11,11 @@ OPTS = [
                help='Cloud name in clouds.yaml. Credentials stay in '
                     'clouds.yaml (mode 0600), never in etcd.'),
     cfg.StrOpt('clouds_yaml',
-               help='Path of clouds.yaml; default: the openstacksdk search '
-                    'path (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, '
-                    '/etc/openstack).'),
+               help='Path of clouds.yaml. When set it is the only source '
+                    'of credentials: OS_CLIENT_CONFIG_FILE and OS_* '
+                    'variables are ignored. Default: the openstacksdk '
+                    'search path (OS_CLIENT_CONFIG_FILE, '
+                    '~/.config/openstack, /etc/openstack).'),
     cfg.StrOpt('compute_microversion', default='2.95',
                help='Nova API microversion VMR pins. At >= 2.95 evacuated '
                     'servers end SHUTOFF and VMR starts them.'),

@@ -29,6 +29,7 @@ import routes
 import webob
 
 from vmr_coordinator.api import resources
+from vmr_coordinator.api.authconf import register_keystone_opts
 from vmr_coordinator.api import routing
 from vmr_coordinator.api.errors import ApiError
 
@@ -229,14 +230,6 @@ class ErrorCatcher:
             resp = error_response(500, 'internal error; the coordinator '
                                        'log has the details')
             return resp(environ, start_response)
-
-
-def register_keystone_opts(conf):
-    """Register ``[keystone_authtoken]`` on ``conf`` (idempotent), so it can
-    be set before the middleware reads it at construction."""
-    from keystonemiddleware import auth_token
-    for group, opts in auth_token.list_opts():
-        conf.register_opts(opts, group=group)
 
 
 def keystone_middleware(conf):

@@ -10,8 +10,8 @@ import threading
 
 from cheroot import wsgi
 
-from vmr_common import exceptions
 from vmr_coordinator.api import app as app_mod
+from vmr_coordinator.api.authconf import check_auth_config
 
 LOG = logging.getLogger(__name__)
 
@@ -86,22 +86,3 @@ def start_api(conf, store, coordinator=None):
         return None
     check_auth_config(conf)
     return ApiServer(conf, store, coordinator).start()
-
-
-def check_auth_config(conf):
-    """Refuse keystone mode without a way to validate tokens.
-
-    Without ``[keystone_authtoken] auth_type`` keystonemiddleware cannot
-    validate any token and fails every request; saying so at start-up is
-    kinder than a stream of 500s. Raises :class:`ConfigError`.
-    """
-    if conf.api.auth_strategy != 'keystone':
-        return
-    app_mod.register_keystone_opts(conf)
-    section = conf.keystone_authtoken
-    if not section.auth_type and not section.auth_section:
-        raise exceptions.ConfigError(
-            '[api] auth_strategy = keystone but [keystone_authtoken] has no '
-            'auth_type: set auth_type = password, auth_url, the service '
-            'user\'s username/password/project and www_authenticate_uri; '
-            'or, in a lab without Keystone, set [api] auth_strategy = noauth')

@@ -38,6 +38,34 @@ def test_connection_pins_the_configured_microversion(tmp_path):
         assert conn.config.get_api_version('compute') == version
 
 
+def test_clouds_yaml_is_the_only_source(tmp_path, monkeypatch):
+    # a shell's clouds.yaml and OS_* variables do not replace the file the
+    # configuration names
+    other = tmp_path / 'other'
+    other.mkdir()
+    with open(str(other / 'clouds.yaml'), 'w') as fh:
+        yaml.safe_dump({'clouds': {'vmr': {'auth': {
+            'auth_url': 'http://127.0.0.1:8/v3', 'username': 'intruder',
+            'password': 'x', 'project_name': 'x'}}}}, fh)
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(other / 'clouds.yaml'))
+    monkeypatch.setenv('OS_USERNAME', 'intruder')
+    conn = cloud.connect(_conf(tmp_path, '2.95'))
+    assert conn.config.config['auth']['username'] == 'u'
+    assert conn.config.config['auth']['auth_url'] == 'http://127.0.0.1:9/v3'
+
+    conf = _conf(tmp_path, '2.95')
+    conf.set_override('clouds_yaml', str(tmp_path / 'missing.yaml'), 'cloud')
+    try:
+        cloud.connect(conf)
+    except cloud.CloudError as exc:
+        assert str(exc) == (
+            'cannot read [cloud] clouds_yaml %s: it does not exist or this '
+            'user may not read it; fix the path or its mode'
+            % (tmp_path / 'missing.yaml'))
+    else:
+        raise AssertionError('a missing clouds_yaml was accepted')
+
+
 class _Counting(http.server.ThreadingHTTPServer):
     """Answers once ``width`` requests are in flight together, and counts
     the TCP connections it accepted."""

@@ -65,7 +65,8 @@ class Setup:
             yaml.safe_dump(data, f)
         os.chmod(self.profiles, mode)
 
-    def conf(self, extra='', cloud='vmr-lab', host='ctl-1'):
+    def conf(self, extra='', cloud='vmr-lab', host='ctl-1', authtoken=None):
+        authtoken = self.authtoken() if authtoken is None else authtoken
         path = str(self.tmp / ('%s.conf' % uuid.uuid4().hex[:6]))
         with open(path, 'w') as f:
             f.write(textwrap.dedent('''\
@@ -84,8 +85,25 @@ class Setup:
                 ''').format(host=host, endpoint=self.endpoint,
                             cluster=self.cluster, profiles=self.profiles,
                             cloud=cloud, clouds=self.clouds,
-                            boot_id=self.boot_id) + extra)
+                            boot_id=self.boot_id) + authtoken + extra)
         return path
+
+    def authtoken(self, password=None):
+        """``[keystone_authtoken]`` of the API's service user (the lab's
+        admin) in the lab's Keystone."""
+        from vmr_lab.cloud import ADMIN_PASSWORD
+        return textwrap.dedent('''\
+            [keystone_authtoken]
+            auth_type = password
+            auth_url = {url}
+            www_authenticate_uri = {url}
+            username = admin
+            password = {password}
+            project_name = admin
+            user_domain_name = Default
+            project_domain_name = Default
+            ''').format(url=self.lab.auth_url,
+                        password=password or ADMIN_PASSWORD)
 
     def add_contract(self, name, action, trigger='instance_down'):
         self.store.put(self.store.keys.contract(name), {
@@ -170,6 +188,29 @@ def test_cloud_microversion_and_role(setup):
     assert found[0].endswith("but VMR needs 'admin' (evacuate, force-down "
                              "and every project's servers); grant it with "
                              "openstack role add")
+
+
+def test_api_token_validation(setup):
+    # the production default (keystone) without [keystone_authtoken]: the
+    # API could validate no token
+    found = problems_of(run('vmr_coordinator.cmd', setup.conf(authtoken='')))
+    assert len(found) == 1 and found[0].startswith(
+        '[api] auth_strategy = keystone but [keystone_authtoken] has no '
+        'auth_type: '), found
+    # a service user Keystone refuses; the password is not repeated
+    wrong = 'not-the-password-' + uuid.uuid4().hex
+    result = run('vmr_coordinator.cmd',
+                 setup.conf(authtoken=setup.authtoken(wrong)))
+    found = problems_of(result)
+    assert len(found) == 1 and found[0].startswith(
+        "the API cannot validate tokens: [keystone_authtoken]'s service "
+        "user gets no token: "), found
+    assert found[0].endswith('check its auth_url, username, password, '
+                             'project and domains')
+    assert wrong not in result.stdout + result.stderr
+    # the explicit opt-out checks nothing of Keystone
+    assert problems_of(run('vmr_coordinator.cmd', setup.conf(
+        '[api]\nauth_strategy = noauth\n', authtoken=''))) == []
 
 
 def test_agent_check_and_a_clone(setup):
