@@ -101,13 +101,29 @@ class Detection:
         return '; '.join(parts)
 
 
-def recent_flaps(record, now, holddown):
-    return [t for t in record.data.get('flaps', []) if now - t < holddown]
+def recent_flaps(record, now, holddown, age=None):
+    """The flaps of ``record`` still within the hold-down.
+
+    A flap counts while it is younger than ``holddown`` by the wall clock
+    that wrote it and, with ``age`` (:meth:`Ages.bind`), by this
+    coordinator's monotonic clock since it wrote or first saw it: a wall
+    clock stepped back cannot stretch the hold-down; one stepped forward
+    only ends it early, back to the base grace.
+    """
+    out = []
+    for wall in record.data.get('flaps', []):
+        if now - wall >= holddown:
+            continue
+        if age is not None and \
+                age(record.name, 'flap@%r' % (wall,), wall) >= holddown:
+            continue
+        out.append(wall)
+    return out
 
 
-def effective_grace(record, now, policy):
+def effective_grace(record, now, policy, age=None):
     """The grace for this host: doubled for each recent flap (hold-down)."""
-    flaps = len(recent_flaps(record, now, policy.flap_holddown))
+    flaps = len(recent_flaps(record, now, policy.flap_holddown, age))
     if not flaps:
         return policy.grace
     base = max(policy.grace, policy.ttl)
@@ -320,6 +336,8 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
         data = record.data
         state = record.state
         live = name not in absent
+        # asked every cycle, so that the ages of its flaps keep counting
+        flaps = recent_flaps(record, now, policy.flap_holddown, age)
 
         if data.get('maintenance'):
             if state in (HostState.UP, HostState.SUSPECT,
@@ -331,11 +349,10 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
         if live:
             if state in (HostState.SUSPECT, HostState.PARTITIONED):
                 since = data.get('suspect_since', now)
-                flaps = recent_flaps(record, now, policy.flap_holddown)
-                flaps.append(now)
                 move(record, HostState.UP,
-                     'back in the agents group after %.1f s' % (now - since),
-                     flaps=flaps, suspect_since=None, probe=None)
+                     'back in the agents group after %.1f s'
+                     % age(name, 'suspect_since', since),
+                     flaps=flaps + [now], suspect_since=None, probe=None)
             elif state == HostState.MAINTENANCE:
                 move(record, HostState.UP, 'maintenance ended')
             elif state == HostState.FAILED and not data.get('recovery'):
@@ -353,7 +370,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             return req.request_id
 
         if state in (HostState.UP, HostState.MAINTENANCE):
-            grace = effective_grace(record, now, policy)
+            grace = effective_grace(record, now, policy, age)
             reason = 'left the agents group'
             if grace > policy.grace:
                 reason += ' (flapping: hold-down grace %.0f s)' % grace

@@ -115,6 +115,9 @@ class Healer:
             for field in ('suspect_since', 'probed_at'):
                 if t.fields.get(field) is not None:
                     self.ages.wrote(t.host, field, t.fields[field], mono)
+            if t.fields.get('flaps'):
+                flap = t.fields['flaps'][-1]
+                self.ages.wrote(t.host, 'flap@%r' % (flap,), flap, mono)
         if det.brake_changed:
             self._write_brake(det.brake, now)
         extra = []

@@ -243,3 +243,44 @@ def test_a_wall_clock_stepped_forward_does_not_age_a_mass_failure_out():
     naive = detection.detect(s, 3700.0, Policy(grace=0), 'ctl')
     assert naive.brake == {}
     assert states(naive) == {h: HostState.FAILED for h in 'def'}
+
+
+def test_a_wall_clock_stepped_back_does_not_stretch_the_flap_hold_down():
+    ages = detection.Ages()
+    hosts = {'a': {}, 'b': {}, 'c': {'flaps': [100.0]}}
+    s = snap(hosts, ['a', 'b', 'c'])
+    policy = Policy(grace=2, ttl=3, flap_holddown=120.0)
+    ages.wrote('c', 'flap@100.0', 100.0, 50.0)
+    # the host leaves again 10 s later: hold-down grace
+    gone = snap(hosts, ['a', 'b'])
+    det = detection.detect(gone, 110.0, policy, 'ctl', age=ages.bind(60.0))
+    assert det.transitions[0].fields['grace'] == 6
+    # the wall clock went back an hour: by it the flap is 3,480 s in the
+    # future, for ever "recent"; by the monotonic clock it is 121 s old
+    detection.detect(s, -3400.0, policy, 'ctl', age=ages.bind(100.0))
+    det = detection.detect(gone, -3390.0, policy, 'ctl', age=ages.bind(171.0))
+    assert det.transitions[0].fields['grace'] == 2
+    assert 'flapping' not in det.transitions[0].reason
+
+
+def test_a_wall_clock_stepped_forward_ends_the_flap_hold_down_early_only():
+    ages = detection.Ages()
+    hosts = {'a': {}, 'b': {}, 'c': {'flaps': [100.0]}}
+    ages.wrote('c', 'flap@100.0', 100.0, 50.0)
+    gone = snap(hosts, ['a', 'b'])
+    # +1 h on the wall clock, 5 s on the monotonic one: the base grace,
+    # never less
+    det = detection.detect(gone, 3705.0, Policy(grace=2, ttl=3), 'ctl',
+                           age=ages.bind(55.0))
+    assert det.transitions[0].fields['grace'] == 2
+
+
+def test_the_returning_host_reports_its_absence_on_the_monotonic_clock():
+    ages = detection.Ages()
+    ages.wrote('c', 'suspect_since', 100.0, 50.0)
+    hosts = {'c': {'state': HostState.SUSPECT, 'suspect_since': 100.0}}
+    det = detection.detect(snap(hosts, ['c']), -500.0, Policy(), 'ctl',
+                           age=ages.bind(54.0))
+    t = det.transitions[0]
+    assert t.reason == 'back in the agents group after 4.0 s'
+    assert t.fields['flaps'] == [-500.0]
