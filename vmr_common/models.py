@@ -27,6 +27,37 @@ class HostState:
     ALL = (UP, SUSPECT, PARTITIONED, FAILED, FENCING, FENCED, BLOCKED,
            RECOVERING, RECOVERED, MAINTENANCE)
 
+    #: The one table of the host state machine: the states a host may go to
+    #: from each state.  Detection owns the moves out of up, suspect,
+    #: partitioned and maintenance and into failed; the recovery engine
+    #: owns failed -> fencing and everything after it until the host is up
+    #: again.  Staying in a state (new fields, same state) is always
+    #: allowed.  A write outside the table is refused and logged.
+    #: A trigger that declares its host dead (``needs_fence``: an alarm,
+    #: an event) has the engine fence it from whatever state detection
+    #: holds it in: fenced or blocked from every detection state.
+    TRANSITIONS = {
+        UP: (SUSPECT, MAINTENANCE, FENCED, BLOCKED),
+        SUSPECT: (UP, PARTITIONED, FAILED, MAINTENANCE, FENCED, BLOCKED),
+        PARTITIONED: (UP, FAILED, MAINTENANCE, FENCED, BLOCKED),
+        MAINTENANCE: (UP, SUSPECT, FENCED, BLOCKED),
+        # up: back (new or same boot) before the engine opened a recovery
+        FAILED: (UP, FENCING, FENCED, BLOCKED),
+        FENCING: (FENCED, BLOCKED),
+        # up: back before any fence was proven (nothing restarted)
+        BLOCKED: (FENCED, UP),
+        FENCED: (RECOVERING, RECOVERED),
+        RECOVERING: (RECOVERED,),
+        # up: back with a new boot id
+        RECOVERED: (UP,),
+    }
+
+    @classmethod
+    def allowed(cls, old, new):
+        """May a host go from state ``old`` to ``new``?  A record without
+        a state (a fresh or foreign one) may take any."""
+        return old is None or old == new or new in cls.TRANSITIONS.get(old, ())
+
 
 class RecoveryState:
     """States of a recovery record in the journal (``journal/<id>``)."""

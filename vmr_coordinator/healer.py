@@ -18,6 +18,7 @@ import time
 from vmr_common.reach import probes as probe_mod
 from vmr_common.reach import watch as watch_mod
 from vmr_common import exceptions
+from vmr_common.models import HostState
 from vmr_common.store import Compare, Op
 from vmr_coordinator import detection
 from vmr_coordinator import election as election_mod
@@ -160,17 +161,31 @@ class Healer:
 
     def _merged(self, name, fields):
         """``(key, new record)`` of ``hosts/<name>`` with ``fields`` merged,
-        or None when the host is not in the last snapshot."""
+        or None when the host is not in the last snapshot or the move is
+        refused (:meth:`stamped`)."""
         record = self.last_snapshot.hosts.get(name) if self.last_snapshot \
             else None
         if record is None:
             return None
-        return self.store.keys.host(name), self.stamped(record.data, fields)
+        data = self.stamped(record.data, fields)
+        return None if data is None else (self.store.keys.host(name), data)
 
     def stamped(self, data, fields):
         """A copy of the host record ``data`` with ``fields`` merged (None
         removes a field), signed with this leader's name and token: lets
-        anyone audit that writes never go back to an older term."""
+        anyone audit that writes never go back to an older term.  None (and
+        an ERROR) when ``fields`` move the host's state outside
+        :attr:`HostState.TRANSITIONS`: the one place every leader write of
+        a host record passes."""
+        new_state = fields.get('state')
+        if new_state is not None and \
+                not HostState.allowed(data.get('state'), new_state):
+            LOG.error('host %s: refusing to move it from %s to %s: not a '
+                      'move of the host state machine (HostState.'
+                      'TRANSITIONS); nothing written -- a bug, please '
+                      'report it with this line', data.get('host', '?'),
+                      data.get('state'), new_state)
+            return None
         data = dict(data)
         fields = dict(fields, updated_by=self.member,
                       token=self.election.token)

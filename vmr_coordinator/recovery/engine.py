@@ -210,12 +210,11 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         journal_mod.add_event(rec, now, 'fencing', 'fence profile of %s'
                               % record.name)
         host_key = self.store.keys.host(record.name)
-        if not self.journal.create(
-                rec, host_key, record.mod_revision,
-                {'state': HostState.FENCING, 'recovery': rid,
-                 'state_since': now, 'updated_by': self.healer.member,
-                 'token': self.healer.election.token,
-                 'reason': 'fencing (recovery %s)' % rid}, record.data):
+        host_data = self.healer.stamped(record.data, {
+            'state': HostState.FENCING, 'recovery': rid, 'state_since': now,
+            'reason': 'fencing (recovery %s)' % rid})
+        if host_data is None or not self.journal.create(
+                rec, host_key, record.mod_revision, {}, host_data):
             return None
         LOG.warning('recovery %s: opened for failed host %s', rid,
                     record.name)

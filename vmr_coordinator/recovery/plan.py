@@ -9,6 +9,7 @@ import logging
 import time
 
 from vmr_common import models
+from vmr_common.models import HostState
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import segment_records
@@ -93,6 +94,12 @@ class Plan:
         LOG.info('recovery %s: %s', rid, plan.summary())
         if not steps and trigger.needs_fence:
             self._finish_host(host, rid, RecoveryState.DONE)
+        elif trigger.needs_fence and written and \
+                written.get('state') == RecoveryState.ACTING:
+            self._set_host(host, {'state': HostState.RECOVERING,
+                                  'state_since': now,
+                                  'reason': 'recovery %s: healing %d servers'
+                                            % (rid, len(steps))})
         return written
 
     def _confine_to_segment(self, rid, host, steps, now):

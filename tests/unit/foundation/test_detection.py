@@ -284,3 +284,66 @@ def test_the_returning_host_reports_its_absence_on_the_monotonic_clock():
     t = det.transitions[0]
     assert t.reason == 'back in the agents group after 4.0 s'
     assert t.fields['flaps'] == [-500.0]
+
+
+def test_every_move_detection_makes_is_in_the_host_state_table():
+    # every state, live or not, in maintenance or not, with each probe
+    # outcome and no grace left: what detection decides stays inside
+    # HostState.TRANSITIONS (the healer refuses anything else)
+    probe_answers = {
+        'none': None,
+        'reachable': {'a': {'reachable': {'m': True}}},
+        'unreachable': {'a': {'reachable': {'m': False}},
+                        'b': {'reachable': {'m': False}}},
+        'pending': {},
+    }
+    seen = set()
+    for state in HostState.ALL:
+        for live in (True, False):
+            for maintenance in (True, False):
+                for outcome, answers in probe_answers.items():
+                    for on_partition in ('wait', 'fence'):
+                        data = {'state': state, 'suspect_since': 0.0,
+                                'grace': 0, 'probed_at': 0.0,
+                                'maintenance': maintenance}
+                        probes = {}
+                        if answers is not None:
+                            data['probe'] = 'r1'
+                            probes[('c', 'r1')] = {
+                                'request': {'probers': ['a', 'b'],
+                                            'deadline': 1000.0},
+                                'answers': answers}
+                        hosts = {'a': {}, 'b': {}, 'c': data}
+                        s = snap(hosts, ['a', 'b'] + (['c'] if live else []),
+                                 probes)
+                        det = detection.detect(
+                            s, 100.0, Policy(grace=0, on_partition=on_partition,
+                                             reprobe_interval=1), 'ctl')
+                        for t in det.transitions:
+                            assert HostState.allowed(t.old, t.state), \
+                                (t.old, t.state, t.reason)
+                            seen.add((t.old, t.state))
+    # the matrix reached the moves detection owns
+    assert {(HostState.UP, HostState.SUSPECT),
+            (HostState.SUSPECT, HostState.FAILED),
+            (HostState.SUSPECT, HostState.PARTITIONED),
+            (HostState.PARTITIONED, HostState.FAILED),
+            (HostState.SUSPECT, HostState.UP),
+            (HostState.MAINTENANCE, HostState.UP),
+            (HostState.UP, HostState.MAINTENANCE),
+            (HostState.FAILED, HostState.UP)} <= seen, seen
+
+
+def test_the_host_state_table_refuses_going_back_in_a_recovery():
+    assert HostState.allowed(HostState.FAILED, HostState.FENCING)
+    assert HostState.allowed(HostState.FENCED, HostState.RECOVERING)
+    assert HostState.allowed(None, HostState.UP)
+    assert HostState.allowed(HostState.RECOVERING, HostState.RECOVERING)
+    for old, new in ((HostState.RECOVERED, HostState.RECOVERING),
+                     (HostState.FENCING, HostState.UP),
+                     (HostState.FENCED, HostState.UP),
+                     (HostState.UP, HostState.FAILED),
+                     (HostState.UP, HostState.FENCING),
+                     (HostState.MAINTENANCE, HostState.RECOVERED)):
+        assert not HostState.allowed(old, new), (old, new)
+    assert set(HostState.TRANSITIONS) == set(HostState.ALL)
