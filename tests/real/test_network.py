@@ -121,3 +121,43 @@ def test_vrrp_pair_setup_then_failover_without_agreement(cloud, conn):
                              % fip.floating_ip_address), result
     assert_logged(cloud, result, neutron_calls=1)
     assert conn.network.get_ip(fip.id).port_id == port_of(conn, standby).id
+
+
+@pytest.mark.slow
+def test_boot_from_snapshot_keeps_key_pair_groups_user_data_and_fip(cloud,
+                                                                     conn):
+    """boot_from_snapshot on real Nova, Glance and Neutron: the replacement
+    boots with the old server's key pair, security groups and user data,
+    and its floating IP follows it to the new port."""
+    import base64
+    group = conn.network.create_security_group(name='web-members')
+    keypair = conn.compute.create_keypair(name='web-key')
+    user_data = base64.b64encode(b'#cloud-config\nhostname: web-1\n').decode()
+    try:
+        server = cloud.boot('web-1', 'compute-2', {'app': 'web'}, wait=300,
+                            key_name=keypair.name, user_data=user_data,
+                            security_groups=[{'name': group.name}])
+        fip = floating_ip(conn, server)
+        snapshot = conn.compute.create_server_image(server, 'web-1-snap',
+                                                    wait=True, timeout=300)
+        fence(cloud, conn, 'compute-2')
+        _, result = run('boot_from_snapshot', {'reattach_volumes': False,
+                                               'move_floating_ips': True},
+                        context(conn, server, 'compute-2', timeout=300,
+                                poll=0.2))
+        assert_logged(cloud, result)
+        assert 'from %s (%s)' % (snapshot.name, snapshot.id) in result
+        assert 'floating IPs %s' % fip.floating_ip_address in result, result
+        (new,) = [s for s in conn.compute.servers(details=True)
+                  if s.name == 'web-1']
+        assert new.id != server.id and new.compute_host != 'compute-2'
+        new = conn.compute.get_server(new.id)
+        assert new.key_name == keypair.name
+        assert {g['name'] for g in new.security_groups} == {group.name}
+        assert new.user_data == user_data
+        assert group.id in port_of(conn, new).security_group_ids
+        assert conn.network.get_ip(fip.id).port_id == port_of(conn, new).id
+        assert cloud.wait_running(new.id, new.compute_host, timeout=60)
+        assert cloud.monitor.violations() == []
+    finally:
+        conn.compute.delete_keypair(keypair, ignore_missing=True)
