@@ -85,8 +85,8 @@ class Detection:
             parts.append('%s %s -> %s (%s)' % (t.host, t.old, t.state,
                                                t.reason))
         for zone, entry in sorted(self.brake.items()):
-            parts.append('BRAKE engaged in zone %s: %s'
-                         % (zone, entry['reason']))
+            parts.append('BRAKE engaged in %s: %s'
+                         % (describe_group(zone), entry['reason']))
         if len(self.waiting) <= 10:
             for host, why in self.waiting:
                 parts.append('%s suspect: %s' % (host, why))
@@ -203,8 +203,45 @@ def _some(names, shown=10):
     return '%s and %d more' % (', '.join(names[:shown]), len(names) - shown)
 
 
-def zone_brakes(snapshot, now, policy, absent, age=None):
-    """Zones whose disruption brake is engaged, with the reason.
+#: brake groups of failover segments are named ``segment:<name>`` (Nova
+#: refuses ':' in availability zone names, so none collides with a zone)
+SEGMENT_GROUP = 'segment:'
+
+
+def brake_groups(snapshot):
+    """``{group: [HostRecord]}``: the sets of hosts the disruption brake
+    judges.  Every availability zone, and every enabled failover segment:
+    its hosts, its reserved hosts and, for a segment of an availability
+    zone, that zone's hosts.  (A segment defined by a Nova aggregate only
+    counts its listed hosts here: agents do not know their aggregates.)
+    Hosts in maintenance are in no group."""
+    watched = [r for r in snapshot.hosts.values()
+               if not r.data.get('maintenance')]
+    groups = {}
+    for record in watched:
+        groups.setdefault(record.zone, []).append(record)
+    for segment in snapshot.segments:
+        if not segment.enabled:
+            continue
+        listed = set(segment.hosts) | set(segment.reserved_hosts)
+        members = [r for r in watched if r.name in listed or (
+            segment.availability_zone and
+            r.zone == segment.availability_zone)]
+        if members:
+            groups[SEGMENT_GROUP + segment.name] = members
+    return groups
+
+
+def describe_group(group):
+    """``zone az1`` or ``segment rack-7``."""
+    if group.startswith(SEGMENT_GROUP):
+        return 'segment %s' % group[len(SEGMENT_GROUP):]
+    return 'zone %s' % group
+
+
+def zone_brakes(snapshot, now, policy, absent, age=None, groups=None):
+    """Zones and segments whose disruption brake is engaged, with the
+    reason (``groups``: :func:`brake_groups`).
 
     ``age(host, field, wall)`` says how long ago a host turned suspect
     (see :func:`detect`): a wall clock stepped forward must not age a mass
@@ -228,11 +265,7 @@ def zone_brakes(snapshot, now, policy, absent, age=None):
         return age(record.name, 'suspect_since', since)
     previous = (snapshot.brake or {}).get('zones', {}) if snapshot.brake \
         else {}
-    zones = {}
-    for record in snapshot.hosts.values():
-        if record.data.get('maintenance'):
-            continue
-        zones.setdefault(record.zone, []).append(record)
+    zones = brake_groups(snapshot) if groups is None else groups
     engaged = {}
     for zone, records in zones.items():
         recent = sorted(
@@ -321,7 +354,12 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             return now - wall
     transitions, probes, waiting = [], [], []
     absent = {name for name in snapshot.hosts if not snapshot.live(name)}
-    brakes = zone_brakes(snapshot, now, policy, absent, age)
+    groups = brake_groups(snapshot)
+    brakes = zone_brakes(snapshot, now, policy, absent, age, groups)
+    braked = {}     # host -> the first engaged group it is in
+    for group in sorted(brakes):
+        for record in groups.get(group, ()):
+            braked.setdefault(record.name, group)
     members = sorted(snapshot.members)
 
     def move(record, state, reason, **fields):
@@ -408,9 +446,9 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             if outcome == 'pending':
                 waiting.append((name, 'waiting for probes'))
                 continue
-            if record.zone in brakes:
-                waiting.append((name, 'brake engaged in zone %s'
-                                % record.zone))
+            if name in braked:
+                waiting.append((name, 'brake engaged in %s'
+                                % describe_group(braked[name])))
                 continue
             why = ('absent %.1f s, unreachable on every network'
                    % absent_for) if outcome == 'unreachable' else \
@@ -446,9 +484,9 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
                      probe=None, probed_at=now,
                      state_since=data.get('state_since', now))
                 continue
-            if record.zone in brakes:
-                waiting.append((name, 'brake engaged in zone %s'
-                                % record.zone))
+            if name in braked:
+                waiting.append((name, 'brake engaged in %s'
+                                % describe_group(braked[name])))
                 continue
             move(record, HostState.FAILED,
                  'was partitioned, now unreachable on every network',

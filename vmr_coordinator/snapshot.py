@@ -12,6 +12,7 @@ import logging
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
 from vmr_common.store import KeyValue, Op
+from vmr_coordinator import segments as segments_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class Snapshot:
 
     def __init__(self, revision, hosts, members, journal, probes, contracts,
                  paused, brake, leader, corrupt, duplicates=(),
-                 legacy_members=()):
+                 legacy_members=(), segments=()):
         self.revision = revision
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
@@ -118,6 +119,8 @@ class Snapshot:
         #: live agents found only at the old membership key (an upgrade
         #: in progress): counted live, named so the operator upgrades them
         self.legacy_members = sorted(legacy_members)
+        #: the valid failover segments (:class:`~.segments.Segment`)
+        self.segments = list(segments)
 
     def live(self, host):
         return host in self.members
@@ -187,6 +190,7 @@ def take(store, group, cache=None):
         Op.get(keys.brake),
         Op.get(keys.leader),
         Op.get(keys.duplicate_agents, prefix=True),
+        Op.get(keys.segments, prefix=True),
     ] + ([Op.get(keys.legacy_group(group), prefix=True)]
          if store.legacy_membership else []))
     responses = result.responses
@@ -212,7 +216,7 @@ def take(store, group, cache=None):
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
     (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
-     leader_kvs, duplicate_kvs, *legacy_kvs) = [
+     leader_kvs, duplicate_kvs, segment_kvs, *legacy_kvs) = [
         [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     legacy_kvs = legacy_kvs[0] if legacy_kvs else ()
     corrupt = []
@@ -333,11 +337,21 @@ def take(store, group, cache=None):
     leader = leader_kvs[0] if leader_kvs else None
     duplicates = [data for data in (load(kv) for kv in duplicate_kvs)
                   if data is not None]
+    segments = []
+    for kv in segment_kvs:
+        data = load(kv)
+        if data is None:
+            continue
+        try:
+            segments.append(segments_mod.parse_segment(
+                data, keys.name_in(keys.segments, kv.key)))
+        except segments_mod.SegmentError as exc:
+            corrupt.append((kv.key, str(exc)))
     for key, reason in corrupt:
         LOG.debug('snapshot: skipped %s: %s', key, reason)
     return Snapshot(result.revision, hosts, members, journal, probes,
                     contracts, paused, brake, leader, corrupt, duplicates,
-                    legacy)
+                    legacy, segments)
 
 
 def probe_legacy_membership(store, group):

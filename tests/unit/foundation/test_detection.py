@@ -7,7 +7,7 @@ from vmr_coordinator.snapshot import HostRecord, Member, Snapshot
 ADDR = {'management': '127.0.0.1:4747'}
 
 
-def snap(hosts, live, probes=None, brake=None):
+def snap(hosts, live, probes=None, brake=None, segments=()):
     records = {}
     for name, data in hosts.items():
         data = dict(data)
@@ -17,7 +17,7 @@ def snap(hosts, live, probes=None, brake=None):
     members = {name: Member(name, {'boot_id': 'b-' + name}, 1, 1)
                for name in live}
     return Snapshot(10, records, members, {}, probes or {}, {}, None, brake,
-                    None, [])
+                    None, [], segments=segments)
 
 
 def states(det):
@@ -347,3 +347,59 @@ def test_the_host_state_table_refuses_going_back_in_a_recovery():
                      (HostState.MAINTENANCE, HostState.RECOVERED)):
         assert not HostState.allowed(old, new), (old, new)
     assert set(HostState.TRANSITIONS) == set(HostState.ALL)
+
+
+def _silent(names, since=100):
+    """Suspects without addresses: unreachable, in grace no more."""
+    return {n: {'state': HostState.SUSPECT, 'suspect_since': since,
+                'probe': None, 'agent': {'zone': 'az1'}} for n in names}
+
+
+def test_the_brake_judges_a_segment_as_a_whole():
+    from vmr_coordinator.segments import parse_segment
+    # 20 hosts in az1; rack r7 is a segment of four of them
+    hosts = {'h%02d' % i: {} for i in range(20)}
+    rack = parse_segment({'hosts': ['h00', 'h01', 'h02'],
+                          'reserved_hosts': ['h03']}, 'r7')
+    hosts.update(_silent(['h00', 'h01', 'h02', 'h10']))
+    live = [n for n in hosts if n not in ('h00', 'h01', 'h02', 'h10')]
+    det = detection.detect(snap(hosts, live, segments=[rack]), 101,
+                           Policy(grace=0, brake_window=60))
+    # 4 of 20 in the zone: below both thresholds; 3 of 4 in the segment
+    assert set(det.brake) == {'segment:r7'}
+    assert det.brake['segment:r7']['reason'].startswith(
+        '3 of 4 hosts went silent within 60 s (h00, h01, h02)')
+    assert det.brake['segment:r7']['hosts'] == ['h00', 'h01', 'h02']
+    assert states(det) == {'h10': HostState.FAILED}
+    assert sorted(det.waiting) == [
+        (h, 'brake engaged in segment r7') for h in ('h00', 'h01', 'h02')]
+    assert 'BRAKE engaged in segment r7: 3 of 4' in det.sentence()
+
+    # a disabled segment is no group; the zone alone decides
+    off = parse_segment({'hosts': ['h00', 'h01', 'h02'],
+                         'reserved_hosts': ['h03'], 'enabled': False}, 'r7')
+    det = detection.detect(snap(hosts, live, segments=[off]), 101,
+                           Policy(grace=0, brake_window=60))
+    assert det.brake == {}
+    assert states(det) == {h: HostState.FAILED
+                           for h in ('h00', 'h01', 'h02', 'h10')}
+
+
+def test_a_segment_of_an_availability_zone_groups_that_zones_hosts():
+    from vmr_coordinator.segments import parse_segment
+    hosts = {'a%d' % i: {'agent': {'zone': 'az2'}} for i in range(3)}
+    hosts.update({'b%d' % i: {} for i in range(10)})
+    silent = _silent(['a0', 'a1'])
+    for data in silent.values():
+        data['agent'] = {'zone': 'az2'}
+    hosts.update(silent)
+    seg = parse_segment({'availability_zone': 'az2'}, 'edge')
+    live = [n for n in hosts if n not in silent]
+    groups = detection.brake_groups(snap(hosts, live, segments=[seg]))
+    assert sorted(r.name for r in groups['segment:edge']) == ['a0', 'a1',
+                                                              'a2']
+    det = detection.detect(snap(hosts, live, segments=[seg]), 101,
+                           Policy(grace=0))
+    # az2 itself brakes too (2 of 3): both groups are named
+    assert set(det.brake) == {'az2', 'segment:edge'}
+    assert states(det) == {}
