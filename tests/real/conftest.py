@@ -105,3 +105,14 @@ def conn(cloud):
     connection = cloud.connect(cloud.cloud_name, compute_api_version='2.95')
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def clouds(cloud, tmp_path, monkeypatch):
+    """An operator's shell: the real tier's clouds.yaml as
+    ``OS_CLIENT_CONFIG_FILE`` and no other OpenStack variable; its path."""
+    path = cloud.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', path)
+    for name in ('OS_CLOUD', 'OS_TOKEN', 'VMR_URL'):
+        monkeypatch.delenv(name, raising=False)
+    return path

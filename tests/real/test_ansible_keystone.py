@@ -75,17 +75,7 @@ def _forget_registration(identity):
         identity.delete_user(user)
 
 
-@pytest.fixture
-def operator(cloud, tmp_path, monkeypatch):
-    """An operator's shell: the real tier's clouds.yaml, nothing else."""
-    path = cloud.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', path)
-    for name in ('OS_CLOUD', 'OS_TOKEN', 'VMR_URL'):
-        monkeypatch.delenv(name, raising=False)
-    return path
-
-
-def test_roles_deploy_with_keystone_auth_on_real_keystone(cloud, operator,
+def test_roles_deploy_with_keystone_auth_on_real_keystone(cloud, clouds,
                                                           capsys):
     python = test_site._venv_python()
     if python is None:

@@ -11,15 +11,6 @@ from tests.functional.cli.test_keystone import check_roles, keystone_api, vmr
 
 
 @pytest.fixture
-def clouds(cloud, tmp_path, monkeypatch):
-    path = cloud.write_clouds_yaml(str(tmp_path / 'clouds.yaml'))
-    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', path)
-    for name in ('OS_CLOUD', 'OS_TOKEN', 'VMR_URL'):
-        monkeypatch.delenv(name, raising=False)
-    return path
-
-
-@pytest.fixture
 def kapi(etcd_server, cloud, clouds):
     # keystonemiddleware caches a validated token for 300 s by default,
     # revoked or not (doc/security.rst): off here.
