@@ -2,8 +2,8 @@
 
 ``tests/functional/lab`` runs against any cloud named by ``VMR_TEST_CLOUD``.
 Here it runs, in a pytest subprocess, against this module's real Keystone,
-Nova, Placement and Glance: every test must pass or skip with its reason
-(lab-only, or a service the real tier does not have yet).  The outcomes are
+Nova, Placement, Glance and Cinder: every test must pass or skip with its
+reason (lab-only, or a service missing from the catalog).  The outcomes are
 kept in ``<tmp>/lab-vs-real.xml`` (JUnit) and ``<tmp>/lab-vs-real.json``;
 ``doc/lab-vs-real.rst`` publishes them next to the lab's.
 """
@@ -19,8 +19,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
-#: The lab test modules that apply to Keystone, Nova and Glance (the
-#: Neutron, Octavia, Cinder and Mistral ones skip there: no such service).
+#: The lab test modules of Keystone, Nova, Glance and Cinder (Octavia's and
+#: Mistral's run in tests/real/test_octavia.py and test_mistral.py).
 MODULES = ('test_nova.py', 'test_keystone.py', 'test_keypairs.py',
            'test_glance_cinder.py')
 
@@ -66,6 +66,7 @@ def run_lab_tests(cloud, tmp_path, paths, network, timeout, name):
 
 
 @pytest.mark.slow
+@pytest.mark.real_services('cinder')
 @pytest.mark.timeout(1800)   # the tier's start-up and ~2 min of tests
 def test_lab_service_tests_pass_on_the_real_tier(real, tmp_path):
     proc, junit = run_lab_tests(

@@ -20,7 +20,7 @@ from tests.functional.lab.conftest import lab_only
 
 @pytest.fixture
 def cinder(conn):
-    """Skip on a real cloud without Cinder (the real tier has none yet)."""
+    """Skip on a real cloud without Cinder in its catalog."""
     h.require_service(conn, 'block-storage')
 
 

@@ -12,6 +12,11 @@ from openstack import exceptions
 
 from tests.functional.lab.conftest import lab_only
 
+try:
+    from . import _services_harness as h
+except ImportError:  # the lab test directory is not a package
+    import _services_harness as h
+
 WAIT = dict(interval=0.05, wait=30)
 
 
@@ -477,16 +482,23 @@ def test_flavors(conn):
     assert conn.compute.get_flavor(flavors[0].id).name == flavors[0].name
 
 
-@lab_only('attaches a lab Cinder volume (the real tier has no Cinder yet)')
-def test_volume_attachment(lab, conn):
+def test_volume_attachment(request, conn):
+    h.require_service(conn, 'block-storage')
+    cleanup = h.Cleanup(request)
     server = boot(conn, 'vol')
+    cleanup.add(conn.compute.delete_server, server.id)
     volume = conn.block_storage.create_volume(size=1, name='data')
-    conn.block_storage.wait_for_status(volume, 'available', interval=0.05,
-                                       wait=10)
+    cleanup.add(conn.block_storage.delete_volume, volume.id)
+    storage = conn.block_storage
+    storage.wait_for_status(volume, 'available', interval=0.05, wait=120)
     conn.compute.create_volume_attachment(server, volume_id=volume.id)
+    # Nova records the attachment before it answers; the attach itself and
+    # the detach run after the answer (Cinder says when they are done)
     attachments = list(conn.compute.volume_attachments(server))
     assert [a.volume_id for a in attachments] == [volume.id]
+    storage.wait_for_status(volume, 'in-use', interval=0.05, wait=120)
     conn.compute.delete_volume_attachment(server, volume.id)
+    storage.wait_for_status(volume, 'available', interval=0.05, wait=120)
     assert list(conn.compute.volume_attachments(server)) == []
 
 
