@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.functional.actions.conftest import context, run
+from tests.support.actions import context, run
 
 REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
 

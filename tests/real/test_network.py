@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from tests.functional.actions.conftest import context, run
 from tests.real.test_actions import fence
+from tests.support.actions import context, run
 from vmr_keepalived import pair as vrrp_pair
 
 REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')

@@ -24,10 +24,10 @@ import pytest
 import yaml
 from oslo_config import cfg
 
-from tests.functional.actions.conftest import (DELAYS, context, fence,
-                                               floating_ip, port_of, run)
-from tests.functional.api.conftest import start_harness
-from tests.labfixtures import boot, conn_fixture, lab_fixture
+from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import (DELAYS, context, fence, floating_ip,
+                                   lb_pair, member_states, run)
+from tests.support.api_harness import start_harness
 from vmr_coordinator import contracts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -220,15 +220,14 @@ def scene_instance_down_rebuild(lab, conn, tmp_path):
 
 
 def scene_lb_failover(lab, conn, tmp_path):
-    from tests.functional.actions.test_lb_failover import _setup, _states
-    active, pool, members = _setup(conn)
+    active, pool, members = lb_pair(conn)
     fence(lab, conn, 'compute-1')
     a, b, x = (members[n].address for n in ('api-a', 'api-b', 'api-x'))
 
     def check():
-        assert _states(conn, pool) == {a: (False, 'OFFLINE'),
-                                       b: (True, 'ONLINE'),
-                                       x: (False, 'OFFLINE')}
+        assert member_states(conn, pool) == {a: (False, 'OFFLINE'),
+                                             b: (True, 'ONLINE'),
+                                             x: (False, 'OFFLINE')}
     return Scene(active, 'compute-1', host_down('compute-1'),
                  {'api-a', 'api-b', 'api-x'}, check)
 

@@ -4,7 +4,7 @@ authenticating through clouds.yaml (``--os-cloud``) or ``--os-token``."""
 
 import pytest
 
-from tests.functional.api.conftest import start_harness
+from tests.support.api_harness import start_harness
 from vmr_client import shell
 
 

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.functional.actions.conftest import DELAYS
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import DELAYS
 from vmr_coordinator import contracts
 from vmr_keepalived import pair as pair_mod
 from vmr_keepalived import templater

@@ -10,9 +10,9 @@ openstacksdk to the lab's Neutron; nothing is mocked.
 
 import pytest
 
-from tests.functional.actions.conftest import DELAYS
 from tests.functional.keepalived.test_lab_vrrp_pair import vmr_cli  # noqa: F401 (fixture)
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import DELAYS
 from vmr_keepalived import pair as pair_mod
 
 lab = lab_fixture(hosts=2, delays=DELAYS)

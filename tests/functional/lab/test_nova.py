@@ -10,7 +10,7 @@ import openstack.connection
 import pytest
 from openstack import exceptions
 
-from tests.functional.lab.conftest import lab_only
+from tests.support.lab import lab_only
 
 WAIT = dict(interval=0.05, wait=30)
 

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from tests.functional.actions.conftest import DELAYS
-from tests.functional.api.conftest import make_conf
 from tests.labfixtures import conn_fixture, lab_fixture
+from tests.support.actions import DELAYS
+from tests.support.api_harness import make_conf
 from vmr_common.store import Store
 
 lab = lab_fixture(hosts=3, delays=DELAYS)
