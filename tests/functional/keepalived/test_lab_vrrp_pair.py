@@ -137,26 +137,6 @@ def test_pair_errors_name_the_fix(lab, conn):
     assert list(conn.network.ports(name=pair_mod.vip_port_name('solo'))) == []
 
 
-@pytest.fixture
-def vmr_cli(monkeypatch, capsys):
-    """``vmr`` in-process with the keepalived commands plugged in.
-
-    The ``vmr.cli`` entry points may not be installed in this checkout, so
-    the commands are added the way the entry points add them.
-    """
-    from vmr_client import shell
-    from vmr_client.commands import keepalived as keepalived_cmds
-    for name, cls in keepalived_cmds.COMMANDS.items():
-        monkeypatch.setitem(shell.COMMANDS, name, cls)
-
-    def run(*argv):
-        capsys.readouterr()
-        rc = shell.main(list(argv))
-        out, err = capsys.readouterr()
-        return rc, out, err
-    return run
-
-
 def test_cli_setup_pair_writes_the_files(lab, conn, tmp_path, monkeypatch, vmr_cli):
     boot(conn, 'vpn-a', 'compute-1', {'vmr_pair': 'vpn', 'vmr_role': 'active'})
     boot(conn, 'vpn-b', 'compute-2', {'vmr_pair': 'vpn', 'vmr_role': 'standby'})

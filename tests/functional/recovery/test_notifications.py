@@ -12,8 +12,8 @@ over a real RabbitMQ to a real oslo.messaging listener -- is proven in
 import threading
 import time
 
-from tests.functional.recovery.conftest import leading_recovery
 from tests.labfixtures import boot
+from tests.support.recovery import leading_recovery
 from vmr_coordinator import notifications
 from vmr_coordinator import snapshot as snapshot_mod
 
