@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from tests.functional.ansible import test_site
-from tests.functional.cli.test_keystone import vmr
+from tests.support.keystone import vmr
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.timeout(3600),

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from tests.functional.cli.test_keystone import keystone_api
+from tests.support.keystone import keystone_api
 from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
