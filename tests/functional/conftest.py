@@ -1,5 +1,6 @@
-"""Fixtures shared by the functional tests: a real etcd, always stopped,
-and a Store on a cluster of its own."""
+"""Fixtures shared by the functional tests: a Store on a cluster of its
+own in the session's etcd (``etcd_server``, in ``tests/conftest.py``), and
+a private etcd, always stopped."""
 
 import uuid
 
@@ -7,19 +8,6 @@ import pytest
 
 from tests.etcd_fixture import EtcdServer
 from vmr_common.store import Store
-
-
-@pytest.fixture(scope='session')
-def etcd_server():
-    """One etcd for the whole session; tests isolate by cluster name."""
-    server = EtcdServer(name='vmr-session')
-    try:
-        server.start()
-    except RuntimeError as exc:
-        server.cleanup()
-        pytest.fail(str(exc))
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import os
 
 import pytest
 
-from tests.functional.conftest import etcd_server  # noqa: F401 - a fixture
 from tests.slow import skip_slow_unless_asked
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -8,27 +8,10 @@ monitor), and that the request ids the action recorded are in nova-api's
 own log.
 """
 
-import re
-
 import pytest
 
-from tests.functional.actions.conftest import context, run
-
-REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
-
-
-def fence(cloud, conn, host):
-    """What the fencing stage does: power off, then force the service down."""
-    cloud.hosts[host].set_power('off')
-    conn.compute.update_service_forced_down(nova_service(conn, host),
-                                            forced=True)
-
-
-def nova_service(conn, host):
-    """Nova's nova-compute service record of ``host``."""
-    (service,) = [s for s in conn.compute.services(binary='nova-compute')
-                  if s.host == host]
-    return service
+from tests.support.actions import context, run
+from tests.support.real_tier import REQUEST_IDS, fence
 
 
 def assert_logged_by_nova(cloud, result):

@@ -28,13 +28,13 @@ import subprocess
 import pytest
 import requests
 
-from tests.functional.ansible import test_site
-from tests.functional.cli.test_keystone import vmr
+from tests.support import ansible_site
+from tests.support.keystone import vmr
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.timeout(3600),
-              pytest.mark.skipif(test_site._unavailable() is not None,
-                                 reason=str(test_site._unavailable()))]
+              pytest.mark.skipif(ansible_site.unavailable() is not None,
+                                 reason=str(ansible_site.unavailable()))]
 
 SERVICE_USER = 'vmr-ansible'
 SERVICE_PASSWORD = 'vmr-svc-' + os.urandom(6).hex()
@@ -47,7 +47,7 @@ def _fence_profiles(cloud):
     return {'real': {
         'hosts': {name: {'address': cloud.hosts[name].bmc.address,
                          'port': cloud.hosts[name].bmc.port}
-                  for name in test_site.AGENTS},
+                  for name in ansible_site.AGENTS},
         'ladder': [{'driver': 'ipmi', 'username': cloud.bmc_username,
                     'password': cloud.bmc_password, 'timeout': 10}]}}
 
@@ -77,7 +77,7 @@ def _forget_registration(identity):
 
 def test_roles_deploy_with_keystone_auth_on_real_keystone(cloud, clouds,
                                                           capsys):
-    python = test_site._venv_python()
+    python = ansible_site.venv_python()
     if python is None:
         pytest.skip('no python3 with venv that an unprivileged user can run')
     identity = cloud.conn.identity
@@ -97,7 +97,7 @@ def test_roles_deploy_with_keystone_auth_on_real_keystone(cloud, clouds,
         'vmr_coordinator_fence_profiles': _fence_profiles(cloud),
         'vmr_coordinator_check_fatal': True,
     }
-    with test_site.temporary_deployment(
+    with ansible_site.temporary_deployment(
             coordinator_vars=coordinator_vars,
             users=('vmrtest-ks', 'vmrtest-ks-etcd')) as deployment:
         try:
@@ -121,14 +121,14 @@ def _deploy_and_use(deployment, python, cloud, capsys):
     for secret in (SERVICE_PASSWORD, cloud.bmc_password,
                    cloud.openstack.admin_password):
         assert secret not in output
-    conf = os.path.join(deployment.root(test_site.COORDINATOR), 'etc', 'vmr',
+    conf = os.path.join(deployment.root(ansible_site.COORDINATOR), 'etc', 'vmr',
                         'vmr-coordinator.conf')
     with open(conf) as fh:
         text = fh.read()
     assert '[keystone_authtoken]' in text and 'auth_strategy = keystone' in text
     # the play ran --check with vmr_coordinator_check_fatal; once more here,
     # to see its verdict
-    root = deployment.root(test_site.COORDINATOR)
+    root = deployment.root(ansible_site.COORDINATOR)
     check = subprocess.run(
         [os.path.join(root, 'opt', 'vmr', 'bin', 'vmr-coordinator'),
          '--config-file', conf, '--check'], capture_output=True, text=True,
@@ -145,25 +145,25 @@ def _deploy_and_use(deployment, python, cloud, capsys):
     assert urls == {'public': api, 'internal': api}, urls
 
     # 2. the API asks for a token; the CLI finds it through the catalog
-    test_site._wait(lambda: requests.get(api + '/v1/status', timeout=5)
-                    .status_code == 401, 60, 'the API to refuse a call '
-                    'without a token')
+    ansible_site.wait(lambda: requests.get(api + '/v1/status', timeout=5)
+                      .status_code == 401, 60, 'the API to refuse a call '
+                      'without a token')
     rc, out, err = vmr(capsys, '--os-cloud', cloud.cloud_name, 'status',
                        '-f', 'json')
     assert rc == 0, err
     status = json.loads(out)
-    assert status['leader'] == test_site.COORDINATOR, status
+    assert status['leader'] == ansible_site.COORDINATOR, status
     rc, out, err = vmr(capsys, '--os-cloud', cloud.cloud_name + '-reader',
                        'pause')
     assert rc == 1 and 'HTTP 403' in err and 'vmr:cluster:pause' in err, err
 
     # 3. every host's fence path, through the real tier's BMCs
-    for host in test_site.AGENTS:
+    for host in ansible_site.AGENTS:
         rc, out, err = vmr(capsys, '--os-cloud', cloud.cloud_name, 'fence',
                            'test', host)
         assert rc == 0, out + err
         assert 'fence path of %s (profile real, tested by %s): ok' % (
-            host, test_site.COORDINATOR) in out, out
+            host, ansible_site.COORDINATOR) in out, out
         assert 'ok: power on' in out, out
 
     # 4. a second run changes nothing, the registration included

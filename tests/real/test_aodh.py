@@ -25,8 +25,8 @@ import time
 
 import pytest
 
-from tests.functional.cli.test_keystone import keystone_api
-from tests.scenario.conftest import running_lab
+from tests.support.keystone import keystone_api
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_services('aodh')]

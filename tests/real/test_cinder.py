@@ -17,8 +17,8 @@ import time
 import openstack.exceptions
 import pytest
 
-from tests.functional.actions.conftest import context, run
-from tests.real.test_actions import fence
+from tests.support.actions import context, run
+from tests.support.real_tier import fence
 
 pytestmark = pytest.mark.real_services('cinder')
 

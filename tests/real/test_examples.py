@@ -14,10 +14,9 @@ Site-specific values the real tier cannot have are replaced, and say so:
 
 import pytest
 
-from tests.functional.actions.conftest import context, run
-from tests.functional.actions.test_shipped_examples import EXAMPLES, load
-from tests.real.test_actions import fence
-from tests.real.test_network import assert_logged, floating_ip, port_of
+from tests.support.actions import context, run
+from tests.support.examples import EXAMPLES, load
+from tests.support.real_tier import assert_logged, fence, floating_ip, port_of
 from vmr_coordinator import contracts
 
 MISSING = 'real %s not in the real tier yet (issue 16)'

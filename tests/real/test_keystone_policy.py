@@ -7,7 +7,8 @@ the CLI authenticates through clouds.yaml like an operator's would.
 
 import pytest
 
-from tests.functional.cli.test_keystone import check_roles, keystone_api, vmr
+from tests.support.keystone import (OPENSTACK, check_roles, keystone_api,
+                                    openstack, vmr)
 
 
 @pytest.fixture
@@ -49,7 +50,6 @@ def test_openstack_vmr_through_real_keystones_catalog(kapi, cloud):
     import json
     import os
 
-    from tests.functional.cli.test_osc import OPENSTACK, openstack
     if not os.access(OPENSTACK, os.X_OK):
         pytest.skip('python-openstackclient is not installed')
     identity = cloud.conn.identity

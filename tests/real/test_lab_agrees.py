@@ -10,59 +10,15 @@ kept in ``<tmp>/lab-vs-real.xml`` (JUnit) and ``<tmp>/lab-vs-real.json``;
 
 import json
 import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+from tests.support.real_tier import outcomes, run_lab_tests
 
 #: The lab test modules of Keystone, Nova, Glance and Cinder (Octavia's and
 #: Mistral's run in tests/real/test_octavia.py and test_mistral.py).
 MODULES = ('test_nova.py', 'test_keystone.py', 'test_keypairs.py',
            'test_glance_cinder.py')
-
-
-def outcomes(junit_path):
-    """``{test name: ('passed' | 'failed' | 'skipped', message)}``."""
-    result = {}
-    for case in ET.parse(junit_path).getroot().iter('testcase'):
-        name = '%s::%s' % (case.get('classname').rsplit('.', 1)[-1],
-                           case.get('name'))
-        outcome, message = 'passed', ''
-        for tag in ('failure', 'error', 'skipped'):
-            child = case.find(tag)
-            if child is not None:
-                outcome = 'skipped' if tag == 'skipped' else 'failed'
-                message = child.get('message') or ''
-                break
-        result[name] = (outcome, message)
-    return result
-
-
-def run_lab_tests(cloud, tmp_path, paths, network, timeout, name):
-    """Run the lab's service tests ``paths`` against ``cloud`` (a real
-    tier) in a pytest of their own; ``(completed process, junit path)``."""
-    junit = str(tmp_path / ('%s.xml' % name))
-    env = dict(os.environ,
-               OS_CLIENT_CONFIG_FILE=cloud.write_clouds_yaml(
-                   str(tmp_path / 'clouds.yaml')),
-               VMR_TEST_CLOUD=cloud.cloud_name,
-               VMR_TEST_MEMBER_CLOUD=cloud.cloud_name + '-member',
-               VMR_TEST_READER_CLOUD=cloud.cloud_name + '-reader',
-               VMR_TEST_NETWORK=network,
-               VMR_TEST_IMAGE=cloud.openstack.image_name,
-               VMR_TEST_FLAVOR='m1.tiny',
-               PYTHONPATH=os.pathsep.join(
-                   [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-    env.pop('VMR_SLOW', None)
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
-         '--junitxml', junit] + list(paths),
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    return proc, junit
 
 
 @pytest.mark.slow

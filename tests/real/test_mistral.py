@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from tests.functional.actions.conftest import context, run
+from tests.support.actions import context, run
 from vmr_coordinator.actions import base
 
 pytestmark = pytest.mark.real_services('mistral')

@@ -8,41 +8,12 @@ of the service that answered it (Neutron's comes from gunicorn's access
 log, Nova's from nova-api's request log).
 """
 
-import re
-
 import pytest
 
-from tests.functional.actions.conftest import context, run
-from tests.real.test_actions import fence
+from tests.support.actions import context, run
+from tests.support.real_tier import (assert_logged, fence, floating_ip,
+                                     port_of)
 from vmr_keepalived import pair as vrrp_pair
-
-REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
-
-
-def port_of(conn, server):
-    (port,) = list(conn.network.ports(device_id=server.id))
-    return port
-
-
-def floating_ip(conn, server):
-    """A new floating IP from ``public`` on ``server``'s port."""
-    public = conn.network.find_network('public', ignore_missing=False)
-    return conn.network.create_ip(floating_network_id=public.id,
-                                  port_id=port_of(conn, server).id)
-
-
-def assert_logged(cloud, result, neutron_calls=None):
-    """Every request id of ``result`` is in neutron-api's or nova-api's
-    log, and (unless None) exactly ``neutron_calls`` of them in Neutron's."""
-    ids = REQUEST_IDS.findall(result)
-    assert ids, result
-    neutron = cloud.openstack.log_text('neutron-api')
-    nova = cloud.openstack.log_text('nova-api')
-    missing = [i for i in ids if i not in neutron and i not in nova]
-    assert not missing, 'request ids in no API log: %s' % missing
-    if neutron_calls is not None:
-        assert len([i for i in ids if i in neutron]) == neutron_calls, \
-            result
 
 
 def _pair(cloud, **server_args):

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from tests.functional.fencing.conftest import make_conf as fencing_conf
-from tests.real.test_actions import REQUEST_IDS
-from tests.real.test_actions import nova_service as service
+from tests.support.fencing import make_conf as fencing_conf
+from tests.support.real_tier import REQUEST_IDS
+from tests.support.real_tier import nova_service as service
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp

@@ -21,11 +21,9 @@ import time
 
 import pytest
 
-from tests.functional.actions.conftest import context, run
-from tests.functional.actions.test_shipped_examples import load
-from tests.real.test_actions import fence
-from tests.real.test_lab_agrees import outcomes, run_lab_tests
-from tests.real.test_network import port_of
+from tests.support.actions import context, run
+from tests.support.examples import load
+from tests.support.real_tier import fence, outcomes, port_of, run_lab_tests
 from vmr_coordinator import contracts
 from vmr_coordinator.actions.lb_failover import SERVING
 from vmr_lab.real.procs import wait_for

@@ -9,8 +9,8 @@ plan against what the scheduler will have to do.
 
 import pytest
 
-from tests.functional.api.conftest import start_harness
-from tests.real.test_actions import nova_service
+from tests.support.api_harness import start_harness
+from tests.support.real_tier import nova_service
 from vmr_client import shell
 from vmr_client.commands import planning as planning_cmds
 from vmr_coordinator import cloud as cloud_mod

@@ -9,8 +9,8 @@ ever ran on two hosts, or moved while its host could still run it, fails.
 
 import pytest
 
-from tests.real.test_actions import nova_service
-from tests.scenario.conftest import running_lab
+from tests.support.real_tier import nova_service
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 

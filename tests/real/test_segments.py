@@ -10,8 +10,8 @@ by real Nova -- none to compute-1, the other segment's host.
 
 import pytest
 
-from tests.real.test_actions import nova_service
-from tests.scenario.conftest import running_lab
+from tests.support.real_tier import nova_service
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.scenario.conftest import running_lab
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 

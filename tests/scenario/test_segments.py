@@ -8,7 +8,7 @@ every server of compute-2 lands there and nowhere else.
 
 import pytest
 
-from tests.scenario.conftest import running_lab
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 VICTIM = 'compute-2'

@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
-from tests.scenario.conftest import running_lab
-from tests.scenario.test_contract_recovery import ContractLab
+from tests.support.contract_lab import ContractLab
+from tests.support.scenario import running_lab
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import tarfile
 
 import pytest
 
-from tests.scenario.conftest import running_lab
+from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 #: the commit tagged 0.1.0 (the format before history/, FORMAT 1)

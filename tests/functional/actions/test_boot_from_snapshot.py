@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.functional.actions.conftest import (boot, context, events, fence,
-                                               floating_ip, port_of, run)
+from tests.labfixtures import boot, port_of
+from tests.support.actions import context, events, fence, floating_ip, run
 from vmr_coordinator.actions import base
 
 

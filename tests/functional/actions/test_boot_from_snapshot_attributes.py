@@ -13,9 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from openstack import exceptions
 
-from tests.functional.actions.conftest import COMPUTE_MICROVERSION
-from tests.functional.actions.conftest import context, events, fence, run
-from tests.labfixtures import conn_fixture
+from tests.support.actions import context, events, fence, group_ids, run
 
 USER_DATA = base64.b64encode(b'#cloud-config\nhostname: web-1\n').decode()
 
@@ -24,21 +22,6 @@ def _public_key():
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     return key.public_bytes(serialization.Encoding.OpenSSH,
                             serialization.PublicFormat.OpenSSH).decode()
-
-
-member_conn = conn_fixture(
-    compute_api_version=COMPUTE_MICROVERSION, cloud='vmr-lab-member',
-    name='member_conn',
-    doc='Connection of the lab project member "demo" (not VMR\'s user).')
-
-
-@pytest.fixture
-def vmr_is_member_of_demo(conn, member_conn):
-    """What boot_as: owner needs for the demo project's servers:
-    ``openstack role add --user <VMR's user> --project demo member``."""
-    conn.identity.assign_project_role_to_user(
-        member_conn.current_project_id, conn.current_user_id,
-        conn.identity.find_role('member'))
 
 
 def _web_server(conn):
@@ -64,12 +47,6 @@ def _web_server(conn):
     conn.compute.create_server_image(server, 'web-1-nightly', wait=True)
     conn.compute.wait_for_server(server, interval=0.05)
     return conn.compute.get_server(server.id), web, ssh
-
-
-def _group_ids(conn, server):
-    return sorted({sg for port in conn.network.ports(device_id=server.id)
-                   for sg in port.security_group_ids})
-
 
 
 def assert_second_run_boots_nothing(lab, ctx, new):
@@ -100,7 +77,7 @@ def test_replacement_keeps_groups_metadata_key_and_user_data(lab, conn):
     assert new.user_data == USER_DATA
     assert sorted(g['name'] for g in new.security_groups) == ['ssh', 'web']
     # The very groups, not another group of the same name.
-    assert _group_ids(conn, new) == sorted([web.id, ssh.id])
+    assert group_ids(conn, new) == sorted([web.id, ssh.id])
 
     assert_second_run_boots_nothing(lab, ctx, new)
 

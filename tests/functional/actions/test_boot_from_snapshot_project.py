@@ -9,12 +9,8 @@ there; ``boot_as: vmr`` keeps the old behaviour.
 
 import pytest
 
-from tests.functional.actions.conftest import context, events, fence, run
-from tests.functional.actions.test_boot_from_snapshot_attributes import (
-    _group_ids, member_conn, vmr_is_member_of_demo)
+from tests.support.actions import context, events, fence, group_ids, run
 from vmr_coordinator.actions import base
-
-__all__ = ['member_conn', 'vmr_is_member_of_demo']   # fixtures
 
 
 def _tenant_server(conn, member_conn, name='app-1', network=True):
@@ -50,7 +46,7 @@ def test_replacement_is_booted_in_the_owners_project(
     demo = member_conn.current_project_id
     server, group = _tenant_server(conn, member_conn)
     assert server.project_id == demo != conn.current_project_id
-    assert _group_ids(conn, server) == [group.id]
+    assert group_ids(conn, server) == [group.id]
     ctx = context(conn, server, server.compute_host)
     fence(lab, conn, server.compute_host)
 
@@ -61,7 +57,7 @@ def test_replacement_is_booted_in_the_owners_project(
     assert 'deleted %s' % server.id in result
     assert new.status == 'ACTIVE' and new.project_id == demo
     # The project's own group, which Nova found in the project.
-    assert _group_ids(conn, new) == [group.id]
+    assert group_ids(conn, new) == [group.id]
     assert [g['name'] for g in new.security_groups] == ['app']
     # The tenant sees its server again; the boot's request id is evidence.
     assert [s.id for s in member_conn.compute.servers()] == [new.id]
@@ -153,6 +149,6 @@ def test_resume_finds_the_replacement_in_the_owners_project(
     assert [a['server_id'] for a in attached.attachments] == [new.id]
     new_port = next(conn.network.ports(device_id=new.id))
     assert conn.network.get_ip(fip.id).port_id == new_port.id
-    assert _group_ids(conn, new) == [group.id]
+    assert group_ids(conn, new) == [group.id]
     assert conn.compute.find_server(server.id, ignore_missing=True) is None
     assert lab.monitor.violations() == []

@@ -5,7 +5,8 @@ pinned 2.95 is kept and the server stays SHUTOFF, as Nova leaves it.
 The lab's Nova models both (like real Nova 34: below 2.95 an evacuated
 server keeps its state, from 2.95 it ends SHUTOFF)."""
 
-from tests.functional.actions.conftest import boot, context, events, fence, run
+from tests.labfixtures import boot
+from tests.support.actions import context, events, fence, run
 
 
 def test_start_if_shutoff_evacuates_at_2_94_and_sends_no_start(lab, conn):

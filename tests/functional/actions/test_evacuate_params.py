@@ -7,7 +7,8 @@ import openstack.config
 import openstack.connection
 import pytest
 
-from tests.functional.actions.conftest import boot, context, events, fence, run
+from tests.labfixtures import boot
+from tests.support.actions import context, events, fence, run
 from vmr_coordinator.actions import base
 
 

@@ -3,7 +3,8 @@ steps running side by side on one Connection never mix them."""
 
 import threading
 
-from tests.functional.actions.conftest import boot, context, run
+from tests.labfixtures import boot
+from tests.support.actions import context, run
 
 
 def test_request_id_is_novas_and_per_thread(lab, conn):

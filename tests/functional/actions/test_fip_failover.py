@@ -5,8 +5,8 @@ import uuid
 import pytest
 from oslo_config import cfg
 
-from tests.functional.actions.conftest import (boot, context, fence,
-                                               floating_ip, port_of, run)
+from tests.labfixtures import boot, port_of
+from tests.support.actions import context, fence, floating_ip, run
 from vmr_common.conf import etcd as etcd_conf
 from vmr_common.store import Store
 from vmr_coordinator.actions import base

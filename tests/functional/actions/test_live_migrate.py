@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.functional.actions.conftest import boot, context, events, run
+from tests.labfixtures import boot
+from tests.support.actions import context, events, run
 from vmr_coordinator.actions import base
 
 

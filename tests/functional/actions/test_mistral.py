@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.functional.actions.conftest import boot, context, fence, run
+from tests.labfixtures import boot
+from tests.support.actions import context, fence, run
 from vmr_coordinator.actions import base
 
 WORKFLOW = """\

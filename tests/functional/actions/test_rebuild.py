@@ -6,7 +6,8 @@ Real Nova 34 takes only an image id as rebuild's ``imageRef`` (a name gets
 
 import pytest
 
-from tests.functional.actions.conftest import boot, context, events, run
+from tests.labfixtures import boot
+from tests.support.actions import context, events, run
 from vmr_coordinator.actions import base
 
 

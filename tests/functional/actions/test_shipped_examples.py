@@ -14,27 +14,21 @@ the webhook's URL (a receiver on 127.0.0.1 instead of cmdb.example.com).
 """
 
 import dataclasses
-import glob
 import http.server
 import os
 import threading
 from typing import Callable
 
 import pytest
-import yaml
 from oslo_config import cfg
 
-from tests.functional.actions.conftest import (DELAYS, context, fence,
-                                               floating_ip, port_of, run)
-from tests.functional.api.conftest import start_harness
-from tests.labfixtures import boot, conn_fixture, lab_fixture
+from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import (DELAYS, context, fence, floating_ip,
+                                   lb_pair, member_states, run)
+from tests.support.api_harness import start_harness
+from tests.support.examples import EXAMPLE_DIR, EXAMPLES, load
 from vmr_coordinator import contracts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-EXAMPLE_DIR = os.path.join(ROOT, 'etc', 'vmr', 'contracts')
-EXAMPLES = sorted(os.path.basename(p) for p in glob.glob(
-    os.path.join(EXAMPLE_DIR, '*.yaml')))
 #: the spare host maintenance-live-migrate-spares.yaml names
 HOSTS = ['compute-1', 'compute-2', 'compute-3', 'compute-spare-1']
 SECRET = 'example-hmac-key-5e2a'
@@ -44,13 +38,6 @@ RESUMABLE = ('evacuate', 'live_migrate', 'fip_failover', 'lb_failover',
 lab = lab_fixture(hosts=HOSTS, delays=DELAYS, doc='A started lab cloud with compute-1 '
                   'to compute-3 and the spare compute-spare-1.')
 conn = conn_fixture(compute_api_version='2.95')
-
-
-def load(name):
-    """(text, parsed document) of one shipped example."""
-    with open(os.path.join(EXAMPLE_DIR, name), encoding='utf-8') as fh:
-        text = fh.read()
-    return text, yaml.safe_load(text)
 
 
 @dataclasses.dataclass
@@ -220,15 +207,14 @@ def scene_instance_down_rebuild(lab, conn, tmp_path):
 
 
 def scene_lb_failover(lab, conn, tmp_path):
-    from tests.functional.actions.test_lb_failover import _setup, _states
-    active, pool, members = _setup(conn)
+    active, pool, members = lb_pair(conn)
     fence(lab, conn, 'compute-1')
     a, b, x = (members[n].address for n in ('api-a', 'api-b', 'api-x'))
 
     def check():
-        assert _states(conn, pool) == {a: (False, 'OFFLINE'),
-                                       b: (True, 'ONLINE'),
-                                       x: (False, 'OFFLINE')}
+        assert member_states(conn, pool) == {a: (False, 'OFFLINE'),
+                                             b: (True, 'ONLINE'),
+                                             x: (False, 'OFFLINE')}
     return Scene(active, 'compute-1', host_down('compute-1'),
                  {'api-a', 'api-b', 'api-x'}, check)
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from tests.functional.ansible.test_site import ANSIBLE_DIR
+from tests.support.ansible_site import ANSIBLE_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which('ansible-playbook') is None,
                                 reason='ansible-playbook is not on PATH '

@@ -5,7 +5,7 @@ coordinator side uses the same shared settings of the vmr role): certificates
 come from a throw-away CA made with openssl. Checks that etcd refuses a
 client without a certificate, that the agent is a member (read over TLS with
 the client certificate) and that the private keys are not world-readable.
-Same machinery and finalizer as test_site.py.
+Same machinery and finalizer as test_site.py (tests/support/ansible_site.py).
 """
 
 import os
@@ -19,13 +19,13 @@ import pytest
 import requests
 import yaml
 
-from tests.functional.ansible import test_site
-from tests.functional.ansible.test_site import Deployment
+from tests.support import ansible_site
+from tests.support.ansible_site import Deployment
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.timeout(900),
-              pytest.mark.skipif(test_site._unavailable() is not None,
-                                 reason=str(test_site._unavailable())),
+              pytest.mark.skipif(ansible_site.unavailable() is not None,
+                                 reason=str(ansible_site.unavailable())),
               pytest.mark.skipif(shutil.which('openssl') is None,
                                  reason='openssl is needed to make test certificates')]
 
@@ -64,14 +64,14 @@ def deployment():
         dep.kill_everything()
         if not os.environ.get('VMR_KEEP_TMP'):
             shutil.rmtree(workdir, ignore_errors=True)
-        for user in (test_site.TEST_USER, test_site.ETCD_TEST_USER):
-            if user not in test_site._USERS_BEFORE:
+        for user in (ansible_site.TEST_USER, ansible_site.ETCD_TEST_USER):
+            if user not in ansible_site.USERS_BEFORE:
                 subprocess.run(['userdel', user], capture_output=True)
                 subprocess.run(['groupdel', user], capture_output=True)
 
 
 def test_etcd_tls_with_client_certificates(deployment):
-    python = test_site._venv_python()
+    python = ansible_site.venv_python()
     if python is None:
         pytest.skip('no python3 with venv that an unprivileged user can run')
     pki = make_pki(os.path.join(deployment.workdir, 'pki'))
@@ -101,7 +101,7 @@ def test_etcd_tls_with_client_certificates(deployment):
         requests.post(url + '/v3/kv/range', json={'key': 'Zm9v'}, verify=pki['ca.crt'],
                       timeout=5)
     import base64
-    key = '/vmr/%s/groups/vmr-agents/compute-1' % test_site.CLUSTER
+    key = '/vmr/%s/groups/vmr-agents/compute-1' % ansible_site.CLUSTER
     resp = requests.post(url + '/v3/kv/range', verify=pki['ca.crt'],
                          cert=(pki['client.crt'], pki['client.key']), timeout=5,
                          json={'key': base64.b64encode(key.encode()).decode()})

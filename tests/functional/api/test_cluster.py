@@ -92,7 +92,7 @@ def test_healthz_and_readyz_as_a_standby(api):
 
 def test_readyz_is_503_without_etcd_and_status_too(etcd_server):
     from tests.etcd_fixture import free_port
-    from tests.functional.api.conftest import start_harness
+    from tests.support.api_harness import start_harness
 
     class NowhereStore(Store):
         """A store whose only endpoint is a closed port."""

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from tests import chromium
-from tests.functional.cli.test_keystone import kapi, lab  # noqa: F401
 from tests.procs import wait_for
+from tests.support.keystone import kapi_fixture, keystone_lab_fixture
 
 pytestmark = pytest.mark.skipif(
     not chromium.available(),
@@ -24,6 +24,9 @@ pytestmark = pytest.mark.skipif(
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..')
 ARTIFACTS = os.path.join(os.environ.get('VMR_ARTIFACTS') or os.path.join(
     ROOT, '.artifacts'), 'dashboard')
+
+lab = keystone_lab_fixture()
+kapi = kapi_fixture()
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def test_an_unreachable_api_is_said_not_thrown(api, browser):
                                                             'console'))]
 
 
-def test_behind_keystone_the_page_asks_for_a_token(kapi, lab, browser):  # noqa: F811
+def test_behind_keystone_the_page_asks_for_a_token(kapi, lab, browser):
     """The page is public, its data is not: without a token it shows the
     sign-in form; with an admin's token the hosts; with a project member's
     only what the policy gives it (its recoveries), saying so."""

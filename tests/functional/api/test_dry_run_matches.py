@@ -3,7 +3,7 @@ the contract selects, through openstacksdk like the coordinator."""
 
 import pytest
 
-from tests.functional.api.conftest import start_harness
+from tests.support.api_harness import start_harness
 
 CONTRACT = {'name': 'web-ha', 'trigger': {'type': 'host_down'},
             'selector': {'metadata': {'ha': 'true'}},

@@ -14,7 +14,7 @@ def test_unknown_path_and_method(api):
 
 
 def test_too_large_body(etcd_server):
-    from tests.functional.api.conftest import start_harness
+    from tests.support.api_harness import start_harness
     api = start_harness(etcd_server, max_body_bytes=1024)
     try:
         r = api.post('/v1/pause', {'reason': 'x' * 2000})
@@ -47,7 +47,7 @@ class BrokenStore(Store):
 
 
 def test_unexpected_error_is_a_generic_500(etcd_server, caplog):
-    from tests.functional.api.conftest import start_harness
+    from tests.support.api_harness import start_harness
     api = start_harness(etcd_server, store_cls=BrokenStore)
     try:
         r = api.get('/v1/contracts')

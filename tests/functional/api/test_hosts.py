@@ -91,7 +91,7 @@ class LeaderRacingStore(Store):
 
 
 def test_maintenance_is_a_compare_and_swap(etcd_server):
-    from tests.functional.api.conftest import start_harness
+    from tests.support.api_harness import start_harness
     api = start_harness(etcd_server, store_cls=LeaderRacingStore)
     try:
         api.add_host('compute-1', state='suspect')

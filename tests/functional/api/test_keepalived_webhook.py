@@ -7,7 +7,7 @@ pair/instance lands under ``<root>vrrp/<pair>/<instance>`` and shows in
 
 import json
 
-from tests.functional.api.conftest import WEBHOOK_TOKEN
+from tests.support.api_harness import WEBHOOK_TOKEN
 from vmr_coordinator.api import webhooks
 
 TOKEN = {'X-VMR-Token': WEBHOOK_TOKEN}

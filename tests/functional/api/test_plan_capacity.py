@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.functional.api.conftest import start_harness
+from tests.support.api_harness import start_harness
 from vmr_coordinator import cloud as cloud_mod
 
 WEB = {'name': 'web-ha', 'priority': 200, 'trigger': {'type': 'host_down'},

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.functional.api.conftest import WEBHOOK_TOKEN, start_harness
+from tests.support.api_harness import WEBHOOK_TOKEN, start_harness
 
 TOKENS = {
     'admin-token': ('alice', ['admin', 'member', 'reader']),

@@ -1,6 +1,8 @@
 """/v1/recoveries: list with filters, show with steps and timeline, the
 history (list, show, purge)."""
 
+from tests.support.api_harness import archive
+
 
 def test_list_and_filter(api):
     api.add_recovery('r-1', 'compute-1', state='done', created_at=10.0)
@@ -46,15 +48,6 @@ def test_a_corrupt_journal_record_is_skipped_in_lists(api):
     r = api.get('/v1/recoveries/r-bad')
     assert r.status_code == 500
     assert 'does not hold JSON' in r.json()['error']['message']
-
-
-def archive(api, rid, host, archived_at, **fields):
-    """A closed record as the leader leaves it in the history."""
-    record = api.add_recovery(rid, host, state='done',
-                              archived_at=archived_at, **fields)
-    api.store.delete(api.store.keys.recovery(rid))
-    api.store.put(api.store.keys.archived(rid), record)
-    return record
 
 
 def test_the_history_is_listed_only_when_asked(api):

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from tests.functional.api.conftest import make_conf
+from tests.support.api_harness import make_conf
 from vmr_common import exceptions
 from vmr_common.store import Store
 from vmr_coordinator.api import server as server_mod

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.functional.api.conftest import WEBHOOK_TOKEN
+from tests.support.api_harness import WEBHOOK_TOKEN
 from vmr_coordinator.api import webhooks
 
 AODH = {'alarm_id': 'a-1', 'alarm_name': 'compute-3-down',
@@ -88,7 +88,7 @@ def test_bad_credentials_are_401_and_store_nothing(api):
 
 
 def test_without_a_configured_token_every_call_is_refused(etcd_server):
-    from tests.functional.api.conftest import start_harness
+    from tests.support.api_harness import start_harness
     api = start_harness(etcd_server, webhook_token=None)
     try:
         r = api.post('/v1/alarms/aodh', AODH,

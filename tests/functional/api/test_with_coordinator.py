@@ -9,7 +9,7 @@ the real leader, whose writes to the same host record it races with.
 import pytest
 
 from tests import procs
-from tests.functional.api.conftest import start_harness
+from tests.support.api_harness import start_harness
 from vmr_common.store import Store
 
 

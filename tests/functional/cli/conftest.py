@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.functional.api.conftest import start_harness
+from tests.support.api_harness import start_harness
 from vmr_client import shell
 
 

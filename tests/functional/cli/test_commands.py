@@ -190,7 +190,7 @@ def test_recovery_commands(vmr, api):
 
 def test_recovery_history_list_and_purge(vmr, api):
     import time
-    from tests.functional.api.test_recoveries import archive
+    from tests.support.api_harness import archive
     api.add_recovery('r-open', 'compute-2', state='acting')
     week_ago = time.time() - 7 * 86400
     archive(api, 'r-week', 'compute-1', week_ago + 3600,

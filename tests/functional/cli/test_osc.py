@@ -5,18 +5,17 @@ catalog) and the API behind keystonemiddleware."""
 import configparser
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.functional.cli.test_keystone import kapi, lab  # noqa: F401
+from tests.support.keystone import (OPENSTACK, kapi_fixture,
+                                    keystone_lab_fixture, openstack)
+
+lab = keystone_lab_fixture()
+kapi = kapi_fixture()
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..')
-OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
-if not os.access(OPENSTACK, os.X_OK):
-    OPENSTACK = shutil.which('openstack') or OPENSTACK
 
 
 def entry_points(group):
@@ -32,15 +31,9 @@ def test_every_vmr_command_is_an_openstack_vmr_command():
     assert {'vmr_' + name: target for name, target in vmr.items()} == osc
 
 
-def openstack(*argv):
-    proc = subprocess.run([OPENSTACK, *argv], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ))
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 @pytest.mark.skipif(not os.access(OPENSTACK, os.X_OK),
                     reason='python-openstackclient is not installed')
-def test_openstack_vmr_through_the_catalog(kapi, lab):  # noqa: F811
+def test_openstack_vmr_through_the_catalog(kapi, lab):
     proc = subprocess.run([OPENSTACK, 'vmr', '--help'], capture_output=True,
                           text=True, timeout=120)
     if 'Unknown command' in proc.stdout + proc.stderr:

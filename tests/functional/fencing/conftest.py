@@ -9,28 +9,16 @@
 """
 
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
-from oslo_config import cfg
 
-from vmr_common.conf import fencing as fencing_conf
+from tests.support.fencing import IPMITOOL, make_conf
 from vmr_lab.ports import free_udp_port
 from vmr_lab.bmc import BmcServer, PowerState
 
-FENCE_IPMILAN = '/usr/sbin/fence_ipmilan'
-IPMITOOL = shutil.which('ipmitool') or '/usr/bin/ipmitool'
 BMC_USER = 'fence-admin'
-
-needs_fence_ipmilan = pytest.mark.skipif(
-    not os.access(FENCE_IPMILAN, os.X_OK),
-    reason='%s is not installed (Debian package fence-agents)'
-    % FENCE_IPMILAN)
-needs_ipmitool = pytest.mark.skipif(
-    not os.access(IPMITOOL, os.X_OK),
-    reason='ipmitool is not installed (Debian package ipmitool)')
 
 
 class Bmc:
@@ -81,15 +69,6 @@ def make_bmc(bmc_server):
     yield make
     for name in created:
         bmc_server.remove(name)
-
-
-def make_conf(poll_interval):
-    """Parsed ``[fencing]`` options (no files, no argv)."""
-    c = cfg.ConfigOpts()
-    fencing_conf.register_opts(c)
-    c([])
-    c.set_override('poll_interval', poll_interval, 'fencing')
-    return c
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from tests.functional.fencing.conftest import needs_fence_ipmilan
-from tests.functional.fencing.conftest import needs_ipmitool
+from tests.support.fencing import needs_fence_ipmilan, needs_ipmitool
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp

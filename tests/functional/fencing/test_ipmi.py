@@ -2,7 +2,7 @@
 
 import time
 
-from tests.functional.fencing.conftest import needs_ipmitool
+from tests.support.fencing import needs_ipmitool
 from vmr_coordinator.fencing import base
 from vmr_coordinator.fencing import ladder
 from vmr_coordinator.fencing import profiles as fp

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.functional.actions.conftest import DELAYS
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import DELAYS
 from vmr_coordinator import contracts
 from vmr_keepalived import pair as pair_mod
 from vmr_keepalived import templater
@@ -135,26 +135,6 @@ def test_pair_errors_name_the_fix(lab, conn):
         pair_mod.setup_vrrp_pair(conn, 'solo', virtual_router_id=53)
     # Nothing was created by the refused runs.
     assert list(conn.network.ports(name=pair_mod.vip_port_name('solo'))) == []
-
-
-@pytest.fixture
-def vmr_cli(monkeypatch, capsys):
-    """``vmr`` in-process with the keepalived commands plugged in.
-
-    The ``vmr.cli`` entry points may not be installed in this checkout, so
-    the commands are added the way the entry points add them.
-    """
-    from vmr_client import shell
-    from vmr_client.commands import keepalived as keepalived_cmds
-    for name, cls in keepalived_cmds.COMMANDS.items():
-        monkeypatch.setitem(shell.COMMANDS, name, cls)
-
-    def run(*argv):
-        capsys.readouterr()
-        rc = shell.main(list(argv))
-        out, err = capsys.readouterr()
-        return rc, out, err
-    return run
 
 
 def test_cli_setup_pair_writes_the_files(lab, conn, tmp_path, monkeypatch, vmr_cli):

@@ -10,9 +10,8 @@ openstacksdk to the lab's Neutron; nothing is mocked.
 
 import pytest
 
-from tests.functional.actions.conftest import DELAYS
-from tests.functional.keepalived.test_lab_vrrp_pair import vmr_cli  # noqa: F401 (fixture)
 from tests.labfixtures import boot, conn_fixture, lab_fixture, port_of
+from tests.support.actions import DELAYS
 from vmr_keepalived import pair as pair_mod
 
 lab = lab_fixture(hosts=2, delays=DELAYS)
@@ -133,7 +132,7 @@ def test_named_group(lab, conn, member_conn):
     assert 'security groups left alone (asked)' in done.notes
 
 
-def test_cli_adds_the_rule_once(lab, conn, tmp_path, monkeypatch, vmr_cli):  # noqa: F811
+def test_cli_adds_the_rule_once(lab, conn, tmp_path, monkeypatch, vmr_cli):
     sg, _ = _pair_in_group(conn)
     monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(tmp_path / 'clouds.yaml'))
     argv = ['keepalived', 'setup-pair', 'vpn', '--os-cloud', 'vmr-lab',

@@ -12,7 +12,7 @@ import openstack.config
 import openstack.connection
 import pytest
 
-from tests.functional.lab.conftest import REAL_CLOUD
+from tests.support.lab import REAL_CLOUD
 from vmr_lab.client import LabClient
 from vmr_lab.cmd import build_parser
 

@@ -15,7 +15,7 @@ try:
 except ImportError:  # the lab test directory is not a package
     import _services_harness as h
 
-from tests.functional.lab.conftest import lab_only
+from tests.support.lab import lab_only
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.functional.lab.conftest import REAL_CLOUD
+from tests.support.lab import REAL_CLOUD
 from vmr_lab.client import LabClient
 from vmr_lab.netproxy import TcpProxy
 

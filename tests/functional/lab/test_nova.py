@@ -10,7 +10,7 @@ import openstack.connection
 import pytest
 from openstack import exceptions
 
-from tests.functional.lab.conftest import lab_only
+from tests.support.lab import lab_only
 
 try:
     from . import _services_harness as h

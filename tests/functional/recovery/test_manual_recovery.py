@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.functional.api.conftest import ApiHarness
+from tests.support.api_harness import ApiHarness
 from tests.labfixtures import boot
 from vmr_coordinator import snapshot as snapshot_mod
 from vmr_coordinator.api import app as app_mod

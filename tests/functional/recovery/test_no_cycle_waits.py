@@ -6,10 +6,9 @@ happen without another cycle."""
 
 import time
 
-from tests.functional.recovery.test_nova_service_evidence import (
-    HOST, _profiles, _record)
 from tests.labfixtures import boot
 from tests.procs import wait_for
+from tests.support.recovery import HOST, fence_profiles, read_record
 from vmr_coordinator import snapshot as snapshot_mod
 
 EVACUATE = {'name': 'evacuate-all', 'trigger': {'type': 'host_down'},
@@ -25,7 +24,7 @@ def _one_cycle(recovery):
 
 def test_one_cycle_opens_fences_plans_and_heals(recovery, lab, conn,
                                                 tmp_path):
-    recovery.conf.set_override('profiles_file', _profiles(
+    recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     recovery.conf.set_override('poll_interval', 0.05, 'fencing')
     store = recovery.store
@@ -42,8 +41,8 @@ def test_one_cycle_opens_fences_plans_and_heals(recovery, lab, conn,
     assert 'fencing %s' % HOST not in said   # not left for the next cycle
     journal = store.get_prefix(store.keys.journal)[0]
     (rid,) = [kv.json()['id'] for kv in journal]
-    rec = wait_for(lambda: _record(recovery, rid)['state'] in (
-        'done', 'failed') and _record(recovery, rid), timeout=60,
+    rec = wait_for(lambda: read_record(recovery, rid)['state'] in (
+        'done', 'failed') and read_record(recovery, rid), timeout=60,
         message='the recovery to end without another cycle')
     assert rec['state'] == 'done', rec
     events = [e['event'] for e in rec['timeline']]
@@ -61,7 +60,7 @@ def test_a_stale_snapshot_does_not_fence_twice(recovery, lab, tmp_path):
     """The cycle after a fence may still read the record as FENCING (its
     snapshot was taken before the fence job wrote): the job re-reads the
     record and does nothing."""
-    recovery.conf.set_override('profiles_file', _profiles(
+    recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     recovery.conf.set_override('poll_interval', 0.05, 'fencing')
     store = recovery.store
@@ -72,9 +71,9 @@ def test_a_stale_snapshot_does_not_fence_twice(recovery, lab, tmp_path):
     _one_cycle(recovery)
     (rid,) = [kv.json()['id'] for kv in store.get_prefix(
         store.keys.journal)[0]]
-    wait_for(lambda: _record(recovery, rid)['state'] != 'fencing',
+    wait_for(lambda: read_record(recovery, rid)['state'] != 'fencing',
              timeout=30, message='the fence')
-    attempts = _record(recovery, rid)['fencing']['attempt']
+    attempts = read_record(recovery, rid)['fencing']['attempt']
 
     # the stale snapshot still has no record; build one that shows it
     # FENCING, as a cycle that read before the fence's write would
@@ -84,7 +83,7 @@ def test_a_stale_snapshot_does_not_fence_twice(recovery, lab, tmp_path):
     assert stale.journal.get(rid) is None
     assert recovery._fence(rid, HOST, later) is False
 
-    assert _record(recovery, rid)['fencing']['attempt'] == attempts
+    assert read_record(recovery, rid)['fencing']['attempt'] == attempts
 
 
 def test_the_cycle_that_declares_a_host_failed_opens_its_recovery(
@@ -92,7 +91,7 @@ def test_the_cycle_that_declares_a_host_failed_opens_its_recovery(
     """Detection's write moves the host record's revision; the recovery
     stage of the same cycle opens the record with that revision (before,
     its conditional write lost and the open waited a cycle)."""
-    recovery.conf.set_override('profiles_file', _profiles(
+    recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     healer = recovery.healer
     healer.stages.append(recovery.stage)

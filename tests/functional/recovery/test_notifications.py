@@ -12,8 +12,8 @@ over a real RabbitMQ to a real oslo.messaging listener -- is proven in
 import threading
 import time
 
-from tests.functional.recovery.conftest import leading_recovery
 from tests.labfixtures import boot
+from tests.support.recovery import leading_recovery
 from vmr_coordinator import notifications
 from vmr_coordinator import snapshot as snapshot_mod
 
@@ -153,7 +153,7 @@ def test_a_full_queue_drops_the_oldest_and_says_so(caplog):
 
 
 def test_check_names_what_keeps_notifications_from_working():
-    from tests.functional.api.conftest import make_conf
+    from tests.support.api_harness import make_conf
     conf = make_conf('http://127.0.0.1:1', 'check')
     assert notifications.problems(conf.notifications) == []   # disabled
     conf.set_override('enabled', True, 'notifications')

@@ -2,37 +2,16 @@
 host returns leave their results and request ids in the recovery record
 (DESIGN §7b), not only in the host record."""
 
-import json
-import os
 import time
 
+from tests.support.recovery import HOST, fence_profiles, read_record
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import snapshot as snapshot_mod
-from vmr_lab.cloud import BMC_PASSWORD
-
-HOST = 'compute-1'
-
-
-def _profiles(lab, path):
-    bmc = lab.hosts[HOST].bmc
-    doc = {'profiles': {'lab': {
-        'hosts': {HOST: {'address': bmc.address, 'port': bmc.port}},
-        'ladder': [{'driver': 'ipmi', 'username': lab.bmc_username,
-                    'password': BMC_PASSWORD, 'timeout': 5}],
-        'post': [{'driver': 'nova_force_down', 'disable': True}]}}}
-    with open(path, 'w') as fh:
-        json.dump(doc, fh)
-    os.chmod(path, 0o600)
-    return path
-
-
-def _record(recovery, rid):
-    return recovery.store.get(recovery.store.keys.recovery(rid)).json()
 
 
 def test_force_down_and_unforce_are_journaled_with_request_ids(
         recovery, lab, conn, tmp_path):
-    recovery.conf.set_override('profiles_file', _profiles(
+    recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     recovery.conf.set_override('poll_interval', 0.05, 'fencing')
     store = recovery.store
@@ -46,7 +25,7 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
 
     recovery._fence(rid, HOST, snap)
 
-    rec = _record(recovery, rid)
+    rec = read_record(recovery, rid)
     assert rec['state'] == 'fenced', rec['fencing']
     (post,) = rec['fencing']['post']
     assert post['method'] == 'nova_force_down' and post['verified']
@@ -63,10 +42,10 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
     lab.hosts[HOST].set_power('on')
     deadline = time.monotonic() + 30
     while not any(e['event'] == 'nova service restored'
-                  for e in _record(recovery, rid)['timeline']):
-        assert time.monotonic() < deadline, _record(recovery, rid)
+                  for e in read_record(recovery, rid)['timeline']):
+        assert time.monotonic() < deadline, read_record(recovery, rid)
         recovery._welcome_back(HOST, rid, {'fenced_at': fenced_at})
-    rec = _record(recovery, rid)
+    rec = read_record(recovery, rid)
     done = [u for u in rec['unfence'] if u['verified']]
     assert done and 'enabled' in done[-1]['evidence']
     ids = [i for u in rec['unfence'] for i in u.get('request_ids', [])]

@@ -6,11 +6,10 @@ dead host's is."""
 
 import time
 
-from tests.functional.recovery.test_nova_service_evidence import (
-    HOST, _profiles, _record)
 from tests.plugin_samples import SAMPLE_TRIGGERS
 from tests.plugindist import plugin_dist_fixture
 from tests.procs import wait_for
+from tests.support.recovery import HOST, fence_profiles, read_record
 from vmr_coordinator import plugins
 from vmr_coordinator import snapshot as snapshot_mod
 
@@ -25,7 +24,7 @@ def _cycle(recovery):
 def test_a_trigger_that_declares_needs_fence_is_fenced_first(
         recovery, lab, tmp_path, plugin_dist):
     plugin_dist({plugins.TRIGGERS: SAMPLE_TRIGGERS})
-    recovery.conf.set_override('profiles_file', _profiles(
+    recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     recovery.conf.set_override('poll_interval', 0.05, 'fencing')
     store = recovery.store
@@ -40,7 +39,7 @@ def test_a_trigger_that_declares_needs_fence_is_fenced_first(
 
     def finished():
         _cycle(recovery)
-        rec = _record(recovery, rid)
+        rec = read_record(recovery, rid)
         return rec['state'] in ('done', 'failed') and rec
     rec = wait_for(finished, timeout=60, message='the sample recovery to end')
 

@@ -1,40 +1,13 @@
 """plan_host_failure: which contract heals which server, in what order,
 where it goes, and whether everything fits (pure, no I/O)."""
 
+from tests.support.planning import BIG, SMALL, by_name, contract, host, server
 from vmr_coordinator import contracts, planning
-from vmr_coordinator.planning import HostCapacity, ServerLoad
-
-SMALL = {'vcpus': 2, 'ram': 4096, 'disk': 20}
-BIG = {'vcpus': 8, 'ram': 16384, 'disk': 80}
-
-
-def host(name, vcpus=16, ram=32768, disk=400, used=(0, 0, 0), **state):
-    return HostCapacity(name=name, vcpus=vcpus, ram_mb=ram, disk_gb=disk,
-                        vcpus_used=used[0], ram_mb_used=used[1],
-                        disk_gb_used=used[2], **state)
-
-
-def server(name, on='c1', flavor=SMALL, metadata=None, **extra):
-    doc = {'id': 'id-' + name, 'name': name, 'host': on,
-           'metadata': metadata or {'ha': 'true'}, 'flavor': flavor}
-    doc.update(extra)
-    return ServerLoad.from_dict(doc)
-
-
-def contract(name, action='evacuate', priority=100, params=None, **selector):
-    return contracts.parse_contract({
-        'name': name, 'priority': priority, 'trigger': {'type': 'host_down'},
-        'selector': selector or {'metadata': {'ha': 'true'}},
-        'action': {'type': action, 'params': params or {}}})
 
 
 def plan(servers, contracts_, hosts, failed='c1'):
     return planning.plan_host_failure(failed, servers, contracts_, hosts,
                                       contracts.ServiceVmPolicy())
-
-
-def by_name(result):
-    return {s['server_name']: s for s in result['steps']}
 
 
 def test_order_follows_priority_then_name_and_most_free_ram_wins():

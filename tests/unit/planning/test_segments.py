@@ -3,7 +3,7 @@ failed member go in each recovery method (pure, no I/O)."""
 
 import pytest
 
-from tests.unit.planning.test_plan import BIG, SMALL, by_name, contract, host, server
+from tests.support.planning import BIG, SMALL, by_name, contract, host, server
 from vmr_coordinator import contracts, planning, segments
 from vmr_coordinator.segments import SegmentError, parse_segment
 

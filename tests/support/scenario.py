@@ -1,0 +1,29 @@
+"""Whole-lab scenarios: start a harness, always stop it.
+
+``running_lab(cls, **options)`` starts a :class:`vmr_lab.demo.Demo` (or a
+subclass), yields it, stops every process it started even when the test
+fails, prints the harness's story for the test report and removes its
+working directory.  The scenario tests and the real tier use it.
+"""
+
+import contextlib
+import io
+import shutil
+import tempfile
+
+
+@contextlib.contextmanager
+def running_lab(cls, **options):
+    out = io.StringIO()
+    owned = 'workdir' not in options
+    if owned:
+        options['workdir'] = tempfile.mkdtemp(prefix='vmr-scenario-')
+    harness = cls(out=out, **options)
+    try:
+        harness.start()
+        yield harness
+    finally:
+        harness.stop()
+        print(out.getvalue())
+        if owned:
+            shutil.rmtree(options['workdir'], ignore_errors=True)
