@@ -1,6 +1,7 @@
-"""The ``slow`` gate of the chaos and reliability tests.
+"""The ``slow`` gate of the chaos, reliability, Ansible and real-tier tests.
 
-Their ``slow`` tests run only with ``VMR_SLOW=1`` (``tox -e chaos``).
+Their ``slow`` tests run only with ``VMR_SLOW=1`` (``tox -e chaos``,
+``tox -e ansible``, ``tox -e real``).
 """
 
 import os
@@ -17,7 +18,8 @@ def skip_slow_unless_asked(items, directory):
     """
     if os.environ.get('VMR_SLOW') == '1':
         return
-    skip = pytest.mark.skip(reason='slow: set VMR_SLOW=1 (tox -e chaos)')
+    skip = pytest.mark.skip(reason='slow: set VMR_SLOW=1 (tox -e chaos, '
+                                   'ansible or real)')
     for item in items:
         if 'slow' in item.keywords and str(item.path).startswith(directory):
             item.add_marker(skip)

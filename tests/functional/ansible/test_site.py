@@ -8,13 +8,15 @@ under each host's ``run/vmr-supervise``). The VMR package is a wheel built
 from a copy of the working tree and installed with its dependencies into
 one virtualenv per host, as an operator would.
 
-The test checks, through etcd (the coordinator API answers too when it is
-there), that both agents are members and the coordinator leads, that the
-services run as the unprivileged user, that secrets stay out of the output
-and in 0600 files, that a second run reports changed=0 everywhere, that a new
-package version restarts the services one host at a time (leader last), and
-that uninstall.yml stops everything. A finalizer kills whatever is left by
-PID from the pid files, even when the test fails.
+The first test checks, through etcd (the coordinator API answers too when
+it is there), that both agents are members and the coordinator leads, that
+the services run as the unprivileged user, that secrets stay out of the
+output and in 0600 files, that a second run reports changed=0 everywhere,
+and that uninstall.yml stops everything.  The second (``slow``: a third
+round of virtualenv installs; ``tox -e ansible``) checks that a new package
+version restarts the services one host at a time, the leader last.  A
+finalizer kills whatever is left by PID from the pid files, even when a
+test fails.
 
 Needs ``ansible-playbook`` on PATH (``pip install ansible-core``), root (it
 creates a system user) and network access to the package index for the
@@ -38,8 +40,7 @@ from tests.support.ansible_site import (AGENTS, CLUSTER, COORDINATOR, SECRET,
                                         temporary_deployment, unavailable,
                                         venv_python, wait)
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.timeout(2400),
+pytestmark = [pytest.mark.timeout(2400),
               pytest.mark.skipif(unavailable() is not None,
                                  reason=str(unavailable()))]
 
@@ -67,19 +68,42 @@ def deployment():
         yield dep
 
 
-def test_site_install_idempotent_upgrade_uninstall(deployment):
+def _install(deployment, timings):
+    """Build the wheel, write the inventory, run site.yml once; the
+    inventory and the play's output."""
     python = venv_python()
     if python is None:
         pytest.skip('no python3 with venv that an unprivileged user can run')
-    timings = {}
     wheel = deployment.build_wheel()
     inventory = deployment.write_inventory(wheel, python)
-    service_user = inventory['all']['vars']['vmr_user']
-
-    # 1. install
     recap, output, timings['install'] = deployment.play('site.yml')
     assert set(recap) == {'etcd-1', COORDINATOR} | set(AGENTS), recap
     assert all(r['failed'] == 0 and r['unreachable'] == 0 for r in recap.values())
+    return inventory, output
+
+
+def _uninstall(deployment, timings, pids):
+    """uninstall.yml stops everything: no pid file, no process left."""
+    recap, output, timings['uninstall'] = deployment.play('uninstall.yml')
+    assert all(r['failed'] == 0 for r in recap.values())
+    assert deployment.pid_files() == []
+    for pid in pids:
+        assert not running(pid), 'pid %d survived uninstall.yml' % pid
+    sys.stderr.write('ansible timings: %s\n' % ', '.join(
+        '%s %.0f s' % kv for kv in timings.items()))
+
+
+def _pids(deployment):
+    pids = {h: deployment.service_pid(h, 'vmr-agent') for h in AGENTS}
+    pids[COORDINATOR] = deployment.service_pid(COORDINATOR, 'vmr-coordinator')
+    return pids
+
+
+def test_site_install_idempotent_uninstall(deployment):
+    timings = {}
+    # 1. install
+    inventory, output = _install(deployment, timings)
+    service_user = inventory['all']['vars']['vmr_user']
 
     # both agents are members, the coordinator leads (read from etcd)
     members = wait(lambda: {k.rsplit('/', 1)[1] for k in deployment.etcd_get(
@@ -140,15 +164,22 @@ def test_site_install_idempotent_upgrade_uninstall(deployment):
     assert changed == {host: 0 for host in recap}, (changed, output[-4000:])
     assert len(recap) == 4
 
-    # 3. a new package version restarts every service, one host at a time,
-    #    the leader last
-    before = {h: deployment.service_pid(h, 'vmr-agent') for h in AGENTS}
-    before[COORDINATOR] = deployment.service_pid(COORDINATOR, 'vmr-coordinator')
+    # 3. uninstall stops everything
+    _uninstall(deployment, timings, _pids(deployment).values())
+
+
+@pytest.mark.slow
+def test_site_upgrade_restarts_one_host_at_a_time(deployment):
+    timings = {}
+    _install(deployment, timings)
+    wait(lambda: deployment.etcd_get('/vmr/%s/leader' % CLUSTER), 30, 'a leader')
+    # a new package version restarts every service, one host at a time,
+    # the leader last
+    before = _pids(deployment)
     new_wheel = deployment.build_wheel(version='0.1.0.post99')
     recap, output, timings['upgrade'] = deployment.play(
         'site.yml', '-e', 'vmr_package_wheel=%s' % new_wheel)
-    after = {h: deployment.service_pid(h, 'vmr-agent') for h in AGENTS}
-    after[COORDINATOR] = deployment.service_pid(COORDINATOR, 'vmr-coordinator')
+    after = _pids(deployment)
     assert all(before[h] != after[h] for h in before), (before, after)
     assert 'VMR 0.1.0.post99' in output
     # serial: compute-1 was back in the group before compute-2 was touched
@@ -160,12 +191,4 @@ def test_site_install_idempotent_upgrade_uninstall(deployment):
         in flat, output[-3000:]
     wait(lambda: deployment.etcd_get('/vmr/%s/leader' % CLUSTER), 30, 'a leader again')
 
-    # 4. uninstall stops everything
-    recap, output, timings['uninstall'] = deployment.play('uninstall.yml')
-    assert all(r['failed'] == 0 for r in recap.values())
-    assert deployment.pid_files() == []
-    for pid in after.values():
-        assert not running(pid), 'pid %d survived uninstall.yml' % pid
-
-    sys.stderr.write('ansible timings: %s\n' % ', '.join(
-        '%s %.0f s' % kv for kv in timings.items()))
+    _uninstall(deployment, timings, after.values())
