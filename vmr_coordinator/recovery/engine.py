@@ -35,8 +35,14 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self.healer = coordinator.healer
         self.journal = Journal(self.store, self.healer.guarded)
         self.max_workers = max_workers
+        # Steps (the long jobs: an evacuation takes seconds to minutes) run
+        # in their own pool; fences, plans and every other short job in
+        # another, so a big recovery's backlog of steps never queues a new
+        # failed host's fence.
         self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix='vmr-recovery')
+            max_workers=max_workers, thread_name_prefix='vmr-step')
+        self.control_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix='vmr-control')
         self.inflight = set()
         self._reported_instances = set()
         self._queued = {}
@@ -45,6 +51,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._conn = None
         self._profiles = None
         self._limits = {}
+        self._waiting = {}      # contract -> recovery ids with steps waiting
         self._pruned_at = None
         self._reserved_at = None
         self._reserve_lock = threading.Lock()
@@ -66,9 +73,9 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
     def conn(self):
         if self._conn is None:
             from vmr_coordinator import cloud
-            # every worker, plus the loop's own calls (plan, fence posts)
+            # every worker of both pools, plus the loop's own calls
             self._conn = cloud.connect(self.conf,
-                                       pool_size=self.max_workers + 2)
+                                       pool_size=2 * self.max_workers + 2)
         return self._conn
 
     def profiles(self):
@@ -79,6 +86,10 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         return self._profiles
 
     def _submit(self, key, func, *args):
+        """Run ``func(*args)`` in a worker unless a job for ``key`` is
+        already queued or running; steps (``key[0] == 'step'``) go to the
+        step pool, everything else to the control pool.  True when
+        submitted."""
         with self._lock:
             if key in self.inflight:
                 return False
@@ -96,7 +107,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
             finally:
                 with self._lock:
                     self.inflight.discard(key)
-        self.pool.submit(job)
+        (self.pool if key[0] == 'step' else self.control_pool).submit(job)
         return True
 
     def _chain(self, key, func, *args):
@@ -239,8 +250,15 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
                 continue
         return out
 
+    def drain(self):
+        """Wait for every queued and running job of both pools; no new
+        job is taken afterwards (tests, and a clean stop)."""
+        self.control_pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
+
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.control_pool.shutdown(wait=False, cancel_futures=True)
         self.notifier.close()
 
 

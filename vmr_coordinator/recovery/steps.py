@@ -30,17 +30,52 @@ class Steps:
         order = sorted(range(len(steps)),
                        key=lambda i: (-steps[i].get('priority', 0), i))
         for i in order:
-            if steps[i].get('state') in (StepState.PENDING,
+            step = steps[i]
+            if step.get('state') not in (StepState.PENDING,
                                          StepState.RUNNING):
+                continue
+            with self._lock:
+                if ('step', rid, i) in self.inflight:
+                    continue
+            # A step takes one of its contract's slots before it is
+            # queued, never in a worker: a contract at its concurrency
+            # leaves the rest waiting here, holding no thread, and the
+            # step that frees a slot dispatches them (_release).
+            contract = step.get('contract')
+            slot = self._limit(contract, (step.get('limits') or {}).get(
+                'concurrency', 10))
+            if not slot.acquire(blocking=False):
                 with self._lock:
-                    if ('step', rid, i) in self.inflight:
-                        continue
-                    # The bounded pool takes jobs first in, first out: the
-                    # submission order is the dispatch order, recorded in
-                    # each step to show higher priorities went first.
-                    self._seq += 1
-                    self._queued[(rid, i)] = self._seq
-                self._submit(('step', rid, i), self._run_step, rid, i)
+                    self._waiting.setdefault(contract, set()).add(rid)
+                continue
+            with self._lock:
+                # The step pool takes jobs first in, first out: the
+                # submission order is the dispatch order, recorded in
+                # each step to show higher priorities went first.
+                self._seq += 1
+                self._queued[(rid, i)] = self._seq
+            if not self._submit(('step', rid, i), self._step_in_slot, rid,
+                                i, contract, slot):
+                slot.release()
+
+    def _step_in_slot(self, rid, index, contract, slot):
+        """Run a step holding its contract's slot; then give the slot
+        back and dispatch the steps that waited for one."""
+        try:
+            self._run_step(rid, index)
+        finally:
+            slot.release()
+            self._release(contract)
+
+    def _release(self, contract):
+        """Dispatch the waiting steps of ``contract`` (their records as
+        stored now)."""
+        with self._lock:
+            waiting = self._waiting.pop(contract, set())
+        for rid in sorted(waiting):
+            rec = self._current(rid)
+            if rec is not None and rec.get('state') == RecoveryState.ACTING:
+                self._drive_steps(rid, rec)
 
     def _limit(self, contract, concurrency):
         with self._lock:
@@ -59,66 +94,65 @@ class Steps:
             return
         limits = step.get('limits') or {}
         dispatched = self._queued.get((rid, index))
-        with self._limit(step['contract'], limits.get('concurrency', 10)):
-            server = contracts_mod.ServerFacts.from_dict(step['server'])
-            ladder = [{'type': step['action'], 'params': step['params']}] + \
-                list(step.get('on_failure') or [])
-            retries = int(limits.get('retries', 3))
-            backoff = float(limits.get('backoff', 2.0))
-            timeout = float(limits.get('timeout', 600))
-            errors = []
-            request_ids = []
-            result = None
-            for rung in ladder:
-                action = actions.load_action(rung['type'],
-                                             rung.get('params'))
-                if action.needs_fence and not rec.get('fencing', {}).get(
-                        'verified'):
-                    errors.append('%s refused: the host is not verified '
-                                  'off' % rung['type'])
+        server = contracts_mod.ServerFacts.from_dict(step['server'])
+        ladder = [{'type': step['action'], 'params': step['params']}] + \
+            list(step.get('on_failure') or [])
+        retries = int(limits.get('retries', 3))
+        backoff = float(limits.get('backoff', 2.0))
+        timeout = float(limits.get('timeout', 600))
+        errors = []
+        request_ids = []
+        result = None
+        for rung in ladder:
+            action = actions.load_action(rung['type'],
+                                         rung.get('params'))
+            if action.needs_fence and not rec.get('fencing', {}).get(
+                    'verified'):
+                errors.append('%s refused: the host is not verified '
+                              'off' % rung['type'])
+                break
+            for attempt in range(retries + 1):
+                started = time.time()
+                self._mark(rid, index, state=StepState.RUNNING,
+                           started_at=started, current=rung['type'],
+                           dispatched=dispatched, leader=self.healer.member,
+                           bump=True)
+                ctx = actions.ActionContext(
+                    conn=self.conn, server=server, host=rec['host'],
+                    event=rec.get('trigger', {}),
+                    deadline=time.monotonic() + timeout)
+                try:
+                    result = '%s: %s' % (rung['type'], action.run(ctx))
                     break
-                for attempt in range(retries + 1):
-                    started = time.time()
-                    self._mark(rid, index, state=StepState.RUNNING,
-                               started_at=started, current=rung['type'],
-                               dispatched=dispatched, leader=self.healer.member,
-                               bump=True)
-                    ctx = actions.ActionContext(
-                        conn=self.conn, server=server, host=rec['host'],
-                        event=rec.get('trigger', {}),
-                        deadline=time.monotonic() + timeout)
-                    try:
-                        result = '%s: %s' % (rung['type'], action.run(ctx))
-                        break
-                    except actions.RetryableError as exc:
-                        errors.append('%s attempt %d: %s' % (
-                            rung['type'], attempt + 1, exc))
-                        time.sleep(min(30.0, backoff ** attempt))
-                    except actions.ActionError as exc:
-                        errors.append('%s: %s' % (rung['type'], exc))
-                        break
-                    finally:
-                        request_ids.extend(
-                            getattr(action, 'request_ids', None) or [])
-                if result is not None:
+                except actions.RetryableError as exc:
+                    errors.append('%s attempt %d: %s' % (
+                        rung['type'], attempt + 1, exc))
+                    time.sleep(min(30.0, backoff ** attempt))
+                except actions.ActionError as exc:
+                    errors.append('%s: %s' % (rung['type'], exc))
                     break
-            finished = time.time()
-            if self.coordinator.metrics:
-                self.coordinator.metrics('action', finished - rec.get(
-                    'created_at', finished))
-            # x-openstack-request-id of every call: operators grep them
-            # in Nova's logs (DESIGN §7b).
-            ids = list(dict.fromkeys(step.get('request_ids', []) +
-                                     request_ids))
+                finally:
+                    request_ids.extend(
+                        getattr(action, 'request_ids', None) or [])
             if result is not None:
-                rec = self._mark(rid, index, state=StepState.DONE,
-                                 result=result, finished_at=finished,
-                                 request_ids=ids,
-                                 error='; '.join(errors) or None)
-            else:
-                rec = self._mark(rid, index, state=StepState.FAILED,
-                                 finished_at=finished, request_ids=ids,
-                                 error='; '.join(errors))
+                break
+        finished = time.time()
+        if self.coordinator.metrics:
+            self.coordinator.metrics('action', finished - rec.get(
+                'created_at', finished))
+        # x-openstack-request-id of every call: operators grep them
+        # in Nova's logs (DESIGN §7b).
+        ids = list(dict.fromkeys(step.get('request_ids', []) +
+                                 request_ids))
+        if result is not None:
+            rec = self._mark(rid, index, state=StepState.DONE,
+                             result=result, finished_at=finished,
+                             request_ids=ids,
+                             error='; '.join(errors) or None)
+        else:
+            rec = self._mark(rid, index, state=StepState.FAILED,
+                             finished_at=finished, request_ids=ids,
+                             error='; '.join(errors))
         if all(s.get('state') in StepState.TERMINAL
                for s in rec.get('steps', [])):
             # the last step: close the record now, not next cycle

@@ -50,7 +50,7 @@ def test_closed_records_move_to_the_history_when_nothing_needs_them(
                                        'drain': 'drain'})
 
     recovery._history(_snap(recovery), now)
-    recovery.pool.shutdown(wait=True)   # the archive and prune jobs ran
+    recovery.drain()   # the archive and prune jobs ran
 
     assert _names(store, keys.history) == ['done-old', 'failed-old']
     assert _names(store, keys.journal) == [
@@ -73,7 +73,7 @@ def test_the_hold_down_keeps_failed_records_in_the_journal(recovery):
     _record(recovery, 'failed-5min', RecoveryState.FAILED, now - 300)
     _record(recovery, 'failed-1h', RecoveryState.FAILED, now - 3600)
     recovery._history(_snap(recovery), now)
-    recovery.pool.shutdown(wait=True)
+    recovery.drain()
     assert _names(recovery.store, recovery.store.keys.history) == [
         'failed-1h']
 
