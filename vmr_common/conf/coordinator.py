@@ -63,10 +63,11 @@ OPTS = [
                       'flapping and its grace is doubled each time '
                       '(hold-down).'),
     cfg.IntOpt('engine_workers', default=8, min=1,
-               help='Threads of the recovery engine: fence, plan and step '
-                    'tasks of every recovery share this pool, so it caps '
-                    'how many servers are healed at once (each contract\'s '
-                    'limits.concurrency applies on top).'),
+               help='Threads of each of the recovery engine\'s two pools: '
+                    'steps (so it caps how many servers are healed at once; '
+                    'each contract\'s limits.concurrency applies on top) '
+                    'and everything else (fences, plans, returns), which '
+                    'never waits behind steps.'),
     cfg.FloatOpt('instance_poll_interval', default=30.0, min=0.0,
                  help='Seconds between two Nova polls for servers on live '
                       'hosts in a status an instance_down contract accepts '
