@@ -17,6 +17,10 @@ from vmr_coordinator.recovery import decide
 
 LOG = logging.getLogger(__name__)
 
+#: what a step keeps while it waits out a back-off (or when its leader dies
+#: meanwhile): where to go on; dropped once it is done or failed
+_RESUME_FIELDS = ('rung', 'next_attempt', 'errors_so_far', 'retry_at')
+
 
 class Steps:
     """The acting stage of the recovery engine (mixed into ``Recovery``)."""
@@ -34,6 +38,8 @@ class Steps:
             if step.get('state') not in (StepState.PENDING,
                                          StepState.RUNNING):
                 continue
+            if (step.get('retry_at') or 0) > time.time():
+                continue    # waiting out a back-off: a later cycle runs it
             with self._lock:
                 if ('step', rid, i) in self.inflight:
                     continue
@@ -100,10 +106,15 @@ class Steps:
         retries = int(limits.get('retries', 3))
         backoff = float(limits.get('backoff', 2.0))
         timeout = float(limits.get('timeout', 600))
-        errors = []
+        # where an earlier run of this step stopped to wait out a back-off
+        # (or where the previous leader got to): its rung and attempt
+        first_rung = int(step.get('rung') or 0)
+        first_attempt = int(step.get('next_attempt') or 0)
+        errors = list(step.get('errors_so_far') or [])
         request_ids = []
         result = None
-        for rung in ladder:
+        for rung_index in range(first_rung, len(ladder)):
+            rung = ladder[rung_index]
             action = actions.load_action(rung['type'],
                                          rung.get('params'))
             if action.needs_fence and not rec.get('fencing', {}).get(
@@ -111,7 +122,8 @@ class Steps:
                 errors.append('%s refused: the host is not verified '
                               'off' % rung['type'])
                 break
-            for attempt in range(retries + 1):
+            start = first_attempt if rung_index == first_rung else 0
+            for attempt in range(start, retries + 1):
                 started = time.time()
                 self._mark(rid, index, state=StepState.RUNNING,
                            started_at=started, current=rung['type'],
@@ -121,19 +133,34 @@ class Steps:
                     conn=self.conn, server=server, host=rec['host'],
                     event=rec.get('trigger', {}),
                     deadline=time.monotonic() + timeout)
+                failure, retryable = None, False
                 try:
                     result = '%s: %s' % (rung['type'], action.run(ctx))
-                    break
                 except actions.RetryableError as exc:
-                    errors.append('%s attempt %d: %s' % (
-                        rung['type'], attempt + 1, exc))
-                    time.sleep(min(30.0, backoff ** attempt))
+                    failure, retryable = exc, True
                 except actions.ActionError as exc:
-                    errors.append('%s: %s' % (rung['type'], exc))
+                    failure = exc
+                request_ids.extend(getattr(action, 'request_ids', None) or [])
+                if failure is None:
                     break
-                finally:
-                    request_ids.extend(
-                        getattr(action, 'request_ids', None) or [])
+                if not retryable:
+                    errors.append('%s: %s' % (rung['type'], failure))
+                    break
+                errors.append('%s attempt %d: %s' % (
+                    rung['type'], attempt + 1, failure))
+                if attempt < retries:
+                    # No sleep here: the worker and the contract's slot go
+                    # back; the dispatcher runs the step again once the
+                    # back-off is over (_drive_steps).
+                    self._mark(rid, index, state=StepState.PENDING,
+                               rung=rung_index, next_attempt=attempt + 1,
+                               errors_so_far=errors,
+                               retry_at=time.time() + min(
+                                   30.0, backoff ** attempt),
+                               request_ids=list(dict.fromkeys(
+                                   step.get('request_ids', []) +
+                                   request_ids)))
+                    return
             if result is not None:
                 break
         finished = time.time()
@@ -144,15 +171,15 @@ class Steps:
         # in Nova's logs (DESIGN §7b).
         ids = list(dict.fromkeys(step.get('request_ids', []) +
                                  request_ids))
+        done = dict(finished_at=finished, request_ids=ids, rung=None,
+                    next_attempt=None, errors_so_far=None, retry_at=None)
         if result is not None:
             rec = self._mark(rid, index, state=StepState.DONE,
-                             result=result, finished_at=finished,
-                             request_ids=ids,
-                             error='; '.join(errors) or None)
+                             result=result, error='; '.join(errors) or None,
+                             **done)
         else:
             rec = self._mark(rid, index, state=StepState.FAILED,
-                             finished_at=finished, request_ids=ids,
-                             error='; '.join(errors))
+                             error='; '.join(errors), **done)
         if all(s.get('state') in StepState.TERMINAL
                for s in rec.get('steps', [])):
             # the last step: close the record now, not next cycle
@@ -163,7 +190,11 @@ class Steps:
             step = r['steps'][index]
             if bump:
                 step['attempts'] = step.get('attempts', 0) + 1
-            step.update({k: v for k, v in fields.items()})
+            for key, value in fields.items():
+                if value is None and key in _RESUME_FIELDS:
+                    step.pop(key, None)
+                else:
+                    step[key] = value
             if fields.get('state') in StepState.TERMINAL:
                 journal_mod.add_event(
                     r, fields.get('finished_at', time.time()),

@@ -82,3 +82,70 @@ def test_a_contract_at_its_concurrency_holds_no_worker(recovery):
              message='the waiting steps to follow one by one')
     recovery.drain()
     assert [i for _, i in steps.started] == [0, 1, 2]
+
+
+def test_a_retry_waits_out_its_back_off_without_a_worker(recovery,
+                                                         monkeypatch):
+    from vmr_coordinator.actions import base as actions
+
+    calls = []
+
+    class Flaky:
+        """Nova answers 503 twice, then the action succeeds."""
+        needs_fence = False
+        request_ids = ()
+
+        def run(self, ctx):
+            calls.append(time.time())
+            if len(calls) < 3:
+                raise actions.RetryableError('HTTP 503 from Nova')
+            return 'healed'
+
+    monkeypatch.setattr(actions, 'load_action', lambda kind, params=None:
+                        Flaky())
+    rec = {'id': 'flaky', 'host': 'compute-1', 'trigger': {},
+           'state': RecoveryState.ACTING, 'created_at': time.time(),
+           'steps': [{'state': StepState.PENDING, 'contract': 'c-flaky',
+                      'server_id': 's0', 'server_name': 'vm-0',
+                      'server': {'id': 's0', 'name': 'vm-0'},
+                      'action': 'evacuate', 'params': {},
+                      'limits': {'concurrency': 1, 'retries': 3,
+                                 'backoff': 2.0}}]}
+    recovery.store.put(recovery.store.keys.recovery('flaky'), rec)
+    recovery._drive_steps('flaky', rec)
+
+    # after the first 503 the step waits out its back-off (1 s) holding
+    # no worker and no slot of its contract
+    def waiting():
+        step = _stored(recovery, 'flaky')['steps'][0]
+        return step.get('retry_at') and not any(
+            k[0] == 'step' for k in recovery.inflight) and step
+    step = wait_for(waiting, 10, message='the step to wait out a back-off')
+    assert step['state'] == StepState.PENDING
+    assert (step['rung'], step['next_attempt']) == (0, 1)
+    assert step['errors_so_far'] == ['evacuate attempt 1: HTTP 503 from Nova']
+    assert recovery._limit('c-flaky', 1).acquire(blocking=False)
+    recovery._limit('c-flaky', 1).release()
+    # too early: the cycle leaves it alone
+    recovery._drive_steps('flaky', _stored(recovery, 'flaky'))
+    assert len(calls) == 1
+
+    # the cycles after the back-off run it again, and again
+    def done():
+        stored = _stored(recovery, 'flaky')
+        recovery._drive_steps('flaky', stored)
+        return stored['steps'][0]['state'] == StepState.DONE and stored
+    stored = wait_for(done, 20, interval=0.2, message='the step to be done')
+    step = stored['steps'][0]
+    assert len(calls) == 3
+    assert calls[1] - calls[0] >= 1.0 and calls[2] - calls[1] >= 2.0
+    assert step['result'] == 'evacuate: healed'
+    assert step['error'] == ('evacuate attempt 1: HTTP 503 from Nova; '
+                             'evacuate attempt 2: HTTP 503 from Nova')
+    assert step['attempts'] == 3
+    assert not {'rung', 'next_attempt', 'errors_so_far', 'retry_at'} & set(
+        step)
+
+
+def _stored(recovery, rid):
+    return recovery.store.get(recovery.store.keys.recovery(rid)).json()
