@@ -24,6 +24,7 @@ The simulated hypervisors live in :mod:`vmr_lab.hosts`; Nova tells a host to
 start or stop a server when an action completes.
 """
 
-from vmr_lab.services.nova.api import (CONTROLLER_HOST, CRASHED, FLAVORS,  # noqa: F401 - the API
-                                       KEYPAIR_QUOTA, MAX_USER_DATA, MIN_VERSION, NOSTATE, PAUSED,
-                                       RUNNING, SHUTDOWN, SUSPENDED, NovaAPI, status_of)
+from vmr_lab.services.nova.api import (CONTROLLER_HOST, FLAVORS,  # noqa: F401 - the API
+                                       KEYPAIR_QUOTA, MAX_USER_DATA, MIN_VERSION, NovaAPI)
+from vmr_lab.services.nova.common import (CRASHED, NOSTATE, PAUSED, RUNNING,  # noqa: F401
+                                          SHUTDOWN, SUSPENDED, status_of)

@@ -8,7 +8,6 @@ import copy
 import datetime
 import hashlib
 import itertools
-import logging
 import re
 import time
 import uuid
@@ -16,14 +15,10 @@ import uuid
 import webob
 
 from vmr_lab.services.base import Fault, Service
-
-#: Nova's logger: the name it had while Nova was a single module.
-LOG = logging.getLogger('vmr_lab.services.nova')
+from vmr_lab.services.nova.common import (LOG, NOSTATE, RUNNING, SHUTDOWN, SUSPENDED, _decode,
+                                          _encode, _is_uuid, _iso, _iso_us, _now, status_of)
 
 MIN_VERSION = (2, 1)
-
-# power_state values of Nova's objects.
-NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
 
 CONTROLLER_HOST = 'lab-controller'
 
@@ -35,18 +30,6 @@ FLAVORS = (
     ('4', 'm1.large', 4, 8192, 80),
     ('5', 'm1.xlarge', 8, 16384, 160),
 )
-
-_TASK_STATUS = {
-    'rebuilding': 'REBUILD', 'rebuild_spawning': 'REBUILD',
-    'migrating': 'MIGRATING', 'resize_prep': 'RESIZE',
-    'resize_migrating': 'RESIZE', 'resize_finish': 'RESIZE',
-    'rebooting': 'REBOOT', 'rebooting_hard': 'HARD_REBOOT',
-}
-_VM_STATUS = {
-    'active': 'ACTIVE', 'building': 'BUILD', 'stopped': 'SHUTOFF',
-    'suspended': 'SUSPENDED', 'error': 'ERROR', 'resized': 'VERIFY_RESIZE',
-    'paused': 'PAUSED', 'deleted': 'DELETED',
-}
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
@@ -112,57 +95,6 @@ def _generate_key(key_type, user_id):
         serialization.Encoding.OpenSSH,
         serialization.PublicFormat.OpenSSH).decode() + ' Generated-by-Nova'
     return private, public, _key_fingerprint('ssh', public)
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def _iso(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
-
-
-def _iso_us(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%S.%f') if moment else None
-
-
-def status_of(server):
-    """The API ``status`` of an internal server record."""
-    if server['vm_state'] not in ('building', 'error'):
-        by_task = _TASK_STATUS.get(server['task_state'])
-        if by_task:
-            return by_task
-    return _VM_STATUS.get(server['vm_state'], 'UNKNOWN')
-
-
-def _encode(value):
-    """JSON-able copy of ``value``: datetimes become tagged strings."""
-    if isinstance(value, datetime.datetime):
-        return {'__datetime__': value.isoformat()}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value):
-    """Inverse of :func:`_encode`."""
-    if isinstance(value, dict):
-        if set(value) == {'__datetime__'}:
-            return datetime.datetime.fromisoformat(value['__datetime__'])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(str(value))
-        return True
-    except ValueError:
-        return False
 
 
 class NovaAPI(Service):
