@@ -17,6 +17,7 @@ import webob
 from vmr_lab.services.base import Fault, Service
 from vmr_lab.services.nova.common import (LOG, NOSTATE, RUNNING, SHUTDOWN, SUSPENDED, _decode,
                                           _encode, _is_uuid, _iso, _iso_us, _now, status_of)
+from vmr_lab.services.nova.scheduler import Scheduler
 from vmr_lab.services.nova.tasks import Tasks
 
 MIN_VERSION = (2, 1)
@@ -98,7 +99,7 @@ def _generate_key(key_type, user_id):
     return private, public, _key_fingerprint('ssh', public)
 
 
-class NovaAPI(Tasks, Service):
+class NovaAPI(Scheduler, Tasks, Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -334,95 +335,6 @@ class NovaAPI(Tasks, Service):
 
     def version(self, req, ctx):
         return 200, {'version': self._version_doc(req)}
-
-    # -- hosts, services, scheduling ------------------------------------------
-    def compute_service(self, host):
-        """The nova-compute service record of ``host`` (or None)."""
-        for service in self.services.values():
-            if service['host'] == host and service['binary'] == 'nova-compute':
-                return service
-        return None
-
-    def _last_report(self, service):
-        host = self.lab.hosts.get(service['host'])
-        if host is None:
-            return time.time()  # controller services always report
-        return host.last_report()
-
-    def service_is_up(self, service):
-        """Nova's servicegroup view: recent report and not forced down."""
-        if service['forced_down']:
-            return False
-        return time.time() - self._last_report(service) <= \
-            self.lab.service_down_time
-
-    def _host_zone(self, host):
-        for aggregate in self.aggregates.values():
-            if host in aggregate['hosts'] and \
-                    aggregate['metadata'].get('availability_zone'):
-                return aggregate['metadata']['availability_zone']
-        return 'nova'
-
-    def _usage(self, host):
-        vcpus = ram = 0
-        for server in self.servers.values():
-            if server['host'] == host or server.get('migration_dest') == host:
-                flavor = server['flavor']
-                vcpus += flavor['vcpus']
-                ram += flavor['ram']
-        return vcpus, ram
-
-    def _host_problem(self, name, flavor, group=None, server_id=None):
-        """Why ``name`` cannot take a server of ``flavor`` (None: it can)."""
-        host = self.lab.hosts.get(name)
-        service = self.compute_service(name)
-        if host is None or service is None:
-            return 'unknown host'
-        if service['status'] != 'enabled':
-            return 'service disabled'
-        if not self.service_is_up(service):
-            return 'service down'
-        if service['sticky_disabled_trait']:
-            return 'COMPUTE_STATUS_DISABLED trait'
-        vcpus, ram = self._usage(name)
-        if vcpus + flavor['vcpus'] > host.vcpus or \
-                ram + flavor['ram'] > host.ram_mb:
-            return 'not enough vCPUs or RAM'
-        if group is not None:
-            members = {self.servers[m]['host'] for m in group['members']
-                       if m in self.servers and m != server_id}
-            if group['policy'] == 'anti-affinity' and name in members:
-                return 'anti-affinity'
-            if group['policy'] == 'affinity' and members and \
-                    name not in members:
-                return 'affinity'
-        return None
-
-    def _schedule(self, flavor, exclude=(), group=None, server_id=None,
-                  zone=None):
-        """Pick the fitting host with the most free RAM, or None."""
-        best = None
-        for name, host in self.lab.hosts.items():
-            if name in exclude:
-                continue
-            if zone and self._host_zone(name) != zone:
-                continue
-            if self._host_problem(name, flavor, group, server_id):
-                continue
-            free = host.ram_mb - self._usage(name)[1]
-            if group is not None and group['policy'] == 'soft-anti-affinity':
-                crowd = sum(1 for m in group['members']
-                            if self.servers.get(m, {}).get('host') == name)
-                free -= crowd * 10 ** 7
-            if best is None or free > best[0]:
-                best = (free, name)
-        return best[1] if best else None
-
-    def _group_of(self, server_id):
-        for group in self.server_groups.values():
-            if server_id in group['members']:
-                return group
-        return None
 
     # -- hooks for the lab and other services ---------------------------------
     def _public_record(self, server):
