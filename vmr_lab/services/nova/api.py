@@ -17,6 +17,8 @@ from vmr_lab.services.nova.common import LOG, _decode, _encode, _is_uuid, _iso_u
 from vmr_lab.services.nova.hooks import ServiceHooks
 from vmr_lab.services.nova.scheduler import Scheduler
 from vmr_lab.services.nova.server_actions import ServerActions
+from vmr_lab.services.nova.server_metadata import ServerMetadata
+from vmr_lab.services.nova.server_tags import ServerTags
 from vmr_lab.services.nova.servers import Servers
 from vmr_lab.services.nova.tasks import Tasks
 from vmr_lab.services.nova.views import ServerViews
@@ -97,8 +99,8 @@ def _generate_key(key_type, user_id):
     return private, public, _key_fingerprint('ssh', public)
 
 
-class NovaAPI(Servers, ServerActions, ServerViews, Scheduler, Tasks,
-              ServiceHooks, Service):
+class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
+              Scheduler, Tasks, ServiceHooks, Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -334,141 +336,6 @@ class NovaAPI(Servers, ServerActions, ServerViews, Scheduler, Tasks,
 
     def version(self, req, ctx):
         return 200, {'version': self._version_doc(req)}
-
-    # -- metadata -------------------------------------------------------------
-    @staticmethod
-    def _check_metadata(metadata):
-        if not isinstance(metadata, dict):
-            raise Fault(400, 'Malformed request body: metadata must be an '
-                             'object.')
-        for key, value in metadata.items():
-            if not isinstance(key, str) or not 0 < len(key) <= 255 or \
-                    not isinstance(value, str) or len(value) > 255:
-                raise Fault(400, 'Invalid input for field/attribute metadata.'
-                                 ' Value: %s.' % {key: value})
-
-    def get_metadata(self, req, ctx, server_id):
-        with self.state_lock:
-            return 200, {'metadata': dict(self._server(ctx, server_id)[
-                'metadata'])}
-
-    def merge_metadata(self, req, ctx, server_id):
-        self._writer(ctx, 'os_compute_api:server-metadata:create')
-        metadata = self.json_body(req).get('metadata')
-        self._check_metadata(metadata)
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            server['metadata'].update(metadata)
-            server['updated'] = _now()
-            return 200, {'metadata': dict(server['metadata'])}
-
-    def replace_metadata(self, req, ctx, server_id):
-        self._writer(ctx, 'os_compute_api:server-metadata:update_all')
-        metadata = self.json_body(req).get('metadata')
-        self._check_metadata(metadata)
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            server['metadata'] = dict(metadata)
-            server['updated'] = _now()
-            return 200, {'metadata': dict(server['metadata'])}
-
-    def get_meta_item(self, req, ctx, server_id, key):
-        with self.state_lock:
-            metadata = self._server(ctx, server_id)['metadata']
-            if key not in metadata:
-                raise Fault(404, 'Metadata item was not found')
-            return 200, {'meta': {key: metadata[key]}}
-
-    def set_meta_item(self, req, ctx, server_id, key):
-        self._writer(ctx, 'os_compute_api:server-metadata:update')
-        meta = self.json_body(req).get('meta')
-        self._check_metadata(meta)
-        if list(meta) != [key]:
-            raise Fault(400, 'Request body and URI mismatch')
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            server['metadata'][key] = meta[key]
-            server['updated'] = _now()
-        return 200, {'meta': meta}
-
-    def delete_meta_item(self, req, ctx, server_id, key):
-        self._writer(ctx, 'os_compute_api:server-metadata:delete')
-        with self.state_lock:
-            metadata = self._server(ctx, server_id)['metadata']
-            if key not in metadata:
-                raise Fault(404, 'Metadata item was not found')
-            del metadata[key]
-        return 204, None
-
-    # -- server tags (2.26) ------------------------------------------------------
-    #: Nova's limits: 50 tags a server, 60 characters, no '/' or ','
-    MAX_TAGS = 50
-
-    def _tags_api(self, req):
-        if not self.mv(req, '2.26'):
-            raise Fault(404, 'The resource could not be found.')
-
-    def _check_tags(self, tags):
-        if not isinstance(tags, list) or not all(
-                isinstance(t, str) and 0 < len(t) <= 60 and '/' not in t
-                and ',' not in t for t in tags):
-            raise Fault(400, 'Invalid input for field/attribute tags. Tags '
-                             'are strings of 1-60 characters without "/" '
-                             'or ",".')
-        if len(set(tags)) > self.MAX_TAGS:
-            raise Fault(400, 'The number of tags exceeded the per-server '
-                             'limit %d' % self.MAX_TAGS)
-
-    def list_tags(self, req, ctx, server_id):
-        self._tags_api(req)
-        with self.state_lock:
-            return 200, {'tags': list(self._server(ctx, server_id)['tags'])}
-
-    def replace_tags(self, req, ctx, server_id):
-        self._tags_api(req)
-        self._writer(ctx, 'os_compute_api:os-server-tags:update_all')
-        tags = self.json_body(req).get('tags')
-        self._check_tags(tags)
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            server['tags'] = list(dict.fromkeys(tags))
-            return 200, {'tags': list(server['tags'])}
-
-    def delete_tags(self, req, ctx, server_id):
-        self._tags_api(req)
-        self._writer(ctx, 'os_compute_api:os-server-tags:delete_all')
-        with self.state_lock:
-            self._server(ctx, server_id)['tags'] = []
-        return 204, None
-
-    def check_tag(self, req, ctx, server_id, tag):
-        self._tags_api(req)
-        with self.state_lock:
-            if tag not in self._server(ctx, server_id)['tags']:
-                raise Fault(404, 'Tag %s could not be found.' % tag)
-        return 204, None
-
-    def add_tag(self, req, ctx, server_id, tag):
-        self._tags_api(req)
-        self._writer(ctx, 'os_compute_api:os-server-tags:update')
-        self._check_tags([tag])
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            if tag in server['tags']:
-                return 204, None
-            self._check_tags(server['tags'] + [tag])
-            server['tags'].append(tag)
-        return 201, None
-
-    def delete_tag(self, req, ctx, server_id, tag):
-        self._tags_api(req)
-        self._writer(ctx, 'os_compute_api:os-server-tags:delete')
-        with self.state_lock:
-            server = self._server(ctx, server_id)
-            if tag not in server['tags']:
-                raise Fault(404, 'Tag %s could not be found.' % tag)
-            server['tags'].remove(tag)
-        return 204, None
 
     # -- instance actions, migrations -----------------------------------------
     def _action_view(self, req, entry, with_events):
