@@ -15,6 +15,8 @@ import uuid
 from vmr_lab.services.base import Fault, Service
 from vmr_lab.services.nova.common import LOG, _decode, _encode, _is_uuid, _iso_us, _now
 from vmr_lab.services.nova.hooks import ServiceHooks
+from vmr_lab.services.nova.instance_actions import InstanceActions
+from vmr_lab.services.nova.migrations import Migrations
 from vmr_lab.services.nova.scheduler import Scheduler
 from vmr_lab.services.nova.server_actions import ServerActions
 from vmr_lab.services.nova.server_metadata import ServerMetadata
@@ -100,7 +102,8 @@ def _generate_key(key_type, user_id):
 
 
 class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
-              Scheduler, Tasks, ServiceHooks, Service):
+              InstanceActions, Migrations, Scheduler, Tasks, ServiceHooks,
+              Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -336,93 +339,6 @@ class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
 
     def version(self, req, ctx):
         return 200, {'version': self._version_doc(req)}
-
-    # -- instance actions, migrations -----------------------------------------
-    def _action_view(self, req, entry, with_events):
-        view = {'action': entry['action'],
-                'instance_uuid': entry['instance_uuid'],
-                'request_id': entry['request_id'],
-                'user_id': entry['user_id'],
-                'project_id': entry['project_id'],
-                'start_time': _iso_us(entry['start_time']),
-                'message': entry['message']}
-        if self.mv(req, '2.58'):
-            view['updated_at'] = _iso_us(entry['updated_at'])
-        if with_events:
-            view['events'] = [{
-                'event': e['event'], 'start_time': _iso_us(e['start_time']),
-                'finish_time': _iso_us(e['finish_time']),
-                'result': e['result'], 'traceback': None,
-                'host': e['host'], 'hostId': e['hostId'],
-                'details': e['details']} for e in entry['events']]
-        return view
-
-    def list_instance_actions(self, req, ctx, server_id):
-        with self.state_lock:
-            self._server(ctx, server_id)
-            rows = [self._action_view(req, e, False) for e in reversed(
-                self.actions.get(server_id, []))]
-        return 200, {'instanceActions': rows}
-
-    def show_instance_action(self, req, ctx, server_id, request_id):
-        with self.state_lock:
-            self._server(ctx, server_id)
-            for entry in self.actions.get(server_id, []):
-                if entry['request_id'] == request_id:
-                    return 200, {'instanceAction': self._action_view(
-                        req, entry, True)}
-        raise Fault(404, 'Action %s could not be found.' % request_id)
-
-    def _migration_view(self, req, migration):
-        view = {k: migration[k] for k in (
-            'id', 'source_compute', 'dest_compute', 'source_node',
-            'dest_node', 'dest_host', 'status', 'instance_uuid',
-            'old_instance_type_id', 'new_instance_type_id')}
-        view['source_region'] = view['dest_region'] = 'RegionOne'
-        view['created_at'] = _iso_us(migration['created_at'])
-        view['updated_at'] = _iso_us(migration['updated_at'])
-        if self.mv(req, '2.23'):
-            view['migration_type'] = migration['migration_type']
-            view['links'] = []
-        if self.mv(req, '2.59'):
-            view['uuid'] = migration['uuid']
-        if self.mv(req, '2.80'):
-            view['project_id'] = migration['project_id']
-            view['user_id'] = migration['user_id']
-        return view
-
-    def list_migrations(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-migrations:index')
-        params = req.GET
-        with self.state_lock:
-            rows = []
-            for migration in reversed(self.migrations):
-                host = params.get('host')
-                if host and host not in (migration['source_compute'],
-                                         migration['dest_compute']):
-                    continue
-                if params.get('status') and \
-                        migration['status'] != params['status']:
-                    continue
-                if params.get('migration_type') and \
-                        migration['migration_type'] != \
-                        params['migration_type']:
-                    continue
-                if params.get('instance_uuid') and \
-                        migration['instance_uuid'] != params['instance_uuid']:
-                    continue
-                rows.append(self._migration_view(req, migration))
-        return 200, {'migrations': rows}
-
-    def list_server_migrations(self, req, ctx, server_id):
-        self._admin(ctx, 'os_compute_api:servers:migrations:index')
-        with self.state_lock:
-            self._server(ctx, server_id)
-            rows = [self._migration_view(req, m) for m in self.migrations
-                    if m['instance_uuid'] == server_id and
-                    m['migration_type'] == 'live-migration' and
-                    m['status'] in ('queued', 'preparing', 'running')]
-        return 200, {'migrations': rows}
 
     # -- volume attachments ---------------------------------------------------
     def _attachment_view(self, req, server_id, volume):
