@@ -9,14 +9,15 @@ import datetime
 import hashlib
 import itertools
 import re
-import time
 import uuid
 
 from vmr_lab.services.base import Fault, Service
-from vmr_lab.services.nova.common import LOG, _decode, _encode, _is_uuid, _iso_us, _now
+from vmr_lab.services.nova.common import _decode, _encode, _iso_us, _now
 from vmr_lab.services.nova.hooks import ServiceHooks
+from vmr_lab.services.nova.hypervisors import Hypervisors
 from vmr_lab.services.nova.instance_actions import InstanceActions
 from vmr_lab.services.nova.migrations import Migrations
+from vmr_lab.services.nova.os_services import OsServices
 from vmr_lab.services.nova.scheduler import Scheduler
 from vmr_lab.services.nova.server_actions import ServerActions
 from vmr_lab.services.nova.server_metadata import ServerMetadata
@@ -103,8 +104,8 @@ def _generate_key(key_type, user_id):
 
 
 class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
-              VolumeAttachments, InstanceActions, Migrations, Scheduler, Tasks,
-              ServiceHooks, Service):
+              VolumeAttachments, InstanceActions, Migrations, OsServices,
+              Hypervisors, Scheduler, Tasks, ServiceHooks, Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -340,268 +341,6 @@ class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
 
     def version(self, req, ctx):
         return 200, {'version': self._version_doc(req)}
-
-    # -- os-services ----------------------------------------------------------
-    def _service_view(self, req, service):
-        up = self.service_is_up(service)
-        updated = datetime.datetime.fromtimestamp(
-            self._last_report(service), datetime.timezone.utc).replace(
-                tzinfo=None)
-        view = {'id': service['uuid'] if self.mv(req, '2.53')
-                else service['id'],
-                'binary': service['binary'], 'host': service['host'],
-                'zone': (self._host_zone(service['host'])
-                         if service['binary'] == 'nova-compute'
-                         else service['zone']),
-                'status': service['status'], 'state': 'up' if up else 'down',
-                'updated_at': _iso_us(updated),
-                'disabled_reason': service['disabled_reason']}
-        if self.mv(req, '2.11'):
-            view['forced_down'] = service['forced_down']
-        return view
-
-    def list_services(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-services:list')
-        host = req.GET.get('host')
-        binary = req.GET.get('binary')
-        with self.state_lock:
-            rows = [self._service_view(req, s) for s in sorted(
-                self.services.values(), key=lambda s: s['id'])
-                if (not host or s['host'] == host) and
-                (not binary or s['binary'] == binary)]
-        return 200, {'services': rows}
-
-    def update_service(self, req, ctx, service_id):
-        self._admin(ctx, 'os_compute_api:os-services:update')
-        if not self.mv(req, '2.53'):
-            return self._update_service_legacy(req, ctx, service_id)
-        if not _is_uuid(service_id):
-            raise Fault(400, 'Invalid uuid %s' % service_id)
-        body = self.json_body(req)
-        unknown = set(body) - {'status', 'disabled_reason', 'forced_down'}
-        if unknown:
-            raise Fault(400, "Invalid input for field/attribute service. "
-                             "Additional properties are not allowed (%s "
-                             "were unexpected)" % ', '.join(sorted(unknown)))
-        if 'status' not in body and 'forced_down' not in body:
-            raise Fault(400, "At least one of 'status' or 'forced_down' "
-                             "must be specified in the request body.")
-        status = body.get('status')
-        if status is not None and status not in ('enabled', 'disabled'):
-            raise Fault(400, "Invalid input for field/attribute status. "
-                             "Value: %s. %r is not one of ['enabled', "
-                             "'disabled']" % (status, status))
-        if 'disabled_reason' in body and status != 'disabled':
-            raise Fault(400, "Specifying 'disabled_reason' with status "
-                             "'%s' is invalid." % status)
-        forced = body.get('forced_down')
-        if 'forced_down' in body and not isinstance(forced, bool):
-            raise Fault(400, "Invalid input for field/attribute forced_down. "
-                             "Value: %s. %r is not of type 'boolean'"
-                        % (forced, forced))
-        with self.state_lock:
-            service = self.services.get(service_id)
-            if service is None:
-                raise Fault(404, 'Service %s not found.' % service_id)
-            if service['binary'] != 'nova-compute' and 'forced_down' in body:
-                raise Fault(400, 'Updating a %s service is not supported. '
-                                 'Only nova-compute services can be updated.'
-                            % service['binary'])
-        if status == 'disabled':
-            self._maybe_block_on_dead_compute(service)
-        with self.state_lock:
-            self._apply_service_update(service, status,
-                                       body.get('disabled_reason'), forced)
-            return 200, {'service': self._service_view(req, service)}
-
-    def _maybe_block_on_dead_compute(self, service):
-        """nova-api calls the compute to sync the trait: blocks if it's dead.
-
-        Happens when Nova still believes the service up (recent report, not
-        forced down) but the compute no longer answers RPC.
-        """
-        with self.state_lock:
-            host = self.lab.hosts.get(service['host'])
-            dead_but_up = (host is not None and
-                           self.service_is_up(service) and
-                           not host.compute_alive())
-        if dead_but_up:
-            LOG.warning('disabling %s while Nova believes it up: blocking '
-                        '%.1fs (rpc_response_timeout)', service['host'],
-                        self.lab.delays['rpc_timeout'])
-            self.lab.events.add('rpc_timeout', host=service['host'],
-                                detail='disable of a dead compute believed '
-                                       'up: COMPUTE_STATUS_DISABLED unsynced')
-            time.sleep(self.lab.delays['rpc_timeout'])
-
-    def _apply_service_update(self, service, status, reason, forced):
-        host_name = service['host']
-        if forced is not None and forced != service['forced_down']:
-            service['forced_down'] = forced
-            host = self.lab.hosts.get(host_name)
-            if not forced and host is not None and not host.compute_alive():
-                # Un-forcing before the host restarted: evacuated instances
-                # stay unreconciled (DESIGN 7).
-                self.lab.events.add('unforced_before_restart', host=host_name)
-            self.lab.events.add('service_forced_down', host=host_name,
-                                forced_down=forced)
-        if status == 'enabled' and service['status'] != 'enabled':
-            service['status'] = 'enabled'
-            service['disabled_reason'] = None
-            up = self.service_is_up(service)
-            service['sticky_disabled_trait'] = not up
-            if not up:
-                self.lab.events.add(
-                    'sticky_disabled_trait', host=host_name,
-                    detail='enabled before it reported up: '
-                           'COMPUTE_STATUS_DISABLED stays in placement')
-            self.lab.events.add('service_enabled', host=host_name)
-        elif status == 'enabled' and self.service_is_up(service):
-            service['sticky_disabled_trait'] = False
-        elif status == 'disabled':
-            service['status'] = 'disabled'
-            service['disabled_reason'] = reason
-            self.lab.events.add('service_disabled', host=host_name,
-                                reason=reason)
-        service['updated_at'] = _now()
-
-    def _update_service_legacy(self, req, ctx, action):
-        body = self.json_body(req)
-        host, binary = body.get('host'), body.get('binary')
-        if action not in ('enable', 'disable', 'disable-log-reason',
-                          'force-down'):
-            raise Fault(404, 'Unknown action')
-        if action == 'force-down' and not self.mv(req, '2.11'):
-            raise Fault(404, 'Unknown action')
-        with self.state_lock:
-            service = next((s for s in self.services.values()
-                            if s['host'] == host and s['binary'] == binary),
-                           None)
-            if service is None:
-                raise Fault(404, 'Service %s could not be found.' % host)
-        if action.startswith('disable'):
-            self._maybe_block_on_dead_compute(service)
-        with self.state_lock:
-            result = {'host': host, 'binary': binary}
-            if action == 'enable':
-                self._apply_service_update(service, 'enabled', None, None)
-                result['status'] = 'enabled'
-            elif action == 'disable':
-                self._apply_service_update(service, 'disabled', None, None)
-                result['status'] = 'disabled'
-            elif action == 'disable-log-reason':
-                self._apply_service_update(service, 'disabled',
-                                           body.get('disabled_reason'), None)
-                result['status'] = 'disabled'
-                result['disabled_reason'] = body.get('disabled_reason')
-            else:
-                forced = body.get('forced_down')
-                if not isinstance(forced, bool):
-                    raise Fault(400, "Invalid input for field/attribute "
-                                     "forced_down.")
-                self._apply_service_update(service, None, None, forced)
-                result['forced_down'] = forced
-        return 200, {'service': result}
-
-    # -- hypervisors ----------------------------------------------------------
-    def _hypervisor_view(self, req, name, detail, with_servers):
-        host = self.lab.hosts[name]
-        service = self.compute_service(name)
-        hid = (str(uuid.uuid5(uuid.NAMESPACE_URL, 'hypervisor:' + name))
-               if self.mv(req, '2.53') else list(self.lab.hosts).index(name) + 1)
-        view = {'id': hid, 'hypervisor_hostname': name,
-                'state': 'up' if self.service_is_up(service) else 'down',
-                'status': service['status']}
-        if detail:
-            view.update({
-                'hypervisor_type': 'QEMU', 'hypervisor_version': 8002000,
-                'host_ip': '127.0.0.1',
-                'service': {'host': name, 'id': service['uuid']
-                            if self.mv(req, '2.53') else service['id'],
-                            'disabled_reason': service['disabled_reason']}})
-            if not self.mv(req, '2.88'):
-                vcpus, ram = self._usage(name)
-                count = sum(1 for s in self.servers.values()
-                            if s['host'] == name)
-                view.update({
-                    'vcpus': host.vcpus, 'memory_mb': host.ram_mb,
-                    'local_gb': host.disk_gb, 'vcpus_used': vcpus,
-                    'memory_mb_used': ram, 'local_gb_used': 0,
-                    'free_ram_mb': host.ram_mb - ram,
-                    'free_disk_gb': host.disk_gb, 'current_workload': 0,
-                    'running_vms': count, 'disk_available_least':
-                        host.disk_gb, 'cpu_info': '{}'})
-            else:
-                view['uptime'] = None
-        if with_servers:
-            servers = [{'uuid': s['id'], 'name': s['instance_name']}
-                       for s in self.servers.values() if s['host'] == name]
-            # Before 2.75 the key is left out for a host without servers.
-            if servers or self.mv(req, '2.75'):
-                view['servers'] = servers
-        return view
-
-    def _hypervisors(self, req, ctx, detail):
-        self._admin(ctx, 'os_compute_api:os-hypervisors:list')
-        with_servers = str(req.GET.get('with_servers', '')).lower() in (
-            'true', '1', 'yes') and self.mv(req, '2.53')
-        pattern = req.GET.get('hypervisor_hostname_pattern')
-        with self.state_lock:
-            rows = [self._hypervisor_view(req, name, detail, with_servers)
-                    for name in self.lab.hosts
-                    if not pattern or pattern in name]
-        if pattern and not rows:
-            raise Fault(404, 'Hypervisor matching %s could not be found.'
-                        % pattern)
-        return 200, {'hypervisors': rows}
-
-    def list_hypervisors(self, req, ctx):
-        return self._hypervisors(req, ctx, False)
-
-    def list_hypervisors_detail(self, req, ctx):
-        return self._hypervisors(req, ctx, True)
-
-    def show_hypervisor(self, req, ctx, hypervisor_id):
-        self._admin(ctx, 'os_compute_api:os-hypervisors:show')
-        with_servers = str(req.GET.get('with_servers', '')).lower() in (
-            'true', '1', 'yes')
-        with self.state_lock:
-            for name in self.lab.hosts:
-                view = self._hypervisor_view(req, name, True, with_servers)
-                if str(view['id']) == hypervisor_id or \
-                        (not self.mv(req, '2.53') and name == hypervisor_id):
-                    return 200, {'hypervisor': view}
-        raise Fault(404, 'Hypervisor with ID %s could not be found.'
-                    % hypervisor_id)
-
-    def hypervisor_servers(self, req, ctx, hostname):
-        self._admin(ctx, 'os_compute_api:os-hypervisors:servers')
-        if self.mv(req, '2.53'):
-            raise Fault(404, 'The resource could not be found.')
-        with self.state_lock:
-            rows = [self._hypervisor_view(req, n, False, True)
-                    for n in self.lab.hosts if hostname in n]
-        if not rows:
-            raise Fault(404, 'Hypervisor matching %s could not be found.'
-                        % hostname)
-        return 200, {'hypervisors': rows}
-
-    def hypervisor_statistics(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-hypervisors:statistics')
-        if self.mv(req, '2.88'):
-            raise Fault(404, 'The resource could not be found.')
-        with self.state_lock:
-            stats = {'count': len(self.lab.hosts), 'vcpus': 0,
-                     'memory_mb': 0, 'vcpus_used': 0, 'memory_mb_used': 0,
-                     'running_vms': 0}
-            for name, host in self.lab.hosts.items():
-                vcpus, ram = self._usage(name)
-                stats['vcpus'] += host.vcpus
-                stats['memory_mb'] += host.ram_mb
-                stats['vcpus_used'] += vcpus
-                stats['memory_mb_used'] += ram
-                stats['running_vms'] += len(host.running)
-        return 200, {'hypervisor_statistics': stats}
 
     # -- server groups --------------------------------------------------------
     def _group_view(self, req, group):
