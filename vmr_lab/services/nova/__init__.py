@@ -25,7 +25,8 @@ start or stop a server when an action completes.
 """
 
 from vmr_lab.services.nova.api import (CONTROLLER_HOST, FLAVORS,  # noqa: F401 - the API
-                                       KEYPAIR_QUOTA, MIN_VERSION, NovaAPI)
+                                       MIN_VERSION, NovaAPI)
 from vmr_lab.services.nova.common import (CRASHED, NOSTATE, PAUSED, RUNNING,  # noqa: F401
                                           SHUTDOWN, SUSPENDED, status_of)
+from vmr_lab.services.nova.keypairs import KEYPAIR_QUOTA  # noqa: F401
 from vmr_lab.services.nova.servers import MAX_USER_DATA  # noqa: F401

@@ -2,20 +2,18 @@
 says what it does).
 """
 
-import base64
-import binascii
-import copy
 import datetime
-import hashlib
 import itertools
 import re
 import uuid
 
 from vmr_lab.services.base import Fault, Service
 from vmr_lab.services.nova.common import _decode, _encode, _iso_us, _now
+from vmr_lab.services.nova.flavors import Flavors
 from vmr_lab.services.nova.hooks import ServiceHooks
 from vmr_lab.services.nova.hypervisors import Hypervisors
 from vmr_lab.services.nova.instance_actions import InstanceActions
+from vmr_lab.services.nova.keypairs import Keypairs
 from vmr_lab.services.nova.migrations import Migrations
 from vmr_lab.services.nova.os_services import OsServices
 from vmr_lab.services.nova.scheduler import Scheduler
@@ -42,70 +40,11 @@ FLAVORS = (
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
-#: Nova's default ``key_pairs`` quota (per user)
-KEYPAIR_QUOTA = 100
-#: characters Nova accepts in a key pair name (before / from 2.92)
-# Nova 34's keypair_name_special_chars(_v292): the patterns are spelled as
-# Nova spells them, since its 400 quotes them.
-_KEYPAIR_NAME = re.compile(r'^[_\- a-zA-Z0-9]+$')
-_KEYPAIR_NAME_292 = re.compile(r'^[_\-\@\. a-zA-Z0-9]+$')
-
-
-def _colons(digest):
-    return ':'.join('%02x' % b for b in digest)
-
-
-def _key_fingerprint(key_type, public_key):
-    """Nova's fingerprint of an imported key (None if it is no key).
-
-    ssh: MD5 of the key blob; x509: SHA-1 of the DER certificate.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    if not isinstance(public_key, str):
-        return None
-    try:
-        if key_type == 'x509':
-            cert = x509.load_pem_x509_certificate(public_key.encode())
-            der = cert.public_bytes(serialization.Encoding.DER)
-            return _colons(hashlib.sha1(der, usedforsecurity=False).digest())
-        serialization.load_ssh_public_key(public_key.encode())
-        blob = base64.b64decode(public_key.split()[1])
-    except (ValueError, IndexError, TypeError, binascii.Error):
-        return None
-    return _colons(hashlib.md5(blob, usedforsecurity=False).digest())
-
-
-def _generate_key(key_type, user_id):
-    """(private key, public key, fingerprint) generated as Nova does."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()).decode()
-    if key_type == 'x509':
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                user_id or 'nova')])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = x509.CertificateBuilder().subject_name(subject).issuer_name(
-            subject).public_key(key.public_key()).serial_number(
-            x509.random_serial_number()).not_valid_before(now).not_valid_after(
-            now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256())
-        public = cert.public_bytes(serialization.Encoding.PEM).decode()
-        return private, public, _key_fingerprint('x509', public)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH,
-        serialization.PublicFormat.OpenSSH).decode() + ' Generated-by-Nova'
-    return private, public, _key_fingerprint('ssh', public)
-
 
 class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
               VolumeAttachments, InstanceActions, Migrations, OsServices,
-              Hypervisors, Scheduler, Tasks, ServiceHooks, Service):
+              Hypervisors, Scheduler, Flavors, Keypairs, Tasks, ServiceHooks,
+              Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -413,161 +352,6 @@ class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
             del self.server_groups[group_id]
         return 204, None
 
-    # -- key pairs ------------------------------------------------------------
-    def _keypair_user(self, req, ctx, action, user_id=None):
-        """The user whose key pairs a request means; others' need admin.
-
-        Nova takes ``user_id`` (query, or body of a create) from 2.10 on
-        and ignores it before; its policy is "admin or that very user".
-        """
-        if user_id is None and self.mv(req, '2.10'):
-            user_id = req.GET.get('user_id')
-        user_id = user_id or ctx.user_id
-        if user_id != ctx.user_id and not ctx.is_admin:
-            raise Fault(403, "Policy doesn't allow os_compute_api:"
-                             "os-keypairs:%s to be performed." % action)
-        return user_id
-
-    def _keypair_view(self, req, keypair, *fields):
-        view = {'name': keypair['name'], 'public_key': keypair['public_key'],
-                'fingerprint': keypair['fingerprint']}
-        for field in fields:
-            view[field] = keypair[field]
-        if self.mv(req, '2.2'):
-            view['type'] = keypair['type']
-        return view
-
-    def _get_keypair(self, user_id, name):
-        keypair = self.keypairs.get(user_id, {}).get(name)
-        if keypair is None:
-            raise Fault(404, 'Keypair %s not found for user %s'
-                        % (name, user_id))
-        return keypair
-
-    def user_keypair(self, user_id, name):
-        """The key pair ``name`` of ``user_id`` (a dict copy), or None."""
-        with self.state_lock:
-            keypair = self.keypairs.get(user_id, {}).get(name)
-            return copy.deepcopy(keypair) if keypair else None
-
-    def list_keypairs(self, req, ctx):
-        user_id = self._keypair_user(req, ctx, 'index')
-        with self.state_lock:
-            rows = sorted(self.keypairs.get(user_id, {}).values(),
-                          key=lambda k: k['id'])
-        links = []
-        if self.mv(req, '2.35'):
-            marker = req.GET.get('marker')
-            if marker is not None:
-                names = [k['name'] for k in rows]
-                if marker not in names:
-                    raise Fault(400, 'Marker %s could not be found.' % marker)
-                rows = rows[names.index(marker) + 1:]
-            limit = req.GET.get('limit')
-            if limit is not None:
-                if not limit.isdigit():
-                    raise Fault(400, "Invalid input for query parameters "
-                                     "limit. Value: %s. '%s' does not match "
-                                     "'^[0-9]*$'" % (limit, limit))
-                if len(rows) > int(limit):
-                    rows = rows[:int(limit)]
-                    links = [{'rel': 'next', 'href': '%s/v2.1/os-keypairs?'
-                              'limit=%s&marker=%s' % (
-                                  req.host_url, limit, rows[-1]['name'])}]
-        body = {'keypairs': [{'keypair': self._keypair_view(req, k)}
-                             for k in rows]}
-        if links:
-            body['keypairs_links'] = links
-        return 200, body
-
-    def show_keypair(self, req, ctx, name):
-        user_id = self._keypair_user(req, ctx, 'show')
-        with self.state_lock:
-            keypair = self._get_keypair(user_id, name)
-            return 200, {'keypair': self._keypair_view(
-                req, keypair, 'user_id', 'created_at', 'updated_at',
-                'deleted', 'deleted_at', 'id')}
-
-    def delete_keypair(self, req, ctx, name):
-        user_id = self._keypair_user(req, ctx, 'delete')
-        with self.state_lock:
-            self._get_keypair(user_id, name)
-            del self.keypairs[user_id][name]
-        return (204 if self.mv(req, '2.2') else 202), None
-
-    def create_keypair(self, req, ctx):
-        body = self.json_body(req, 'keypair')
-        allowed = {'name', 'public_key'}
-        if self.mv(req, '2.2'):
-            allowed.add('type')
-        if self.mv(req, '2.10'):
-            allowed.add('user_id')
-        extra = sorted(set(body) - allowed)
-        if extra:
-            raise Fault(400, "Invalid input for field/attribute keypair. "
-                             "Value: %s. Additional properties are not "
-                             "allowed (%s %s unexpected)" % (
-                                 body, ', '.join(repr(k) for k in extra),
-                                 'was' if len(extra) == 1 else 'were'))
-        required = ['name', 'public_key'] if self.mv(req, '2.92') \
-            else ['name']
-        for key in required:
-            if key not in body:
-                # From 2.92 Nova no longer generates keys: bring your own.
-                raise Fault(400, "Invalid input for field/attribute keypair. "
-                                 "Value: %s. '%s' is a required property"
-                            % (body, key))
-        name = body['name']
-        key_type = body.get('type', 'ssh')
-        if key_type not in ('ssh', 'x509'):
-            raise Fault(400, "Invalid input for field/attribute type. Value: "
-                             "%s. %r is not one of ['ssh', 'x509']"
-                        % (key_type, key_type))
-        # Real Nova checks the name with its JSON schema at every
-        # microversion (there is no "unsafe characters" text any more).
-        invalid = 'Invalid input for field/attribute name. Value: %s. ' % name
-        if not isinstance(name, str):
-            raise Fault(400, invalid + "%r is not of type 'string'" % name)
-        if not name:
-            raise Fault(400, invalid + "'' should be non-empty")
-        if len(name) > 255:
-            raise Fault(400, invalid + '%r is too long' % name)
-        if name != name.strip() or not name.isprintable():
-            raise Fault(400, "An invalid 'name' value was provided. The name "
-                             "must be: printable characters. Can not start "
-                             "or end with whitespace.")
-        safe = _KEYPAIR_NAME_292 if self.mv(req, '2.92') else _KEYPAIR_NAME
-        if not safe.match(name):
-            raise Fault(400, invalid + '%r does not match %r'
-                        % (name, safe.pattern))
-        user_id = self._keypair_user(req, ctx, 'create',
-                                     body.get('user_id'))
-        private_key = None
-        if 'public_key' in body:
-            public_key = body['public_key']
-            fingerprint = _key_fingerprint(key_type, public_key)
-            if fingerprint is None:
-                raise Fault(400, 'Keypair data is invalid: failed to '
-                                 'generate fingerprint')
-        else:
-            private_key, public_key, fingerprint = _generate_key(key_type,
-                                                                 user_id)
-        with self.state_lock:
-            mine = self.keypairs.setdefault(user_id, {})
-            if name in mine:
-                raise Fault(409, "Key pair '%s' already exists." % name)
-            if len(mine) >= KEYPAIR_QUOTA:
-                raise Fault(403, 'Quota exceeded, too many key pairs.')
-            keypair = mine[name] = {
-                'id': next(self._counter), 'name': name, 'type': key_type,
-                'user_id': user_id, 'public_key': public_key,
-                'fingerprint': fingerprint, 'created_at': _iso_us(_now()),
-                'updated_at': None, 'deleted': False, 'deleted_at': None}
-            view = self._keypair_view(req, keypair, 'user_id')
-        if private_key is not None:
-            view['private_key'] = private_key
-        return (201 if self.mv(req, '2.2') else 200), {'keypair': view}
-
     # -- aggregates -----------------------------------------------------------
     def _aggregate_view(self, req, aggregate):
         view = {'id': aggregate['id'], 'name': aggregate['name'],
@@ -685,82 +469,6 @@ class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
                                  'action %s' % ', '.join(body))
             aggregate['updated_at'] = _now()
             return 200, {'aggregate': self._aggregate_view(req, aggregate)}
-
-    # -- flavors --------------------------------------------------------------
-    def _flavor_view(self, req, flavor, detail=True):
-        href = req.host_url + '/v2.1/flavors/' + flavor['id']
-        view = {'id': flavor['id'], 'name': flavor['name'],
-                'links': [{'rel': 'self', 'href': href},
-                          {'rel': 'bookmark', 'href': href}]}
-        if self.mv(req, '2.55'):
-            view['description'] = flavor['description']
-        if detail:
-            view.update({'vcpus': flavor['vcpus'], 'ram': flavor['ram'],
-                         'disk': flavor['disk'],
-                         'OS-FLV-EXT-DATA:ephemeral': flavor['ephemeral'],
-                         'swap': (flavor['swap'] if self.mv(req, '2.75')
-                                  else flavor['swap'] or ''),
-                         'os-flavor-access:is_public': flavor['is_public'],
-                         'OS-FLV-DISABLED:disabled': False})
-            if not self.mv(req, '2.75'):
-                view['rxtx_factor'] = 1.0
-            if self.mv(req, '2.61'):
-                view['extra_specs'] = dict(flavor['extra_specs'])
-        return view
-
-    def list_flavors(self, req, ctx):
-        return 200, {'flavors': [self._flavor_view(req, f, False)
-                                 for f in self.flavors.values()]}
-
-    def list_flavors_detail(self, req, ctx):
-        return 200, {'flavors': [self._flavor_view(req, f)
-                                 for f in self.flavors.values()]}
-
-    def show_flavor(self, req, ctx, flavor_id):
-        flavor = self.flavors.get(flavor_id)
-        if flavor is None:
-            raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
-        return 200, {'flavor': self._flavor_view(req, flavor)}
-
-    def flavor_extra_specs(self, req, ctx, flavor_id):
-        flavor = self.flavors.get(flavor_id)
-        if flavor is None:
-            raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
-        return 200, {'extra_specs': dict(flavor['extra_specs'])}
-
-    def create_flavor(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-flavor-manage:create')
-        body = self.json_body(req, 'flavor')
-        try:
-            flavor = {'id': str(body.get('id') or uuid.uuid4()),
-                      'name': body['name'], 'vcpus': int(body['vcpus']),
-                      'ram': int(body['ram']), 'disk': int(body.get('disk',
-                                                                    0)),
-                      'ephemeral': int(body.get(
-                          'OS-FLV-EXT-DATA:ephemeral', 0)),
-                      'swap': int(body.get('swap') or 0),
-                      'is_public': bool(body.get('os-flavor-access:is_public',
-                                                 True)),
-                      'description': body.get('description'),
-                      'extra_specs': {}}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Fault(400, 'Invalid input for field/attribute flavor: %s'
-                        % exc)
-        with self.state_lock:
-            if flavor['id'] in self.flavors or any(
-                    f['name'] == flavor['name']
-                    for f in self.flavors.values()):
-                raise Fault(409, 'Flavor with name %s already exists.'
-                            % flavor['name'])
-            self.flavors[flavor['id']] = flavor
-        return 200, {'flavor': self._flavor_view(req, flavor)}
-
-    def delete_flavor(self, req, ctx, flavor_id):
-        self._admin(ctx, 'os_compute_api:os-flavor-manage:delete')
-        with self.state_lock:
-            if self.flavors.pop(flavor_id, None) is None:
-                raise Fault(404, 'Flavor %s could not be found.' % flavor_id)
-        return 202, None
 
     # -- availability zones, limits -------------------------------------------
     def list_zones(self, req, ctx):
