@@ -2,13 +2,13 @@
 says what it does).
 """
 
-import datetime
 import itertools
 import re
 import uuid
 
 from vmr_lab.services.base import Fault, Service
-from vmr_lab.services.nova.common import _decode, _encode, _iso_us, _now
+from vmr_lab.services.nova.aggregates import Aggregates
+from vmr_lab.services.nova.common import _decode, _encode, _now
 from vmr_lab.services.nova.flavors import Flavors
 from vmr_lab.services.nova.hooks import ServiceHooks
 from vmr_lab.services.nova.hypervisors import Hypervisors
@@ -18,6 +18,7 @@ from vmr_lab.services.nova.migrations import Migrations
 from vmr_lab.services.nova.os_services import OsServices
 from vmr_lab.services.nova.scheduler import Scheduler
 from vmr_lab.services.nova.server_actions import ServerActions
+from vmr_lab.services.nova.server_groups import ServerGroups
 from vmr_lab.services.nova.server_metadata import ServerMetadata
 from vmr_lab.services.nova.server_tags import ServerTags
 from vmr_lab.services.nova.servers import Servers
@@ -43,8 +44,8 @@ _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
 class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
               VolumeAttachments, InstanceActions, Migrations, OsServices,
-              Hypervisors, Scheduler, Flavors, Keypairs, Tasks, ServiceHooks,
-              Service):
+              Hypervisors, Scheduler, Flavors, Keypairs, Aggregates,
+              ServerGroups, Tasks, ServiceHooks, Service):
     """The compute service (v2.1) of the lab."""
 
     service_type = 'compute'
@@ -281,221 +282,7 @@ class NovaAPI(Servers, ServerActions, ServerMetadata, ServerTags, ServerViews,
     def version(self, req, ctx):
         return 200, {'version': self._version_doc(req)}
 
-    # -- server groups --------------------------------------------------------
-    def _group_view(self, req, group):
-        view = {'id': group['id'], 'name': group['name'],
-                'members': list(group['members'])}
-        if self.mv(req, '2.64'):
-            view['policy'] = group['policy']
-            view['rules'] = dict(group['rules'])
-        else:
-            view['policies'] = [group['policy']]
-            view['metadata'] = {}
-        if self.mv(req, '2.13'):
-            view['project_id'] = group['project_id']
-            view['user_id'] = group['user_id']
-        return view
-
-    def list_server_groups(self, req, ctx):
-        everyone = req.GET.get('all_projects') is not None
-        if everyone:
-            self._admin(ctx, 'os_compute_api:os-server-groups:index:'
-                             'all_projects')
-        with self.state_lock:
-            rows = [self._group_view(req, g)
-                    for g in self.server_groups.values()
-                    if everyone or g['project_id'] == ctx.project_id]
-        return 200, {'server_groups': rows}
-
-    def create_server_group(self, req, ctx):
-        self._writer(ctx, 'os_compute_api:os-server-groups:create')
-        body = self.json_body(req, 'server_group')
-        if not body.get('name'):
-            raise Fault(400, "Invalid input for field/attribute server_group."
-                             " 'name' is a required property")
-        if self.mv(req, '2.64'):
-            policy = body.get('policy')
-        else:
-            policies = body.get('policies') or []
-            policy = policies[0] if len(policies) == 1 else None
-        if policy not in ('affinity', 'anti-affinity', 'soft-affinity',
-                          'soft-anti-affinity'):
-            raise Fault(400, "Invalid input for field/attribute policy. "
-                             "Value: %s. %r is not one of ['anti-affinity', "
-                             "'affinity', 'soft-anti-affinity', "
-                             "'soft-affinity']" % (policy, policy))
-        group = {'id': str(uuid.uuid4()), 'name': body['name'],
-                 'policy': policy, 'rules': body.get('rules') or {},
-                 'members': [], 'project_id': ctx.project_id,
-                 'user_id': ctx.user_id}
-        with self.state_lock:
-            self.server_groups[group['id']] = group
-            return 200, {'server_group': self._group_view(req, group)}
-
-    def _get_group(self, ctx, group_id):
-        group = self.server_groups.get(group_id)
-        if group is None or (not ctx.is_admin and
-                             group['project_id'] != ctx.project_id):
-            raise Fault(404, 'Instance group %s could not be found.'
-                        % group_id)
-        return group
-
-    def show_server_group(self, req, ctx, group_id):
-        with self.state_lock:
-            return 200, {'server_group': self._group_view(
-                req, self._get_group(ctx, group_id))}
-
-    def delete_server_group(self, req, ctx, group_id):
-        self._writer(ctx, 'os_compute_api:os-server-groups:delete')
-        with self.state_lock:
-            self._get_group(ctx, group_id)
-            del self.server_groups[group_id]
-        return 204, None
-
-    # -- aggregates -----------------------------------------------------------
-    def _aggregate_view(self, req, aggregate):
-        view = {'id': aggregate['id'], 'name': aggregate['name'],
-                'availability_zone': aggregate['metadata'].get(
-                    'availability_zone'),
-                'hosts': list(aggregate['hosts']),
-                'metadata': dict(aggregate['metadata']),
-                'created_at': _iso_us(aggregate['created_at']),
-                'updated_at': _iso_us(aggregate['updated_at']),
-                'deleted': False, 'deleted_at': None}
-        if self.mv(req, '2.41'):
-            view['uuid'] = aggregate['uuid']
-        return view
-
-    def _get_aggregate(self, aggregate_id):
-        for aggregate in self.aggregates.values():
-            if str(aggregate['id']) == str(aggregate_id) or \
-                    aggregate['uuid'] == aggregate_id:
-                return aggregate
-        raise Fault(404, 'Aggregate %s could not be found.' % aggregate_id)
-
-    def list_aggregates(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-aggregates:index')
-        with self.state_lock:
-            return 200, {'aggregates': [self._aggregate_view(req, a)
-                                        for a in self.aggregates.values()]}
-
-    def create_aggregate(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-aggregates:create')
-        body = self.json_body(req, 'aggregate')
-        name = body.get('name')
-        if not name:
-            raise Fault(400, "Invalid input for field/attribute aggregate. "
-                             "'name' is a required property")
-        with self.state_lock:
-            if any(a['name'] == name for a in self.aggregates.values()):
-                raise Fault(409, 'Aggregate %s already exists.' % name)
-            now = _now()
-            aggregate = {'id': next(self._aggregate_ids),
-                         'uuid': str(uuid.uuid4()), 'name': name,
-                         'hosts': [], 'metadata': {}, 'created_at': now,
-                         'updated_at': None}
-            if body.get('availability_zone'):
-                aggregate['metadata']['availability_zone'] = \
-                    body['availability_zone']
-            self.aggregates[aggregate['id']] = aggregate
-            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
-
-    def show_aggregate(self, req, ctx, aggregate_id):
-        self._admin(ctx, 'os_compute_api:os-aggregates:show')
-        with self.state_lock:
-            return 200, {'aggregate': self._aggregate_view(
-                req, self._get_aggregate(aggregate_id))}
-
-    def update_aggregate(self, req, ctx, aggregate_id):
-        self._admin(ctx, 'os_compute_api:os-aggregates:update')
-        body = self.json_body(req, 'aggregate')
-        with self.state_lock:
-            aggregate = self._get_aggregate(aggregate_id)
-            if body.get('name'):
-                aggregate['name'] = body['name']
-            if 'availability_zone' in body:
-                if body['availability_zone']:
-                    aggregate['metadata']['availability_zone'] = \
-                        body['availability_zone']
-                else:
-                    aggregate['metadata'].pop('availability_zone', None)
-            aggregate['updated_at'] = _now()
-            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
-
-    def delete_aggregate(self, req, ctx, aggregate_id):
-        self._admin(ctx, 'os_compute_api:os-aggregates:delete')
-        with self.state_lock:
-            aggregate = self._get_aggregate(aggregate_id)
-            if aggregate['hosts']:
-                raise Fault(400, 'Cannot remove aggregate %s: it still has '
-                                 'hosts %s.' % (aggregate_id,
-                                                ', '.join(aggregate['hosts'])))
-            del self.aggregates[aggregate['id']]
-        return 200, None
-
-    def aggregate_action(self, req, ctx, aggregate_id):
-        self._admin(ctx, 'os_compute_api:os-aggregates:add_host')
-        body = self.json_body(req)
-        with self.state_lock:
-            aggregate = self._get_aggregate(aggregate_id)
-            if 'add_host' in body:
-                host = (body['add_host'] or {}).get('host')
-                if host not in self.lab.hosts:
-                    raise Fault(404, 'Compute host %s could not be found.'
-                                % host)
-                if host in aggregate['hosts']:
-                    raise Fault(409, 'Aggregate %s already has host %s.'
-                                % (aggregate_id, host))
-                aggregate['hosts'].append(host)
-            elif 'remove_host' in body:
-                host = (body['remove_host'] or {}).get('host')
-                if host not in aggregate['hosts']:
-                    raise Fault(404, 'Cannot remove host %s in aggregate %s: '
-                                     'not found.' % (host, aggregate_id))
-                aggregate['hosts'].remove(host)
-            elif 'set_metadata' in body:
-                metadata = (body['set_metadata'] or {}).get('metadata')
-                if not isinstance(metadata, dict):
-                    raise Fault(400, "Invalid input for field/attribute "
-                                     "set_metadata. 'metadata' is a required "
-                                     "property")
-                for key, value in metadata.items():
-                    if value is None:
-                        aggregate['metadata'].pop(key, None)
-                    else:
-                        aggregate['metadata'][key] = str(value)
-            else:
-                raise Fault(400, 'Invalid request body: unknown aggregate '
-                                 'action %s' % ', '.join(body))
-            aggregate['updated_at'] = _now()
-            return 200, {'aggregate': self._aggregate_view(req, aggregate)}
-
-    # -- availability zones, limits -------------------------------------------
-    def list_zones(self, req, ctx):
-        with self.state_lock:
-            zones = sorted({self._host_zone(h) for h in self.lab.hosts})
-        return 200, {'availabilityZoneInfo': [
-            {'zoneName': z, 'zoneState': {'available': True}, 'hosts': None}
-            for z in zones]}
-
-    def list_zones_detail(self, req, ctx):
-        self._admin(ctx, 'os_compute_api:os-availability-zone:detail')
-        with self.state_lock:
-            zones = {'internal': {}}
-            for service in self.services.values():
-                zone = (self._host_zone(service['host'])
-                        if service['binary'] == 'nova-compute' else 'internal')
-                updated = datetime.datetime.fromtimestamp(
-                    self._last_report(service), datetime.timezone.utc)
-                zones.setdefault(zone, {}).setdefault(service['host'], {})[
-                    service['binary']] = {
-                        'available': self.service_is_up(service),
-                        'active': service['status'] == 'enabled',
-                        'updated_at': _iso_us(updated.replace(tzinfo=None))}
-        return 200, {'availabilityZoneInfo': [
-            {'zoneName': z, 'zoneState': {'available': True},
-             'hosts': hosts or None} for z, hosts in sorted(zones.items())]}
-
+    # -- limits ---------------------------------------------------------------
     def show_limits(self, req, ctx):
         with self.state_lock:
             mine = [s for s in self.servers.values()
