@@ -22,6 +22,17 @@ Faithful where a healer can trip (DESIGN.md section 7):
 
 The simulated hypervisors live in :mod:`vmr_lab.hosts`; Nova tells a host to
 start or stop a server when an action completes.
+
+One module per controller of the real Nova API: ``servers``,
+``server_actions`` (the ``action`` endpoint: stop, start, reboot, rebuild,
+evacuate, live-migrate, migrate, ...), ``server_metadata``, ``server_tags``,
+``volumes`` (volume attachments), ``instance_actions``, ``migrations``,
+``os_services``, ``hypervisors``, ``flavors``, ``keypairs``, ``aggregates``
+(and availability zones) and ``server_groups``; the parts they share:
+``common`` (constants and helpers), ``views`` (server views), ``scheduler``,
+``tasks`` (policy, action records, the asynchronous machinery), ``hooks``
+(the calls of the lab and other services) and ``api`` (:class:`NovaAPI`,
+which puts them together, with its state, routes and microversions).
 """
 
 from vmr_lab.services.nova.api import (CONTROLLER_HOST, FLAVORS,  # noqa: F401 - the API

@@ -1,5 +1,14 @@
-"""The compute v2.1 API of the lab: :class:`NovaAPI` (the package's docstring
-says what it does).
+"""The compute v2.1 API of the lab: its state, its routes, its microversions.
+
+:class:`NovaAPI` is put together from one part per controller of the real
+Nova API: ``servers``, ``server_actions``, ``server_metadata``,
+``server_tags``, ``volumes`` (volume attachments), ``instance_actions``,
+``migrations``, ``os_services``, ``hypervisors``, ``flavors``,
+``keypairs``, ``aggregates`` (and availability zones) and
+``server_groups``; and the parts they share: ``views`` (server views),
+``scheduler``, ``tasks`` (policy, action records, the asynchronous
+machinery) and ``hooks`` (the calls of the lab and other services).
+Version discovery and limits are here.
 """
 
 import itertools
