@@ -16,13 +16,11 @@ Tunable: ``lab.delays['volume_create']`` (seconds a volume stays
 """
 
 import copy
-import logging
 import time
 import uuid
 
 from vmr_lab.services.base import Fault, Service
 
-LOG = logging.getLogger(__name__)
 MIN_VERSION = (3, 0)
 MAX_VERSION = (3, 71)
 DEFAULT_TYPE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, 'vmr-lab/volume-type'))
@@ -118,15 +116,9 @@ class CinderAPI(Service):
                 volume['updated_at'] = _now()
 
     # -- WSGI plumbing ---------------------------------------------------
-    def _dispatch(self, req):
-        try:
-            return super()._dispatch(req)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            # Malformed input the schema checks missed: 400, never a 500;
-            # logged because it may hide a lab bug.
-            LOG.warning('cinder: bad request %s %s: %r', req.method,
-                        req.path, exc, exc_info=True)
-            raise Fault(400, 'Invalid input received: %s' % exc)
+    def malformed_input(self, exc):
+        # Malformed input the schema checks missed: 400, never a 500.
+        return Fault(400, 'Invalid input received: %s' % exc)
 
     def _requested_version(self, req):
         header = req.headers.get('OpenStack-API-Version', '')

@@ -23,15 +23,12 @@ Tunable: ``lab.delays['workflow_execution']`` (seconds an execution stays
 
 import copy
 import json
-import logging
 import time
 import uuid
 
 import yaml
 
 from vmr_lab.services.base import Fault, Service
-
-LOG = logging.getLogger(__name__)
 
 STATES = ('IDLE', 'RUNNING', 'SUCCESS', 'ERROR', 'PAUSED', 'CANCELLED')
 FAIL_INPUT = 'lab_fail'
@@ -138,15 +135,9 @@ class MistralAPI(Service):
                 execution['updated_at'] = _now()
 
     # -- WSGI plumbing ---------------------------------------------------
-    def _dispatch(self, req):
-        try:
-            return super()._dispatch(req)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            # Malformed input the checks missed: 400, never a 500; logged
-            # because it may hide a lab bug.
-            LOG.warning('mistral: bad request %s %s: %r', req.method,
-                        req.path, exc, exc_info=True)
-            raise Fault(400, 'Invalid input: %s' % exc)
+    def malformed_input(self, exc):
+        # Malformed input the checks missed: 400, never a 500.
+        return Fault(400, 'Invalid input: %s' % exc)
 
     def fault_body(self, fault):
         return {'faultstring': fault.message,

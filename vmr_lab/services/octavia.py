@@ -20,13 +20,10 @@ Tunable: ``lab.delays['lb_provisioning']`` (seconds, default 0.5) or the
 
 import copy
 import ipaddress
-import logging
 import time
 import uuid
 
 from vmr_lab.services.base import Fault, Service
-
-LOG = logging.getLogger(__name__)
 
 API_MINOR = 27
 PROTOCOLS = ('HTTP', 'HTTPS', 'TCP', 'UDP', 'TERMINATED_HTTPS', 'PROXY',
@@ -392,15 +389,9 @@ class OctaviaAPI(Service):
         return view
 
     # -- WSGI plumbing ---------------------------------------------------
-    def _dispatch(self, req):
-        try:
-            return super()._dispatch(req)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            # Malformed input the checks missed: 400, never a 500; logged
-            # because it may hide a lab bug.
-            LOG.warning('octavia: bad request %s %s: %r', req.method,
-                        req.path, exc, exc_info=True)
-            raise Fault(400, 'Invalid input: %s' % exc)
+    def malformed_input(self, exc):
+        # Malformed input the checks missed: 400, never a 500.
+        return Fault(400, 'Invalid input: %s' % exc)
 
     def fault_body(self, fault):
         return {'faultcode': 'Client' if fault.status < 500 else 'Server',
