@@ -133,11 +133,39 @@ def volume_argv(rs):
             '--config-file', conf_path(rs)]
 
 
+#: What ``sudo`` and ``cinder-rootwrap`` become for cinder-volume: the tier
+#: runs as root already, and Debian's minimal images have no sudo.  Cinder
+#: runs ``qemu-img`` as root through ``sudo cinder-rootwrap CONF cmd...``
+#: and starts its privsep daemon the same way (making a volume from an
+#: image needs both); these run ``cmd...`` as it is.
+ROOT_SHIMS = {
+    'sudo': '#!/bin/sh\n# the real tier runs as root: run the command as it is\n'
+            'exec "$@"\n',
+    'cinder-rootwrap': '#!/bin/sh\n# drop the rootwrap configuration, run the '
+                       'command\nshift\nexec "$@"\n',
+}
+
+
+def root_env(rs):
+    """cinder-volume's environment: the root shims, then the tier's
+    virtualenv (privsep-helper), then the usual PATH."""
+    shims = os.path.join(rs.state, 'cinder', 'bin')
+    os.makedirs(shims, exist_ok=True)
+    for name, text in ROOT_SHIMS.items():
+        path = os.path.join(shims, name)
+        with open(path, 'w') as fh:
+            fh.write(text)
+        os.chmod(path, 0o700)  # root runs them
+    return dict(os.environ, PATH=os.pathsep.join([
+        shims, os.path.dirname(rs.install.bin('cinder-volume')),
+        os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')]))
+
+
 def start_daemons(rs):
     """cinder-scheduler and cinder-volume (after the database sync)."""
     rs._spawn('cinder-scheduler', [rs.install.bin('cinder-scheduler'),
                                    '--config-file', conf_path(rs)])
-    rs._spawn('cinder-volume', volume_argv(rs))
+    rs._spawn('cinder-volume', volume_argv(rs), env=root_env(rs))
 
 
 def wait_ready(rs, timeout=180):

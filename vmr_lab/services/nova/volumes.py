@@ -52,17 +52,28 @@ class VolumeAttachments:
             raise Fault(400, "Invalid input for field/attribute "
                              "volumeAttachment. 'volumeId' is a required "
                              "property")
-        if self.lab.cinder is not None and \
-                self.lab.cinder.get_volume(volume_id) is None:
-            raise Fault(404, 'Volume %s could not be found.' % volume_id)
+        cinder_volume = None
+        if self.lab.cinder is not None:
+            cinder_volume = self.lab.cinder.get_volume(volume_id)
+            if cinder_volume is None:
+                raise Fault(404, 'Volume %s could not be found.' % volume_id)
         with self.state_lock:
             server = self._server(ctx, server_id)
             self._require_vm_state(server, 'attach_volume',
                                    ('active', 'stopped', 'paused',
                                     'suspended', 'resized'))
-            if any(v['volume_id'] == volume_id for v in server['volumes']):
+            # Nova's own check of its block device mappings, before Cinder
+            # is asked (nova/compute/api.py, _check_volume_already_attached)
+            holders = [sid for sid, other in self.servers.items()
+                       if any(v['volume_id'] == volume_id
+                              for v in other['volumes'])]
+            if holders and not (cinder_volume or {}).get('multiattach'):
                 raise Fault(400, 'Invalid volume: volume %s is already '
-                                 'attached to %s' % (volume_id, server_id))
+                                 'attached to instances: %s'
+                            % (volume_id, ' '.join(holders)))
+            if server_id in holders:
+                raise Fault(400, 'Invalid volume: volume %s already attached'
+                            % volume_id)
             device = body.get('device') or '/dev/vd%s' % chr(
                 ord('b') + len(server['volumes']))
             volume = {'volume_id': volume_id,
