@@ -84,7 +84,7 @@ def test_roles_deploy_with_keystone_auth_on_real_keystone(cloud, clouds,
     _forget_registration(identity)
     if identity.find_role('service') is None:
         identity.create_role(name='service')
-    admin_cloud = dict(cloud.clouds_config()[cloud.cloud_name])
+    admin_cloud = dict(cloud.clouds_config()['clouds'][cloud.cloud_name])
     coordinator_vars = {
         'vmr_coordinator_api_auth_strategy': 'keystone',
         'vmr_coordinator_keystone_auth_url': cloud.auth_url,
