@@ -61,6 +61,11 @@ class Scenarios:
                     key = (rec['id'], ev['at'], ev['event'])
                     if key not in seen:
                         seen[key] = True
+                        if killed_leader:
+                            # read after the journal: a new leader wins
+                            # before it resumes, so its election is told
+                            # before the events it wrote
+                            self._watch_election()
                         self.say('recovery %s: %s %s' % (
                             rec['id'], ev['event'], ev.get('detail', '')))
                 if scenario == 'leader-kill' and not killed_leader and \
