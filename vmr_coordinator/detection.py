@@ -121,9 +121,9 @@ def recent_flaps(record, now, holddown, age=None):
     return out
 
 
-def effective_grace(record, now, policy, age=None):
-    """The grace for this host: doubled for each recent flap (hold-down)."""
-    flaps = len(recent_flaps(record, now, policy.flap_holddown, age))
+def effective_grace(flaps, policy):
+    """The grace for a host with ``flaps`` recent flaps
+    (:func:`recent_flaps`): doubled for each one (hold-down)."""
     if not flaps:
         return policy.grace
     base = max(policy.grace, policy.ttl)
@@ -408,7 +408,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             return req.request_id
 
         if state in (HostState.UP, HostState.MAINTENANCE):
-            grace = effective_grace(record, now, policy, age)
+            grace = effective_grace(len(flaps), policy)
             reason = 'left the agents group'
             if grace > policy.grace:
                 reason += ' (flapping: hold-down grace %.0f s)' % grace
