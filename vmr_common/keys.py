@@ -76,6 +76,11 @@ class Keyspace:
     def fence_checks(self):
         return self.root + 'fence_checks/'
 
+    @property
+    def coordinators(self):
+        """Each live coordinator's presence (a key with a lease)."""
+        return self.root + 'coordinators/'
+
     def host(self, name):
         return self.hosts + name
 
@@ -130,6 +135,9 @@ class Keyspace:
     def duplicate_agent(self, host, boot_id):
         """Where an agent refused as a duplicate of ``host`` reports itself."""
         return '%s%s/%s' % (self.duplicate_agents, host, boot_id)
+
+    def coordinator(self, member):
+        return self.coordinators + member
 
     def fence_check(self, host):
         return self.fence_checks + host

@@ -41,6 +41,9 @@ class Election:
         self.changes = 0
         self._lock = threading.RLock()
         self._timer = None
+        #: no campaign before this (own clock): a leader that handed
+        #: leadership over leaves the key to the others for a while
+        self.hold_until = 0.0
 
     # -- state ----------------------------------------------------------
     @property
@@ -74,6 +77,9 @@ class Election:
         current = self.store.get(self.key)
         if current is not None:
             self.leader_seen = current.value
+            return False
+        if start < self.hold_until:
+            self.leader_seen = None     # handed over: not yet taken
             return False
         lease = self.store.grant(self.ttl)
         result = self.store.txn([Compare.absent(self.key)],
@@ -151,10 +157,12 @@ class Election:
                     self._timer is not threading.current_thread():
                 self._timer.cancel()
 
-    def resign(self):
-        """Give leadership up now (clean shutdown): delete our key only."""
+    def resign(self, hold=0.0):
+        """Give leadership up now (clean shutdown, or a hand-over): delete
+        our key only; campaign again no sooner than ``hold`` seconds."""
         guard, lease = self.guard, self.lease
         self.step_down('resigning')
+        self.hold_until = self.clock() + hold
         if guard is None:
             return
         try:

@@ -63,6 +63,9 @@ class Healer:
         self._watched = None
         # host records and members decoded by the previous cycle
         self._snapshot_cache = snapshot_mod.SnapshotCache()
+        # coordinators/<member>: its lease and when it was last kept alive
+        self._presence = None
+        self._presence_at = 0.0
 
     # -- the cycle --------------------------------------------------------
     def run_cycle(self):
@@ -82,6 +85,7 @@ class Healer:
             self.cycle_seconds = time.monotonic() - started
 
     def _cycle(self):
+        self._keep_present()
         leader = self.election.step()
         # The election's timer may step us down while this cycle runs (its
         # guarded writes then fail): read the term's token once.
@@ -389,8 +393,41 @@ class Healer:
         except exceptions.StoreError as exc:
             LOG.debug('own probe of %s: %s', target, exc)
 
+    # -- presence and hand-over -------------------------------------------
+    def _keep_present(self):
+        """Keep ``coordinators/<member>`` alive on a lease of the leader
+        TTL, refreshed every third of it: the live coordinators, standbys
+        included, that a leader may hand a fence it cannot reach to."""
+        now = self.monotonic()
+        ttl = self.election.ttl
+        if self._presence is not None:
+            if now - self._presence_at < ttl / 3:
+                return
+            if self.store.keepalive(self._presence) > 0:
+                self._presence_at = now
+                return
+        lease = self.store.grant(ttl)
+        self.store.put(self.store.keys.coordinator(self.member),
+                       {'member': self.member, 'since': self.clock()},
+                       lease=lease)
+        self._presence, self._presence_at = lease, now
+
+    def hand_over(self, to, reason):
+        """Give leadership up so that ``to`` (a live standby) takes it;
+        this coordinator does not campaign again for two leader TTLs
+        unless nobody took it."""
+        LOG.warning('election: %s hands leadership over to %s: %s',
+                    self.member, to, reason)
+        self.election.resign(hold=2 * self.election.ttl)
+
     def close(self, resign=True):
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
         self._stop_watch()
         if resign:
             self.election.resign()
+        if self._presence is not None:
+            try:
+                self.store.revoke(self._presence)
+            except exceptions.StoreError as exc:
+                LOG.debug('presence lease not revoked: %s', exc)
+            self._presence = None

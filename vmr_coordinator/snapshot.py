@@ -102,7 +102,7 @@ class Snapshot:
 
     def __init__(self, revision, hosts, members, journal, probes, contracts,
                  paused, brake, leader, corrupt, duplicates=(),
-                 legacy_members=(), segments=()):
+                 legacy_members=(), segments=(), coordinators=()):
         self.revision = revision
         self.hosts = hosts            # name -> HostRecord
         self.members = members        # name -> Member
@@ -121,6 +121,8 @@ class Snapshot:
         self.legacy_members = sorted(legacy_members)
         #: the valid failover segments (:class:`~.segments.Segment`)
         self.segments = list(segments)
+        #: the live coordinators' member ids (``coordinators/``), sorted
+        self.coordinators = list(coordinators)
 
     def live(self, host):
         return host in self.members
@@ -191,6 +193,7 @@ def take(store, group, cache=None):
         Op.get(keys.leader),
         Op.get(keys.duplicate_agents, prefix=True),
         Op.get(keys.segments, prefix=True),
+        _range(keys.coordinators, keys_only=True),
     ] + ([Op.get(keys.legacy_group(group), prefix=True)]
          if store.legacy_membership else []))
     responses = result.responses
@@ -216,7 +219,8 @@ def take(store, group, cache=None):
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
     (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
-     leader_kvs, duplicate_kvs, segment_kvs, *legacy_kvs) = [
+     leader_kvs, duplicate_kvs, segment_kvs, coordinator_kvs,
+     *legacy_kvs) = [
         [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
     legacy_kvs = legacy_kvs[0] if legacy_kvs else ()
     corrupt = []
@@ -349,9 +353,12 @@ def take(store, group, cache=None):
             corrupt.append((kv.key, str(exc)))
     for key, reason in corrupt:
         LOG.debug('snapshot: skipped %s: %s', key, reason)
+    coordinators = sorted(
+        name for name in (keys.name_in(keys.coordinators, kv.key)
+                          for kv in coordinator_kvs) if name)
     return Snapshot(result.revision, hosts, members, journal, probes,
                     contracts, paused, brake, leader, corrupt, duplicates,
-                    legacy, segments)
+                    legacy, segments, coordinators)
 
 
 def probe_legacy_membership(store, group):

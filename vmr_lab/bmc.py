@@ -44,6 +44,7 @@ import pyghmi.ipmi.private.serversession as serversession  # nosec B415
 import pyghmi.ipmi.private.session as ipmisession  # nosec B415
 
 from vmr_common import fdwait
+from vmr_common import ipmi_locks  # noqa: F401 (no deadlock in pyghmi)
 
 LOG = logging.getLogger(__name__)
 

@@ -157,7 +157,8 @@ def _add_cloud_parser(subparsers):
                              'simulator-only options are ignored)')
     parser.add_argument('--with', dest='services', action='append',
                         default=[],
-                        choices=('aodh', 'cinder', 'mistral', 'octavia'),
+                        choices=('aodh', 'cinder', 'masakari', 'mistral',
+                                 'octavia'),
                         metavar='SERVICE',
                         help='with --real: run this optional service too '
                              '(aodh: aodh-api in the catalog as alarming, '
@@ -165,7 +166,8 @@ def _add_cloud_parser(subparsers):
                              'Nova notifications turned into the events '
                              'aodh-listener reads; cinder: cinder-api in '
                              'the catalog as block-storage and volumev3, '
-                             'its scheduler and volume service; mistral: '
+                             'its scheduler and volume service; masakari: '
+                             'masakari-api as instance-ha; mistral: '
                              'its api, engine and executor, the API in the '
                              'catalog as workflowv2; octavia: octavia-api '
                              'as load-balancer and octavia-worker with '

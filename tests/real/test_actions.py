@@ -56,6 +56,55 @@ def test_evacuate_after_fence_runs_each_server_once(cloud, conn):
     assert cloud.monitor.violations() == []
 
 
+def _lose_an_evacuation(cloud, conn, server):
+    """Evacuate ``server`` the way a restart loses it: nova-api accepts it
+    (task ``rebuilding``, an ``accepted`` migration) and casts to a
+    stopped nova-conductor; RabbitMQ restarts and its queue, with the cast,
+    is gone.  The conductor then comes back to nothing."""
+    from openstack.compute.v2 import server as server_mod
+    conductor = cloud.openstack.procs['nova-conductor']
+    conductor.stop()
+    try:
+        server_mod.Server.existing(id=server.id).evacuate(
+            conn.compute)
+        stuck = conn.compute.get_server(server.id)
+        assert stuck.task_state == 'rebuilding', stuck.task_state
+        cloud.openstack.restart('rabbitmq')
+    finally:
+        conductor.start()
+        cloud.openstack._wait_consuming('conductor', conductor)
+        # the computes report through the conductor: until they do again
+        # the scheduler finds no host
+        for host in ('compute-1', 'compute-3'):
+            cloud.openstack.wait_compute_up(host)
+
+
+@pytest.mark.slow
+def test_evacuate_finds_a_lost_evacuation_and_evacuates_again(cloud, conn):
+    """An evacuation Nova accepted and no conductor ever took: after
+    ``lost_after`` seconds with the conductors up, the action resets the
+    server's state and evacuates it again, once, and says so."""
+    server = cloud.boot('lost-1', 'compute-2')
+    assert cloud.wait_running(server.id, 'compute-2')
+    fence(cloud, conn, 'compute-2')
+    _lose_an_evacuation(cloud, conn, server)
+    _, result = run('evacuate', {'lost_after': 30},
+                    context(conn, server, 'compute-2', timeout=180,
+                            poll=0.5))
+    assert 'lost (accepted ' in result and 'state reset to active, ' \
+        'evacuated again' in result, result
+    assert_logged_by_nova(cloud, result)
+    server = conn.compute.get_server(server.id)
+    assert server.status == 'ACTIVE'
+    assert server.compute_host in ('compute-1', 'compute-3')
+    assert cloud.wait_running(server.id, server.compute_host)
+    evacuations = [m for m in conn.compute.migrations(server_id=server.id)
+                   if m.migration_type == 'evacuation']
+    assert sorted(m.status for m in evacuations) == ['accepted', 'done'], \
+        [(m.id, m.status, m.dest_compute) for m in evacuations]
+    assert cloud.monitor.violations() == []
+
+
 def test_live_migrate_moves_the_guest(cloud, conn):
     server = cloud.boot('db-1', 'compute-1')
     _, result = run('live_migrate', {}, context(conn, server, 'compute-1',

@@ -11,29 +11,20 @@ replacement.  Cinder's attachment records and Nova's volume attachments
 must tell the same story.
 """
 
-import re
 import time
 
 import openstack.exceptions
 import pytest
 
 from tests.support.actions import context, run
-from tests.support.real_tier import fence
+from tests.support.real_tier import (assert_logged, attach, delete_volume,
+                                     fence, wait_volume)
 
 pytestmark = pytest.mark.real_services('cinder')
 
-REQUEST_IDS = re.compile(r'req-[0-9a-f-]{36}')
 #: Cinder's attachments API (3.27), with the instance filter of 3.31... the
 #: attachments' ``instance`` field is in every version from 3.27
 ATTACHMENTS_VERSION = '3.44'
-
-
-def wait_volume(conn, volume_id, status, timeout=300):
-    volume = conn.block_storage.get_volume(volume_id)
-    return conn.block_storage.wait_for_status(
-        volume, status, failures=['error', 'error_attaching',
-                                  'error_detaching'],
-        interval=0.2, wait=timeout)
 
 
 def cinder_attachments(cloud, conn, volume_id):
@@ -45,27 +36,6 @@ def cinder_attachments(cloud, conn, volume_id):
     return resp.json()['attachments']
 
 
-def attach(cloud, conn, server, size=1):
-    """A new volume attached to ``server`` through Nova."""
-    volume = conn.block_storage.create_volume(size=size,
-                                              name='%s-data' % server.name)
-    wait_volume(conn, volume.id, 'available')
-    conn.compute.create_volume_attachment(server, volume_id=volume.id)
-    return wait_volume(conn, volume.id, 'in-use')
-
-
-def assert_logged(cloud, result):
-    """Every request id of ``result`` is in nova-api's or cinder-api's log,
-    and Cinder's has some (the volume was marked in Cinder)."""
-    ids = REQUEST_IDS.findall(result)
-    assert ids, result
-    nova = cloud.openstack.log_text('nova-api')
-    cinder = cloud.openstack.log_text('cinder-api')
-    missing = [i for i in ids if i not in nova and i not in cinder]
-    assert not missing, 'request ids in neither API log: %s' % missing
-    assert any(i in cinder for i in ids), result
-
-
 @pytest.fixture
 def volumes(cloud, conn):
     """Volumes the test made; deleted afterwards (the cloud's restore
@@ -73,15 +43,7 @@ def volumes(cloud, conn):
     made = []
     yield made
     for volume_id in made:
-        try:
-            volume = conn.block_storage.get_volume(volume_id)
-            for att in volume.attachments or ():
-                # The cloud's restore deletes every server anyway.
-                conn.compute.delete_server(att['server_id'])
-            volume = wait_volume(conn, volume_id, 'available', timeout=120)
-            conn.block_storage.delete_volume(volume)
-        except openstack.exceptions.SDKException as exc:
-            print('left volume %s: %s' % (volume_id, exc))
+        delete_volume(conn, volume_id)
 
 
 # The first real test of a session pays for the tier's start-up; on a
@@ -93,7 +55,7 @@ def test_boot_from_snapshot_moves_the_data_volume(cloud, conn, volumes):
     # Generous waits: on a loaded 2-core machine a boot took 50 s.
     server = cloud.boot('data-1', 'compute-2', metadata={'app': 'data'},
                         wait=300)
-    volume = attach(cloud, conn, server)
+    volume = attach(conn, server)
     volumes.append(volume.id)
     (nova_att,) = conn.compute.volume_attachments(server)
     assert nova_att.volume_id == volume.id
@@ -108,7 +70,10 @@ def test_boot_from_snapshot_moves_the_data_volume(cloud, conn, volumes):
     _, result = run('boot_from_snapshot', params, first)
     action_time = time.monotonic() - t_action
     print(result)
-    assert_logged(cloud, result)
+    # Every request id in nova-api's or cinder-api's log; Cinder has some
+    # (the volume was marked in Cinder).
+    assert_logged(cloud, result, logs=('nova-api', 'cinder-api'),
+                  some=('cinder-api',))
     assert 'from %s (%s)' % (snapshot.name, snapshot.id) in result
     assert 'volumes %s' % volume.id in result
     assert 'deleted %s' % server.id in result
@@ -152,7 +117,7 @@ def test_nova_detaches_on_a_down_host_only_by_deleting_the_server(
         cloud, conn, volumes):
     """The three facts the action is built on (doc/lab-vs-real.rst)."""
     server = cloud.boot('data-2', 'compute-3', wait=300)
-    volume = attach(cloud, conn, server)
+    volume = attach(conn, server)
     volumes.append(volume.id)
     fence(cloud, conn, 'compute-3')
     # 1. No detach while the host is down (forced down by the fence).

@@ -9,7 +9,7 @@ ever ran on two hosts, or moved while its host could still run it, fails.
 
 import pytest
 
-from tests.support.real_tier import nova_service
+from tests.support.real_tier import assert_healed, nova_service
 from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
@@ -27,38 +27,10 @@ def demo(cloud, tmp_path):
         yield harness
 
 
-def _assert_healed(demo, victim):
-    records = demo._records()
-    assert len(records) == 1
-    rec = records[0]
-    assert rec['state'] == 'done'
-    assert rec['fencing']['verified'] is True
-    assert rec['fencing']['method'] == 'ipmi'
-    fenced_at = [e['at'] for e in rec['timeline'] if e['event'] == 'fenced']
-    assert fenced_at and all(s['started_at'] >= fenced_at[0]
-                             for s in rec['steps'])
-    assert rec['steps'] and all(s['state'] == 'done' for s in rec['steps'])
-    for step in rec['steps']:
-        server = demo.lab.get_server(step['server_id'])
-        assert server['status'] == 'ACTIVE'
-        assert server['host'] != victim
-        assert demo.lab.wait_running(step['server_id'], server['host'])
-    # Real Nova agrees: one evacuation per server (of this run's servers:
-    # the session's cloud remembers earlier tests' migrations).
-    current = {s['id'] for s in demo.lab.find_servers()}
-    migrations = [m for m in demo.lab.conn.compute.migrations()
-                  if m.migration_type == 'evacuation'
-                  and m.server_id in current]
-    assert sorted(m.server_id for m in migrations) == sorted(
-        s['server_id'] for s in rec['steps'])
-    assert nova_service(demo.lab.conn, victim).is_forced_down is True
-    assert demo.lab.monitor.violations() == []
-
-
 def test_power_loss_is_healed_on_real_nova(demo):
     assert demo.run('power-loss', 'compute-2', timeout=120), \
         demo.out.getvalue()
-    _assert_healed(demo, 'compute-2')
+    assert_healed(demo, 'compute-2')
 
 
 @pytest.mark.slow
@@ -66,7 +38,7 @@ def test_power_loss_is_healed_on_real_nova(demo):
 def test_failure_is_healed_safely_on_real_nova(demo, scenario):
     assert demo.run(scenario, 'compute-2', timeout=120), \
         demo.out.getvalue()
-    _assert_healed(demo, 'compute-2')
+    assert_healed(demo, 'compute-2')
 
 
 @pytest.mark.slow
@@ -76,4 +48,25 @@ def test_reachable_host_is_not_fenced_on_real_nova(demo, scenario):
     assert demo._records() == []
     assert demo.lab.hosts['compute-2'].get_power() == 'on'
     assert nova_service(demo.lab.conn, 'compute-2').is_forced_down is False
+    assert demo.lab.monitor.violations() == []
+
+
+@pytest.mark.slow
+@pytest.mark.real_services('octavia')
+def test_lb_failover_on_real_octavia(demo):
+    """The demo's lb-failover scenario (``tools/demo.sh --real --scenario
+    lb-failover``): real Octavia's pool flips to the standby member."""
+    assert demo.run('lb-failover', 'compute-2', timeout=180), \
+        demo.out.getvalue()
+    assert 'FAILED OVER' in demo.out.getvalue()
+    assert demo.lab.monitor.violations() == []
+
+
+@pytest.mark.slow
+def test_fip_failover_on_real_neutron(demo):
+    """The demo's fip-failover scenario on real Neutron: the floating IP
+    moves to the standby's port; the dead host's other servers heal."""
+    assert demo.run('fip-failover', 'compute-2', timeout=180), \
+        demo.out.getvalue()
+    assert 'FAILED OVER' in demo.out.getvalue()
     assert demo.lab.monitor.violations() == []

@@ -5,7 +5,10 @@ is segment rack-b.  The whole of VMR (the demo's harness: etcd, agents,
 coordinators) runs on the session's real tier.  The leader keeps the idle
 spare disabled in real Nova (reason ``vmr: reserved``); when compute-2 loses
 power it enables compute-3 and every server of compute-2 is evacuated there
-by real Nova -- none to compute-1, the other segment's host.
+by real Nova -- none to compute-1, the other segment's host.  With
+``rh_priority`` and a spare that has room for only one of two servers
+(Placement's usage), the spare takes one and the segment's other member the
+other.
 """
 
 import pytest
@@ -65,4 +68,47 @@ def test_power_loss_heals_onto_the_segments_reserved_host_only(demo, cloud,
     # the used spare is an ordinary member now
     doc = store.get(store.keys.segment('rack-a')).json()
     assert doc['hosts'] == [VICTIM, SPARE] and doc['reserved_hosts'] == []
+    assert cloud.monitor.violations() == []
+
+
+def test_rh_priority_fills_the_reserved_host_then_uses_the_segment(
+        demo, cloud, conn, request):
+    """rh_priority with a spare that has room for one of the two servers
+    (by Placement's usage): one goes to the spare, the other to the
+    segment's other member."""
+    # Each fake host has 32 GiB (512 MiB reserved): after the filler the
+    # spare has about 12 GiB left, room for one 10 GiB server.
+    flavors = [conn.compute.create_flavor(name=name, vcpus=1, ram=ram,
+                                          disk=1)
+               for name, ram in (('m1.fill', 20000), ('m1.big', 10000))]
+    request.addfinalizer(lambda: [conn.compute.delete_flavor(f)
+                                  for f in flavors])
+    cloud.boot('filler', SPARE, flavor='m1.fill', wait=300)
+    rack = {'name': 'rack-a', 'hosts': [OTHER, VICTIM],
+            'reserved_hosts': [SPARE], 'recovery_method': 'rh_priority'}
+    store = demo.store
+    store.put(store.keys.segment('rack-a'), rack)
+    demo.wait(lambda: nova_service(conn, SPARE).status == 'disabled', 90,
+              'the reserved host %s disabled in Nova' % SPARE)
+    servers = cloud.boot_many([('big-%d' % i, VICTIM) for i in range(2)],
+                              flavor='m1.big', wait=300)
+
+    assert demo.run('power-loss', VICTIM, timeout=240), demo.out.getvalue()
+
+    placed = {s.id: conn.compute.get_server(s.id).compute_host
+              for s in servers}
+    assert sorted(placed.values()) == sorted([SPARE, OTHER]), placed
+    for sid, host in placed.items():
+        assert cloud.wait_running(sid, host, timeout=60)
+    (rec,) = demo._records()
+    assert rec['state'] == 'done' and rec['fencing']['verified']
+    assert rec['segment']['recovery_method'] == 'rh_priority'
+    assert rec['segment']['reserved_hosts_used'] == [SPARE]
+    assert sorted(s['params']['target_host'] for s in rec['steps']) == \
+        sorted([SPARE, OTHER])
+    evacuations = [m for m in conn.compute.migrations()
+                   if m.migration_type == 'evacuation'
+                   and m.server_id in placed]
+    assert {m.server_id: m.dest_compute for m in evacuations} == placed
+    assert nova_service(conn, SPARE).status == 'enabled'
     assert cloud.monitor.violations() == []

@@ -4,12 +4,16 @@ Each runs `vmr-lab demo`'s harness (the same code the README's demo runs)
 and asserts on the journal, the lab and the invariant monitor.
 """
 
+import os
+
 import pytest
 import requests
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.scenario import running_lab
+from tests.support.scenario import fenced_then_done, running_lab
 from vmr_lab.demo import Demo
+from vmr_lab.ports import free_udp_port
 
 
 @pytest.mark.parametrize('scenario', ['power-loss', 'kernel-hang',
@@ -17,17 +21,7 @@ from vmr_lab.demo import Demo
 def test_failure_is_healed_safely(demo, scenario):
     assert demo.run(scenario, 'compute-2', timeout=90), \
         demo.out.getvalue()
-    records = demo._records()
-    assert len(records) == 1
-    rec = records[0]
-    assert rec['state'] == 'done'
-    assert rec['fencing']['verified'] is True
-    assert rec['fencing']['method'] == 'ipmi'
-    # fenced strictly before any step started
-    fenced_at = [e['at'] for e in rec['timeline'] if e['event'] == 'fenced']
-    assert fenced_at and all(s['started_at'] >= fenced_at[0]
-                             for s in rec['steps'])
-    assert all(s['state'] == 'done' for s in rec['steps'])
+    fenced_then_done(demo)
     assert demo.lab.monitor.violations() == []
     # the dead host's Nova service was forced down after the fence
     service = demo.lab.nova.compute_service('compute-2')
@@ -88,14 +82,26 @@ def test_returning_host_is_unforced_after_nova_compute_is_up(demo):
     assert demo.lab.monitor.violations() == []
 
 
+def _blocked_from_both_controllers(demo, victim):
+    """Wait until the leader failed the fence of ``victim``, handed over to
+    the standby, which failed too (then nobody else is left to try)."""
+    demo.wait(lambda: demo._states().get(victim) == 'blocked' and len(
+        (demo._records()[0].get('fencing') or {}).get('tried_by') or ()) == 2
+        and demo._leader(), 60, '%s blocked from both controllers' % victim)
+
+
 def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
     victim = 'compute-2'
     demo.lab.hosts[victim].apply_fault('bmc_unreachable')
     demo.lab.hosts[victim].apply_fault('power_loss')
-    demo.wait(lambda: demo._states().get(victim) == 'blocked', 60,
-              'compute-2 blocked')
+    # the leader fails, hands over to the standby, which fails too: then
+    # nobody else is left to try and the recovery stays blocked
+    _blocked_from_both_controllers(demo, victim)
     rec = demo._records()[0]
     assert rec['state'] == 'blocked'
+    assert sorted(rec['fencing']['tried_by']) == ['controller-1',
+                                                  'controller-2']
+    assert [e['event'] for e in rec['timeline']].count('handed over') == 1
     assert rec['fencing']['verified'] is False
     assert 'ipmi' in rec['fencing']['reason']
     assert rec['steps'] == []
@@ -128,6 +134,57 @@ def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
             e.get('detail') == said], rec['timeline']
     assert all(s['state'] == 'done' for s in rec['steps'])
     assert demo.lab.monitor.violations() == []
+
+
+class OneBmcPathDemo(Demo):
+    """controller-1 leads and reaches no BMC (its fence profiles name, for
+    each host, a UDP port where nothing answers); controller-2 reaches
+    them all: a BMC network cut on one controller's side."""
+
+    def _conf(self, name, kind, clouds, profiles, host=None):
+        if name == 'controller-1':
+            with open(profiles) as fh:
+                data = yaml.safe_load(fh)
+            for entry in data['profiles']['lab']['hosts'].values():
+                entry['port'] = free_udp_port()
+            profiles = os.path.join(self.workdir, 'profiles-c1.yaml')
+            fd = os.open(profiles, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, 'w') as fh:
+                yaml.safe_dump(data, fh)
+        return super()._conf(name, kind, clouds, profiles, host)
+
+    def _spawn(self, kind, name, conf):
+        super()._spawn(kind, name, conf)
+        if name == 'controller-1':
+            self.wait(lambda: self._leader() == 'controller-1', 30,
+                      'controller-1 elected before controller-2 starts')
+
+
+def test_a_bmc_reachable_from_the_standby_only_is_fenced_by_it():
+    """The leader cannot reach the dead host's BMC: after one failed
+    ladder it hands leadership to the standby, which fences at once; the
+    servers are healed, fenced first, with no operator."""
+    with running_lab(OneBmcPathDemo, hosts=3, servers=6) as demo:
+        assert demo.run('power-loss', 'compute-2', timeout=90), \
+            demo.out.getvalue()
+        rec = demo._records()[0]
+        assert rec['state'] == 'done'
+        assert rec['fencing']['verified'] is True
+        assert rec['fencing']['method'] == 'ipmi'
+        events = [e['event'] for e in rec['timeline']]
+        assert events.index('blocked') < events.index('handed over') < \
+            events.index('resumed') < events.index('fenced')
+        handed = rec['timeline'][events.index('handed over')]['detail']
+        assert 'from controller-1 (1 time(s)); leadership goes to ' \
+            'controller-2' in handed
+        assert rec['leader'] == 'controller-2'
+        assert demo._leader() == 'controller-2'
+        fenced_at = rec['timeline'][events.index('fenced')]['at']
+        assert all(s['state'] == 'done' and s['started_at'] >= fenced_at
+                   for s in rec['steps'])
+        assert demo.lab.monitor.violations() == []
+        assert 'hands leadership over to controller-2' in \
+            demo.logs()['controller-1']
 
 
 def test_management_partition_is_not_fenced(demo):
@@ -183,8 +240,10 @@ def test_host_back_while_blocked_closes_the_recovery(demo):
     host = demo.lab.hosts[victim]
     host.apply_fault('bmc_unreachable')
     host.apply_fault('kernel_hang')
-    demo.wait(lambda: demo._states().get(victim) == 'blocked', 60,
-              'compute-2 blocked')
+    # blocked from both controllers: before that the standby, handed
+    # leadership, retries the fence at once and (the BMC reachable again
+    # once the faults clear) would rightly power the host off
+    _blocked_from_both_controllers(demo, victim)
     host.apply_fault('clear')          # the hang ends, the agent goes on
     demo.wait(lambda: demo._states().get(victim) == 'up', 60,
               'compute-2 up again')

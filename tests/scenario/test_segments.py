@@ -59,3 +59,44 @@ def test_power_loss_heals_onto_the_reserved_host_only(lab):
     assert doc['hosts'] == ['compute-1', VICTIM, SPARE]
     assert doc['reserved_hosts'] == []
     assert lab.lab.monitor.violations() == []
+
+
+SNAPSHOT_CONTRACT = {
+    'name': 'batch-snapshot', 'priority': 200,
+    'trigger': {'type': 'host_down'},
+    'selector': {'metadata': {'recovery': 'snapshot'}},
+    'action': {'type': 'boot_from_snapshot'}}
+
+
+def test_replacements_booted_from_snapshots_stay_in_the_segment(lab):
+    """boot_from_snapshot places a new server: it is booted on the
+    segment host the plan chose (the reserved one here), never on the
+    roomier compute-4 outside the segment."""
+    conn = lab.conn
+    lab.store.delete(lab.store.keys.contract('demo-evacuate'))
+    lab.store.put(lab.store.keys.contract('batch-snapshot'),
+                  SNAPSHOT_CONTRACT)
+    lab.store.put(lab.store.keys.segment('rack-a'), RACK_A)
+    lab.wait(lambda: nova_compute(conn, SPARE).status == 'disabled', 60,
+             'the reserved host %s disabled' % SPARE)
+    old = []
+    for i in range(3):
+        server = lab.boot('batch-%d' % i, VICTIM, {'recovery': 'snapshot'})
+        conn.compute.create_server_image(server, 'batch-%d-snap' % i,
+                                         wait=True)
+        conn.compute.wait_for_server(server, interval=0.05)
+        old.append(server.id)
+
+    assert lab.run('power-loss', VICTIM, timeout=120), lab.out.getvalue()
+
+    (rec,) = lab._records()
+    assert [s['action'] for s in rec['steps']] == ['boot_from_snapshot'] * 3
+    assert all(s['params']['target_host'] == SPARE for s in rec['steps'])
+    replacements = [s for s in conn.compute.servers(details=True,
+                                                    all_projects=True)
+                    if (s.metadata or {}).get('vmr_replaces') in old]
+    assert len(replacements) == 3
+    assert {s.compute_host for s in replacements} == {SPARE}, [
+        (s.name, s.compute_host) for s in replacements]
+    assert all('not booted on' not in s['result'] for s in rec['steps'])
+    assert lab.lab.monitor.violations() == []

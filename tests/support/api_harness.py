@@ -13,6 +13,7 @@ import uuid
 import requests
 from oslo_config import cfg
 
+from vmr_client import shell
 from vmr_common import conf as vmr_conf
 from vmr_common.store import Store
 from vmr_coordinator.api import server as server_mod
@@ -174,3 +175,19 @@ def archive(api, rid, host, archived_at, **fields):
     api.store.delete(api.store.keys.recovery(rid))
     api.store.put(api.store.keys.archived(rid), record)
     return record
+
+
+class Cli:
+    """Runs ``vmr --url <api> ...`` in-process and captures its output."""
+
+    def __init__(self, api, capsys):
+        self.api = api
+        self.capsys = capsys
+
+    def __call__(self, *argv, expect=0):
+        self.capsys.readouterr()
+        rc = shell.main(['--url', self.api.url] + list(argv))
+        out, err = self.capsys.readouterr()
+        assert rc == expect, 'vmr %s -> %s\nstdout: %s\nstderr: %s' % (
+            ' '.join(argv), rc, out, err)
+        return out, err

@@ -27,3 +27,19 @@ def running_lab(cls, **options):
         print(out.getvalue())
         if owned:
             shutil.rmtree(options['workdir'], ignore_errors=True)
+
+
+def fenced_then_done(demo):
+    """The one recovery of a demo run: done, fenced by IPMI strictly before
+    any step started, every step done; the record."""
+    records = demo._records()
+    assert len(records) == 1
+    rec = records[0]
+    assert rec['state'] == 'done'
+    assert rec['fencing']['verified'] is True
+    assert rec['fencing']['method'] == 'ipmi'
+    fenced_at = [e['at'] for e in rec['timeline'] if e['event'] == 'fenced']
+    assert fenced_at and all(s['started_at'] >= fenced_at[0]
+                             for s in rec['steps'])
+    assert rec['steps'] and all(s['state'] == 'done' for s in rec['steps'])
+    return rec

@@ -28,6 +28,9 @@ class Status(ShowOne):
             ('leader', leader.get('member')
              if leader.get('member') else render.Shown(None, 'none')),
             ('leader_token', leader.get('token')),
+            ('coordinators', render.Shown(
+                body.get('coordinators') or [],
+                ', '.join(body.get('coordinators') or []) or 'none')),
             ('paused', render.JsonColumn(body.get('paused'))
              if body.get('paused') else False),
             ('brake', render.Shown(

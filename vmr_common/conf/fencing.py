@@ -51,6 +51,16 @@ OPTS = [
                  default=300.0, min=0.1,
                  help='Upper bound, in seconds, of the wait between retries '
                       'of a blocked recovery.'),
+    cfg.IntOpt('handover_after',
+               default=1, min=0,
+               help='A leader whose fence of a host failed this many times '
+                    '(every rung of the ladder) hands leadership to a live '
+                    'standby coordinator that has not tried that fence yet, '
+                    'and the standby tries it at once: a BMC network that '
+                    'reaches one controller and not the other. Each '
+                    'coordinator tries once; when all have, the recovery '
+                    'stays blocked with the leader it has. 0: never hand '
+                    'over.'),
     cfg.ListOpt('fence_agent_path',
                 default=['/usr/sbin', '/sbin', '/usr/bin'],
                 help='Directories searched, in order, for ClusterLabs fence '

@@ -9,6 +9,7 @@ timeouts) raise :class:`RetryableError`; others :class:`ActionError`.
 import dataclasses
 import time
 
+from keystoneauth1 import exceptions as ksa_exceptions
 import openstack
 
 from vmr_common import exceptions
@@ -16,6 +17,9 @@ from vmr_coordinator import plugins
 
 NAMESPACE = plugins.ACTIONS
 RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
+#: the statuses of an API that is not there right now (a proxy in front of
+#: a restarting service), as a refused connection is
+AWAY_STATUS = (502, 503, 504)
 
 
 class ActionError(exceptions.VmrError):
@@ -24,6 +28,22 @@ class ActionError(exceptions.VmrError):
 
 class RetryableError(ActionError):
     """The action failed for a reason that may pass (409, 503, timeout)."""
+
+
+class NotNow(RetryableError):
+    """The cloud cannot do it now: the engine tries the same attempt again
+    after ``retry_in`` seconds (None: its default) until the step's
+    timeout, instead of spending one of the contract's retries on it."""
+
+    def __init__(self, message, retry_in=None):
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+class ServiceAway(NotNow):
+    """The cloud's API did not answer (connection refused or cut, 502, 503,
+    504): a service restarting or failing over.  A :class:`NotNow`, and
+    :meth:`Action.wait` keeps waiting through it."""
 
 
 @dataclasses.dataclass
@@ -57,12 +77,21 @@ class Action:
 
     # helpers
     def wait(self, ctx, predicate, what):
+        """Poll ``predicate`` until it returns something true, or until the
+        deadline (:class:`RetryableError`).  An API away for a while
+        (:class:`ServiceAway`) does not end the wait: what was asked of the
+        cloud goes on without it."""
+        away = None
         while True:
-            value = predicate()
+            try:
+                value, away = predicate(), None
+            except ServiceAway as exc:
+                value, away = None, exc
             if value:
                 return value
             if ctx.remaining() <= 0:
-                raise RetryableError('timed out waiting for %s' % what)
+                raise RetryableError('timed out waiting for %s%s' % (
+                    what, ' (%s)' % away if away else ''))
             time.sleep(min(ctx.poll, max(0.01, ctx.remaining())))
 
 
@@ -73,11 +102,23 @@ def call(func, *args, **kwargs):
     except openstack.exceptions.HttpException as exc:
         status = getattr(exc, 'status_code', None)
         text = (getattr(exc, 'details', None) or str(exc)).splitlines()[0]
+        if status in AWAY_STATUS:
+            raise ServiceAway('HTTP %s: %s' % (status, text))
         if status in RETRYABLE_STATUS:
             raise RetryableError('HTTP %s: %s' % (status, text))
         raise ActionError('HTTP %s: %s' % (status, text))
     except openstack.exceptions.SDKException as exc:
         raise RetryableError(str(exc).splitlines()[0])
+    except (ksa_exceptions.ConnectionError,
+            ksa_exceptions.DiscoveryFailure) as exc:
+        # refused or cut; or, on a new connection, no version document
+        raise ServiceAway(first_line(exc))
+
+
+def first_line(exc):
+    """keystoneauth's connection errors carry the whole urllib3 chain:
+    the first line names the URL and what happened."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def load_action(name, params=None):

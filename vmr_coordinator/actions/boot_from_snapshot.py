@@ -286,8 +286,30 @@ class BootFromSnapshot(TakeOver, evidence.RecordedAction):
         group = self._server_group(admin, old.id)
         if group is not None:
             attrs['scheduler_hints'] = {'group': group}
-        new = base.call(compute.create_server, **attrs)
+        new = self._create_on(compute, attrs, self.params.get('target_host'))
         return new, '%s (%s)' % (image.name, image.id)
+
+    def _create_on(self, compute, attrs, host):
+        """Boot on ``host`` when one is asked for (microversion 2.74's
+        ``host``; Nova's scheduler still checks it); when Nova refuses this
+        connection a requested host (an admin-only policy, and the boot
+        connection may be scoped to the owner's project), boot where the
+        scheduler chooses and say so."""
+        if not host:
+            return base.call(compute.create_server, **attrs)
+        pinned = dict(attrs, host=host)
+        pinned.pop('availability_zone', None)   # the host decides
+        try:
+            return base.call(compute.create_server, **pinned)
+        except base.ActionError as exc:
+            if not str(exc).startswith('HTTP 403'):
+                raise
+            self.warnings.append(
+                'not booted on %s as asked: Nova refuses this connection a '
+                'requested host (%s; it needs the admin role in the project '
+                'the replacement boots in, or boot_as: vmr); booted where '
+                "Nova's scheduler chose" % (host, exc))
+        return base.call(compute.create_server, **attrs)
 
     @staticmethod
     def _key_pair_problem(ctx, old):

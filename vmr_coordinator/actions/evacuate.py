@@ -1,5 +1,8 @@
 """``evacuate``: rebuild a server of a fenced host on another host."""
 
+import datetime
+import time
+
 from vmr_coordinator.actions import base
 from vmr_coordinator.actions import evidence
 
@@ -12,6 +15,11 @@ EVACUATE_STOPS = (2, 95)
 #: the last microversion at which an evacuated server comes back in the
 #: state it had (ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF)
 EVACUATE_KEEPS_STATE = (2, 94)
+#: seconds between two looks for a lost evacuation while waiting
+LOST_CHECK_INTERVAL = 5.0
+#: seconds before evacuating again a server Nova put in ERROR (no valid
+#: host): the other computes report again within a few heartbeats
+EVACUATION_FAILED_RETRY = 10.0
 
 
 class Evacuate(evidence.RecordedAction):
@@ -29,6 +37,12 @@ class Evacuate(evidence.RecordedAction):
     ``start_if_shutoff`` the pinned microversion is kept: at 2.95+ the
     server stays SHUTOFF.
 
+    An evacuation Nova accepted but no nova-conductor ever took (its cast
+    lost with a restart of nova-api or RabbitMQ) is found while waiting and
+    at the next attempt: after ``lost_after`` seconds, with every conductor
+    up, the server's state is reset and it is evacuated again (see
+    :meth:`_lost_evacuation`); the result says so.
+
     ``target_host`` names the destination; ``target_aggregate`` makes VMR
     choose it among the aggregate's enabled, up hosts with room (the result
     says which and why); neither lets Nova's scheduler choose.
@@ -45,23 +59,27 @@ class Evacuate(evidence.RecordedAction):
         sid = ctx.server.id
         start = self.params.get('start_if_shutoff', True)
         notes = []
+        self._lost_checked = 0.0
+        self._sent = False
         server = base.call(compute.get_server, sid)
+        lost = self._lost_evacuation(ctx, compute, server)
+        if lost is not None:
+            server = self._reset_lost(compute, server, lost, notes)
         if server.compute_host == ctx.host and not server.task_state:
             # Nova marks instances of a dead host ERROR at times; an
             # evacuate is still what brings them back.
-            version = self._evacuate_microversion(compute, start)
-            kwargs = self._shared_storage(version, notes)
-            target = self.params.get('target_host')
-            aggregate = self.params.get('target_aggregate')
-            if target:
-                kwargs['host'] = target
-            elif aggregate:
-                kwargs['host'] = self._in_aggregate(ctx, server, aggregate,
-                                                    notes)
-            base.call(server.evacuate, ComputeAtMicroversion(compute, version),
-                      **kwargs)
-        server = self.wait(ctx, lambda: self._moved(compute, sid, ctx.host),
-                           'server %s to leave %s' % (sid, ctx.host))
+            self._evacuate(ctx, compute, server, start, notes)
+        what = 'server %s to leave %s' % (sid, ctx.host)
+        try:
+            server = self.wait(ctx, lambda: self._moved(ctx, compute, sid),
+                               what)
+        except LostEvacuation as exc:
+            server = self._reset_lost(compute, exc.server, exc.migration,
+                                      notes)
+            self._evacuate(ctx, compute, server, start, notes)
+            server = self.wait(ctx, lambda: self._moved(ctx, compute, sid,
+                                                        check_lost=False),
+                               what)
         if server.status == 'ERROR':
             raise base.ActionError('server %s is in ERROR after evacuation '
                                    '(fault: %s)' % (sid, getattr(
@@ -73,6 +91,90 @@ class Evacuate(evidence.RecordedAction):
                 'server %s to become ACTIVE' % sid)
         text = 'evacuated to %s, %s' % (server.compute_host, server.status)
         return '%s (%s)' % (text, '; '.join(notes)) if notes else text
+
+    def _evacuate(self, ctx, compute, server, start, notes):
+        version = self._evacuate_microversion(compute, start)
+        kwargs = self._shared_storage(version, notes)
+        target = self.params.get('target_host')
+        aggregate = self.params.get('target_aggregate')
+        if target:
+            kwargs['host'] = target
+        elif aggregate:
+            kwargs['host'] = self._in_aggregate(ctx, server, aggregate, notes)
+        base.call(server.evacuate, ComputeAtMicroversion(compute, version),
+                  **kwargs)
+        self._sent = True
+
+    # -- an evacuation Nova accepted and nobody carried out -----------------
+    def _lost_evacuation(self, ctx, compute, server):
+        """The evacuation migration of ``server`` that is lost, or None.
+
+        nova-api marks the server ``rebuilding`` and writes an ``accepted``
+        evacuation migration, then casts to nova-conductor; a restart of
+        nova-api or RabbitMQ at that moment loses the cast, and the server
+        stays REBUILD on the dead host for ever.  Lost means: the server is
+        still on the failed host (fenced before any step runs) with task
+        ``rebuilding``; its latest evacuation from there is still
+        ``accepted`` with no destination, older than ``lost_after``;
+        every nova-conductor is up now -- a conductor that was away takes
+        a queued cast as soon as it is back, long before ``lost_after``;
+        and no service ever started on it (:meth:`_taken`): a cast that
+        reached a conductor may wait, unconsumed, in a nova-compute's
+        queue, and would rebuild the server again once taken.
+        """
+        if server.compute_host != ctx.host or \
+                server.task_state != 'rebuilding':
+            return None
+        migrations = [m for m in base.call(lambda: list(compute.migrations(
+            server_id=server.id, migration_type='evacuation',
+            source_compute=ctx.host)))
+            if m.server_id == server.id and m.source_compute == ctx.host
+            and m.migration_type == 'evacuation']
+        if not migrations:
+            return None
+        latest = max(migrations, key=lambda m: int(m.id or 0))
+        if latest.status != 'accepted' or latest.dest_compute:
+            return None
+        if _age(latest.created_at) < int(self.params.get('lost_after', 300)):
+            return None
+        conductors = base.call(lambda: list(compute.services(
+            binary='nova-conductor')))
+        if not conductors or any(c.state != 'up' for c in conductors):
+            return None
+        if self._taken(compute, server, latest):
+            return None
+        return latest
+
+    @staticmethod
+    def _taken(compute, server, migration):
+        """Whether a Nova service started on evacuation ``migration``:
+        nova-conductor records a ``rebuild_server`` event in the request's
+        instance action when it takes the cast, nova-compute its own
+        ``compute_rebuild_instance``.  The action is the server's
+        ``evacuate`` action written with the migration (same request, same
+        second); when it cannot be found, the answer is yes (never
+        evacuate twice on a guess)."""
+        created = _age(migration.created_at)
+        actions = [a for a in base.call(lambda: list(
+            compute.server_actions(server))) if a.action == 'evacuate'
+            and abs(_age(a.start_time) - created) <= MATCH_SECONDS]
+        if not actions:
+            return True
+        action = max(actions, key=lambda a: str(a.start_time))
+        detail = base.call(compute.get_server_action, action.request_id,
+                           server)
+        return detail is None or bool(detail.events)
+
+    def _reset_lost(self, compute, server, migration, notes):
+        """Reset a server whose evacuation was lost, so it can be evacuated
+        again: to ``active`` (its vm_state during the lost rebuild), or
+        ``error`` (the only other state Nova resets to)."""
+        state = 'active' if server.vm_state == 'active' else 'error'
+        base.call(compute.reset_server_state, server, state)
+        notes.append('evacuation %s lost (accepted %.0f s ago, taken by no '
+                     'nova-conductor): state reset to %s, evacuated again'
+                     % (migration.id, _age(migration.created_at), state))
+        return base.call(compute.get_server, server.id)
 
     @staticmethod
     def _evacuate_microversion(compute, start):
@@ -114,12 +216,29 @@ class Evacuate(evidence.RecordedAction):
         notes.append('target_aggregate %s' % dest.reason)
         return dest.host
 
-    @staticmethod
-    def _moved(compute, sid, host):
+    def _moved(self, ctx, compute, sid, check_lost=True):
         server = base.call(compute.get_server, sid)
-        if server.compute_host != host and not server.task_state and \
+        if server.compute_host != ctx.host and not server.task_state and \
                 server.status in ('ACTIVE', 'SHUTOFF', 'ERROR'):
             return server
+        if self._sent and server.compute_host == ctx.host and \
+                not server.task_state and server.status == 'ERROR':
+            # Nova took our evacuation and gave up: no valid host, most
+            # often because the other computes have not reported since
+            # RabbitMQ or nova-conductor came back.  The cloud cannot do
+            # it now: the same attempt again in a while, as for an API
+            # away (spending no retry until the step's timeout), not a
+            # wait of the whole timeout for a server that will not move.
+            raise base.NotNow('evacuation failed in Nova: %s' % (
+                (getattr(server, 'fault', None) or {}).get('message') or
+                'the server is in ERROR on %s' % ctx.host),
+                retry_in=EVACUATION_FAILED_RETRY)
+        if check_lost and time.monotonic() - self._lost_checked >= \
+                LOST_CHECK_INTERVAL:
+            self._lost_checked = time.monotonic()
+            lost = self._lost_evacuation(ctx, compute, server)
+            if lost is not None:
+                raise LostEvacuation(server, lost)
         return None
 
     @staticmethod
@@ -129,6 +248,30 @@ class Evacuate(evidence.RecordedAction):
             raise base.ActionError('server %s went to ERROR' % sid)
         return server if server.status == status and \
             not server.task_state else None
+
+
+class LostEvacuation(Exception):
+    """Raised out of a wait: ``migration`` of ``server`` is lost."""
+
+    def __init__(self, server, migration):
+        super().__init__('evacuation %s lost' % migration.id)
+        self.server, self.migration = server, migration
+
+
+#: seconds between an evacuation's migration record and its instance
+#: action, both written by the one API request
+MATCH_SECONDS = 10
+
+
+def _age(stamp):
+    """Seconds since Nova's UTC timestamp ``stamp`` (0 when unreadable)."""
+    try:
+        then = datetime.datetime.fromisoformat(str(stamp).rstrip('Z'))
+    except ValueError:
+        return 0.0
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.timezone.utc)
+    return time.time() - then.timestamp()
 
 
 class ComputeAtMicroversion:

@@ -18,6 +18,7 @@ import time
 from pyghmi.ipmi import command as ipmi_command  # nosec B415
 from pyghmi.ipmi.private import session as ipmi_session  # nosec B415
 
+from vmr_common import ipmi_locks  # noqa: F401 (no deadlock in pyghmi)
 from vmr_coordinator.fencing import base
 
 LOG = logging.getLogger(__name__)

@@ -24,12 +24,23 @@ proves nova-compute restarted.
 import datetime
 import time
 
+from keystoneauth1 import exceptions as ksa_exceptions
+from openstack import exceptions as sdk_exceptions
+
+from vmr_coordinator.actions import base as action_base
 from vmr_coordinator.actions import evidence
 from vmr_coordinator.fencing import base
 
-from openstack import exceptions as sdk_exceptions
-
 VMR_REASON_PREFIX = 'vmr:'
+#: Nova's answers while nova-api, its database or its message bus restart
+AWAY_STATUS = (500, 502, 503, 504)
+#: seconds between two tries while Nova is away
+AWAY_RETRY = 1.0
+
+
+class NovaAway(base.FenceError):
+    """Nova could not be asked right now (refused, cut, 5xx): worth
+    asking again within the step's time."""
 
 
 def _parse_time(value):
@@ -61,6 +72,12 @@ class NovaForceDownFencer(base.Fencer):
     def _label(self, target):
         return '%s@%s' % (self.options['binary'], self._host(target))
 
+    def _connected_service(self, target):
+        """(connection, the host's service record) for ``target``."""
+        conn = self._conn(target)
+        return conn, self._sdk_call('listing services', self._service, conn,
+                                    target)
+
     def _service(self, conn, target):
         host, binary = self._host(target), self.options['binary']
         found = [s for s in conn.compute.services(host=host, binary=binary)
@@ -82,16 +99,70 @@ class NovaForceDownFencer(base.Fencer):
             return func(*args, **kwargs)
         except base.FenceError:
             raise
+        except sdk_exceptions.HttpException as exc:
+            error = NovaAway if getattr(exc, 'status_code', None) in \
+                AWAY_STATUS else base.FenceError
+            raise error('Nova: %s failed: %s' % (what, self.scrub(exc)))
         except sdk_exceptions.SDKException as exc:
             raise base.FenceError('Nova: %s failed: %s'
                                   % (what, self.scrub(exc)))
+        except (ksa_exceptions.ConnectionError,
+                ksa_exceptions.DiscoveryFailure) as exc:
+            # nova-api restarting or cut
+            raise NovaAway('Nova: %s failed: %s'
+                           % (what, self.scrub(action_base.first_line(exc))))
+
+    def _while_away(self, func, target, timeout):
+        """``func(target)`` again every :data:`AWAY_RETRY` s while Nova is
+        away (:class:`NovaAway`), within ``timeout`` (the rung's): the
+        fence is verified, and a service restarting under it must not
+        leave Nova believing the compute up (evacuations would then wait
+        for ``service_down_time``)."""
+        start = time.monotonic()
+        deadline = start + max(0.0, timeout - AWAY_RETRY)
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                result = func(target)
+            except NovaAway as exc:
+                if time.monotonic() + AWAY_RETRY <= deadline:
+                    time.sleep(AWAY_RETRY)
+                    continue
+                return self.result(
+                    False, duration=time.monotonic() - start,
+                    error='%s: %s (asked %d times in %.1f s: Nova was '
+                          'away)' % (self._label(target), exc, tries,
+                                     time.monotonic() - start))
+            if tries > 1:
+                note = ' (asked %d times: Nova was away)' % tries
+                if result.verified:
+                    result.evidence += note
+                else:
+                    result.error = (result.error or '') + note
+                result.duration = time.monotonic() - start
+            return result
 
     def status(self, target):
         # Nova's opinion is not a power state.
         return base.PowerState.UNKNOWN
 
+    def status_detail(self, target, timeout=None):
+        """What a fence path check (``vmr fence test``, the leader's
+        monitor) can prove of this post step without changing anything:
+        Nova answers and knows the host's nova-compute.  Reported as Nova
+        sees that compute (``on`` while it reports up, ``off`` when down);
+        ``unknown`` with the reason when Nova cannot be asked."""
+        try:
+            _conn, svc = self._connected_service(target)
+        except base.FenceError as exc:
+            return base.PowerState.UNKNOWN, str(exc)
+        return (base.PowerState.ON if svc.state == 'up'
+                else base.PowerState.OFF), None
+
     def fence(self, target, timeout):
-        return self._recorded(target, self._fence, target)
+        return self._recorded(target, self._while_away, self._fence, target,
+                              timeout)
 
     def unfence(self, target):
         """Un-force and re-enable, only once nova-compute runs again."""
@@ -113,9 +184,7 @@ class NovaForceDownFencer(base.Fencer):
         start = time.monotonic()
         label = self._label(target)
         try:
-            conn = self._conn(target)
-            svc = self._sdk_call('listing services', self._service, conn,
-                                 target)
+            conn, svc = self._connected_service(target)
             steps = []
             if not svc.is_forced_down:
                 self._sdk_call('force down', conn.compute.
@@ -135,6 +204,8 @@ class NovaForceDownFencer(base.Fencer):
                     steps.append('already disabled')
             svc = self._sdk_call('re-reading the service', self._service,
                                  conn, target)
+        except NovaAway:
+            raise               # asked again by _while_away
         except base.FenceError as exc:
             return self.result(False, duration=time.monotonic() - start,
                                error='%s: %s' % (label, exc))
@@ -176,9 +247,7 @@ class NovaForceDownFencer(base.Fencer):
         start = time.monotonic()
         label = self._label(target)
         try:
-            conn = self._conn(target)
-            svc = self._sdk_call('listing services', self._service, conn,
-                                 target)
+            conn, svc = self._connected_service(target)
             steps = []
             if svc.is_forced_down:
                 if not self._reported_back(svc, target):

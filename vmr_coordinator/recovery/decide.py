@@ -5,10 +5,41 @@ from vmr_common.models import RecoveryState
 from vmr_coordinator.triggers.base import trigger_class
 
 
-def next_job(rec, now):
+#: the longest back-off of a step's retry (seconds): a retry is never
+#: further away than this when it is written
+STEP_BACKOFF_MAX = 30.0
+
+
+#: seconds between two tries of a step whose API is away (connection
+#: refused, 502/503/504): a restarting service is back within seconds
+SERVICE_AWAY_RETRY = 2.0
+
+
+def within(since, now, limit):
+    """Whether less than ``limit`` seconds passed from the wall time
+    ``since`` to ``now``.  A clock stepped back past ``since`` counts as
+    time passed, no less than the limit: a step back never stretches a
+    wait (see :func:`due`)."""
+    return since <= now < since + limit
+
+
+def due(at, now, longest):
+    """Whether a wait until the wall time ``at`` is over at ``now``.
+
+    ``at`` was written as ``then + back-off`` with a back-off of at most
+    ``longest`` seconds; a wait still longer than that means the wall clock
+    stepped back since (NTP, a VM resumed): it is over too, so a clock
+    stepped back an hour never holds a retry for an hour.  A clock
+    stepped forward can only make a retry early.
+    """
+    return now >= at or at - now > longest
+
+
+def next_job(rec, now, fence_backoff_max=float('inf')):
     """What a journal record needs next (pure): ``'fence'``, ``'retry
-    fence'`` (a blocked fence whose back-off is over), ``'plan'``, ``'act'``
-    or None.
+    fence'`` (a blocked fence whose back-off is over, see :func:`due`;
+    ``fence_backoff_max`` is ``[fencing] blocked_retry_max``), ``'plan'``,
+    ``'act'`` or None.
 
     A detected record is fenced first when its trigger declares
     ``needs_fence`` (its host is dead); otherwise its contracts are matched
@@ -20,13 +51,33 @@ def next_job(rec, now):
     if state in (RecoveryState.DETECTED, RecoveryState.FENCING):
         return 'fence'
     if state == RecoveryState.BLOCKED:
-        if now >= rec.get('fencing', {}).get('next_retry_at', 0):
+        if due(rec.get('fencing', {}).get('next_retry_at', 0), now,
+               fence_backoff_max):
             return 'retry fence'
         return None
     if state == RecoveryState.FENCED:
         return 'plan'
     if state == RecoveryState.ACTING:
         return 'act'
+    return None
+
+
+def hand_over_to(tried, live, me, after):
+    """Whom a leader whose fence just failed hands leadership to, or None.
+
+    ``tried`` maps each coordinator that ran this record's fence ladder to
+    how many times it failed (``me`` included, this failure counted);
+    ``live`` names the live coordinators (``coordinators/``); ``after`` is
+    ``[fencing] handover_after`` (0: never).  Once ``me`` failed ``after``
+    times, the first live coordinator that has not tried gets it: a BMC
+    network that reaches another controller is worth a leader change.
+    Each tries in turn; when every live one has, nobody gets it.
+    """
+    if after <= 0 or tried.get(me, 0) < after:
+        return None
+    for name in sorted(live):
+        if name != me and name not in tried:
+            return name
     return None
 
 

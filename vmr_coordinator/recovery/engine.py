@@ -8,6 +8,9 @@ import concurrent.futures
 import logging
 import threading
 
+from keystoneauth1 import exceptions as ksa_exceptions
+import openstack
+
 from vmr_common import exceptions
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
@@ -24,6 +27,11 @@ from vmr_coordinator.recovery.upkeep import Upkeep
 
 LOG = logging.getLogger(__name__)
 
+#: a cloud API away (connection refused or cut) or answering an error: a
+#: warning line, not a traceback; the job runs again at the next cycle
+CLOUD_ERRORS = (ksa_exceptions.ClientException,
+                openstack.exceptions.SDKException)
+
 
 class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
     """The recovery stages of one coordinator."""
@@ -33,6 +41,12 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self.conf = coordinator.conf
         self.store = coordinator.store
         self.healer = coordinator.healer
+        # The coordinator's two clocks (the healer's, injected there): wall
+        # time for what is written to etcd, monotonic for local intervals.
+        # An action's own deadline runs on the real monotonic clock: it
+        # polls a real service.
+        self.clock = self.healer.clock
+        self.monotonic = self.healer.monotonic
         self.journal = Journal(self.store, self.healer.guarded)
         self.max_workers = max_workers
         # Steps (the long jobs: an evacuation takes seconds to minutes) run
@@ -52,6 +66,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._profiles = None
         self._limits = {}
         self._waiting = {}      # contract -> recovery ids with steps waiting
+        self._return_waits = {}  # host -> why its return waits (said once)
         self._pruned_at = None
         self._reserved_at = None
         self._reserve_lock = threading.Lock()
@@ -102,6 +117,12 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
                 LOG.warning('recovery job %s stopped: %s', key, exc)
             except exceptions.VmrError as exc:
                 LOG.error('recovery job %s: %s', key, exc)
+            except CLOUD_ERRORS as exc:
+                # Nova (or another API) away or refusing: one line, and
+                # the record, untouched, is taken up again next cycle
+                LOG.warning('recovery job %s: the cloud did not answer as '
+                            'expected, tried again at the next cycle: %s',
+                            key, (str(exc).splitlines() or [repr(exc)])[0])
             except Exception:
                 LOG.exception('recovery job %s failed', key)
             finally:
@@ -134,7 +155,10 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
     # -- the stage ----------------------------------------------------------
     def stage(self, healer, snap, now):
         """Drive every open recovery one step; a sentence of what changed."""
+        from vmr_coordinator.fencing.ladder import BlockedBackoff
         said = []
+        # read each cycle, like the fence job does: a config reload counts
+        fence_backoff_max = BlockedBackoff.from_conf(self.conf).maximum
         open_hosts = {rec.get('host') for rec, _ in snap.journal.values()
                       if rec.get('state') in RecoveryState.OPEN}
         for name, record in sorted(snap.hosts.items()):
@@ -153,7 +177,13 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
                     self._take_over(rid, rec, now):
                 said.append('resumed recovery %s from %s' % (rid, rec.get(
                     'leader')))
-            job = decide.next_job(rec, now)
+            job = decide.next_job(rec, now, fence_backoff_max)
+            if job == 'retry fence' and rec.get('host') in snap.members:
+                # its agent is back: the host is alive and running, and
+                # _returns closes the record; a retried fence (a BMC
+                # reachable again, a new leader after a hand-over) would
+                # only power off a healthy host
+                job = None
             if job == 'plan':
                 if self._submit(('plan', rid), self._plan_job, rid, snap):
                     said.append('planning recovery %s' % rid)

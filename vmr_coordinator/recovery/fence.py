@@ -6,7 +6,6 @@ engine's journal, store, pool and connection.
 """
 
 import logging
-import time
 
 from vmr_common import exceptions
 from vmr_common.store import Op
@@ -14,6 +13,7 @@ from vmr_coordinator import journal as journal_mod
 from vmr_coordinator.actions import evidence
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import RecoveryState
+from vmr_coordinator.recovery import decide
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Fence:
             # fenced (or confirmed) since the snapshot that sent us here
             return False
         record = snap.hosts.get(host)
-        started = time.time()
+        started = self.clock()
         try:
             profile = self.profiles().profile_for(host)
         except Exception as exc:  # a config problem: blocked, with the fix
@@ -62,11 +62,13 @@ class Fence:
                 host=host, record=record.data if record else {},
                 absent_since=(record.data.get('suspect_since')
                               if record else None),
-                now=time.time(), cloud=conn)
+                now=self.clock(), cloud=conn)
             result = run_ladder(target, profile, self.conf)
             verified, fencing = result.verified, result.to_dict()
         backoff = BlockedBackoff.from_conf(self.conf)
-        done_at = time.time()
+        done_at = self.clock()
+        me = self.healer.member
+        handed = {}
         if self.coordinator.metrics:
             self.coordinator.metrics('fence', done_at - started)
             # driver "none": no usable profile (as vmr_fence_path_ok says)
@@ -78,7 +80,8 @@ class Fence:
                 self.coordinator.metrics('fence_failure', 1, driver=driver)
 
         def mutate(r):
-            attempt = r.get('fencing', {}).get('attempt', 0) + 1
+            previous = r.get('fencing') or {}
+            attempt = previous.get('attempt', 0) + 1
             fencing['attempt'] = attempt
             r['fencing'] = fencing
             if verified:
@@ -90,10 +93,25 @@ class Fence:
                     fencing.get('reason', ''), ids))
             else:
                 r['state'] = RecoveryState.BLOCKED
+                tried = dict(previous.get('tried_by') or {})
+                tried[me] = tried.get(me, 0) + 1
+                fencing['tried_by'] = tried
                 fencing['next_retry_at'] = backoff.next_retry_at(attempt,
                                                                  done_at)
                 journal_mod.add_event(r, done_at, 'blocked',
                                       fencing.get('reason', ''))
+                to = decide.hand_over_to(tried, snap.coordinators, me,
+                                         self.conf.fencing.handover_after)
+                handed.pop('to', None)
+                if to is not None:
+                    # the next leader tries at once, from where it runs
+                    fencing['next_retry_at'] = done_at
+                    handed['to'] = to
+                    journal_mod.add_event(
+                        r, done_at, 'handed over',
+                        'the fence failed from %s (%d time(s)); leadership '
+                        'goes to %s, which has not tried it: its BMC '
+                        'network may reach the host' % (me, tried[me], to))
         self.journal.update(rid, mutate)
         if verified:
             self._set_host(host, {'state': HostState.FENCED,
@@ -102,13 +120,21 @@ class Fence:
                                   'reason': fencing.get('reason', '')})
             return True
         else:
-            LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will be '
-                         'restarted until a fence is proven or an operator '
-                         'runs `vmr host confirm-fenced %s`', rid,
-                         fencing.get('reason'), host)
+            if handed:
+                LOG.error('recovery %s: the fence of %s failed from here: '
+                          '%s; handing leadership to %s to try it',
+                          rid, host, fencing.get('reason'), handed['to'])
+            else:
+                LOG.critical('ALARM: recovery %s BLOCKED: %s; nothing will '
+                             'be restarted until a fence is proven or an '
+                             'operator runs `vmr host confirm-fenced %s`',
+                             rid, fencing.get('reason'), host)
             self._set_host(host, {'state': HostState.BLOCKED,
                                   'state_since': done_at,
                                   'reason': fencing.get('reason', '')})
+            if handed:
+                self.healer.hand_over(handed['to'], 'the fence of %s failed '
+                                      'from here' % host)
             return False
 
     def _confirmations(self, snap, now):

@@ -6,7 +6,6 @@ engine's journal, store, pool and connection.
 """
 
 import logging
-import time
 
 from vmr_common import exceptions
 from vmr_common.store import Compare, Op
@@ -179,7 +178,7 @@ class Intake:
     def _poll_job(self, snap, open_keys, statuses=('ERROR', 'SHUTOFF'),
                   held=None):
         conn = self.conn
-        now = time.time()
+        now = self.clock()
         for status in statuses:
             for server in conn.compute.servers(details=True,
                                                all_projects=True,

@@ -6,7 +6,8 @@ engine's journal, store, pool and connection.
 """
 
 import logging
-import time
+
+import openstack
 
 from vmr_common import models
 from vmr_common.models import HostState
@@ -56,7 +57,7 @@ class Plan:
                 LOG.error('contract %s skipped: %s', name, exc)
         plan = contracts_mod.match(valid, event, facts,
                                    self.service_vm_policy)
-        now = time.time()
+        now = self.clock()
         steps = []
         for step in plan.steps:
             steps.append({
@@ -158,14 +159,12 @@ class Plan:
                 step.update(state=StepState.FAILED, finished_at=now,
                             error='no room for it in segment %s: %s'
                             % (segment.name, why))
-            elif step['action'] == 'evacuate':
+            else:
+                # evacuate and boot_from_snapshot (the only placing
+                # actions) both go to the host chosen in the segment
                 step['params']['target_host'] = dest
                 step['params'].pop('target_aggregate', None)
                 step['placement'] = why
-            else:
-                step['placement'] = ('%s chooses its own host: not confined '
-                                     'to segment %s' % (step['action'],
-                                                        segment.name))
         said.insert(0, 'segment %s (%s): %d placed, %d without room%s' % (
             segment.name, segment.recovery_method, len(placed) - failed,
             failed, '; reserved host(s) %s now ordinary members'
@@ -193,7 +192,7 @@ class Plan:
             LOG.error('recovery %s: %s', rid, said)
         if disabled:
             self._set_host(host, {'drain_disabled_compute': rid})
-        now = time.time()
+        now = self.clock()
 
         def mutate(r):
             journal_mod.add_event(r, now, 'nova service disabled' if disabled
@@ -218,7 +217,7 @@ class Plan:
         self._set_host(host, {'drain_disabled_compute': None})
         LOG.warning('maintenance of %s ended: %s', host, said)
         if rid and self.store.get(self.store.keys.recovery(rid)) is not None:
-            now = time.time()
+            now = self.clock()
 
             def mutate(r):
                 journal_mod.add_event(r, now, 'nova service enabled',
@@ -238,7 +237,10 @@ class Plan:
         for sid in ids:
             try:
                 server = conn.compute.get_server(sid)
-            except Exception as exc:  # gone or unreachable: nothing to heal
+            except openstack.exceptions.NotFoundException as exc:
+                # gone: nothing to heal.  Any other error (Nova away)
+                # ends this plan: it is made again at the next cycle,
+                # never without the server.
                 LOG.warning('server %s: %s', sid, str(exc).splitlines()[0])
                 continue
             found[server.id] = server

@@ -6,7 +6,6 @@ engine's journal, store, pool and connection.
 """
 
 import logging
-import time
 
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator.actions import evidence
@@ -53,30 +52,35 @@ class Returns:
             fencer = load_fencer(rung.driver, rung.options, self.conf,
                                  context=profile.context(rung))
             result = fencer.unfence(FenceTarget(
-                host=host, record=record, now=time.time(), cloud=self.conn,
+                host=host, record=record, now=self.clock(), cloud=self.conn,
                 absent_since=record.get('suspect_since')))
             if rid and (result.verified or result.request_ids):
                 # What was changed in Nova, with the request ids, belongs to
                 # the recovery's story too, not only to the host record.
                 self._journal_unfence(rid, result)
             if not result.verified:
-                # Nova has not seen nova-compute up yet: try next cycle.
-                LOG.info('host %s returned; waiting for nova-compute: %s',
-                         host, result.error or result.evidence)
+                # Nova has not seen nova-compute up yet: try next cycle,
+                # saying so once (and again only when the reason changes).
+                why = result.error or result.evidence
+                if self._return_waits.get(host) != why:
+                    self._return_waits[host] = why
+                    LOG.info('host %s returned; waiting for nova-compute '
+                             '(tried every cycle, said once): %s', host, why)
                 return
             detail = result.evidence
         restored = self._restore_standbys(host, rid)
         if restored:
             detail += '; standby restored: %s' % ', '.join(restored)
+        self._return_waits.pop(host, None)
         self._set_host(host, {'state': HostState.UP,
-                              'state_since': time.time(), 'recovery': None,
+                              'state_since': self.clock(), 'recovery': None,
                               'reason': 'returned: %s' % detail,
                               'suspect_since': None, 'fenced_at': None})
         if rid:
             self.journal.release_lock(host, rid)
 
     def _journal_unfence(self, rid, result):
-        now = time.time()
+        now = self.clock()
 
         def mutate(r):
             r.setdefault('unfence', []).append(dict(result.to_dict(), at=now))
@@ -87,7 +91,7 @@ class Returns:
         self.journal.update(rid, mutate)
 
     def _close_blocked(self, host, rid):
-        now = time.time()
+        now = self.clock()
         if rid:
             def mutate(r):
                 if r.get('state') != RecoveryState.BLOCKED or r.get('steps'):
@@ -143,7 +147,7 @@ class Returns:
             restored.append('%s (pair %s)' % (server.name, pair))
         if restored and rid:
             def mutate(r):
-                journal_mod.add_event(r, time.time(), 'standby restored',
+                journal_mod.add_event(r, self.clock(), 'standby restored',
                                       ', '.join(restored))
             self.journal.update(rid, mutate)
         return restored

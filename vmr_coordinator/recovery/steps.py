@@ -19,7 +19,8 @@ LOG = logging.getLogger(__name__)
 
 #: what a step keeps while it waits out a back-off (or when its leader dies
 #: meanwhile): where to go on; dropped once it is done or failed
-_RESUME_FIELDS = ('rung', 'next_attempt', 'errors_so_far', 'retry_at')
+_RESUME_FIELDS = ('rung', 'next_attempt', 'errors_so_far', 'retry_at',
+                  'away_since')
 
 
 class Steps:
@@ -38,7 +39,8 @@ class Steps:
             if step.get('state') not in (StepState.PENDING,
                                          StepState.RUNNING):
                 continue
-            if (step.get('retry_at') or 0) > time.time():
+            if not decide.due(step.get('retry_at') or 0, self.clock(),
+                              decide.STEP_BACKOFF_MAX):
                 continue    # waiting out a back-off: a later cycle runs it
             with self._lock:
                 if ('step', rid, i) in self.inflight:
@@ -124,7 +126,7 @@ class Steps:
                 break
             start = first_attempt if rung_index == first_rung else 0
             for attempt in range(start, retries + 1):
-                started = time.time()
+                started = self.clock()
                 self._mark(rid, index, state=StepState.RUNNING,
                            started_at=started, current=rung['type'],
                            dispatched=dispatched, leader=self.healer.member,
@@ -133,9 +135,11 @@ class Steps:
                     conn=self.conn, server=server, host=rec['host'],
                     event=rec.get('trigger', {}),
                     deadline=time.monotonic() + timeout)
-                failure, retryable = None, False
+                failure, retryable, away = None, False, False
                 try:
                     result = '%s: %s' % (rung['type'], action.run(ctx))
+                except actions.NotNow as exc:
+                    failure, retryable, away = exc, True, True
                 except actions.RetryableError as exc:
                     failure, retryable = exc, True
                 except actions.ActionError as exc:
@@ -146,6 +150,29 @@ class Steps:
                 if not retryable:
                     errors.append('%s: %s' % (rung['type'], failure))
                     break
+                away_since = step.get('away_since')
+                if away and (away_since is None or
+                             decide.within(away_since, self.clock(),
+                                           timeout)):
+                    # The API is away (a service restarting): the same
+                    # attempt again shortly, spending none of the
+                    # contract's retries, for up to the step's timeout.
+                    if away_since is None:
+                        errors.append('%s attempt %d: %s; the same '
+                                      'attempt again for up to the step\'s '
+                                      'timeout, no retry spent'
+                                      % (rung['type'], attempt + 1, failure))
+                    self._mark(rid, index, state=StepState.PENDING,
+                               rung=rung_index, next_attempt=attempt,
+                               errors_so_far=errors,
+                               away_since=away_since or self.clock(),
+                               retry_at=self.clock() + (
+                                   getattr(failure, 'retry_in', None) or
+                                   decide.SERVICE_AWAY_RETRY),
+                               request_ids=list(dict.fromkeys(
+                                   step.get('request_ids', []) +
+                                   request_ids)))
+                    return
                 errors.append('%s attempt %d: %s' % (
                     rung['type'], attempt + 1, failure))
                 if attempt < retries:
@@ -154,16 +181,17 @@ class Steps:
                     # back-off is over (_drive_steps).
                     self._mark(rid, index, state=StepState.PENDING,
                                rung=rung_index, next_attempt=attempt + 1,
-                               errors_so_far=errors,
-                               retry_at=time.time() + min(
-                                   30.0, backoff ** attempt),
+                               errors_so_far=errors, away_since=None,
+                               retry_at=self.clock() + min(
+                                   decide.STEP_BACKOFF_MAX,
+                                   backoff ** attempt),
                                request_ids=list(dict.fromkeys(
                                    step.get('request_ids', []) +
                                    request_ids)))
                     return
             if result is not None:
                 break
-        finished = time.time()
+        finished = self.clock()
         if self.coordinator.metrics:
             self.coordinator.metrics('action', finished - rec.get(
                 'created_at', finished))
@@ -172,7 +200,8 @@ class Steps:
         ids = list(dict.fromkeys(step.get('request_ids', []) +
                                  request_ids))
         done = dict(finished_at=finished, request_ids=ids, rung=None,
-                    next_attempt=None, errors_so_far=None, retry_at=None)
+                    next_attempt=None, errors_so_far=None, retry_at=None,
+                    away_since=None)
         if result is not None:
             rec = self._mark(rid, index, state=StepState.DONE,
                              result=result, error='; '.join(errors) or None,
@@ -197,7 +226,7 @@ class Steps:
                     step[key] = value
             if fields.get('state') in StepState.TERMINAL:
                 journal_mod.add_event(
-                    r, fields.get('finished_at', time.time()),
+                    r, fields.get('finished_at', self.clock()),
                     'step %s' % fields['state'],
                     '%s (%s): %s' % (step.get('server_name'),
                                      step.get('server_id'),
@@ -206,7 +235,7 @@ class Steps:
         return self.journal.update(rid, mutate)
 
     def _finish(self, rid):
-        now = time.time()
+        now = self.clock()
         outcome = {}
 
         def mutate(r):
@@ -232,5 +261,5 @@ class Steps:
 
     def _finish_host(self, host, rid, state):
         self._set_host(host, {
-            'state': HostState.RECOVERED, 'state_since': time.time(),
+            'state': HostState.RECOVERED, 'state_since': self.clock(),
             'reason': 'recovery %s %s' % (rid, state)})

@@ -6,7 +6,6 @@ engine's journal, store, pool and connection.
 """
 
 import logging
-import time
 
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import segment_records
@@ -38,7 +37,7 @@ class Upkeep:
         if closed:
             self._submit(('archive',), self._archive_job, closed,
                          snap.journal)
-        clock = time.monotonic()
+        clock = self.monotonic()
         if self._pruned_at is None or \
                 clock - self._pruned_at >= opts.prune_interval:
             if self._submit(('prune',), self._prune_job):
@@ -47,7 +46,7 @@ class Upkeep:
     def _reserve(self):
         """Every RESERVE_CHECK seconds: keep the segments' idle reserved
         hosts disabled in Nova, so the scheduler keeps them empty."""
-        clock = time.monotonic()
+        clock = self.monotonic()
         if self._reserved_at is not None and \
                 clock - self._reserved_at < RESERVE_CHECK:
             return
@@ -77,7 +76,7 @@ class Upkeep:
     def _archive_job(self, closed, journal):
         moved = [rid for rid, revision in closed
                  if self.journal.archive(rid, journal[rid][0], revision,
-                                         time.time())]
+                                         self.clock())]
         if moved:
             LOG.info('journal: %d closed recover%s moved to the history: %s',
                      len(moved), 'y' if len(moved) == 1 else 'ies',
@@ -85,7 +84,7 @@ class Upkeep:
 
     def _prune_job(self):
         opts = self.conf.journal
-        deleted = self.journal.prune(time.time(), opts.history_max_count,
+        deleted = self.journal.prune(self.clock(), opts.history_max_count,
                                      opts.history_max_age * 86400)
         if deleted:
             LOG.info('history: %d closed recover%s deleted (history_max_count '

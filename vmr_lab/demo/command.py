@@ -25,8 +25,11 @@ def run_demo(args):
     # Hosts of one power failure drop out of the group up to a TTL apart: a
     # grace of one TTL lets the brake see them together (DESIGN §3).
     grace = 3.0 if args.scenario == 'mass-failure' else 0.0
+    # On the real tier the lb-failover scenario needs real Octavia too.
+    options = {'services': ('octavia',)} \
+        if args.real and args.scenario == 'lb-failover' else None
     demo = Demo(hosts=args.hosts, servers=args.servers, verbose=args.verbose,
-                grace=grace, real=args.real)
+                grace=grace, real=args.real, lab_options=options)
     ok = False
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(

@@ -60,14 +60,14 @@ class RealCloud(Datacenter):
 
     tmp_prefix = 'vmr-real-'
     cloud_name = 'vmr-real'
-    unsupported = {
-        'fip-failover': 'not yet checked on the real tier (its Neutron is '
-                        'real, tests/real/test_network.py runs the action): '
-                        'run it on the lab',
-        'lb-failover': "the real tier's Octavia has no amphorae, so the "
-                       "scenario's health monitor never reports the standby "
-                       'ONLINE (tests/real/test_octavia.py runs the action '
-                       'without one): run it on the lab'}
+    @property
+    def unsupported(self):
+        """``{demo scenario: why it cannot run on this tier}``."""
+        if self.openstack.octavia:
+            return {}
+        return {'lb-failover': 'this real tier runs without Octavia: start '
+                               "it with services=('octavia',) (vmr-lab demo "
+                               '--real --scenario lb-failover does)'}
 
     def __init__(self, hosts=3, workdir=None, install=None, state_dir=None,
                  bmc=True, bmc_base_port=None, control_port=0,
@@ -165,7 +165,7 @@ class RealCloud(Datacenter):
         conn = self.conn
         for service in conn.compute.services(binary='nova-compute'):
             if service.is_forced_down:
-                conn.compute.update_service_forced_down(service, forced=False)
+                self._unforce_returned(service, timeout)
             if service.status != 'enabled':
                 conn.compute.enable_service(service)
         servers = list(conn.compute.servers(all_projects=True))
@@ -175,6 +175,31 @@ class RealCloud(Datacenter):
                  timeout)
         self._restore_network()
         self.monitor.reset()
+
+    def _unforce_returned(self, service, timeout):
+        """Un-force the service of a host that is back.  Nova refuses (400)
+        while the host has ``done`` evacuations its nova-compute has not
+        cleaned up at start; that start cleans one evacuation per server,
+        so a server evacuated twice (a lost evacuation done again) leaves
+        one: then that nova-compute is started once more."""
+        from vmr_lab.real.procs import ReadinessTimeout, wait_for
+
+        def unforce():
+            # an error (Nova's 400) means "not yet" to wait_for
+            self.conn.compute.update_service_forced_down(service,
+                                                         forced=False)
+            return True
+        what = 'nova-compute of %s un-forced' % service.host
+        try:
+            wait_for(what, unforce, 20, 0.5)
+            return
+        except ReadinessTimeout:
+            LOG.info('real tier: Nova still refuses to un-force %s; '
+                     'restarting its nova-compute once more', service.host)
+        self.openstack.computes[service.host].stop()
+        self.openstack.start_compute(service.host)
+        self._attach_compute(service.host)
+        wait_for(what, unforce, timeout, 0.5)
 
     def _restore_network(self):
         """Only the start-up topology stays: no floating IP, no loose port,

@@ -9,6 +9,10 @@ changed driver is copied in again (no pip run).  ``eventbridge.py`` is not
 copied: it runs from here with the virtualenv's Python.
 A second call with nothing changed returns at once.
 
+Every call marks the virtualenv it returns as used (``last-used``); one
+that builds a new virtualenv removes the others of the same cache that
+nobody used for :data:`STALE_AFTER` (an old pin's, about 750 MB each).
+
     python -m vmr_lab.real.install [--home DIR]
 """
 
@@ -38,8 +42,11 @@ ML2_ENTRY_POINTS = ('[neutron.ml2.mechanism_drivers]\n'
 # from constraints.txt.
 REQUIREMENTS = ('keystone', 'glance', 'nova', 'openstack-placement',
                 'neutron', 'aodh', 'cinder', 'mistral', 'octavia',
-                'gunicorn', 'PyMySQL')
+                'masakari', 'gunicorn', 'PyMySQL')
 STAMP = 'vmr-real-installed'
+USED = 'last-used'
+#: seconds unused after which another pin's virtualenv is removed
+STALE_AFTER = 7 * 86400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,19 +161,19 @@ def ensure_installed(home=None, log=print):
     driver_hash = _hash(DRIVER, ML2_DRIVER,
                         extra=ML2_ENTRY_POINTS.encode())
     if _stamp_matches(stamp, driver_hash):
-        return real
+        return _used(real)
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, '.lock'), 'w') as lock:
         # Another process may be building the same virtualenv right now.
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _stamp_matches(stamp, driver_hash):
-            return real
+            return _used(real)
         if os.path.exists(stamp):
             # Same packages, another driver: only copy the driver in.
             install_driver(real)
             _write_stamp(stamp, driver_hash)
             log('real tier: updated the vmrfake drivers in %s' % real.venv)
-            return real
+            return _used(real)
         t0 = time.monotonic()
         if os.path.exists(real.venv):
             shutil.rmtree(real.venv)  # an install that did not finish
@@ -189,9 +196,51 @@ def ensure_installed(home=None, log=print):
         # Alone: Octavia and Nova both register oslo.config's ``host``.
         subprocess.run([real.python, '-c', 'import octavia.api.app'],
                        check=True)
+        subprocess.run([real.python, '-c', 'import masakari.cmd.api'],
+                       check=True)
         _write_stamp(stamp, driver_hash)
         log('real tier: installed in %.1f s' % (time.monotonic() - t0))
+        _used(real)
+        for path in remove_stale(home, keep=real.venv):
+            log('real tier: removed %s (unused for %d days)'
+                % (path, STALE_AFTER // 86400))
     return real
+
+
+def _used(real):
+    """Mark ``real`` as used now; returns it."""
+    try:
+        with open(os.path.join(real.venv, USED), 'w') as fh:
+            fh.write('%d\n' % time.time())
+    except OSError:
+        pass    # a read-only cache still works; it is only never pruned
+    return real
+
+
+def remove_stale(home, keep, now=None, stale_after=STALE_AFTER):
+    """Remove the ``venv-*`` directories of ``home`` but ``keep`` whose
+    last use (their ``last-used`` file, else their stamp, else the
+    directory) is older than ``stale_after`` seconds; the removed paths.
+    Call with the cache's lock held."""
+    now = time.time() if now is None else now
+    removed = []
+    for name in sorted(os.listdir(home)):
+        path = os.path.join(home, name)
+        if not name.startswith('venv-') or os.path.abspath(path) == \
+                os.path.abspath(keep) or not os.path.isdir(path):
+            continue
+        for mark in (USED, STAMP, ''):
+            try:
+                used_at = os.path.getmtime(os.path.join(path, mark))
+                break
+            except OSError:
+                continue
+        else:
+            continue
+        if now - used_at > stale_after:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def main(argv=None):

@@ -24,7 +24,8 @@ engine and executor in one ``mistral-server`` with their own database.
 Octavia runs only when asked for (``services=('octavia',)``): octavia-api
 under gunicorn and octavia-worker with Octavia's no-op drivers
 (:mod:`vmr_lab.real.octavia`), its own database, ``load-balancer`` in the
-catalog.
+catalog.  Masakari too (``services=('masakari',)``, see ``masakari.py``):
+its API alone, ``instance-ha`` in the catalog.
 """
 
 import atexit
@@ -44,6 +45,7 @@ import yaml
 from vmr_lab.ports import free_port
 from vmr_lab.real import catalog, config
 from vmr_lab.real import cinder as cinder_svc
+from vmr_lab.real import masakari as real_masakari
 from vmr_lab.real import mistral as real_mistral
 from vmr_lab.real.infra import DATABASES, MariaDB, RabbitMQ
 from vmr_lab.real.install import ensure_installed
@@ -54,7 +56,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: Nova's notifications -> Ceilometer-style events on Aodh's topic
 EVENT_BRIDGE = os.path.join(HERE, 'eventbridge.py')
 #: services that run only when asked for (they cost start-up time)
-OPTIONAL_SERVICES = ('aodh', 'cinder', 'mistral', 'octavia')
+OPTIONAL_SERVICES = ('aodh', 'cinder', 'masakari', 'mistral', 'octavia')
 AODH_DAEMONS = ('aodh-evaluator', 'aodh-notifier', 'aodh-listener')
 SERVICE_PASSWORD = 'vmr-service-secret'
 #: gunicorn's access log line: method, path, status, bytes, request id, time
@@ -103,8 +105,8 @@ class RealServices:
         self.etc = os.path.join(self.workdir, 'etc')
         self.state = os.path.join(self.workdir, 'state')
         self.db = MariaDB(self.workdir, databases=DATABASES + tuple(
-            db for db in ('cinder', 'octavia') if db in self.services) + (
-            (real_mistral.DATABASE,) if self.mistral else ()))
+            db for db in ('cinder', 'octavia', real_masakari.DATABASE,
+                          real_mistral.DATABASE) if db in self.services))
         self.mq = RabbitMQ(self.workdir)
         self.ports = {name: free_port() for name in
                       ('keystone', 'placement', 'nova', 'glance', 'neutron')
@@ -131,6 +133,12 @@ class RealServices:
         if self.octavia:
             self.endpoints['load-balancer'] = ('http://127.0.0.1:%d'
                                                % self.ports['octavia'])
+        #: Masakari's API when this run has it, else None
+        self.masakari = real_masakari.MasakariService(
+            self, SERVICE_PASSWORD) if 'masakari' in self.services else None
+        if self.masakari:
+            self.endpoints[real_masakari.SERVICE_TYPE] = \
+                real_masakari.endpoint(self.ports['masakari'])
         self.procs = {}       # name -> Proc, every long-running child
         self.computes = {}    # host -> Proc
         # host -> TcpProxy: each nova-compute reaches RabbitMQ through its
@@ -260,6 +268,10 @@ class RealServices:
         if self.octavia:
             services.append(('octavia', 'octavia', 'load-balancer',
                              self.endpoints['load-balancer']))
+        if self.masakari:
+            services.append(('masakari', 'masakari',
+                             real_masakari.SERVICE_TYPE,
+                             self.endpoints[real_masakari.SERVICE_TYPE]))
         catalog.register_services(conn, services, SERVICE_PASSWORD)
         catalog.create_demo_project(conn, DEMO_PASSWORD)
         conn = self.admin()  # a new token, whose catalog has the services
@@ -352,6 +364,8 @@ class RealServices:
                 self.auth_url, SERVICE_PASSWORD, self.ports['mistral']))
         if self.octavia:
             self.octavia.write_config()
+        if self.masakari:
+            self.masakari.write_config()
         config.write_ini(self._conf('neutron'), config.neutron(
             self.db.url('neutron'), self.mq.url, self.auth_url,
             SERVICE_PASSWORD, os.path.join(self.state, 'neutron'),
@@ -419,6 +433,8 @@ class RealServices:
                 jobs.append(pool.submit(self._sync_mistral))
             if self.octavia:
                 jobs.append(pool.submit(self.octavia.sync_database))
+            if self.masakari:
+                jobs.append(pool.submit(self.masakari.sync_database))
             for job in jobs:
                 job.result()
 
@@ -466,6 +482,9 @@ class RealServices:
         if self.octavia:
             apis.append((self.octavia.serve_api(p['octavia']),
                          p['octavia']))
+        if self.masakari:
+            apis.append((self.masakari.serve_api(),
+                         p['masakari']))
         for name, port in apis:
             url = 'http://127.0.0.1:%d/' % port
             wait_for(name, lambda u=url: _http_answers(u), 120, 0.2,
@@ -660,6 +679,38 @@ class RealServices:
     def cont_compute(self, host):
         """SIGCONT after :meth:`stop_compute`."""
         self.computes[host].signal(signal.SIGCONT)
+
+    # -- faults of the services themselves (tox -e chaos-real) --------------
+
+    #: what :meth:`restart` knows how to restart and wait for
+    RESTARTABLE = ('mariadb', 'nova-api', 'nova-conductor', 'nova-scheduler',
+                   'rabbitmq')
+
+    def restart(self, name, timeout=120, down=0.0):
+        """Stop ``name`` (SIGTERM, SIGKILL after 10 s), wait ``down``
+        seconds, start it again on the same port, files and data, and wait
+        until it serves again: a service restarted under VMR's recoveries.
+        Returns the seconds it was away."""
+        if name not in self.RESTARTABLE:
+            raise ValueError('cannot restart %r: the real tier restarts %s'
+                             % (name, ', '.join(self.RESTARTABLE)))
+        t0 = time.monotonic()
+        infra = {'mariadb': self.db, 'rabbitmq': self.mq}.get(name)
+        if infra is not None:
+            infra.stop()
+            time.sleep(down)
+            infra.start(timeout)
+            return round(time.monotonic() - t0, 2)
+        proc = self.procs[name]
+        proc.stop()
+        time.sleep(down)
+        proc.start()
+        if name == 'nova-api':
+            url = 'http://127.0.0.1:%d/' % self.ports['nova']
+            wait_for(name, lambda: _http_answers(url), timeout, 0.2, proc)
+        else:
+            self._wait_consuming(name.split('-', 1)[1], proc, timeout)
+        return round(time.monotonic() - t0, 2)
 
     def guests_journal(self, host):
         return os.path.join(os.environ.get('VMR_REAL_GUESTS_DIR') or

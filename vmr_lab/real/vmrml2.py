@@ -13,10 +13,17 @@ vSwitch deployment whose agent is always there: a port of vnic type
 first segment of its network (flat or vlan) and goes ``ACTIVE`` at once.
 Neutron then tells Nova ``network-vif-plugged`` like it would after the
 agent wired the port.
+
+A live migration does not bind again: Nova activates the binding it made
+on the destination and ML2 sets the port ``DOWN``, waiting for the
+destination's agent to report it wired.  The driver reports it, as that
+agent would: a bound, administratively up port seen ``DOWN`` after an
+update is set ``ACTIVE`` on its host.
 """
 
 from neutron_lib.api.definitions import portbindings
 from neutron_lib import constants
+from neutron_lib.plugins import directory
 from neutron_lib.plugins.ml2 import api
 from oslo_log import log as logging
 
@@ -47,3 +54,19 @@ class VMRFakeMechanismDriver(api.MechanismDriver):
             LOG.debug('vmrfake: bound port %s on host %s to segment %s',
                       context.current['id'], context.host, segment[api.ID])
             return
+
+    def update_port_postcommit(self, context):
+        port = context.current
+        if (port.get('status') != constants.PORT_STATUS_DOWN
+                or not port.get('admin_state_up')
+                or not context.host
+                or context.vif_type != portbindings.VIF_TYPE_OVS):
+            return
+        # Runs after ML2 committed; the status update is its own
+        # transaction and calls this method again with ACTIVE, which
+        # returns above.
+        LOG.debug('vmrfake: port %s wired on host %s', port['id'],
+                  context.host)
+        directory.get_plugin().update_port_status(
+            context.plugin_context, port['id'],
+            constants.PORT_STATUS_ACTIVE, context.host)

@@ -25,6 +25,18 @@ def utc_timestamp():
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
+def after_marker(rows, marker, not_found, key='id'):
+    """The one pagination rule: the rows after the one whose ``key`` is
+    ``marker`` (all of them without a marker); an unknown marker is a 400
+    with the service's own text, ``not_found % marker``."""
+    if not marker:
+        return rows
+    ids = [row[key] for row in rows]
+    if marker not in ids:
+        raise Fault(400, not_found % marker)
+    return rows[ids.index(marker) + 1:]
+
+
 class Fault(Exception):
     """An API error: rendered with the owning service's error body format."""
 

@@ -24,7 +24,7 @@ import uuid
 import webob
 import webob.exc
 
-from vmr_lab.services.base import Fault, Service, utc_timestamp
+from vmr_lab.services.base import Fault, Service, after_marker, utc_timestamp
 
 DISK_FORMATS = ('ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2',
                 'vdi', 'iso', 'ploop')
@@ -344,12 +344,8 @@ class GlanceAPI(Service):
                 wanted = value[3:].split(',')
             images = [i for i in images if self._match(i.get(key), wanted)]
         images = self._sort(images, params)
-        marker = params.get('marker')
-        if marker:
-            ids = [i['id'] for i in images]
-            if marker not in ids:
-                raise Fault(400, 'marker not found: %s' % marker)
-            images = images[ids.index(marker) + 1:]
+        images = after_marker(images, params.get('marker'),
+                              'marker not found: %s')
         body = {'first': '/v2/images', 'schema': '/v2/schemas/images'}
         limit = params.get('limit')
         if limit:

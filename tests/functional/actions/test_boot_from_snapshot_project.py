@@ -152,3 +152,39 @@ def test_resume_finds_the_replacement_in_the_owners_project(
     assert group_ids(conn, new) == [group.id]
     assert conn.compute.find_server(server.id, ignore_missing=True) is None
     assert lab.monitor.violations() == []
+
+
+def _other_host(lab, server):
+    return next(h for h in sorted(lab.hosts) if h != server.compute_host)
+
+
+def test_target_host_is_kept_when_nova_allows_it(lab, conn, member_conn):
+    """VMR's own project: its admin token may name the host (2.74)."""
+    server, _ = _tenant_server(conn, member_conn, network=False)
+    ctx = context(conn, server, server.compute_host)
+    target = _other_host(lab, server)
+    fence(lab, conn, server.compute_host)
+
+    action, result = run('boot_from_snapshot',
+                         {'boot_as': 'vmr', 'target_host': target}, ctx)
+    (new,) = _replacements(conn, server)
+    assert new.compute_host == target
+    assert 'not booted on' not in result and not action.warnings
+
+
+def test_target_host_refused_in_the_owners_project_boots_and_says_so(
+        lab, conn, member_conn, vmr_is_member_of_demo):
+    """A member of the owner's project may not name a host: Nova answers
+    403; the replacement boots where the scheduler chooses, and the
+    result says it was not booted where asked."""
+    server, _ = _tenant_server(conn, member_conn, network=False)
+    ctx = context(conn, server, server.compute_host)
+    target = _other_host(lab, server)
+    fence(lab, conn, server.compute_host)
+
+    _, result = run('boot_from_snapshot', {'target_host': target}, ctx)
+    (new,) = _replacements(conn, server)
+    assert new.status == 'ACTIVE'
+    assert new.project_id == member_conn.current_project_id
+    assert 'warning: not booted on %s as asked' % target in result
+    assert 'HTTP 403' in result and 'boot_as: vmr' in result

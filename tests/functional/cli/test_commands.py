@@ -51,7 +51,8 @@ def test_contract_lifecycle(vmr, api, tmp_path):
     out, _ = vmr('contract', 'show', 'web-ha', '-f', 'yaml')
     shown = yaml.safe_load(out)
     assert shown['action'] == {'type': 'evacuate', 'params': {
-        'on_shared_storage': 'auto', 'start_if_shutoff': True}}
+        'on_shared_storage': 'auto', 'start_if_shutoff': True,
+        'lost_after': 300}}
 
     out, _ = vmr('contract', 'delete', 'web-ha')
     assert 'deleted contract web-ha' in out

@@ -105,7 +105,7 @@ def test_bmc_that_stays_on_is_not_verified(make_bmc, conf):
     bmc.host.set_power = lambda state: None
     bmc.handle.set_power = bmc.host.set_power
     fencer = base.load_fencer('ipmi', bmc.ipmi_options(), conf)
-    result = fencer.fence(target(), 2)
+    result = fencer.fence(target(), 5)
     assert not result.verified
     assert result.power_state == base.PowerState.ON
     assert 'accepted chassis power off but still reports on' in result.error

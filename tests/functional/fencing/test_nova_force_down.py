@@ -41,17 +41,23 @@ def wait_for(predicate, timeout=10.0):
     return False
 
 
-def test_force_down_then_disable_after_fence_and_careful_undo(lab, conn,
-                                                              conf):
-    host = lab.hosts['compute-1']
+def lab_profile(lab, name):
+    """IPMI through the lab BMC of ``name``, then nova_force_down."""
+    host = lab.hosts[name]
     assert host.bmc is not None, 'the lab wires a BMC to every host'
-    prof = fp.FenceProfiles.from_dict({'profiles': {'lab': {
-        'hosts': {'compute-1': {'address': host.bmc.address,
-                                'port': host.bmc.port}},
+    return fp.FenceProfiles.from_dict({'profiles': {'lab': {
+        'hosts': {name: {'address': host.bmc.address,
+                         'port': host.bmc.port}},
         'ladder': [{'driver': 'ipmi', 'username': lab.bmc_username,
                     'password': cloud_mod.BMC_PASSWORD, 'timeout': 5}],
         'post': [{'driver': 'nova_force_down', 'disable': True}],
-    }}}).profile_for('compute-1')
+    }}}).profile_for(name)
+
+
+def test_force_down_then_disable_after_fence_and_careful_undo(lab, conn,
+                                                              conf):
+    host = lab.hosts['compute-1']
+    prof = lab_profile(lab, 'compute-1')
     seq = lab.events.since()[-1]['seq'] if lab.events.since() else 0
     absent_since = time.time()
     target = base.FenceTarget(host='compute-1', now=time.time(),
@@ -123,3 +129,52 @@ def test_without_cloud_or_service_it_says_why(lab, conn, conf):
     result = nova.fence(base.FenceTarget(host='nosuch', cloud=conn), 5)
     assert not result.verified
     assert 'Nova has no nova-compute service on host nosuch' in result.error
+
+
+def test_a_fence_path_check_proves_the_post_step_without_changing_it(
+        lab, conn, conf):
+    """``vmr fence test`` and the leader's monitor ask every rung, post
+    steps included: nova_force_down proves that Nova answers and knows the
+    host's nova-compute (reported as Nova sees it: up is on), and switches
+    nothing; without a cloud it says why."""
+    from vmr_coordinator.fencing import check
+    prof = lab_profile(lab, 'compute-2')
+    target = base.FenceTarget(host='compute-2', now=time.time(), cloud=conn)
+    rungs = check.check_ladder(target, prof, conf)
+    assert [(r['kind'], r['driver'], r['ok'], r['power_state'])
+            for r in rungs] == [('ladder', 'ipmi', True, 'on'),
+                                ('post', 'nova_force_down', True, 'on')]
+    svc = service(conn, 'compute-2')
+    assert svc.is_forced_down is False and svc.status == 'enabled'
+    alone = base.FenceTarget(host='compute-2', now=time.time(), cloud=None)
+    (_, post) = check.check_ladder(alone, prof, conf)
+    assert post['ok'] is False
+    assert 'no OpenStack connection for compute-2' in post['error']
+
+
+def test_nova_away_for_a_moment_is_asked_again_within_the_step(lab, conn,
+                                                                conf):
+    """nova-api, its database or its bus restarting while the post step
+    runs (503s here): asked again every second within the step's timeout,
+    so Nova still learns the compute is down before any evacuation."""
+    nova = base.load_fencer('nova_force_down', {}, conf)
+    target = base.FenceTarget(host='compute-1', now=time.time(),
+                              cloud=conn)
+    lab.nova.inject_fault(503, count=2, method='GET',
+                          path_contains='/os-services')
+
+    result = nova.fence(target, timeout=10)
+    assert result.verified, result.error
+    assert result.evidence.endswith('(asked 3 times: Nova was away)')
+    assert service(conn, 'compute-1').is_forced_down
+
+    # Away for longer than the step: one failed result saying so.
+    lab.nova.inject_fault(503, count=100, method='GET',
+                          path_contains='/os-services')
+    try:
+        failed = nova.fence(target, timeout=2.5)
+    finally:
+        lab.nova.injected_faults = []
+    assert not failed.verified
+    assert '503' in failed.error, failed.error
+    assert 'Nova was away)' in failed.error

@@ -189,9 +189,11 @@ def test_a_cloned_agent_process_never_evicts_the_first(etcd_server):
         # the first agent dies: the clone takes the name once its lease
         # ran out, and the report is gone
         first.kill()
-        wait_for(lambda: (store.get(key) is not None and
-                          store.get(key).capabilities()['boot_id'] ==
-                          report['boot_id']), 60, interval=0.2,
+        def clone_holds_it():
+            kv = store.get(key)      # one read: the key may come and go
+            return kv is not None and \
+                kv.capabilities()['boot_id'] == report['boot_id']
+        wait_for(clone_holds_it, 60, interval=0.2,
                  message='the clone took over')
         assert snapshot_mod.take(store, GROUP).duplicates == []
         assert 'Traceback' not in clone.log() + first.log()

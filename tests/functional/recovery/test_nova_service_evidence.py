@@ -2,6 +2,7 @@
 host returns leave their results and request ids in the recovery record
 (DESIGN §7b), not only in the host record."""
 
+import logging
 import time
 
 from tests.support.recovery import HOST, fence_profiles, read_record
@@ -10,7 +11,7 @@ from vmr_coordinator import snapshot as snapshot_mod
 
 
 def test_force_down_and_unforce_are_journaled_with_request_ids(
-        recovery, lab, conn, tmp_path):
+        recovery, lab, conn, tmp_path, caplog):
     recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     recovery.conf.set_override('poll_interval', 0.05, 'fencing')
@@ -41,10 +42,17 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
     fenced_at = time.time()
     lab.hosts[HOST].set_power('on')
     deadline = time.monotonic() + 30
+    tries = 0
+    caplog.set_level(logging.INFO, 'vmr_coordinator.recovery.returns')
     while not any(e['event'] == 'nova service restored'
                   for e in read_record(recovery, rid)['timeline']):
         assert time.monotonic() < deadline, read_record(recovery, rid)
         recovery._welcome_back(HOST, rid, {'fenced_at': fenced_at})
+        tries += 1
+    # Tried every cycle, but each reason to wait is said once.
+    waits = [r.getMessage() for r in caplog.records
+             if 'waiting for nova-compute' in r.getMessage()]
+    assert len(waits) == len(set(waits)) and len(waits) < tries, waits
     rec = read_record(recovery, rid)
     done = [u for u in rec['unfence'] if u['verified']]
     assert done and 'enabled' in done[-1]['evidence']

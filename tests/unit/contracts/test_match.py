@@ -256,7 +256,8 @@ def test_plan_summary_and_journal_form():
     assert journal['steps'][0] == {
         'server_id': 'id-d1', 'server_name': 'd1', 'contract': 'db', 'priority': 200,
         'action': {'type': 'evacuate',
-                   'params': {'on_shared_storage': 'auto', 'start_if_shutoff': True}},
+                   'params': {'on_shared_storage': 'auto', 'start_if_shutoff': True,
+                                  'lost_after': 300}},
         'on_failure': [], 'shadowed': []}
     assert journal['unmatched'] == [{'server_id': 'id-amphora-1', 'server_name': 'amphora-1'},
                                     {'server_id': 'id-x', 'server_name': 'x'}]

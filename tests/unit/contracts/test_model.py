@@ -40,7 +40,8 @@ def test_defaults_are_filled_in():
     assert contract == Contract(
         name='web-ha', trigger={'type': 'host_down'},
         selector=Selector(metadata={'ha': 'true'}),
-        action=ActionSpec('evacuate', {'on_shared_storage': 'auto', 'start_if_shutoff': True}),
+        action=ActionSpec('evacuate', {'on_shared_storage': 'auto', 'start_if_shutoff': True,
+                                       'lost_after': 300}),
         on_failure=(), limits=Limits(concurrency=10, retries=3, backoff=2.0, timeout=600),
         priority=100, enabled=True, description='')
 

@@ -132,3 +132,15 @@ def test_contract_validation_asks_the_trigger(plugin_dist):
         'the sample host is dead'
     assert contracts.incompatibility({'type': 'fenced_sample'}, 'evacuate') is None
     assert contracts.incompatibility({'type': 'volcano'}, 'evacuate') is None
+
+
+def test_a_retry_is_due_when_the_wall_clock_stepped_back_past_its_back_off():
+    from vmr_coordinator.recovery import decide
+    # written at 1000 with a 300 s back-off: due at 1300
+    assert not decide.due(1300, 1000, 300) and decide.due(1300, 1300, 300)
+    # the clock stepped back an hour: no back-off is that long -- due now
+    assert decide.due(1300, 1000 - 3600, 300)
+    blocked = _record('host_down', RecoveryState.BLOCKED,
+                      fencing={'next_retry_at': 1300})
+    assert recovery.next_job(blocked, 1100, 300) is None
+    assert recovery.next_job(blocked, 1000 - 3600, 300) == 'retry fence'

@@ -77,7 +77,7 @@ def refused(document):
     (doc(action={'type': 'evacuate', 'param': {}}), 'action.param', 'did you mean "params"'),
     (doc(action={'type': 'evacuate', 'params': []}), 'action.params', 'must be a mapping'),
     (doc(action={'type': 'evacuate', 'params': {'target': 'c1'}}), 'action.params.target',
-     'valid fields: on_shared_storage'),
+     'valid fields: lost_after, on_shared_storage'),
     (doc(action={'type': 'evacuate', 'params': {'on_shared_storage': 'maybe'}}),
      'action.params.on_shared_storage', 'use one of: auto, true, false'),
     (doc(action={'type': 'evacuate',

@@ -150,6 +150,10 @@ SCHEMAS = {
             'type': 'array', 'items': STR, 'description': 'Live agents '
             'of an older VMR, found at their old group key during an '
             'upgrade: upgrade them.'},
+        'coordinators': {
+            'type': 'array', 'items': STR, 'description': 'The live '
+            'coordinators, leader and standbys (their presence keys): '
+            'where a leader that cannot fence a host hands over.'},
         'duplicate_agents': {
             'type': 'array', 'description': 'Agents refused because '
             'another live agent holds their host name (a cloned image?): '

@@ -51,6 +51,7 @@ class ClusterResource(ResourceBase):
                            'by_state': metrics.count_by(
                                (d.get('state', 'detected') for d, _r in
                                 snap.journal.values()), models.RecoveryState.ALL)},
+            'coordinators': snap.coordinators,
             'members': sorted(snap.members),
             # live members found only at the old group key (upgrade)
             'legacy_members': snap.legacy_members,

@@ -5,7 +5,7 @@ reset status, extend...) (a part of the lab's Cinder)."""
 import time
 import uuid
 
-from vmr_lab.services.base import Fault
+from vmr_lab.services.base import Fault, after_marker
 from vmr_lab.services.cinder.common import (
     _check_volume_body,
     DEFAULT_TYPE_ID,
@@ -54,12 +54,8 @@ class Volumes:
         # Newest first; creation order breaks ties within a second.
         volumes.reverse()
         volumes.sort(key=lambda v: v['created_at'], reverse=True)
-        marker = req.GET.get('marker')
-        if marker:
-            ids = [v['id'] for v in volumes]
-            if marker not in ids:
-                raise Fault(400, 'Invalid marker: %s' % marker)
-            volumes = volumes[ids.index(marker) + 1:]
+        volumes = after_marker(volumes, req.GET.get('marker'),
+                               'Invalid marker: %s')
         limit = req.GET.get('limit')
         if limit:
             try:

@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import re
 
-from vmr_lab.services.base import Fault
+from vmr_lab.services.base import Fault, after_marker
 from vmr_lab.services.nova.common import _iso_us, _now
 
 #: Nova's default ``key_pairs`` quota (per user)
@@ -123,12 +123,8 @@ class Keypairs:
                           key=lambda k: k['id'])
         links = []
         if self.mv(req, '2.35'):
-            marker = req.GET.get('marker')
-            if marker is not None:
-                names = [k['name'] for k in rows]
-                if marker not in names:
-                    raise Fault(400, 'Marker %s could not be found.' % marker)
-                rows = rows[names.index(marker) + 1:]
+            rows = after_marker(rows, req.GET.get('marker'),
+                                'Marker %s could not be found.', key='name')
             limit = req.GET.get('limit')
             if limit is not None:
                 if not limit.isdigit():

@@ -15,6 +15,12 @@ from vmr_lab.services.base import Fault
 from vmr_lab.services.nova.common import RUNNING, SHUTDOWN, SUSPENDED, _iso, _is_uuid, _now
 
 
+def _settle(server, vm_state, power_state, stopped):
+    """A power action's end: the states it leaves and no task."""
+    server.update(vm_state=vm_state, power_state=power_state, task_state=None,
+                  deliberately_stopped=stopped, updated=_now())
+
+
 class ServerActions:
     """The ``servers/{id}/action`` endpoint (a mixin)."""
 
@@ -25,10 +31,10 @@ class ServerActions:
                         % ', '.join(sorted(body)) if body else
                         'Malformed request body')
         action, args = next(iter(body.items()))
+        power = {'os-stop': 'stop', 'os-start': 'start',
+                 'suspend': 'suspend', 'resume': 'resume'}.get(action)
         handler = {
-            'os-stop': self._act_stop, 'os-start': self._act_start,
-            'reboot': self._act_reboot, 'suspend': self._act_suspend,
-            'resume': self._act_resume, 'rebuild': self._act_rebuild,
+            'reboot': self._act_reboot, 'rebuild': self._act_rebuild,
             'evacuate': self._act_evacuate,
             'os-migrateLive': self._act_live_migrate,
             'migrate': self._act_migrate,
@@ -38,16 +44,46 @@ class ServerActions:
             'os-resetState': self._act_reset_state,
             'lock': self._act_lock, 'unlock': self._act_unlock,
         }.get(action)
-        if handler is None:
+        if handler is None and power is None:
             raise Fault(400, 'There is no such action: %s' % action)
         if args is not None and not isinstance(args, dict):
             raise Fault(400, "Invalid input for field/attribute %s. Value: "
                              "%s. %r is not of type 'object'"
                         % (action, args, args))
+        if power is not None:
+            return self._power(req, ctx, server_id, power)
         return handler(req, ctx, server_id, args or {})
 
-    def _simple(self, req, ctx, server_id, rule, action, allowed, task,
-                delay, worker, event):
+    #: the power actions: (policy rule, vm states allowed, task state,
+    #: vm state after, power state after, stopped by its owner, the guest
+    #: journal's reason (None: started), Nova's instance action event)
+    _POWER = {
+        'stop': ('os_compute_api:servers:stop', ('active', 'error'),
+                 'powering-off', 'stopped', SHUTDOWN, True, 'os-stop',
+                 'compute_stop_instance'),
+        'start': ('os_compute_api:servers:start', ('stopped',),
+                  'powering-on', 'active', RUNNING, False, None,
+                  'compute_start_instance'),
+        'suspend': ('os_compute_api:os-suspend-server:suspend', ('active',),
+                    'suspending', 'suspended', SUSPENDED, True, 'suspend',
+                    'compute_suspend_instance'),
+        'resume': ('os_compute_api:os-suspend-server:resume',
+                   ('suspended',), 'resuming', 'active', RUNNING, False,
+                   None, 'compute_resume_instance'),
+    }
+
+    def _power(self, req, ctx, server_id, action):
+        (rule, allowed, task, vm_state, power_state, stopped, reason,
+         event) = self._POWER[action]
+
+        def work(server, entry):
+            _settle(server, vm_state, power_state, stopped)
+            host = self._host_of(server)
+            if reason is None:
+                host.start_server(server['id'])
+            else:
+                host.stop_server(server['id'], reason=reason)
+            self._finish_action(entry)
         self._writer(ctx, rule)
         with self.state_lock:
             server = self._server(ctx, server_id)
@@ -55,36 +91,8 @@ class ServerActions:
             self._require_host(server, action)
             op = self._start_task(server, task, action)
             entry = self._record_action(req, ctx, server, action, event)
-            self._later(delay, server_id, op, worker, server['host'], entry)
+            self._later(action, server_id, op, work, server['host'], entry)
         return 202, None
-
-    def _act_stop(self, req, ctx, server_id, args):
-        def work(server, entry):
-            server['vm_state'] = 'stopped'
-            server['power_state'] = SHUTDOWN
-            server['task_state'] = None
-            server['deliberately_stopped'] = True
-            server['updated'] = _now()
-            self._host_of(server).stop_server(server['id'], reason='os-stop')
-            self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:servers:stop', 'stop',
-                            ('active', 'error'), 'powering-off', 'stop',
-                            work, 'compute_stop_instance')
-
-    def _act_start(self, req, ctx, server_id, args):
-        def work(server, entry):
-            server['vm_state'] = 'active'
-            server['power_state'] = RUNNING
-            server['task_state'] = None
-            server['deliberately_stopped'] = False
-            server['updated'] = _now()
-            self._host_of(server).start_server(server['id'])
-            self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:servers:start', 'start',
-                            ('stopped',), 'powering-on', 'start', work,
-                            'compute_start_instance')
 
     #: task states a hard reboot may interrupt (Nova's ALLOW_REBOOT)
     _HARD_REBOOT_OVER = ('rebooting', 'rebooting_hard', 'resuming',
@@ -105,11 +113,7 @@ class ServerActions:
         def work(server, entry):
             host = self._host_of(server)
             host.stop_server(server['id'], reason='reboot')
-            server['vm_state'] = 'active'
-            server['power_state'] = RUNNING
-            server['task_state'] = None
-            server['deliberately_stopped'] = False
-            server['updated'] = _now()
+            _settle(server, 'active', RUNNING, False)
             host.start_server(server['id'])
             self._finish_action(entry)
         self._writer(ctx, 'os_compute_api:servers:reboot')
@@ -132,34 +136,6 @@ class ServerActions:
             self._later('reboot' if delay is None else delay, server_id, op,
                         work, server['host'], entry)
         return 202, None
-
-    def _act_suspend(self, req, ctx, server_id, args):
-        def work(server, entry):
-            server['vm_state'] = 'suspended'
-            server['power_state'] = SUSPENDED
-            server['task_state'] = None
-            server['deliberately_stopped'] = True
-            server['updated'] = _now()
-            self._host_of(server).stop_server(server['id'], reason='suspend')
-            self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:os-suspend-server:suspend',
-                            'suspend', ('active',), 'suspending', 'suspend',
-                            work, 'compute_suspend_instance')
-
-    def _act_resume(self, req, ctx, server_id, args):
-        def work(server, entry):
-            server['vm_state'] = 'active'
-            server['power_state'] = RUNNING
-            server['task_state'] = None
-            server['deliberately_stopped'] = False
-            server['updated'] = _now()
-            self._host_of(server).start_server(server['id'])
-            self._finish_action(entry)
-        return self._simple(req, ctx, server_id,
-                            'os_compute_api:os-suspend-server:resume',
-                            'resume', ('suspended',), 'resuming', 'resume',
-                            work, 'compute_resume_instance')
 
     def _act_rebuild(self, req, ctx, server_id, args):
         self._writer(ctx, 'os_compute_api:servers:rebuild')
@@ -293,8 +269,10 @@ class ServerActions:
             server['migration_dest'] = dest
             entry = self._record_action(req, ctx, server, 'evacuate',
                                         'compute_rebuild_instance')
+            # Real Nova: the destination nova-compute fills dest_compute
+            # in when it takes the rebuild; until then it is empty.
             migration = self._new_migration(server, 'evacuation', source,
-                                            dest, 'accepted')
+                                            None, 'accepted')
             self.lab.monitor.server_moved(server_id, source, dest, 'evacuate')
             self.lab.events.add('evacuate', server=server_id, source=source,
                                 dest=dest, microversion='%d.%d' % req.environ[
@@ -314,6 +292,7 @@ class ServerActions:
         server['migration_dest'] = None
         server['task_state'] = None
         server['updated'] = _now()
+        migration['dest_compute'] = migration['dest_node'] = dest
         migration['status'] = 'done'
         migration['updated_at'] = _now()
         if was == 'stopped' or final_shutoff:

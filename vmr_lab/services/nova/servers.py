@@ -13,7 +13,7 @@ import copy
 import re
 import uuid
 
-from vmr_lab.services.base import Fault
+from vmr_lab.services.base import Fault, after_marker
 from vmr_lab.services.nova.common import LOG, NOSTATE, RUNNING, _iso, _now, status_of
 
 #: the servers schema's maxLength of ``user_data`` (base64 text)
@@ -70,12 +70,8 @@ class Servers:
             if changes_since and _iso(server['updated']) < changes_since:
                 continue
             rows.append(copy.deepcopy(server))
-        marker = params.get('marker')
-        if marker:
-            ids = [s['id'] for s in rows]
-            if marker not in ids:
-                raise Fault(400, 'marker [%s] not found' % marker)
-            rows = rows[ids.index(marker) + 1:]
+        rows = after_marker(rows, params.get('marker'),
+                            'marker [%s] not found')
         limit = params.get('limit')
         more = False
         if limit is not None:

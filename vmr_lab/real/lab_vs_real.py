@@ -1,6 +1,6 @@
 """Print doc/lab-vs-real.rst's table from two JUnit XML files.
 
-    python tools/lab_vs_real.py LAB.xml REAL.xml
+    python -m vmr_lab.real.lab_vs_real LAB.xml REAL.xml
 
 LAB.xml: ``pytest --junitxml`` of the lab test modules on the lab;
 REAL.xml: the same modules with ``VMR_TEST_CLOUD`` on the real tier (what
@@ -11,17 +11,23 @@ import sys
 import xml.etree.ElementTree as ET
 
 
+#: how the table writes each outcome
+CELLS = {'passed': 'pass', 'failed': 'FAIL', 'skipped': 'skip'}
+
+
 def outcomes(path):
+    """``{test name: ('passed' | 'failed' | 'skipped', message)}`` of a
+    ``pytest --junitxml`` file; the name is ``module::test``."""
     result = {}
     # noqa below: the JUnit file pytest just wrote, not untrusted input.
-    for case in ET.parse(path).getroot().iter('testcase'):  # noqa: S314
+    for case in ET.parse(path).getroot().iter('testcase'):  # noqa: S314 # nosec B314
         name = '%s::%s' % (case.get('classname').rsplit('.', 1)[-1],
                            case.get('name'))
-        outcome, message = 'pass', ''
+        outcome, message = 'passed', ''
         for tag in ('failure', 'error', 'skipped'):
             child = case.find(tag)
             if child is not None:
-                outcome = 'skip' if tag == 'skipped' else 'FAIL'
+                outcome = 'skipped' if tag == 'skipped' else 'failed'
                 message = (child.get('message') or '').replace('\n', ' ')
                 break
         result[name] = (outcome, message)
@@ -41,6 +47,8 @@ def table(lab, real):
     for name in sorted(lab):
         lab_outcome, lab_msg = lab.get(name, ('-', ''))
         real_outcome, real_msg = real.get(name, ('-', ''))
+        lab_outcome = CELLS.get(lab_outcome, lab_outcome)
+        real_outcome = CELLS.get(real_outcome, real_outcome)
         lab_cell = lab_outcome if lab_outcome != 'skip' else \
             'skip: ' + lab_msg
         if real_outcome == 'skip':

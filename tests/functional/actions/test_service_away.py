@@ -1,0 +1,75 @@
+"""An API away (a service restarting) is :class:`ServiceAway` to the
+actions: a retry that spends none of the contract's retries, and no end to
+a wait for a goal the cloud reaches on its own.  Real HTTP: a port where
+nothing listens, and the lab's Nova."""
+
+import socket
+
+import openstack
+import pytest
+
+from vmr_coordinator.actions import base
+
+
+@pytest.fixture
+def dead_url():
+    """A URL on 127.0.0.1 where nothing listens (the port is held, not
+    listening, so nothing else takes it meanwhile)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        yield 'http://127.0.0.1:%d/v2.1' % sock.getsockname()[1]
+
+
+def test_a_refused_connection_is_an_api_away(dead_url):
+    conn = openstack.connection.Connection(
+        auth_type='none', compute_endpoint_override=dead_url,
+        compute_api_version='2.1')
+    # a call on a connection that knew the API (keystoneauth's
+    # ConnectFailure), and a new connection's version discovery
+    for call in (lambda: conn.session.get(dead_url),
+                 lambda: conn.compute.get_server('a-server')):
+        with pytest.raises(base.ServiceAway) as caught:
+            base.call(call)
+        assert '127.0.0.1' in str(caught.value)
+        assert '\n' not in str(caught.value)
+
+
+def test_a_wait_outlasts_an_api_away():
+    answers = iter([base.ServiceAway('refused'), base.ServiceAway('refused'),
+                    None, 'there'])
+
+    def predicate():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    ctx = base.ActionContext(conn=None, server=None, host='compute-1',
+                             event={}, deadline=float('inf'), poll=0)
+    assert base.Action().wait(ctx, predicate, 'the goal') == 'there'
+
+
+def test_a_wait_past_its_deadline_names_the_api_away():
+    def predicate():
+        raise base.ServiceAway('HTTP 503: nova-api restarting')
+
+    ctx = base.ActionContext(conn=None, server=None, host='compute-1',
+                             event={}, deadline=0, poll=0)
+    with pytest.raises(base.RetryableError) as caught:
+        base.Action().wait(ctx, predicate, 'the goal')
+    assert str(caught.value) == ('timed out waiting for the goal (HTTP 503: '
+                                 'nova-api restarting)')
+    assert not isinstance(caught.value, base.ServiceAway)
+
+
+@pytest.mark.parametrize('status,kind', [(503, base.ServiceAway),
+                                         (502, base.ServiceAway),
+                                         (500, base.RetryableError),
+                                         (400, base.ActionError)])
+def test_statuses(status, kind):
+    def fail():
+        raise openstack.exceptions.HttpException(
+            message='from nova', http_status=status)
+    with pytest.raises(base.ActionError) as caught:
+        base.call(fail)
+    assert type(caught.value) is kind
