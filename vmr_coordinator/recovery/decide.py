@@ -1,7 +1,16 @@
-"""What a recovery record needs next, and what the engine reads from the
-journal and the contracts: pure functions, no I/O."""
+"""What the recovery engine does next, and what it reads from the journal
+and the contracts: pure functions, no I/O.
 
-from vmr_common.models import RecoveryState
+:func:`intents` is the engine's whole decision for one cycle: from a
+snapshot (host records, live agents, open journal records) and the time,
+the list of :class:`Intent` the executor (``engine.Recovery.stage``)
+carries out.  :func:`step_intents` is the part for one acting record,
+also used when a contract's slot frees.
+"""
+
+import collections
+
+from vmr_common.models import HostState, RecoveryState, StepState
 from vmr_coordinator.triggers.base import trigger_class
 
 
@@ -33,6 +42,84 @@ def due(at, now, longest):
     stepped forward can only make a retry early.
     """
     return now >= at or at - now > longest
+
+
+#: one thing the engine is to do: ``kind`` (see :func:`intents`), the
+#: recovery id and host it concerns (None where none), and ``step``: the
+#: index of a step to run (``'step'`` only)
+Intent = collections.namedtuple('Intent', 'kind rid host step')
+Intent.__new__.__defaults__ = (None, None, None)
+
+
+def intents(snap, now, me, token, fence_backoff_max=float('inf')):
+    """The engine's decision for one cycle, in the order to carry it out.
+
+    ``snap`` is the cycle's snapshot, ``me``/``token`` this leader's member
+    id and leadership token.  Kinds:
+
+    * ``open``: a host detection declared failed has no recovery yet;
+    * ``take over``: an open record another leader (or term) drove is
+      signed before anything else is done to it;
+    * ``fence`` / ``retry fence``: a detected record, or a blocked one
+      whose back-off is over (:func:`next_job`) -- never the retry of a
+      host whose agent is live again: the host runs, and a fence through a
+      BMC reachable again would only power off a healthy host;
+    * ``plan``: a fenced record; then the record's steps
+      (:func:`step_intents`): ``step`` for each one due, highest priority
+      first, or ``finish`` once all are over;
+    * ``unblock``: a host blocked before any fence was proven whose agent
+      is back: its record closes, nothing was restarted elsewhere;
+    * ``return``: a recovered host back with a new boot id (the same boot
+      id is the same incarnation: not trusted).
+    """
+    out = []
+    open_hosts = {rec.get('host') for rec, _ in snap.journal.values()
+                  if rec.get('state') in RecoveryState.OPEN}
+    for name, record in sorted(snap.hosts.items()):
+        if record.state == HostState.FAILED and \
+                not record.data.get('recovery') and name not in open_hosts:
+            out.append(Intent('open', host=name))
+    for rid, (rec, _rev) in sorted(snap.journal.items()):
+        host = rec.get('host')
+        if rec.get('state') in RecoveryState.OPEN and \
+                rec.get('leader') is not None and \
+                (rec.get('leader'), rec.get('leader_token')) != (me, token):
+            out.append(Intent('take over', rid, host))
+        job = next_job(rec, now, fence_backoff_max)
+        if job == 'retry fence' and host in snap.members:
+            job = None
+        if job == 'act':
+            out.extend(step_intents(rid, rec, now))
+        elif job is not None:
+            out.append(Intent(job, rid, host))
+    for name, record in sorted(snap.hosts.items()):
+        if name not in snap.members:
+            continue
+        if record.state == HostState.BLOCKED:
+            out.append(Intent('unblock', record.data.get('recovery'), name))
+        elif record.state == HostState.RECOVERED:
+            boot_id = snap.members[name].capabilities.get('boot_id')
+            if not boot_id or boot_id != record.data.get('failed_boot_id'):
+                out.append(Intent('return', record.data.get('recovery'),
+                                  name))
+    return out
+
+
+def step_intents(rid, rec, now):
+    """What an acting record needs: ``finish`` once every step is over,
+    else a ``step`` intent for each pending or running step not waiting
+    out a back-off (:func:`due`), highest priority first, then in plan
+    order.  Which of them run now is the executor's (slots, jobs already
+    running)."""
+    steps = rec.get('steps') or []
+    if all(s.get('state') in StepState.TERMINAL for s in steps):
+        return [Intent('finish', rid, rec.get('host'))]
+    order = sorted(range(len(steps)),
+                   key=lambda i: (-steps[i].get('priority', 0), i))
+    return [Intent('step', rid, rec.get('host'), i) for i in order
+            if steps[i].get('state') in (StepState.PENDING,
+                                         StepState.RUNNING)
+            and due(steps[i].get('retry_at') or 0, now, STEP_BACKOFF_MAX)]
 
 
 def next_job(rec, now, fence_backoff_max=float('inf')):

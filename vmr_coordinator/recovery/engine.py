@@ -159,42 +159,45 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         said = []
         # read each cycle, like the fence job does: a config reload counts
         fence_backoff_max = BlockedBackoff.from_conf(self.conf).maximum
-        open_hosts = {rec.get('host') for rec, _ in snap.journal.values()
-                      if rec.get('state') in RecoveryState.OPEN}
-        for name, record in sorted(snap.hosts.items()):
-            if record.state == HostState.FAILED and \
-                    not record.data.get('recovery') and name not in open_hosts:
-                rid = self._open(snap, record, now)
-                if rid:
-                    said.append('recovery %s opened for %s' % (rid, name))
-                    # fence now, not when the next cycle sees the record
-                    self._submit(('fence', rid), self._fence_job, rid, name,
-                                 snap)
+        decided = decide.intents(snap, now, self.healer.member,
+                                 self.healer.election.token,
+                                 fence_backoff_max)
+        for intent in decided:
+            if intent.kind != 'open':
+                continue
+            rid = self._open(snap, snap.hosts[intent.host], now)
+            if rid:
+                said.append('recovery %s opened for %s' % (rid, intent.host))
+                # fence now, not when the next cycle sees the record
+                self._submit(('fence', rid), self._fence_job, rid,
+                             intent.host, snap)
         self._confirmations(snap, now)
         said.extend(self._intake(snap, now))
-        for rid, (rec, _rev) in sorted(snap.journal.items()):
-            if rec.get('state') in RecoveryState.OPEN and \
-                    self._take_over(rid, rec, now):
-                said.append('resumed recovery %s from %s' % (rid, rec.get(
-                    'leader')))
-            job = decide.next_job(rec, now, fence_backoff_max)
-            if job == 'retry fence' and rec.get('host') in snap.members:
-                # its agent is back: the host is alive and running, and
-                # _returns closes the record; a retried fence (a BMC
-                # reachable again, a new leader after a hand-over) would
-                # only power off a healthy host
-                job = None
-            if job == 'plan':
+        acting = {}
+        for intent in decided:
+            kind, rid, host = intent.kind, intent.rid, intent.host
+            if kind == 'take over':
+                if self._take_over(rid, snap.journal[rid][0], now):
+                    said.append('resumed recovery %s from %s' % (
+                        rid, snap.journal[rid][0].get('leader')))
+            elif kind == 'plan':
                 if self._submit(('plan', rid), self._plan_job, rid, snap):
                     said.append('planning recovery %s' % rid)
-            elif job in ('fence', 'retry fence'):
-                if self._submit(('fence', rid), self._fence_job, rid,
-                                rec.get('host'), snap):
-                    said.append('fencing %s' % rec.get('host') if job == 'fence'
-                                else 'retrying the fence of %s' % rec.get('host'))
-            elif job == 'act':
-                self._drive_steps(rid, rec)
-        self._returns(snap)
+            elif kind in ('fence', 'retry fence'):
+                if self._submit(('fence', rid), self._fence_job, rid, host,
+                                snap):
+                    said.append('fencing %s' % host if kind == 'fence'
+                                else 'retrying the fence of %s' % host)
+            elif kind in ('step', 'finish'):
+                acting.setdefault(rid, []).append(intent)
+            elif kind == 'unblock':
+                self._submit(('unblock', host), self._close_blocked, host,
+                             rid)
+            elif kind == 'return':
+                self._submit(('return', host), self._welcome_back, host,
+                             rid, dict(snap.hosts[host].data))
+        for rid, wanted in acting.items():
+            self._dispatch(rid, snap.journal[rid][0], wanted)
         self._history(snap, now)
         self._reserve()
         self._notify(snap, now)

@@ -20,24 +20,6 @@ class Returns:
     """The return of a fenced host of the recovery engine (mixed into ``Recovery``)."""
 
     # -- 5. the host returns --------------------------------------------------
-    def _returns(self, snap):
-        for name, record in snap.hosts.items():
-            if record.state == HostState.BLOCKED and name in snap.members:
-                # Back before any fence was proven: nothing was restarted
-                # elsewhere (planning waits for the fence), so the record
-                # can close and the host simply be up again.
-                self._submit(('unblock', name), self._close_blocked, name,
-                             record.data.get('recovery'))
-                continue
-            if record.state not in (HostState.RECOVERED,) or \
-                    name not in snap.members:
-                continue
-            boot_id = snap.members[name].capabilities.get('boot_id')
-            if boot_id and boot_id == record.data.get('failed_boot_id'):
-                continue  # same incarnation: not rebooted, do not trust it
-            self._submit(('return', name), self._welcome_back, name,
-                         record.data.get('recovery'), dict(record.data))
-
     def _welcome_back(self, host, rid, record):
         from vmr_coordinator.fencing.base import FenceTarget, fencer_class, load_fencer
         detail = 'host returned with a new boot id'
@@ -91,6 +73,9 @@ class Returns:
         self.journal.update(rid, mutate)
 
     def _close_blocked(self, host, rid):
+        """The blocked ``host`` is back before any fence was proven:
+        nothing was restarted elsewhere (planning waits for the fence), so
+        its record closes and the host is simply up again."""
         now = self.clock()
         if rid:
             def mutate(r):

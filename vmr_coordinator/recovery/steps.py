@@ -28,20 +28,20 @@ class Steps:
 
     # -- 4. act ---------------------------------------------------------------
     def _drive_steps(self, rid, rec):
-        steps = rec.get('steps', [])
-        if all(s.get('state') in StepState.TERMINAL for s in steps):
-            self._submit(('finish', rid), self._finish, rid)
-            return
-        order = sorted(range(len(steps)),
-                       key=lambda i: (-steps[i].get('priority', 0), i))
-        for i in order:
-            step = steps[i]
-            if step.get('state') not in (StepState.PENDING,
-                                         StepState.RUNNING):
-                continue
-            if not decide.due(step.get('retry_at') or 0, self.clock(),
-                              decide.STEP_BACKOFF_MAX):
-                continue    # waiting out a back-off: a later cycle runs it
+        """Dispatch what the acting record ``rec`` needs now."""
+        self._dispatch(rid, rec, decide.step_intents(rid, rec, self.clock()))
+
+    def _dispatch(self, rid, rec, wanted):
+        """Carry out the step intents of the acting record ``rec``
+        (:func:`decide.step_intents`): finish it, or queue each step due
+        that has a slot of its contract."""
+        steps = rec.get('steps') or []
+        for intent in wanted:
+            if intent.kind == 'finish':
+                self._submit(('finish', rid), self._finish, rid)
+                return
+        for intent in wanted:
+            i = intent.step
             with self._lock:
                 if ('step', rid, i) in self.inflight:
                     continue
@@ -49,6 +49,7 @@ class Steps:
             # queued, never in a worker: a contract at its concurrency
             # leaves the rest waiting here, holding no thread, and the
             # step that frees a slot dispatches them (_release).
+            step = steps[i]
             contract = step.get('contract')
             slot = self._limit(contract, (step.get('limits') or {}).get(
                 'concurrency', 10))
