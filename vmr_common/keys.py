@@ -42,6 +42,12 @@ class Keyspace:
         return self.root + 'journal/'
 
     @property
+    def steps(self):
+        """The steps of open recoveries written in journal format 2, one
+        key each: ``steps/<recovery id>/<index>``."""
+        return self.root + 'steps/'
+
+    @property
     def history(self):
         """Closed recoveries the leader archived: never read by a cycle."""
         return self.root + 'history/'
@@ -92,6 +98,13 @@ class Keyspace:
 
     def segment(self, name):
         return self.segments + name
+
+    def steps_of(self, recovery_id):
+        return '%s%s/' % (self.steps, recovery_id)
+
+    def step(self, recovery_id, index):
+        """A step's key; the index zero-padded so keys sort in plan order."""
+        return '%s%s/%06d' % (self.steps, recovery_id, index)
 
     def archived(self, recovery_id):
         return self.history + recovery_id

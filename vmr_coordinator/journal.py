@@ -29,6 +29,97 @@ from vmr_common.store import Compare, Op
 #: (records without it, written by 0.1.0, have the same shape otherwise).
 FORMAT = 1
 
+#: format 2 (``[journal] write_format = 2``): the record keeps
+#: ``step_count`` and each step lives in its own key, ``steps/<id>/<index>``
+#: (:func:`split`, :func:`assemble`), so a step update writes one small key
+#: instead of the whole record.  Readers always see ``steps`` as a list:
+#: :func:`read` and the snapshot assemble it.
+STEP_KEYS = 2
+
+#: the most keys one journal transaction writes or compares (etcd refuses
+#: more than ``--max-txn-ops``, 128 by default); the new steps of a big
+#: plan beyond it are written first, in batches, before the record that
+#: counts them
+MAX_TXN_OPS = 100
+
+
+def steps_in_keys(record):
+    """Whether ``record`` (as stored) keeps its steps in their own keys."""
+    fmt = record.get('format')
+    return isinstance(fmt, int) and fmt >= STEP_KEYS
+
+
+def split(record):
+    """A format 2 record as stored: ``(the record without its steps, with
+    step_count; the list of steps)``."""
+    doc = {k: v for k, v in record.items() if k != 'steps'}
+    steps = list(record.get('steps') or [])
+    doc['step_count'] = len(steps)
+    return doc, steps
+
+
+def assemble(record, steps):
+    """The record readers see: a format 2 ``record`` as stored with its
+    ``steps`` ({index: step}, from ``steps/<id>/``) put back in order; a
+    format 1 record as it is.  A step the record counts but no key holds
+    (never written so, but etcd is not ours alone) reads as failed."""
+    if not steps_in_keys(record):
+        return record
+    record = dict(record)
+    count = record.get('step_count')
+    count = count if isinstance(count, int) and count >= 0 else 0
+    record['steps'] = [
+        steps[i] if isinstance(steps.get(i), dict) else
+        {'state': StepState.FAILED, 'error': 'step %d of %s has no record '
+         'below steps/ (deleted by hand?)' % (i, record.get('id'))}
+        for i in range(count)]
+    return record
+
+
+def step_index(keys, key):
+    """``(recovery id, index)`` of a step key, or None."""
+    rid, _, index = keys.name_in(keys.steps, key).rpartition('/')
+    return (rid, int(index)) if rid and index.isdigit() else None
+
+
+def steps_by_recovery(keys, kvs):
+    """``{recovery id: ({index: step}, {index: mod_revision})}`` of step
+    KeyValues; a step that is not a JSON object is left out."""
+    out = {}
+    for kv in kvs:
+        where = step_index(keys, kv.key)
+        if where is None:
+            continue
+        try:
+            step = kv.json()
+        except exceptions.CorruptRecord:
+            continue
+        docs, revs = out.setdefault(where[0], ({}, {}))
+        docs[where[1]] = step
+        revs[where[1]] = kv.mod_revision
+    return out
+
+
+def read(store, rid, history=False):
+    """``(record, mod_revision, {step index: mod_revision})`` of recovery
+    ``rid`` as readers see it (steps assembled), read in one transaction;
+    None when it is not in the journal (nor, with ``history``, in the
+    history: archived records hold their steps)."""
+    keys = store.keys
+    result = store.txn([], [Op.get(keys.recovery(rid)),
+                            Op.get(keys.steps_of(rid), prefix=True)])
+    ranges = result.ranges()
+    if not ranges[0]:
+        if history:
+            kv = store.get(keys.archived(rid))
+            if kv is not None:
+                return kv.json(), kv.mod_revision, {}
+        return None
+    kv = ranges[0][0]
+    record = kv.json()
+    steps, revs = steps_by_recovery(keys, ranges[1]).get(rid, ({}, {}))
+    return assemble(record, steps), kv.mod_revision, revs
+
 
 def recovery_id(host, boot_id, now):
     """A readable, unique id: host, boot incarnation and time."""
@@ -170,10 +261,13 @@ def expired(record, now, max_age):
 class Journal:
     """Guarded read-modify-write of journal records for the leader."""
 
-    def __init__(self, store, guarded):
-        """``guarded(ops, compare)`` runs a leader-guarded transaction."""
+    def __init__(self, store, guarded, write_format=FORMAT):
+        """``guarded(ops, compare)`` runs a leader-guarded transaction;
+        ``write_format`` is ``[journal] write_format``: the format a record
+        takes when its first steps are written."""
         self.store = store
         self.guarded = guarded
+        self.write_format = write_format
         self._locks = {}
         self._locks_lock = threading.Lock()
 
@@ -214,22 +308,82 @@ class Journal:
         with self._lock_for(rid):
             return self._update(rid, mutate, attempts, extra_ops)
 
+    def read(self, rid):
+        """The record as readers see it (:func:`read`), or None."""
+        got = read(self.store, rid)
+        return got[0] if got is not None else None
+
     def _update(self, rid, mutate, attempts, extra_ops):
-        def change(record):
+        for _ in range(attempts):
+            got = read(self.store, rid)
+            if got is None:
+                raise exceptions.StoreError('recovery %s vanished' % rid)
+            record, revision, step_revisions = got
             before = copy.deepcopy(record)
             if mutate(record) is False or record == before:
-                return None
-            record['updated_at'] = time.time()
+                return before
+            if self.write_format >= STEP_KEYS and not before.get('steps') \
+                    and record.get('steps') and not steps_in_keys(record):
+                # its first steps: written in the configured format
+                record['format'] = self.write_format
+            early, ops, compare = self._writes(rid, before, record, revision,
+                                               step_revisions)
+            try:
+                for batch in early:
+                    self.guarded(batch, compare[:1])
+                self.guarded(ops + list(extra_ops), compare)
+            except exceptions.CompareFailed:
+                continue
             return record
-        try:
-            record = self.store.cas_update(self.key(rid), change,
-                                           self.guarded, attempts, extra_ops)
-        except exceptions.CompareFailed:
-            raise exceptions.StoreError('recovery %s: too many concurrent '
-                                        'updates' % rid)
-        if record is None:
-            raise exceptions.StoreError('recovery %s vanished' % rid)
-        return record
+        raise exceptions.StoreError('recovery %s: too many concurrent '
+                                    'updates' % rid)
+
+    def _writes(self, rid, before, record, revision, step_revisions):
+        """``(early batches, ops, compare)`` that store ``record`` (read as
+        ``before`` at ``revision``): the whole record in format 1; in
+        format 2 the record only when more than its steps changed, and the
+        steps that changed.  ``compare[0]`` is the record's revision."""
+        key = self.key(rid)
+        compare = [Compare.mod_revision(key, revision)]
+        if not steps_in_keys(record):
+            record['updated_at'] = time.time()
+            return [], [Op.put(key, record)], compare
+        doc, steps = split(record)
+        old_doc, old_steps = split(before)
+        ops = []
+        if doc != old_doc or not steps_in_keys(before):
+            record['updated_at'] = doc['updated_at'] = time.time()
+            ops.append(Op.put(key, doc))
+        changed, added = [], []
+        for i, step in enumerate(steps):
+            if i >= len(old_steps):
+                added.append(i)
+            elif step != old_steps[i]:
+                changed.append(i)
+        # an update of more steps than one transaction holds (none of
+        # the engine's does) writes the excess first, compared with the
+        # record's revision only
+        overflow = changed[MAX_TXN_OPS - 10:]
+        changed = changed[:MAX_TXN_OPS - 10]
+        for i in changed:
+            step_key = self.store.keys.step(rid, i)
+            compare.append(Compare.mod_revision(step_key, step_revisions[i])
+                           if i in step_revisions else
+                           Compare.absent(step_key))
+        ops += [Op.put(self.store.keys.step(rid, i), steps[i])
+                for i in changed]
+        ops += [Op.delete(self.store.keys.step(rid, i))
+                for i in range(len(steps), len(old_steps))]
+        room = max(0, MAX_TXN_OPS - max(len(ops), len(compare)))
+        # new steps beyond one transaction go first: the record does not
+        # count them until its own write, so nobody reads them before
+        ops += [Op.put(self.store.keys.step(rid, i), steps[i])
+                for i in added[:room]]
+        rest = [Op.put(self.store.keys.step(rid, i), steps[i])
+                for i in overflow + added[room:]]
+        early = [rest[n:n + MAX_TXN_OPS - 10]
+                 for n in range(0, len(rest), MAX_TXN_OPS - 10)]
+        return early, ops, compare
 
     def archive(self, rid, record, revision, now):
         """Move closed record ``rid`` (as read at ``revision``) to the
@@ -240,7 +394,9 @@ class Journal:
             try:
                 self.guarded([Op.put(self.store.keys.archived(rid),
                                      dict(record, archived_at=now)),
-                              Op.delete(key)],
+                              Op.delete(key),
+                              Op.delete(self.store.keys.steps_of(rid),
+                                        prefix=True)],
                              [Compare.mod_revision(key, revision)])
             except exceptions.CompareFailed:
                 return False

@@ -12,6 +12,7 @@ import logging
 from vmr_common import exceptions
 from vmr_common.keys import Keyspace
 from vmr_common.store import KeyValue, Op
+from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import segments as segments_mod
 
 LOG = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ def take(store, group, cache=None):
                Op.get(group_dir, prefix=True)]
     result = store.txn([], big + [
         Op.get(keys.journal, prefix=True),
+        Op.get(keys.steps, prefix=True),
         Op.get(keys.probes, prefix=True),
         Op.get(keys.contracts, prefix=True),
         Op.get(keys.pause),
@@ -218,7 +220,7 @@ def take(store, group, cache=None):
         host_raw = [(kv, None) for kv in _raw_kvs(responses[0])]
         member_raw = [(kv, None) for kv in _raw_kvs(responses[1])]
         rest = responses[2:]
-    (journal_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
+    (journal_kvs, step_kvs, probe_kvs, contract_kvs, pause_kvs, brake_kvs,
      leader_kvs, duplicate_kvs, segment_kvs, coordinator_kvs,
      *legacy_kvs) = [
         [KeyValue(kv) for kv in _raw_kvs(r)] for r in rest]
@@ -306,11 +308,13 @@ def take(store, group, cache=None):
         cache.revision = result.revision
 
     journal = {}
+    steps = journal_mod.steps_by_recovery(keys, step_kvs)
     for kv in journal_kvs:
         data = load(kv, JOURNAL_FIELDS, _REQUIRED['journal'])
         if data is not None:
-            journal[keys.name_in(keys.journal, kv.key)] = (data,
-                                                           kv.mod_revision)
+            rid = keys.name_in(keys.journal, kv.key)
+            data = journal_mod.assemble(data, steps.get(rid, ({}, {}))[0])
+            journal[rid] = (data, kv.mod_revision)
 
     probes = {}
     for kv in probe_kvs:

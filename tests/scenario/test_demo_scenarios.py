@@ -136,6 +136,23 @@ def test_unreachable_bmc_blocks_until_an_operator_confirms(demo):
     assert demo.lab.monitor.violations() == []
 
 
+class StepKeysDemo(Demo):
+    """Coordinators that write journal format 2 (a step per key)."""
+    journal_format = 2
+
+
+def test_power_loss_healed_with_each_step_in_its_own_key():
+    with running_lab(StepKeysDemo, hosts=3, servers=6) as demo:
+        assert demo.run('power-loss', 'compute-2', timeout=90), \
+            demo.out.getvalue()
+        rec = fenced_then_done(demo)
+        assert rec['format'] == 2 and rec['steps']
+        stored = demo.store.get(demo.store.keys.recovery(rec['id'])).json()
+        assert 'steps' not in stored
+        assert stored['step_count'] == len(rec['steps'])
+        assert demo.lab.monitor.violations() == []
+
+
 class OneBmcPathDemo(Demo):
     """controller-1 leads and reaches no BMC (its fence profiles name, for
     each host, a UDP port where nothing answers); controller-2 reaches

@@ -20,6 +20,16 @@ OPTS = [
                       '[coordinator] instance_down_hold_down: the hold-down '
                       'is read from the journal. vmr recovery list shows '
                       'the journal; --all adds the history.'),
+    cfg.IntOpt('write_format', default=1, choices=[1, 2],
+               help='The shape the leader gives a recovery when it plans '
+                    'its steps. 1: the steps inside the recovery record '
+                    '(every step update rewrites the whole record: ~65 KB '
+                    'at 100 servers). 2: each step in its own key below '
+                    'steps/<recovery id>/, so a step update writes that '
+                    'step only. Every coordinator of this release reads '
+                    'both; set 2 only once no coordinator of an older '
+                    'release runs (they read format 1 only). A record '
+                    'keeps the format it was planned in.'),
     cfg.IntOpt('history_max_count', default=10000, min=0,
                help='Closed recoveries kept in the history; the oldest '
                     'beyond this are deleted. 0 = no limit by count.'),

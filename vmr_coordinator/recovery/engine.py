@@ -47,7 +47,8 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         # polls a real service.
         self.clock = self.healer.clock
         self.monotonic = self.healer.monotonic
-        self.journal = Journal(self.store, self.healer.guarded)
+        self.journal = Journal(self.store, self.healer.guarded,
+                               self.conf.journal.write_format)
         self.max_workers = max_workers
         # Steps (the long jobs: an evacuation takes seconds to minutes) run
         # in their own pool; fences, plans and every other short job in
@@ -149,8 +150,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
     def _current(self, rid):
         """The record as stored now (a cycle's snapshot may be older than a
         job's own writes); None if it is gone."""
-        kv = self.store.get(self.store.keys.recovery(rid))
-        return kv.json() if kv is not None else None
+        return self.journal.read(rid)
 
     # -- the stage ----------------------------------------------------------
     def stage(self, healer, snap, now):

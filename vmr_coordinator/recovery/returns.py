@@ -107,8 +107,7 @@ class Returns:
         restored = []
         record = None
         if rid:
-            kv = self.store.get(self.store.keys.recovery(rid))
-            record = kv.json() if kv is not None else None
+            record = self.journal.read(rid)
         keys = decide.standby_keys(self._stored_contracts(), record)
         if not keys:
             return restored   # no contract makes pairs

@@ -96,8 +96,7 @@ class Steps:
 
     def _run_step(self, rid, index):
         from vmr_coordinator.actions import base as actions
-        kv = self.store.get(self.store.keys.recovery(rid))
-        rec = kv.json()
+        rec = self.journal.read(rid)
         step = rec['steps'][index]
         if step.get('state') in StepState.TERMINAL:
             return

@@ -84,7 +84,11 @@ class Processes:
             webhook_token = {webhook_token}
             [actions]
             secrets_file = {secrets}
-            ''').format(name=name, workdir=self.workdir,
+            {journal}''').format(journal=(
+                            '[journal]\nwrite_format = %d\n'
+                            % self.journal_format
+                            if self.journal_format and host is None else ''),
+                        name=name, workdir=self.workdir,
                         etcd_url=('http://127.0.0.1:%d' % self.etcd_ports[name]
                                   if host is not None else self.etcd.endpoint),
                         addresses=self._addresses(name, probe_port),

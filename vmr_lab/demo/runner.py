@@ -26,6 +26,9 @@ class Demo(Processes, Servers, Scenarios):
     #: the contract loaded at start: every server of a dead host evacuated
     contract = DEMO_CONTRACT
 
+    #: ``[journal] write_format`` of the coordinators (None: the default)
+    journal_format = None
+
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
                  out=sys.stdout, grace=0.0, lab_options=None,
                  agent_options='', real=False, lab=None, timing='demo'):
@@ -132,8 +135,13 @@ class Demo(Processes, Servers, Scenarios):
         return kv.value if kv else None
 
     def _records(self):
+        """The journal's records, steps assembled (format 2)."""
+        from vmr_coordinator import journal as journal_mod
         kvs, _ = self.store.get_prefix(self.store.keys.journal)
-        return [kv.json() for kv in kvs]
+        steps, _ = self.store.get_prefix(self.store.keys.steps)
+        steps = journal_mod.steps_by_recovery(self.store.keys, steps)
+        return [journal_mod.assemble(kv.json(), steps.get(
+            kv.key.rsplit('/', 1)[1], ({}, {}))[0]) for kv in kvs]
 
     def wait(self, predicate, timeout, what):
         deadline = time.monotonic() + timeout

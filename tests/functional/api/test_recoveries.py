@@ -40,6 +40,22 @@ def test_show_has_steps_and_timeline(api):
     assert api.get('/v1/recoveries/r-404').status_code == 404
 
 
+def test_list_and_show_a_record_whose_steps_have_their_own_keys(api):
+    """Journal format 2 keeps each step below steps/<id>/: the API puts
+    them back, the same record as format 1 shows."""
+    from vmr_coordinator import journal as journal_mod
+    record = api.add_recovery('r-2', 'compute-1', format=2)
+    doc, steps = journal_mod.split(record)
+    api.store.put(api.store.keys.recovery('r-2'), doc)
+    for i, step in enumerate(steps):
+        api.store.put(api.store.keys.step('r-2', i), step)
+    body = api.get('/v1/recoveries/r-2').json()['recovery']
+    assert body['steps'] == record['steps']
+    (listed,) = api.get('/v1/recoveries').json()['recoveries']
+    assert listed['steps'] == 2
+    assert listed['steps_by_state'] == {'done': 1, 'running': 1}
+
+
 def test_a_corrupt_journal_record_is_skipped_in_lists(api):
     api.add_recovery('r-1', 'compute-1')
     api.store.put(api.store.keys.recovery('r-bad'), 'not json')

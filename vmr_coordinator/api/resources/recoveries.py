@@ -92,7 +92,7 @@ class RecoveryResource(ResourceBase):
                             % history, 'history')
         project = _project_filter(req)
         out = []
-        records = self._objects(self.keys.journal)
+        records = self._journal()
         if history == 'true':
             records += self._history(limit)
         for name, data in records:
@@ -195,12 +195,25 @@ class RecoveryResource(ResourceBase):
                             data))
         return out
 
+    def _journal(self):
+        """``[(id, record)]`` of the journal, steps assembled (format 2
+        keeps them below ``steps/``)."""
+        records = self._objects(self.keys.journal)
+        kvs, _rev = self._etcd(self.store.get_prefix, self.keys.steps)
+        steps = journal_mod.steps_by_recovery(self.keys, kvs)
+        return [(name, journal_mod.assemble(data, steps.get(name, ({}, {}))[0]))
+                for name, data in records]
+
     def get_recovery(self, req, recovery_id):
-        kv = self._etcd(self.store.get, self.keys.recovery(recovery_id)) or \
-            self._etcd(self.store.get, self.keys.archived(recovery_id))
-        if kv is None:
+        try:
+            got = journal_mod.read(self.store, recovery_id, history=True)
+        except exceptions.CorruptRecord as exc:
+            raise api_error(500, str(exc))
+        except exceptions.StoreError as exc:
+            raise api_error(503, 'etcd: %s' % exc)
+        if got is None:
             raise api_error(404, 'no recovery %r' % recovery_id)
-        data = self._record(kv)
+        data = got[0]
         data.setdefault('id', recovery_id)
         project = _project_filter(req)
         if project is not None:
