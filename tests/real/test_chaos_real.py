@@ -2,8 +2,8 @@
 
 A seeded schedule (``random.Random(seed)``) cuts the power of one host
 and, while VMR detects, fences and evacuates its servers, restarts real
-services underneath it -- nova-api, nova-conductor, RabbitMQ and MariaDB,
-one after another, each at a seeded moment and away for a seeded time
+services underneath it -- nova-api, nova-conductor, RabbitMQ, MariaDB,
+Keystone and neutron-api, one after another, each at a seeded moment and away for a seeded time
 (:meth:`vmr_lab.real.services.RealServices.restart`).  Then it asserts what
 the lab's chaos suite asserts, read from the real services:
 
@@ -17,7 +17,7 @@ the lab's chaos suite asserts, read from the real services:
 
 ``test_chaos_real_short`` (one seed; nova-api and RabbitMQ) runs with the
 README's test command; ``tox -e chaos-real`` runs ``test_chaos_real`` over
-``VMR_CHAOS_SEEDS`` (default ``1,2,3``) with all four services.
+``VMR_CHAOS_SEEDS`` (default ``1,2,3``) with all six services.
 """
 
 import copy
@@ -33,7 +33,8 @@ from tests.support.scenario import running_lab
 from vmr_lab.demo import Demo
 
 #: what the schedule restarts
-SERVICES = ('nova-api', 'nova-conductor', 'rabbitmq', 'mariadb')
+SERVICES = ('nova-api', 'nova-conductor', 'rabbitmq', 'mariadb', 'keystone',
+            'neutron-api')
 SEEDS = [int(s) for s in os.environ.get('VMR_CHAOS_SEEDS', '1,2,3').split(
     ',') if s.strip()]
 

@@ -683,8 +683,12 @@ class RealServices:
     # -- faults of the services themselves (tox -e chaos-real) --------------
 
     #: what :meth:`restart` knows how to restart and wait for
-    RESTARTABLE = ('mariadb', 'nova-api', 'nova-conductor', 'nova-scheduler',
-                   'rabbitmq')
+    #: the HTTP APIs :meth:`restart` waits for, by process: their port
+    RESTARTABLE_APIS = {'keystone': 'keystone', 'placement': 'placement',
+                        'nova-api': 'nova', 'glance-api': 'glance',
+                        'neutron-api': 'neutron'}
+    RESTARTABLE = tuple(sorted(('mariadb', 'nova-conductor', 'nova-scheduler',
+                                'rabbitmq') + tuple(RESTARTABLE_APIS)))
 
     def restart(self, name, timeout=120, down=0.0):
         """Stop ``name`` (SIGTERM, SIGKILL after 10 s), wait ``down``
@@ -705,8 +709,9 @@ class RealServices:
         proc.stop()
         time.sleep(down)
         proc.start()
-        if name == 'nova-api':
-            url = 'http://127.0.0.1:%d/' % self.ports['nova']
+        if name in self.RESTARTABLE_APIS:
+            url = 'http://127.0.0.1:%d/' % self.ports[
+                self.RESTARTABLE_APIS[name]]
             wait_for(name, lambda: _http_answers(url), timeout, 0.2, proc)
         else:
             self._wait_consuming(name.split('-', 1)[1], proc, timeout)
