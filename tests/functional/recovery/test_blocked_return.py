@@ -32,8 +32,11 @@ def test_a_blocked_host_whose_agent_is_back_is_not_fenced_by_a_retry(
     recovery.stage(recovery.healer, _snapshot(recovery), time.time())
     (rid,) = [kv.json()['id'] for kv in store.get_prefix(
         store.keys.journal)[0]]
+    # the job writes the record, then the host record: a snapshot taken
+    # between the two would see the host still fencing (seen once)
     rec = wait_for(lambda: read_record(recovery, rid)['state'] == 'blocked'
-                   and read_record(recovery, rid), timeout=60,
+                   and store.get(store.keys.host(HOST)).json()['state'] ==
+                   'blocked' and read_record(recovery, rid), timeout=60,
                    message='the fence to block')
     assert rec['fencing']['verified'] is False
 
