@@ -1,7 +1,7 @@
 """Failure-to-healed on the whole lab, split into detect / fence / act.
 
     python -m tests.benchmarks.bench_heal [--servers 20,100]
-        [--workers 1,4,8,16] [--repeat 1]
+        [--workers 1,4,8,16] [--repeat 1] [--journal-formats 1,2]
     python -m tests.benchmarks.bench_heal --cloud real [--servers 10,20]
         [--repeat 5] [--timing shipped|demo]
 
@@ -26,6 +26,8 @@ recovery's journal timeline (wall clock):
 engine_workers``); the contract's ``limits.concurrency`` is raised to 100 so
 the pool is the bound.  The lab's Nova runs at most ``--conductor`` (default
 4, like a small nova-conductor) evacuations at once, each taking 0.5 s.
+``--journal-formats`` runs each case once per ``[journal] write_format``,
+alternating, so the formats are compared side by side.
 """
 
 import argparse
@@ -40,7 +42,8 @@ import time
 from tests.benchmarks import stats
 
 
-def run_one(servers_on_victim, workers, conductor, log=sys.stderr):
+def run_one(servers_on_victim, workers, conductor, log=sys.stderr,
+            journal_format=None):
     from vmr_lab import cloud as cloud_mod
     from vmr_lab import demo as demo_mod
 
@@ -60,11 +63,13 @@ def run_one(servers_on_victim, workers, conductor, log=sys.stderr):
                 fh.write('[coordinator]\nengine_workers = %d\n' % workers)
             return path
 
+    BenchDemo.journal_format = journal_format
     out = io.StringIO()
     demo = BenchDemo(hosts=hosts, servers=hosts * servers_on_victim,
                      out=out)
     result = {'servers': servers_on_victim, 'engine_workers': workers,
-              'conductor_workers': conductor}
+              'conductor_workers': conductor,
+              'journal_format': journal_format or 1}
     try:
         demo.start()
         victim = demo.lab.hosts['compute-2']
@@ -130,6 +135,9 @@ def main(argv=None):
     parser.add_argument('--conductor', type=int, default=4,
                         help="the lab Nova's concurrent evacuations")
     parser.add_argument('--repeat', type=int, default=1)
+    parser.add_argument('--journal-formats', default='1',
+                        help="lab only: [journal] write_format values, "
+                             "alternating in each repeat (e.g. 1,2)")
     parser.add_argument('--output', default='heal')
     args = parser.parse_args(argv)
     if args.cloud == 'real':
@@ -139,18 +147,22 @@ def main(argv=None):
     for n in [int(x) for x in args.servers.split(',')]:
         for w in [int(x) for x in args.workers.split(',')]:
             for _ in range(args.repeat):
-                results.append(run_one(n, w, args.conductor))
-    print('%8s %8s %8s %8s %8s %8s %8s' % ('servers', 'workers', 'detect',
-                                           'fence', 'act', 'total',
-                                           'healed'))
+                for fmt in [int(f) for f in
+                            args.journal_formats.split(',')]:
+                    results.append(run_one(n, w, args.conductor,
+                                           journal_format=fmt))
+    print('%8s %8s %6s %8s %8s %8s %8s %8s' % (
+        'servers', 'workers', 'format', 'detect', 'fence', 'act', 'total',
+        'healed'))
     for r in results:
         if 'error' in r:
-            print('%8d %8d  ERROR %s' % (r['servers'], r['engine_workers'],
-                                         r['error']))
+            print('%8d %8d %6d  ERROR %s' % (
+                r['servers'], r['engine_workers'], r['journal_format'],
+                r['error']))
             continue
-        print('%8d %8d %8.2f %8.2f %8.2f %8.2f %8s' % (
-            r['servers'], r['engine_workers'], r['detect'], r['fence'],
-            r['act'], r['total'], r['healed']))
+        print('%8d %8d %6d %8.2f %8.2f %8.2f %8.2f %8s' % (
+            r['servers'], r['engine_workers'], r['journal_format'],
+            r['detect'], r['fence'], r['act'], r['total'], r['healed']))
     stats.write_results(args.output, {
         'command': 'python -m tests.benchmarks.bench_heal ' + ' '.join(
             argv if argv is not None else sys.argv[1:]),
