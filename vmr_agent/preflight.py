@@ -19,7 +19,7 @@ def etcd_problems(conf):
         kv = store.get(store.keys.member(conf.heartbeat.group, conf.host))
     except exceptions.StoreError as exc:
         # the store's message names the endpoints and what to check
-        return [(str(exc).splitlines() or [type(exc).__name__])[0]]
+        return [exceptions.first_line(exc)]
     if kv is None:
         return []
     try:

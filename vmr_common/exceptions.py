@@ -29,3 +29,12 @@ class CompareFailed(StoreError):
 
 class CorruptRecord(StoreError):
     """A value under the VMR prefix is not what VMR writes there."""
+
+
+def first_line(exc, limit=None):
+    """The first line of ``exc``'s message (its class name when it has
+    none), cut at ``limit`` characters: keystoneauth's and urllib3's errors
+    carry a whole chain, whose first line names the URL and what
+    happened -- the one line an operator reads."""
+    line = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return line[:limit] if limit else line

@@ -74,10 +74,6 @@ def fence_problems(conf, hosts=()):
     return list(dict.fromkeys(problems))
 
 
-def _first_line(exc):
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-
-
 def cloud_problems(conf):
     """Can VMR get a token, is Nova there at the pinned microversion, and
     does the cloud user have the role VMR needs?  ``(problems, conn)``;
@@ -95,7 +91,7 @@ def cloud_problems(conf):
     except Exception as exc:  # keystoneauth raises many types
         return ['cannot get a token for [cloud] cloud %r: %s; check the '
                 'credentials and auth_url in clouds.yaml'
-                % (name, _first_line(exc))], None
+                % (name, exceptions.first_line(exc, 300))], None
     problems = []
     try:
         roles = set(conn.session.auth.get_access(conn.session).role_names)
@@ -118,7 +114,7 @@ def cloud_problems(conf):
         else:
             problems.append('Nova cannot be reached with [cloud] cloud %r: '
                             '%s; check the compute endpoint in the catalog'
-                            % (name, _first_line(exc)))
+                            % (name, exceptions.first_line(exc, 300)))
     else:
         if not supported:
             problems.append(_unsupported(pinned, None, None))
@@ -155,7 +151,7 @@ def api_problems(conf):
     except Exception as exc:  # keystoneauth raises many types
         return ['the API cannot validate tokens: [keystone_authtoken]\'s '
                 'service user gets no token: %s; check its auth_url, '
-                'username, password, project and domains' % _first_line(exc)]
+                'username, password, project and domains' % exceptions.first_line(exc, 300)]
     return []
 
 
@@ -212,7 +208,7 @@ def contract_problems(conf, contracts, conn=None):
                                                    field))
                 elif isinstance(found, Exception):
                     problems.append('%s: cannot look up %s %r: %s' % (
-                        where, what, params[field], _first_line(found)))
+                        where, what, params[field], exceptions.first_line(found, 300)))
     return problems
 
 
@@ -225,7 +221,7 @@ def _secrets(conf):
         return str(exc)
     except Exception as exc:  # an unreadable file
         return 'cannot read [actions] secrets_file %s: %s' % (
-            conf.actions.secrets_file, _first_line(exc))
+            conf.actions.secrets_file, exceptions.first_line(exc, 300))
 
 
 def stored_contracts(store):
@@ -239,7 +235,7 @@ def stored_contracts(store):
         except (exceptions.CorruptRecord, contracts_mod.ContractError) as exc:
             invalid.append('%s is ignored by the leader: %s; fix it with vmr '
                            'contract update (or delete it)'
-                           % (kv.key, _first_line(exc)))
+                           % (kv.key, exceptions.first_line(exc, 300)))
     return out, invalid
 
 
@@ -257,7 +253,7 @@ def problems(conf, store=None):
         found.extend(invalid)
     except exceptions.StoreError as exc:
         # the store's message names the endpoints and what to check
-        found.append((str(exc).splitlines() or [type(exc).__name__])[0])
+        found.append(exceptions.first_line(exc))
     found.extend(fence_problems(conf, hosts))
     cloud_found, conn = cloud_problems(conf)
     found.extend(cloud_found)
@@ -308,8 +304,8 @@ class PreflightMonitor:
             found = self.check(self.conf, self.store)
         except Exception as exc:  # a bug in a check must not stop the loop
             LOG.exception('preflight check failed')
-            found = ['the preflight check itself failed: %s' % _first_line(
-                exc)]
+            found = ['the preflight check itself failed: %s'
+                     % exceptions.first_line(exc, 300)]
         with self._lock:
             before = set(self._state['problems'])
             self._state = {'ready': not found, 'problems': list(found),

@@ -17,6 +17,7 @@ import os
 
 from cliff import command
 
+from vmr_common import exceptions
 import vmr_keepalived
 from vmr_keepalived import KeepalivedConfigError
 
@@ -182,7 +183,7 @@ class SetupPair(command.Command):
             return EXIT_INVALID
         except (os_exc.SDKException, OSError) as exc:
             # keystoneauth and Neutron errors: one line, no traceback.
-            text = (str(exc).splitlines() or [type(exc).__name__])[0]
+            text = exceptions.first_line(exc)
             stderr.write('error: cloud: %s\n' % text)
             return EXIT_CLOUD
         finally:

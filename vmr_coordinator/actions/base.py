@@ -112,13 +112,7 @@ def call(func, *args, **kwargs):
     except (ksa_exceptions.ConnectionError,
             ksa_exceptions.DiscoveryFailure) as exc:
         # refused or cut; or, on a new connection, no version document
-        raise ServiceAway(first_line(exc))
-
-
-def first_line(exc):
-    """keystoneauth's connection errors carry the whole urllib3 chain:
-    the first line names the URL and what happened."""
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ServiceAway(exceptions.first_line(exc))
 
 
 def load_action(name, params=None):

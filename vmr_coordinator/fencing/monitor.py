@@ -283,5 +283,5 @@ class FencePathMonitor:
             return self.cloud()
         except Exception as exc:
             LOG.info('fence path check without the cloud: %s',
-                     (str(exc).splitlines() or [type(exc).__name__])[0])
+                     exceptions.first_line(exc))
             return None

@@ -27,7 +27,7 @@ import time
 from keystoneauth1 import exceptions as ksa_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from vmr_coordinator.actions import base as action_base
+from vmr_common import exceptions
 from vmr_coordinator.actions import evidence
 from vmr_coordinator.fencing import base
 
@@ -110,7 +110,7 @@ class NovaForceDownFencer(base.Fencer):
                 ksa_exceptions.DiscoveryFailure) as exc:
             # nova-api restarting or cut
             raise NovaAway('Nova: %s failed: %s'
-                           % (what, self.scrub(action_base.first_line(exc))))
+                           % (what, self.scrub(exceptions.first_line(exc))))
 
     def _while_away(self, func, target, timeout):
         """``func(target)`` again every :data:`AWAY_RETRY` s while Nova is

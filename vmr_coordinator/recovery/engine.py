@@ -123,7 +123,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
                 # the record, untouched, is taken up again next cycle
                 LOG.warning('recovery job %s: the cloud did not answer as '
                             'expected, tried again at the next cycle: %s',
-                            key, (str(exc).splitlines() or [repr(exc)])[0])
+                            key, exceptions.first_line(exc))
             except Exception:
                 LOG.exception('recovery job %s failed', key)
             finally:

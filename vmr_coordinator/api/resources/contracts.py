@@ -48,7 +48,7 @@ class ContractResource(ResourceBase):
         except Exception as exc:  # openstacksdk/keystoneauth raise many types
             with self._cloud_lock:
                 self._conn = None
-            text = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+            text = exceptions.first_line(exc)
             LOG.info('API: dry run without servers: %s', text)
             return {'checked': False,
                     'error': 'cannot list servers with [cloud] cloud %r: %s'

@@ -64,7 +64,7 @@ class FenceResource(ResourceBase):
                 cloud = self._cloud()
             except Exception as exc:  # the post step's row will say why
                 LOG.info('fence test of %s without the cloud: %s', host,
-                         (str(exc).splitlines() or [type(exc).__name__])[0])
+                         exceptions.first_line(exc))
         target = base.FenceTarget(host=host, record=data, now=time.time(),
                                   cloud=cloud)
         rungs = check.check_ladder(target, profile, conf)

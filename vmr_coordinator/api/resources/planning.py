@@ -28,7 +28,7 @@ class PlanningResource(ResourceBase):
             if isinstance(exc, cloud.CloudError):
                 text = str(exc)
             else:
-                text = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+                text = exceptions.first_line(exc)
             raise api_error(503, 'cannot read %s from OpenStack with [cloud] cloud '
                             '%r: %s' % (what, self.conf.cloud.cloud, text[:300]))
 
