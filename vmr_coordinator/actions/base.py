@@ -40,6 +40,15 @@ class NotNow(RetryableError):
         self.retry_in = retry_in
 
 
+class Transient(RetryableError):
+    """An API answered an error that may pass on its own (409, 429, 500:
+    e.g. nova-api's 500 while Neutron, which it asks for a server's
+    security groups, restarts).  A :class:`RetryableError` for whoever
+    asked for a change; :meth:`Action.wait` polls through it, as through
+    :class:`ServiceAway`: what was asked of the cloud goes on whether or
+    not a read of its progress got an answer."""
+
+
 class ServiceAway(NotNow):
     """The cloud's API did not answer (connection refused or cut, 502, 503,
     504): a service restarting or failing over.  A :class:`NotNow`, and
@@ -79,13 +88,16 @@ class Action:
     def wait(self, ctx, predicate, what):
         """Poll ``predicate`` until it returns something true, or until the
         deadline (:class:`RetryableError`).  An API away for a while
-        (:class:`ServiceAway`) does not end the wait: what was asked of the
-        cloud goes on without it."""
+        (:class:`ServiceAway`) or answering an error that may pass
+        (:class:`Transient`) does not end the wait: what was asked of the
+        cloud goes on without it.  Seen on the real tier: nova-api answered
+        500 to the reads of an evacuation it had accepted while Neutron
+        restarted, and each 500 spent one of the step's retries."""
         away = None
         while True:
             try:
                 value, away = predicate(), None
-            except ServiceAway as exc:
+            except (ServiceAway, Transient) as exc:
                 value, away = None, exc
             if value:
                 return value
@@ -105,7 +117,7 @@ def call(func, *args, **kwargs):
         if status in AWAY_STATUS:
             raise ServiceAway('HTTP %s: %s' % (status, text))
         if status in RETRYABLE_STATUS:
-            raise RetryableError('HTTP %s: %s' % (status, text))
+            raise Transient('HTTP %s: %s' % (status, text))
         raise ActionError('HTTP %s: %s' % (status, text))
     except openstack.exceptions.SDKException as exc:
         raise RetryableError(str(exc).splitlines()[0])

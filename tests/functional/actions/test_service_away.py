@@ -62,9 +62,62 @@ def test_a_wait_past_its_deadline_names_the_api_away():
     assert not isinstance(caught.value, base.ServiceAway)
 
 
+def test_a_wait_outlasts_an_error_that_may_pass():
+    answers = iter([base.Transient('HTTP 500: Unexpected API Error'),
+                    base.Transient('HTTP 409: task_state rebuilding'),
+                    'there'])
+
+    def predicate():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    ctx = base.ActionContext(conn=None, server=None, host='compute-1',
+                             event={}, deadline=float('inf'), poll=0)
+    assert base.Action().wait(ctx, predicate, 'the goal') == 'there'
+
+
+def test_a_wait_ends_on_a_retryable_error_it_was_told():
+    """A predicate that decides the attempt is over (a replacement in
+    ERROR, deleted for the retry) still ends the wait."""
+    def predicate():
+        raise base.RetryableError('replacement went to ERROR')
+
+    ctx = base.ActionContext(conn=None, server=None, host='compute-1',
+                             event={}, deadline=float('inf'), poll=0)
+    with pytest.raises(base.RetryableError) as caught:
+        base.Action().wait(ctx, predicate, 'the goal')
+    assert str(caught.value) == 'replacement went to ERROR'
+
+
+def test_an_evacuation_read_answered_500_spends_no_attempt(lab, conn):
+    """nova-api accepts the evacuation, then answers 500 to the reads of
+    the server (Neutron restarting behind it, seen on the real tier): the
+    action waits on and reports the evacuation done, sent once."""
+    from tests.labfixtures import boot
+    from tests.support.actions import context, events, fence
+    from vmr_coordinator.actions.evacuate import Evacuate
+
+    class ReadsFailAfterTheEvacuate(Evacuate):
+        def _evacuate(self, *args, **kwargs):
+            super()._evacuate(*args, **kwargs)
+            lab.nova.inject_fault(500, count=3, method='GET',
+                                  path_contains='/servers/' + server.id)
+
+    server = boot(conn, 'web-1', 'compute-1')
+    fence(lab, conn, 'compute-1')
+    result = ReadsFailAfterTheEvacuate({}).run(
+        context(conn, server, 'compute-1'))
+    assert result.startswith('evacuated to '), result
+    assert len(events(lab, 'evacuate')) == 1
+    assert not lab.nova.injected_faults      # the three 500s were answered
+
+
 @pytest.mark.parametrize('status,kind', [(503, base.ServiceAway),
                                          (502, base.ServiceAway),
-                                         (500, base.RetryableError),
+                                         (500, base.Transient),
+                                         (409, base.Transient),
                                          (400, base.ActionError)])
 def test_statuses(status, kind):
     def fail():
