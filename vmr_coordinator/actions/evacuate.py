@@ -60,6 +60,7 @@ class Evacuate(evidence.RecordedAction):
         start = self.params.get('start_if_shutoff', True)
         notes = []
         self._lost_checked = 0.0
+        self._lost_why = {}     # migration id -> why it is lost
         self._sent = False
         server = base.call(compute.get_server, sid)
         lost = self._lost_evacuation(ctx, compute, server)
@@ -118,9 +119,13 @@ class Evacuate(evidence.RecordedAction):
         ``accepted`` with no destination, older than ``lost_after``;
         every nova-conductor is up now -- a conductor that was away takes
         a queued cast as soon as it is back, long before ``lost_after``;
-        and no service ever started on it (:meth:`_taken`): a cast that
-        reached a conductor may wait, unconsumed, in a nova-compute's
-        queue, and would rebuild the server again once taken.
+        and no service is on it (:meth:`_fate`): a cast that reached a
+        conductor may wait, unconsumed, in a nova-compute's queue, and
+        would rebuild the server again once taken -- unless the conductor
+        itself failed on it (its event ended in ``Error``) and no compute
+        ever started: nova-conductor then leaves the server ``rebuilding``
+        for ever, as a lost cast does (seen on the real tier: Keystone
+        restarting while the conductor asked Neutron for the ports).
         """
         if server.compute_host != ctx.host or \
                 server.task_state != 'rebuilding':
@@ -141,29 +146,49 @@ class Evacuate(evidence.RecordedAction):
             binary='nova-conductor')))
         if not conductors or any(c.state != 'up' for c in conductors):
             return None
-        if self._taken(compute, server, latest):
+        why = self._fate(compute, server, latest)
+        if why is None:
             return None
+        self._lost_why[latest.id] = why
         return latest
 
     @staticmethod
-    def _taken(compute, server, migration):
-        """Whether a Nova service started on evacuation ``migration``:
+    def _fate(compute, server, migration):
+        """Why evacuation ``migration`` is lost, or None while a Nova
+        service is (or may be) on it.
+
         nova-conductor records a ``rebuild_server`` event in the request's
         instance action when it takes the cast, nova-compute its own
-        ``compute_rebuild_instance``.  The action is the server's
+        ``compute_rebuild_instance``.  No event: taken by no conductor.
+        Every event over, one ended in ``Error`` and none is a compute's:
+        the conductor failed on it and cast to no compute.  Anything else
+        (an event still running, a conductor that succeeded, any compute
+        event) is a service on it.  The action is the server's
         ``evacuate`` action written with the migration (same request, same
-        second); when it cannot be found, the answer is yes (never
+        second); when it cannot be found, a service is on it (never
         evacuate twice on a guess)."""
         created = _age(migration.created_at)
         actions = [a for a in base.call(lambda: list(
             compute.server_actions(server))) if a.action == 'evacuate'
             and abs(_age(a.start_time) - created) <= MATCH_SECONDS]
         if not actions:
-            return True
+            return None
         action = max(actions, key=lambda a: str(a.start_time))
         detail = base.call(compute.get_server_action, action.request_id,
                            server)
-        return detail is None or bool(detail.events)
+        if detail is None:
+            return None
+        events = [e if isinstance(e, dict) else dict(e)
+                  for e in detail.events or []]
+        if not events:
+            return 'taken by no nova-conductor'
+        failed = [e['event'] for e in events if e.get('result') == 'Error']
+        if failed and all(e.get('finish_time') for e in events) and \
+                not any(str(e.get('event')).startswith('compute')
+                        for e in events):
+            return 'dropped by nova-conductor (%s: Error), sent to no ' \
+                   'nova-compute' % ', '.join(failed)
+        return None
 
     def _reset_lost(self, compute, server, migration, notes):
         """Reset a server whose evacuation was lost, so it can be evacuated
@@ -171,9 +196,12 @@ class Evacuate(evidence.RecordedAction):
         ``error`` (the only other state Nova resets to)."""
         state = 'active' if server.vm_state == 'active' else 'error'
         base.call(compute.reset_server_state, server, state)
-        notes.append('evacuation %s lost (accepted %.0f s ago, taken by no '
-                     'nova-conductor): state reset to %s, evacuated again'
-                     % (migration.id, _age(migration.created_at), state))
+        notes.append('evacuation %s lost (accepted %.0f s ago, %s): state '
+                     'reset to %s, evacuated again'
+                     % (migration.id, _age(migration.created_at),
+                        self._lost_why.get(migration.id,
+                                           'taken by no nova-conductor'),
+                        state))
         return base.call(compute.get_server, server.id)
 
     @staticmethod

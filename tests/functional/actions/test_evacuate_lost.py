@@ -51,3 +51,60 @@ def test_an_evacuation_a_service_took_is_waited_for_not_done_again(lab,
     assert (migration.status, migration.dest_compute) == (
         'done', done.compute_host)
     assert lab.monitor.violations() == []
+
+
+def test_an_evacuation_the_conductor_dropped_is_evacuated_again(lab, conn):
+    """nova-conductor took the cast and failed on it (Keystone restarting
+    while it asked Neutron for the ports, seen on the real tier): its
+    ``rebuild_server`` event ended in Error, no compute was sent the
+    rebuild, and the server stays ``rebuilding`` on the dead host for
+    ever.  That is lost too: reset, evacuated again, once."""
+    server = boot(conn, 'dropped-1', 'compute-1')
+    fence(lab, conn, 'compute-1')
+    lab.delays['evacuate'] = 3600.0        # nobody carries it out
+    server_mod.Server.existing(id=server.id).evacuate(conn.compute)
+    lab.delays['evacuate'] = 0.05
+    with lab.nova.state_lock:              # what the conductor left
+        (action,) = [a for a in lab.nova.actions[server.id]
+                     if a['action'] == 'evacuate']
+        action['events'] = [{'event': 'rebuild_server', 'result': 'Error',
+                             'start_time': action['start_time'],
+                             'finish_time': action['start_time'],
+                             'host': 'controller', 'hostId': '',
+                             'details': None}]
+    _age_records(lab, server.id, 40)
+
+    _, result = run('evacuate', {'lost_after': 30},
+                    context(conn, server, 'compute-1', timeout=60, poll=0.2))
+
+    assert 'lost (accepted 4' in result, result
+    assert 'dropped by nova-conductor (rebuild_server: Error)' in result
+    assert len(events(lab, 'evacuate')) == 2      # the dropped one, again
+    done = conn.compute.get_server(server.id)
+    assert done.status == 'ACTIVE' and done.compute_host != 'compute-1'
+    assert lab.monitor.violations() == []
+
+
+def test_a_conductor_error_after_a_compute_started_is_not_lost(lab, conn):
+    """A compute's event means the rebuild reached a compute: whatever
+    the conductor said, evacuating again could rebuild it twice."""
+    server = boot(conn, 'started-1', 'compute-1')
+    fence(lab, conn, 'compute-1')
+    lab.delays['evacuate'] = 6.0
+    server_mod.Server.existing(id=server.id).evacuate(conn.compute)
+    with lab.nova.state_lock:
+        (action,) = [a for a in lab.nova.actions[server.id]
+                     if a['action'] == 'evacuate']
+        action['events'].insert(0, {
+            'event': 'rebuild_server', 'result': 'Error',
+            'start_time': action['start_time'],
+            'finish_time': action['start_time'], 'host': 'controller',
+            'hostId': '', 'details': None})
+    _age_records(lab, server.id, 40)
+
+    _, result = run('evacuate', {'lost_after': 30},
+                    context(conn, server, 'compute-1', timeout=60, poll=0.2))
+
+    assert 'lost' not in result, result
+    assert len(events(lab, 'evacuate')) == 1
+    assert lab.monitor.violations() == []
