@@ -54,4 +54,6 @@ def test_a_blocked_host_whose_agent_is_back_is_not_fenced_by_a_retry(
     assert 'nothing was restarted' in rec['timeline'][-1]['detail']
     assert rec['fencing']['attempt'] == 1, rec['fencing']
     assert host.get_power() == 'on'
-    assert store.get(store.keys.host(HOST)).json()['state'] == 'up'
+    # the job closes the record, then writes the host record
+    wait_for(lambda: store.get(store.keys.host(HOST)).json()['state'] ==
+             'up', timeout=10, message='the host record to be up')
