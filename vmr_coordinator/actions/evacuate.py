@@ -66,6 +66,15 @@ class Evacuate(evidence.RecordedAction):
         lost = self._lost_evacuation(ctx, compute, server)
         if lost is not None:
             server = self._reset_lost(compute, server, lost, notes)
+        elif server.compute_host == ctx.host and \
+                server.task_state == 'rebuilding':
+            # An evacuation asked before (an earlier attempt of this step,
+            # or the leader before a take-over) is under way: it is ours,
+            # and if Nova gives up on it that is said as for one sent now
+            # (seen on the real tier: the attempt that sent it ended on a
+            # 500, the next one waited its whole timeout for a server Nova
+            # had put in ERROR on the dead host).
+            self._sent = True
         if server.compute_host == ctx.host and not server.task_state:
             # Nova marks instances of a dead host ERROR at times; an
             # evacuate is still what brings them back.

@@ -108,3 +108,36 @@ def test_a_conductor_error_after_a_compute_started_is_not_lost(lab, conn):
     assert 'lost' not in result, result
     assert len(events(lab, 'evacuate')) == 1
     assert lab.monitor.violations() == []
+
+
+def test_an_evacuation_asked_before_that_nova_gives_up_on_is_said(lab,
+                                                                   conn):
+    """An earlier attempt sent the evacuation; this one finds it under way
+    and Nova then gives up on it (no valid host: the server in ERROR on
+    the dead host, no task).  The attempt says so at once (NotNow: the
+    same attempt again later, no retry spent) instead of waiting its
+    whole timeout for a server that will not move."""
+    import threading
+
+    import pytest
+
+    from vmr_coordinator.actions import base
+    server = boot(conn, 'gave-up-1', 'compute-1')
+    fence(lab, conn, 'compute-1')
+    lab.delays['evacuate'] = 3600.0
+    server_mod.Server.existing(id=server.id).evacuate(conn.compute)
+
+    def nova_gives_up():
+        with lab.nova.state_lock:
+            record = lab.nova.servers[server.id]
+            record.update(task_state=None, vm_state='error', _op=None)
+    timer = threading.Timer(1.0, nova_gives_up)
+    timer.start()
+    try:
+        with pytest.raises(base.NotNow) as caught:
+            run('evacuate', {}, context(conn, server, 'compute-1',
+                                        timeout=30, poll=0.2))
+    finally:
+        timer.cancel()
+    assert 'evacuation failed in Nova' in str(caught.value)
+    assert len(events(lab, 'evacuate')) == 1
