@@ -78,6 +78,8 @@ class Evacuate(evidence.RecordedAction):
         if server.compute_host == ctx.host and not server.task_state:
             # Nova marks instances of a dead host ERROR at times; an
             # evacuate is still what brings them back.
+            if server.status == 'ERROR':
+                self._earlier_failures(ctx, compute, server, notes)
             self._evacuate(ctx, compute, server, start, notes)
         what = 'server %s to leave %s' % (sid, ctx.host)
         try:
@@ -114,6 +116,25 @@ class Evacuate(evidence.RecordedAction):
         base.call(server.evacuate, ComputeAtMicroversion(compute, version),
                   **kwargs)
         self._sent = True
+
+    @staticmethod
+    def _earlier_failures(ctx, compute, server, notes):
+        """Name the evacuations of ``server`` off ``ctx.host`` that Nova
+        gave up on (status ``error``, no destination): one may be ours
+        whose answer never came (nova-api restarted under the request,
+        seen on the real tier), and the step says what happened to it."""
+        failed = [m for m in base.call(lambda: list(compute.migrations(
+            server_id=server.id, migration_type='evacuation',
+            source_compute=ctx.host)))
+            if m.server_id == server.id and m.source_compute == ctx.host
+            and m.status in ('error', 'failed') and not m.dest_compute]
+        if failed:
+            fault = (getattr(server, 'fault', None) or {}).get('message')
+            notes.append('evacuation failed in Nova: migration %s %s%s; '
+                         'evacuated again' % (
+                             ', '.join(str(m.id) for m in failed),
+                             failed[-1].status,
+                             ' (%s)' % fault if fault else ''))
 
     # -- an evacuation Nova accepted and nobody carried out -----------------
     def _lost_evacuation(self, ctx, compute, server):

@@ -141,3 +141,31 @@ def test_an_evacuation_asked_before_that_nova_gives_up_on_is_said(lab,
         timer.cancel()
     assert 'evacuation failed in Nova' in str(caught.value)
     assert len(events(lab, 'evacuate')) == 1
+
+
+def test_an_evacuation_nova_gave_up_on_before_is_named(lab, conn):
+    """An evacuation whose answer never came (nova-api restarted under the
+    request) that Nova then gave up on (the server in ERROR on the dead
+    host, the migration ``error``): the next attempt evacuates again and
+    its result names the failed one."""
+    server = boot(conn, 'earlier-1', 'compute-1')
+    fence(lab, conn, 'compute-1')
+    lab.delays['evacuate'] = 3600.0
+    server_mod.Server.existing(id=server.id).evacuate(conn.compute)
+    lab.delays['evacuate'] = 0.05
+    with lab.nova.state_lock:              # what the conductor left
+        record = lab.nova.servers[server.id]
+        record.update(task_state=None, vm_state='error', _op=None)
+        (migration,) = [m for m in lab.nova.migrations
+                        if m['instance_uuid'] == server.id]
+        migration['status'] = 'error'
+
+    _, result = run('evacuate', {},
+                    context(conn, server, 'compute-1', timeout=30, poll=0.2))
+
+    assert 'evacuation failed in Nova: migration %s error' % migration['id'] \
+        in result, result
+    assert len(events(lab, 'evacuate')) == 2
+    done = conn.compute.get_server(server.id)
+    assert done.compute_host != 'compute-1'
+    assert lab.monitor.violations() == []
