@@ -111,6 +111,13 @@ class NovaForceDownFencer(base.Fencer):
             # nova-api restarting or cut
             raise NovaAway('Nova: %s failed: %s'
                            % (what, self.scrub(exceptions.first_line(exc))))
+        except ksa_exceptions.HttpError as exc:
+            # keystoneauth's own: the token request answered 500 by a
+            # Keystone whose database restarts (chaos on the real tier)
+            error = NovaAway if getattr(exc, 'http_status', None) in \
+                AWAY_STATUS else base.FenceError
+            raise error('Nova: %s failed: %s'
+                        % (what, self.scrub(exceptions.first_line(exc))))
 
     def _while_away(self, func, target, timeout):
         """``func(target)`` again every :data:`AWAY_RETRY` s while Nova is

@@ -178,3 +178,23 @@ def test_nova_away_for_a_moment_is_asked_again_within_the_step(lab, conn,
     assert not failed.verified
     assert '503' in failed.error, failed.error
     assert 'Nova was away)' in failed.error
+
+
+@pytest.mark.parametrize('status,away', [(500, True), (503, True),
+                                         (401, False)])
+def test_a_keystone_error_on_the_token_is_classified(status, away):
+    """keystoneauth raises its own HttpError when the token request fails
+    (Keystone answering 500 while its database restarts, seen in chaos on
+    the real tier): 5xx is Nova away (asked again within the rung), the
+    rest a fence error -- never an unexpected exception."""
+    from keystoneauth1 import exceptions as ksa_exceptions
+
+    from vmr_coordinator.fencing import nova_force_down
+
+    def token_refused():
+        raise ksa_exceptions.HttpError(message='Internal Server Error',
+                                       http_status=status)
+    fencer = nova_force_down.NovaForceDownFencer({}, None)
+    with pytest.raises(base.FenceError) as caught:
+        fencer._sdk_call('force-down', token_refused)
+    assert isinstance(caught.value, nova_force_down.NovaAway) is away
