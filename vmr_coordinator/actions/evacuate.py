@@ -20,6 +20,11 @@ LOST_CHECK_INTERVAL = 5.0
 #: seconds before evacuating again a server Nova put in ERROR (no valid
 #: host): the other computes report again within a few heartbeats
 EVACUATION_FAILED_RETRY = 10.0
+#: Nova's 400 to an evacuation while it believes the source compute up
+COMPUTE_IN_USE = 'is still in use'
+#: seconds before asking again: Nova sees the compute down once it is
+#: forced down or its ``service_down_time`` has passed
+COMPUTE_IN_USE_RETRY = 5.0
 
 
 class Evacuate(evidence.RecordedAction):
@@ -113,8 +118,24 @@ class Evacuate(evidence.RecordedAction):
             kwargs['host'] = target
         elif aggregate:
             kwargs['host'] = self._in_aggregate(ctx, server, aggregate, notes)
-        base.call(server.evacuate, ComputeAtMicroversion(compute, version),
-                  **kwargs)
+        try:
+            base.call(server.evacuate,
+                      ComputeAtMicroversion(compute, version), **kwargs)
+        except base.ActionError as exc:
+            if isinstance(exc, base.RetryableError) or \
+                    COMPUTE_IN_USE not in str(exc):
+                raise
+            # The host is verified off (this action needs the fence), but
+            # Nova still believes its compute up: the fence's force-down
+            # did not reach it (nova-api away longer than the post step's
+            # time).  Nova gets it right by itself within service_down_time:
+            # the same attempt again, not a failed step.
+            raise base.NotNow(
+                'Nova still believes nova-compute of %s up (%s); the '
+                "fence's force-down has not reached Nova: asking again "
+                'until Nova sees it down (forced down, or after its '
+                'service_down_time)' % (ctx.host, exc),
+                retry_in=COMPUTE_IN_USE_RETRY)
         self._sent = True
 
     @staticmethod

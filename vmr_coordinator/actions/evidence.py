@@ -102,7 +102,10 @@ class RecordedAction(base.Action):
         except base.ActionError as exc:
             if not self.request_ids:
                 raise
-            raise type(exc)(annotate(str(exc), self.request_ids)) from exc
+            again = type(exc)(annotate(str(exc), self.request_ids))
+            # what the error says besides its text (a NotNow's retry_in)
+            again.__dict__.update(exc.__dict__)
+            raise again from exc
         return annotate(text, self.request_ids)
 
 

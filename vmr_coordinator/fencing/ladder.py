@@ -98,9 +98,7 @@ def run_ladder(target, profile, conf, clock=time):
     failure.  ``clock`` needs ``monotonic()`` (injectable for tests).
     """
     start = clock.monotonic()
-    secrets = []
-    for rung in profile.ladder + profile.post:
-        secrets.extend(base.secret_values(rung.options))
+    secrets = _secrets(profile)
     attempts = []
     winner = None
     for rung in profile.ladder:
@@ -123,6 +121,23 @@ def run_ladder(target, profile, conf, clock=time):
                         post=post, reason=reason,
                         method=winner.method if winner else None,
                         duration=duration)
+
+
+def run_post(target, profile, conf, clock=time):
+    """Run ``profile``'s post steps alone, for a host already verified off
+    (their earlier run failed, or an operator confirmed the fence); a list
+    of :class:`FenceResult`, one per step.  Never raises for a driver
+    failure."""
+    secrets = _secrets(profile)
+    return [_run_rung(target, profile, rung, conf, clock, secrets)
+            for rung in profile.post]
+
+
+def _secrets(profile):
+    secrets = []
+    for rung in profile.ladder + profile.post:
+        secrets.extend(base.secret_values(rung.options))
+    return secrets
 
 
 def _reason(target, profile, attempts, post, winner, duration):

@@ -29,7 +29,6 @@ class Fence:
 
     def _fence(self, rid, host, snap):
         """Run the fence ladder for ``host``; True when verified off."""
-        from vmr_coordinator.fencing.base import FenceTarget
         from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
         if not self.healer.election.is_leader():
             return False  # deposed while this job waited: the new leader fences
@@ -39,7 +38,6 @@ class Fence:
                 RecoveryState.BLOCKED):
             # fenced (or confirmed) since the snapshot that sent us here
             return False
-        record = snap.hosts.get(host)
         started = self.clock()
         try:
             profile = self.profiles().profile_for(host)
@@ -53,17 +51,7 @@ class Fence:
             verified, fencing = False, {'verified': False, 'reason': error,
                                         'attempts': []}
         else:
-            conn = None
-            try:
-                conn = self.conn
-            except Exception as exc:  # nova_force_down will report it
-                LOG.warning('cloud unavailable for fencing %s: %s', host, exc)
-            target = FenceTarget(
-                host=host, record=record.data if record else {},
-                absent_since=(record.data.get('suspect_since')
-                              if record else None),
-                now=self.clock(), cloud=conn)
-            result = run_ladder(target, profile, self.conf)
+            result = run_ladder(self._target(host, snap), profile, self.conf)
             verified, fencing = result.verified, result.to_dict()
         backoff = BlockedBackoff.from_conf(self.conf)
         done_at = self.clock()
@@ -136,6 +124,68 @@ class Fence:
                 self.healer.hand_over(handed['to'], 'the fence of %s failed '
                                       'from here' % host)
             return False
+
+    def _target(self, host, snap):
+        """The FenceTarget of ``host`` as ``snap`` saw it, with the cloud
+        connection for the post steps."""
+        from vmr_coordinator.fencing.base import FenceTarget
+        record = snap.hosts.get(host)
+        conn = None
+        try:
+            conn = self.conn
+        except Exception as exc:  # nova_force_down will report it
+            LOG.warning('cloud unavailable for fencing %s: %s', host, exc)
+        return FenceTarget(
+            host=host, record=record.data if record else {},
+            absent_since=(record.data.get('suspect_since')
+                          if record else None),
+            now=self.clock(), cloud=conn)
+
+    def _post_again(self, rid, snap):
+        """Before the plan: run the fence profile's post steps again when
+        they did not all go through after the verified fence (Nova away
+        longer than their time: a restart under the fence), or never ran
+        (an operator confirmed the fence).  The host is off either way,
+        and Nova refuses every evacuation (400, "still in use") while it
+        believes the compute up -- for up to its ``service_down_time``.
+        What happened is written to the record either way; a failure again
+        leaves it to the steps (evacuate asks again until Nova sees the
+        compute down)."""
+        from vmr_coordinator.fencing.ladder import run_post
+        rec = self._current(rid)
+        if rec is None or rec.get('state') != RecoveryState.FENCED:
+            return
+        fencing = rec.get('fencing') or {}
+        post = fencing.get('post')
+        if not fencing.get('verified') or (
+                post is not None and all(p.get('verified') for p in post)):
+            return
+        host = rec.get('host')
+        try:
+            profile = self.profiles().profile_for(host)
+        except Exception:   # the fence said why; nothing to run again
+            return
+        if profile is None or not profile.post:
+            return
+        results = run_post(self._target(host, snap), profile, self.conf)
+        done_at = self.clock()
+        said = '; '.join(r.summary() for r in results)
+        ids = [i for r in results for i in (r.request_ids or ())]
+        why = 'they failed after the fence' if post else \
+            'the fence was confirmed by hand'
+
+        def mutate(r):
+            if r.get('state') != RecoveryState.FENCED:
+                return False
+            r.setdefault('fencing', {})['post'] = [
+                x.to_dict() for x in results]
+            journal_mod.add_event(r, done_at, 'post steps again',
+                                  evidence.annotate('%s (%s)' % (said, why),
+                                                    ids))
+        self.journal.update(rid, mutate)
+        (LOG.info if all(r.verified for r in results) else LOG.error)(
+            'recovery %s: post steps of the fence of %s run again (%s): %s',
+            rid, host, why, said)
 
     def _confirmations(self, snap, now):
         """Apply operators' ``confirm-fenced`` requests to blocked records."""

@@ -28,7 +28,9 @@ class Plan:
 
     # -- 3. plan --------------------------------------------------------------
     def _plan_job(self, rid, snap):
-        """Plan; once planned, dispatch the steps at once."""
+        """Plan (after the fence's post steps that did not go through, run
+        again); once planned, dispatch the steps at once."""
+        self._post_again(rid, snap)
         rec = self._plan(rid, snap)
         if rec is not None and rec.get('state') == RecoveryState.ACTING:
             self._drive_steps(rid, rec)

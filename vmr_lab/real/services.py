@@ -178,6 +178,21 @@ class RealServices:
     def _conf(self, service, name='%s.conf'):
         return os.path.join(self.etc, service, name % service)
 
+    def _discover_hosts(self, tries=3):
+        """Map the computes to the cell.  nova-scheduler maps new hosts
+        every few seconds too, and two discoveries at once collide (Nova's
+        HostMappingExists, exit code 2): then the other one mapped them,
+        and a run after it finds the rest."""
+        for attempt in range(1, tries + 1):
+            try:
+                self._manage('nova', 'cell_v2', 'discover_hosts')
+                return
+            except RuntimeError:
+                if attempt == tries:
+                    raise
+                self.log('real tier: cell_v2 discover_hosts met '
+                         "nova-scheduler's own discovery; again")
+
     def _manage(self, service, *args):
         tool = '%s-manage' % service
         run([self.install.bin(tool), '--config-file', self._conf(service)]
@@ -316,7 +331,7 @@ class RealServices:
             self.start_compute(host, wait=False)
         for host in self.hosts:
             self.wait_compute_up(host)
-        self._manage('nova', 'cell_v2', 'discover_hosts')
+        self._discover_hosts()
         self._phase('computes up+mapped', t0)
         self._phase('total', t_all)
 

@@ -15,6 +15,7 @@ from openstack.compute.v2 import server as server_mod
 
 from tests.labfixtures import boot
 from tests.support.actions import context, events, fence, run
+from vmr_coordinator.actions import evacuate
 
 
 def _age_records(lab, server_id, seconds):
@@ -140,6 +141,9 @@ def test_an_evacuation_asked_before_that_nova_gives_up_on_is_said(lab,
     finally:
         timer.cancel()
     assert 'evacuation failed in Nova' in str(caught.value)
+    # asked again after the other computes have had time to report (the
+    # request ids added to the text keep it)
+    assert caught.value.retry_in == evacuate.EVACUATION_FAILED_RETRY
     assert len(events(lab, 'evacuate')) == 1
 
 

@@ -5,8 +5,12 @@ pinned 2.95 is kept and the server stays SHUTOFF, as Nova leaves it.
 The lab's Nova models both (like real Nova 34: below 2.95 an evacuated
 server keeps its state, from 2.95 it ends SHUTOFF)."""
 
+import pytest
+
 from tests.labfixtures import boot
 from tests.support.actions import context, events, fence, run
+from vmr_coordinator.actions import base
+from vmr_coordinator.actions import evacuate
 
 
 def test_start_if_shutoff_evacuates_at_2_94_and_sends_no_start(lab, conn):
@@ -55,3 +59,23 @@ def test_without_start_if_shutoff_the_pinned_2_95_leaves_it_shutoff(
     assert (server.status, server.compute_host != 'compute-1') == \
         ('SHUTOFF', True)
     assert not lab.server_running(web.id)
+
+
+def test_nova_believing_the_source_up_is_not_now_not_a_failure(lab, conn):
+    """The host is off but the fence's force-down never reached Nova (its
+    API away longer than the post step's time): Nova refuses the evacuation
+    (400, "still in use") until it sees the compute down.  That is "not
+    now" -- the same attempt again -- not a failed step."""
+    web = boot(conn, 'web-1', 'compute-1')
+    lab.hosts['compute-1'].set_power('off')      # fenced, not forced down
+    with pytest.raises(base.NotNow) as caught:
+        run('evacuate', {}, context(conn, web, 'compute-1'))
+    assert 'Nova still believes nova-compute of compute-1 up' in \
+        str(caught.value)
+    assert 'is still in use' in str(caught.value)
+    assert caught.value.retry_in == evacuate.COMPUTE_IN_USE_RETRY
+    assert conn.compute.get_server(web.id).compute_host == 'compute-1'
+    # once Nova sees it down, the same attempt heals the server
+    fence(lab, conn, 'compute-1')
+    _, result = run('evacuate', {}, context(conn, web, 'compute-1'))
+    assert result.startswith('evacuated to ') and ', ACTIVE [' in result

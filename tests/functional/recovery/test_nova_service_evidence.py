@@ -64,3 +64,67 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
     service = next(s for s in conn.compute.services(binary='nova-compute')
                    if s.host == HOST)
     assert (service.is_forced_down, service.status) == (False, 'enabled')
+
+
+def _nova_compute(conn, host):
+    return next(s for s in conn.compute.services(binary='nova-compute')
+                if s.host == host)
+
+
+def test_post_steps_that_failed_run_again_before_the_plan(
+        recovery, lab, conn, tmp_path):
+    """The fence was verified but its force-down never reached Nova (nova-api
+    away longer than the post step's time).  Nova would refuse every
+    evacuation until its service_down_time: the force-down runs again before
+    the plan, and the record says so."""
+    recovery.conf.set_override('profiles_file', fence_profiles(
+        lab, str(tmp_path / 'profiles.json')), 'fencing')
+    store = recovery.store
+    rid = 'compute-1-post'
+    rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
+                                             'host': HOST}, time.time())
+    rec['state'] = journal_mod.RecoveryState.FENCED
+    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [{
+        'method': 'nova_force_down', 'verified': False,
+        'error': 'Nova: listing services failed: 503 (asked 9 times in '
+                 '9.0 s: Nova was away)'}]}
+    store.put(store.keys.recovery(rid), rec)
+    lab.hosts[HOST].set_power('off')
+    assert _nova_compute(conn, HOST).is_forced_down is False
+    snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
+
+    recovery._plan_job(rid, snap)
+
+    assert _nova_compute(conn, HOST).is_forced_down is True
+    rec = read_record(recovery, rid)
+    (post,) = rec['fencing']['post']
+    assert post['verified'] and 'forced down' in post['evidence']
+    again = [e for e in rec['timeline'] if e['event'] == 'post steps again']
+    assert len(again) == 1
+    assert 'they failed after the fence' in again[0]['detail']
+    assert post['request_ids'][0] in again[0]['detail']
+    # then planned as usual
+    assert rec['state'] != journal_mod.RecoveryState.FENCED
+
+
+def test_post_steps_that_went_through_are_not_run_again(
+        recovery, lab, conn, tmp_path):
+    recovery.conf.set_override('profiles_file', fence_profiles(
+        lab, str(tmp_path / 'profiles.json')), 'fencing')
+    store = recovery.store
+    rid = 'compute-1-ok'
+    rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
+                                             'host': HOST}, time.time())
+    rec['state'] = journal_mod.RecoveryState.FENCED
+    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [{
+        'method': 'nova_force_down', 'verified': True,
+        'evidence': 'forced down'}]}
+    store.put(store.keys.recovery(rid), rec)
+    snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
+
+    recovery._plan_job(rid, snap)
+
+    # Nova was not asked: the service stays as it was
+    assert _nova_compute(conn, HOST).is_forced_down is False
+    assert not [e for e in read_record(recovery, rid)['timeline']
+                if e['event'] == 'post steps again']
