@@ -71,12 +71,9 @@ def _nova_compute(conn, host):
                 if s.host == host)
 
 
-def test_post_steps_that_failed_run_again_before_the_plan(
-        recovery, lab, conn, tmp_path):
-    """The fence was verified but its force-down never reached Nova (nova-api
-    away longer than the post step's time).  Nova would refuse every
-    evacuation until its service_down_time: the force-down runs again before
-    the plan, and the record says so."""
+def _fenced(recovery, lab, tmp_path, post):
+    """A recovery of HOST fenced by IPMI whose post step ended as ``post``
+    says; ``(its id, a snapshot)``."""
     recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     store = recovery.store
@@ -84,14 +81,23 @@ def test_post_steps_that_failed_run_again_before_the_plan(
     rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
                                              'host': HOST}, time.time())
     rec['state'] = journal_mod.RecoveryState.FENCED
-    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [{
+    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [post]}
+    store.put(store.keys.recovery(rid), rec)
+    return rid, snapshot_mod.take(store, recovery.conf.heartbeat.group)
+
+
+def test_post_steps_that_failed_run_again_before_the_plan(
+        recovery, lab, conn, tmp_path):
+    """The fence was verified but its force-down never reached Nova (nova-api
+    away longer than the post step's time).  Nova would refuse every
+    evacuation until its service_down_time: the force-down runs again before
+    the plan, and the record says so."""
+    rid, snap = _fenced(recovery, lab, tmp_path, {
         'method': 'nova_force_down', 'verified': False,
         'error': 'Nova: listing services failed: 503 (asked 9 times in '
-                 '9.0 s: Nova was away)'}]}
-    store.put(store.keys.recovery(rid), rec)
+                 '9.0 s: Nova was away)'})
     lab.hosts[HOST].set_power('off')
     assert _nova_compute(conn, HOST).is_forced_down is False
-    snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
 
     recovery._plan_job(rid, snap)
 
@@ -109,18 +115,9 @@ def test_post_steps_that_failed_run_again_before_the_plan(
 
 def test_post_steps_that_went_through_are_not_run_again(
         recovery, lab, conn, tmp_path):
-    recovery.conf.set_override('profiles_file', fence_profiles(
-        lab, str(tmp_path / 'profiles.json')), 'fencing')
-    store = recovery.store
-    rid = 'compute-1-ok'
-    rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
-                                             'host': HOST}, time.time())
-    rec['state'] = journal_mod.RecoveryState.FENCED
-    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [{
+    rid, snap = _fenced(recovery, lab, tmp_path, {
         'method': 'nova_force_down', 'verified': True,
-        'evidence': 'forced down'}]}
-    store.put(store.keys.recovery(rid), rec)
-    snap = snapshot_mod.take(store, recovery.conf.heartbeat.group)
+        'evidence': 'forced down'})
 
     recovery._plan_job(rid, snap)
 
