@@ -40,6 +40,8 @@ LOG = logging.getLogger(__name__)
 #: Seconds between two reads of the guest journals and of Nova's migrations.
 WATCH_INTERVAL = 0.2
 MIGRATION_INTERVAL = 1.0
+#: boots of one server before the harness gives up (boot_many)
+BOOT_TRIES = 3
 
 
 class RealCloud(Datacenter):
@@ -315,21 +317,29 @@ class RealCloud(Datacenter):
         created = [create(name, host) for name, host in placements]
         booted = []
         for server, (name, host) in zip(created, placements, strict=True):
-            try:
-                booted.append(conn.compute.wait_for_server(
-                    server, interval=0.2, wait=wait))
-                continue
-            except openstack.exceptions.ResourceFailure:
-                fault = getattr(conn.compute.get_server(server), 'fault',
-                                None) or {}
-            # A loaded machine sometimes fails a boot (an RPC timeout, a
-            # compute that just restarted): say why, and boot it once more.
-            LOG.warning('real tier: boot of %s on %s ended in ERROR (%s); '
-                        'booting it again', name, host,
-                        fault.get('message', 'no fault recorded'))
-            conn.compute.delete_server(server, force=True)
-            booted.append(conn.compute.wait_for_server(
-                create(name, host), interval=0.2, wait=wait))
+            for attempt in range(1, BOOT_TRIES + 1):
+                try:
+                    booted.append(conn.compute.wait_for_server(
+                        server, interval=0.2, wait=wait))
+                    break
+                except openstack.exceptions.ResourceFailure:
+                    fault = getattr(conn.compute.get_server(server),
+                                    'fault', None) or {}
+                if attempt == BOOT_TRIES:
+                    raise RuntimeError(
+                        'real tier: boot of %s on %s ended in ERROR %d '
+                        'times (last: %s)' % (name, host, attempt, fault.get(
+                            'message', 'no fault recorded')))
+                # A loaded machine sometimes fails a boot (an RPC timeout;
+                # a compute that just restarted and has not reported its
+                # resources, after a chaos test): say why, wait until the
+                # host reports, and boot it again.
+                LOG.warning('real tier: boot of %s on %s ended in ERROR '
+                            '(%s); booting it again', name, host,
+                            fault.get('message', 'no fault recorded'))
+                conn.compute.delete_server(server, force=True)
+                self.openstack.wait_compute_up(host, wait)
+                server = create(name, host)
         return booted
 
     # -- what really runs where -----------------------------------------------
