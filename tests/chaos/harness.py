@@ -398,9 +398,9 @@ class Schedule:
             lab.lab.hosts[host].apply_fault('power_loss')
             lab.say('FAULT power off %s' % host)
         elif kind == 'nova_500':
-            # Within the contract's retry budget (retries 3): never more
-            # than 2 failures in a row for one server, or the recovery
-            # fails by design and the server is lost (a different test).
+            # A 500 is "not now" to the action (the same attempt again,
+            # no retry spent, up to the step's timeout); at most 2 in a
+            # row keep the step well within that timeout.
             count = rng.randint(1, 2)
             if time.monotonic() - self.last_nova_fault < 20 or \
                     lab.lab.nova.injected_faults:

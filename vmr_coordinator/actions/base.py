@@ -2,8 +2,10 @@
 
 Every action is idempotent: ``run`` first checks whether its goal already
 holds (a new leader may resume a half-done step) and only then acts, then
-waits for the goal with a deadline.  Errors worth retrying (HTTP 409, 503,
-timeouts) raise :class:`RetryableError`; others :class:`ActionError`.
+waits for the goal with a deadline.  Errors worth retrying (HTTP 409,
+timeouts) raise :class:`RetryableError`; a cloud that cannot do it now (an
+API away, 5xx, 429) raises :class:`NotNow`, asked again without spending
+a retry; others :class:`ActionError`.
 """
 
 import dataclasses
@@ -20,6 +22,9 @@ RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
 #: the statuses of an API that is not there right now (a proxy in front of
 #: a restarting service), as a refused connection is
 AWAY_STATUS = (502, 503, 504)
+#: the API's own error and its "too many requests": not now, rather than
+#: a spent retry (:class:`ServerError`)
+SERVER_ERROR_STATUS = (429, 500)
 
 
 class ActionError(exceptions.VmrError):
@@ -41,12 +46,25 @@ class NotNow(RetryableError):
 
 
 class Transient(RetryableError):
-    """An API answered an error that may pass on its own (409, 429, 500:
-    e.g. nova-api's 500 while Neutron, which it asks for a server's
-    security groups, restarts).  A :class:`RetryableError` for whoever
-    asked for a change; :meth:`Action.wait` polls through it, as through
-    :class:`ServiceAway`: what was asked of the cloud goes on whether or
-    not a read of its progress got an answer."""
+    """An API answered an error that may pass on its own (409, and 429 or
+    500 as :class:`ServerError`: e.g. nova-api's 500 while Neutron, which
+    it asks for a server's security groups, restarts).  A
+    :class:`RetryableError` for whoever asked for a change;
+    :meth:`Action.wait` polls through it, as through :class:`ServiceAway`:
+    what was asked of the cloud goes on whether or not a read of its
+    progress got an answer."""
+
+
+class ServerError(Transient, NotNow):
+    """An API answered 500 (its own error: nova-api while its database,
+    Keystone or Neutron restart) or 429 (too many requests).  Polled
+    through by :meth:`Action.wait`, as a :class:`Transient`; to the call
+    that asks for a change it is a :class:`NotNow`: the same attempt again
+    a little later, for up to the step's timeout, spending none of the
+    contract's retries.  Seen on the real tier: nova-api answered 500 to
+    two evacuations in a row while MariaDB restarted, and two of the
+    contract's three retries went on it.  An error that stays ends the
+    step at its timeout, saying so."""
 
 
 class ServiceAway(NotNow):
@@ -116,6 +134,8 @@ def call(func, *args, **kwargs):
         text = (getattr(exc, 'details', None) or str(exc)).splitlines()[0]
         if status in AWAY_STATUS:
             raise ServiceAway('HTTP %s: %s' % (status, text))
+        if status in SERVER_ERROR_STATUS:
+            raise ServerError('HTTP %s: %s' % (status, text))
         if status in RETRYABLE_STATUS:
             raise Transient('HTTP %s: %s' % (status, text))
         raise ActionError('HTTP %s: %s' % (status, text))

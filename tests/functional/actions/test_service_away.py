@@ -106,7 +106,8 @@ def test_an_evacuation_read_answered_500_spends_no_attempt(lab, conn):
 
 @pytest.mark.parametrize('status,kind', [(503, base.ServiceAway),
                                          (502, base.ServiceAway),
-                                         (500, base.Transient),
+                                         (500, base.ServerError),
+                                         (429, base.ServerError),
                                          (409, base.Transient),
                                          (400, base.ActionError)])
 def test_statuses(status, kind):
@@ -116,3 +117,10 @@ def test_statuses(status, kind):
     with pytest.raises(base.ActionError) as caught:
         base.call(fail)
     assert type(caught.value) is kind
+    # A wait polls through every one of them but a final error; the call
+    # that asks for a change takes a 5xx or a 429 for "not now" (the same
+    # attempt again, no retry spent) and a 409 for a spent retry.
+    assert isinstance(caught.value, (base.ServiceAway, base.Transient)) == \
+        (status != 400)
+    assert isinstance(caught.value, base.NotNow) == (status not in (400,
+                                                                    409))
