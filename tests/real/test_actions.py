@@ -12,6 +12,8 @@ import pytest
 
 from tests.support.actions import context, run
 from tests.support.real_tier import REQUEST_IDS, fence
+from vmr_coordinator.actions import base
+from vmr_coordinator.actions import evacuate
 
 
 def assert_logged_by_nova(cloud, result):
@@ -168,6 +170,18 @@ def test_evacuate_refused_while_the_source_is_up(cloud, conn):
         conn.compute.evacuate_server(server)
     assert err.value.status_code == 400
     assert cloud.wait_running(server.id, 'compute-2')
+    # The evacuate action takes that 400 for "not now" (a force-down that
+    # never reached Nova), not a failed step; fenced, it heals the server.
+    with pytest.raises(base.NotNow) as caught:
+        run('evacuate', {}, context(conn, server, 'compute-2'))
+    assert 'Compute service of compute-2 is still in use' in \
+        str(caught.value)
+    assert caught.value.retry_in == evacuate.COMPUTE_IN_USE_RETRY
+    fence(cloud, conn, 'compute-2')
+    _, result = run('evacuate', {}, context(conn, server, 'compute-2',
+                                            timeout=90, poll=0.2))
+    assert result.startswith('evacuated to compute-'), result
+    assert cloud.monitor.violations() == []
 
 
 def test_boot_from_snapshot_replaces_the_server_from_its_glance_snapshot(
