@@ -158,7 +158,7 @@ class Fence:
         fencing = rec.get('fencing') or {}
         post = fencing.get('post')
         if not fencing.get('verified') or (
-                post is not None and all(p.get('verified') for p in post)):
+                post and all(p.get('verified') for p in post)):
             return
         host = rec.get('host')
         try:
@@ -171,8 +171,9 @@ class Fence:
         done_at = self.clock()
         said = '; '.join(r.summary() for r in results)
         ids = [i for r in results for i in (r.request_ids or ())]
-        why = 'they failed after the fence' if post else \
+        why = 'they failed after the fence' if post else (
             'the fence was confirmed by hand'
+            if fencing.get('method') == 'operator' else 'they never ran')
 
         def mutate(r):
             if r.get('state') != RecoveryState.FENCED:

@@ -71,9 +71,9 @@ def _nova_compute(conn, host):
                 if s.host == host)
 
 
-def _fenced(recovery, lab, tmp_path, post):
-    """A recovery of HOST fenced by IPMI whose post step ended as ``post``
-    says; ``(its id, a snapshot)``."""
+def _fenced(recovery, lab, tmp_path, post, method='ipmi'):
+    """A recovery of HOST fenced by ``method`` whose post step ended as
+    ``post`` says (None: it never ran); ``(its id, a snapshot)``."""
     recovery.conf.set_override('profiles_file', fence_profiles(
         lab, str(tmp_path / 'profiles.json')), 'fencing')
     store = recovery.store
@@ -81,7 +81,8 @@ def _fenced(recovery, lab, tmp_path, post):
     rec = journal_mod.new_record(rid, HOST, {'type': 'host_down',
                                              'host': HOST}, time.time())
     rec['state'] = journal_mod.RecoveryState.FENCED
-    rec['fencing'] = {'verified': True, 'method': 'ipmi', 'post': [post]}
+    rec['fencing'] = {'verified': True, 'method': method,
+                      'post': [post] if post else []}
     store.put(store.keys.recovery(rid), rec)
     return rid, snapshot_mod.take(store, recovery.conf.heartbeat.group)
 
@@ -125,3 +126,20 @@ def test_post_steps_that_went_through_are_not_run_again(
     assert _nova_compute(conn, HOST).is_forced_down is False
     assert not [e for e in read_record(recovery, rid)['timeline']
                 if e['event'] == 'post steps again']
+
+
+def test_a_fence_confirmed_by_hand_gets_its_post_steps_before_the_plan(
+        recovery, lab, conn, tmp_path):
+    """An operator confirmed the host off (``vmr host confirm-fenced``)
+    after the ladder failed: no post step ever ran, and Nova would refuse
+    the evacuations until its service_down_time."""
+    rid, snap = _fenced(recovery, lab, tmp_path, None, method='operator')
+    lab.hosts[HOST].set_power('off')
+
+    recovery._plan_job(rid, snap)
+
+    assert _nova_compute(conn, HOST).is_forced_down is True
+    again = [e for e in read_record(recovery, rid)['timeline']
+             if e['event'] == 'post steps again']
+    assert len(again) == 1
+    assert 'the fence was confirmed by hand' in again[0]['detail']
