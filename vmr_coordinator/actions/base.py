@@ -18,13 +18,15 @@ from vmr_common import exceptions
 from vmr_coordinator import plugins
 
 NAMESPACE = plugins.ACTIONS
-RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
 #: the statuses of an API that is not there right now (a proxy in front of
 #: a restarting service), as a refused connection is
 AWAY_STATUS = (502, 503, 504)
 #: the API's own error and its "too many requests": not now, rather than
 #: a spent retry (:class:`ServerError`)
 SERVER_ERROR_STATUS = (429, 500)
+#: the other errors that may pass (a conflict with a task under way): a
+#: spent retry (:class:`Transient`)
+RETRYABLE_STATUS = (409,)
 
 
 class ActionError(exceptions.VmrError):

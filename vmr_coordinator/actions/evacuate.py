@@ -144,11 +144,8 @@ class Evacuate(evidence.RecordedAction):
         gave up on (status ``error``, no destination): one may be ours
         whose answer never came (nova-api restarted under the request,
         seen on the real tier), and the step says what happened to it."""
-        failed = [m for m in base.call(lambda: list(compute.migrations(
-            server_id=server.id, migration_type='evacuation',
-            source_compute=ctx.host)))
-            if m.server_id == server.id and m.source_compute == ctx.host
-            and m.status in ('error', 'failed') and not m.dest_compute]
+        failed = [m for m in _evacuations(compute, server, ctx.host)
+                  if m.status in ('error', 'failed') and not m.dest_compute]
         if failed:
             fault = (getattr(server, 'fault', None) or {}).get('message')
             notes.append('evacuation failed in Nova: migration %s %s%s; '
@@ -181,11 +178,7 @@ class Evacuate(evidence.RecordedAction):
         if server.compute_host != ctx.host or \
                 server.task_state != 'rebuilding':
             return None
-        migrations = [m for m in base.call(lambda: list(compute.migrations(
-            server_id=server.id, migration_type='evacuation',
-            source_compute=ctx.host)))
-            if m.server_id == server.id and m.source_compute == ctx.host
-            and m.migration_type == 'evacuation']
+        migrations = _evacuations(compute, server, ctx.host)
         if not migrations:
             return None
         latest = max(migrations, key=lambda m: int(m.id or 0))
@@ -340,6 +333,16 @@ class LostEvacuation(Exception):
 #: seconds between an evacuation's migration record and its instance
 #: action, both written by the one API request
 MATCH_SECONDS = 10
+
+
+def _evacuations(compute, server, host):
+    """Nova's evacuation migrations of ``server`` off ``host`` (filtered
+    again here: not every Nova applies every query filter)."""
+    return [m for m in base.call(lambda: list(compute.migrations(
+        server_id=server.id, migration_type='evacuation',
+        source_compute=host)))
+        if m.server_id == server.id and m.source_compute == host
+        and m.migration_type == 'evacuation']
 
 
 def _age(stamp):

@@ -43,6 +43,14 @@ class NovaAway(base.FenceError):
     asking again within the step's time."""
 
 
+def _failed(what, status, text):
+    """The error for Nova's (or Keystone's) HTTP ``status`` answered to
+    ``what``: Nova away for a 5xx of :data:`AWAY_STATUS`, else a fence
+    error."""
+    error = NovaAway if status in AWAY_STATUS else base.FenceError
+    return error('Nova: %s failed: %s' % (what, text))
+
+
 def _parse_time(value):
     """Nova's ``updated_at`` (ISO 8601, maybe without zone) -> epoch s."""
     if not value:
@@ -100,9 +108,8 @@ class NovaForceDownFencer(base.Fencer):
         except base.FenceError:
             raise
         except sdk_exceptions.HttpException as exc:
-            error = NovaAway if getattr(exc, 'status_code', None) in \
-                AWAY_STATUS else base.FenceError
-            raise error('Nova: %s failed: %s' % (what, self.scrub(exc)))
+            raise _failed(what, getattr(exc, 'status_code', None),
+                          self.scrub(exc))
         except sdk_exceptions.SDKException as exc:
             raise base.FenceError('Nova: %s failed: %s'
                                   % (what, self.scrub(exc)))
@@ -114,10 +121,8 @@ class NovaForceDownFencer(base.Fencer):
         except ksa_exceptions.HttpError as exc:
             # keystoneauth's own: the token request answered 500 by a
             # Keystone whose database restarts (chaos on the real tier)
-            error = NovaAway if getattr(exc, 'http_status', None) in \
-                AWAY_STATUS else base.FenceError
-            raise error('Nova: %s failed: %s'
-                        % (what, self.scrub(exceptions.first_line(exc))))
+            raise _failed(what, getattr(exc, 'http_status', None),
+                          self.scrub(exceptions.first_line(exc)))
 
     def _while_away(self, func, target, timeout):
         """``func(target)`` again every :data:`AWAY_RETRY` s while Nova is
