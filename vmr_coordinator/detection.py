@@ -77,6 +77,9 @@ class Detection:
     brake: dict        # zone -> reason, for zones whose brake is engaged
     brake_changed: bool
     waiting: list      # (host, why) for suspects still being judged
+    #: seconds until the first grace (or probe deadline) of a suspect ends:
+    #: the loop looks again then instead of at its next period (None: none)
+    wake_in: float = None
 
     def sentence(self):
         """A short human account, for run_cycle()'s line."""
@@ -353,6 +356,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
         def age(_host, _field, wall):
             return now - wall
     transitions, probes, waiting = [], [], []
+    wakes = []      # seconds until a suspect's verdict may change by time
     absent = {name for name in snapshot.hosts if not snapshot.live(name)}
     groups = brake_groups(snapshot)
     brakes = zone_brakes(snapshot, now, policy, absent, age, groups)
@@ -416,6 +420,7 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             move(record, HostState.SUSPECT, reason, suspect_since=now,
                  probe=new_probe() if record.agent.get('addresses') else None,
                  grace=grace)
+            wakes.append(grace)
             continue
 
         if state == HostState.SUSPECT:
@@ -442,9 +447,15 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
             absent_for = age(name, 'suspect_since', since)
             if absent_for < grace:
                 waiting.append((name, 'in grace (%.0f s)' % grace))
+                wakes.append(grace - absent_for)
                 continue
             if outcome == 'pending':
                 waiting.append((name, 'waiting for probes'))
+                # the answers wake the loop; the deadline is a time
+                deadline = (snapshot.probes[(name, request_id)]['request']
+                            .get('deadline'))
+                if deadline is not None:
+                    wakes.append(deadline - now)
                 continue
             if name in braked:
                 waiting.append((name, 'brake engaged in %s'
@@ -495,4 +506,5 @@ def detect(snapshot, now, policy, coordinator=None, age=None,
 
     previous = set(((snapshot.brake or {}).get('zones') or {}).keys())
     return Detection(transitions, probes, brakes,
-                     previous != set(brakes), waiting)
+                     previous != set(brakes), waiting,
+                     max(0.0, min(wakes)) if wakes else None)

@@ -53,6 +53,9 @@ class Healer:
         self.observe = observe
         self.last_snapshot = None
         self.last_detection = None
+        #: seconds until the last cycle's first grace ends (None: no
+        #: suspect waits on time): the loop runs again then
+        self.wake_in = None
         self.cycles = 0
         self.cycle_seconds = 0.0
         self._probe_pool = concurrent.futures.ThreadPoolExecutor(
@@ -85,6 +88,7 @@ class Healer:
             self.cycle_seconds = time.monotonic() - started
 
     def _cycle(self):
+        self.wake_in = None
         self._keep_present()
         leader = self.election.step()
         # The election's timer may step us down while this cycle runs (its
@@ -114,6 +118,7 @@ class Healer:
         det = detection.detect(snap, now, self.policy, self.member,
                                age=self.ages.bind(mono))
         self.last_detection = det
+        self.wake_in = det.wake_in
         self._write_probe_requests(det.probes)
         written = self._write_transitions(det.transitions)
         for t in det.transitions:

@@ -23,8 +23,22 @@ LOG = logging.getLogger(__name__)
 
 #: the shortest gap between two cycles when watches keep waking us
 MIN_GAP = 0.05
+#: how long after a grace's end the loop looks again
+GRACE_SLACK = 0.02
 #: how run_cycle's sentence starts when etcd cannot be used
 ETCD_FAULTS = ('etcd unavailable', 'etcd error')
+
+
+def next_cycle_in(period, elapsed, wake_in=None):
+    """Seconds until the next cycle: what is left of the period, or less
+    when a suspect's grace ends sooner (``wake_in``, from the detection of
+    the cycle just run): a failed host is then declared at the end of its
+    grace, not up to a period later."""
+    wait = period - elapsed
+    if wake_in is None:
+        return max(0.0, wait)
+    # a hair past the end, so that the grace is over when looked at
+    return max(MIN_GAP, min(wait, wake_in + GRACE_SLACK))
 
 
 def etcd_version_at_risk(version):
@@ -147,7 +161,8 @@ class Coordinator:
                     LOG.info('%s', sentence)
             self.last_sentence = sentence
             elapsed = time.monotonic() - started
-            if self._wake.wait(max(0.0, period - elapsed)):
+            if self._wake.wait(next_cycle_in(period, elapsed,
+                                             self.healer.wake_in)):
                 self._stop.wait(MIN_GAP)
 
     def check_legacy_membership(self):

@@ -90,6 +90,7 @@ class CoordinatorLoop:
         return timed
 
     def _run(self):
+        from vmr_coordinator import service
         co = self.coordinator
         period = co.conf.coordinator.period
         for watcher in co.watchers:
@@ -101,7 +102,8 @@ class CoordinatorLoop:
             self.cycles.append((time.monotonic(), co.healer.cycle_seconds,
                                 sentence))
             elapsed = time.monotonic() - started
-            if co._wake.wait(max(0.0, period - elapsed)):
+            if co._wake.wait(service.next_cycle_in(period, elapsed,
+                                                   co.healer.wake_in)):
                 self._stop.wait(0.05)
 
     def start(self):

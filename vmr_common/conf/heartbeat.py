@@ -12,7 +12,8 @@ OPTS = [
                       'seconds. A host whose agent stops heartbeating leaves '
                       'the group between T/2 and T later. etcd refuses '
                       'leases shorter than 2 s by default. Detection latency '
-                      'is about T + grace + period + probe timeout.'),
+                      'is about T + grace: the probes run during the grace, '
+                      'and the leader looks again the moment it ends.'),
     cfg.FloatOpt('interval', default=1.0, min=0.1,
                  help='Seconds between two heartbeats; must be at most '
                       'ttl/2.'),

@@ -55,6 +55,36 @@ def test_suspect_waits_for_grace_then_fails_when_unreachable():
     assert 'unreachable on every network' in det.transitions[0].reason
 
 
+def test_wake_in_is_when_the_first_grace_ends():
+    # a new suspect: its whole grace; one in grace: what is left of it
+    s = snap({'a': {}, 'b': {}, 'c': {}}, ['a', 'b'])
+    assert detection.detect(s, 100.0, Policy(grace=5), 'ctl').wake_in == 5
+    det = detection.detect(_unreachable_suspect(suspect_since=100.0), 103.0,
+                           Policy(grace=5), 'ctl')
+    assert det.waiting and det.wake_in == 2.0
+    # the grace over and every prober answered: nothing waits on time
+    det = detection.detect(_unreachable_suspect(suspect_since=100.0), 105.5,
+                           Policy(grace=5), 'ctl')
+    assert states(det) == {'c': HostState.FAILED} and det.wake_in is None
+    # nobody absent: nothing to wake for
+    det = detection.detect(snap({'a': {}, 'b': {}}, ['a', 'b']), 100.0,
+                           Policy(grace=5), 'ctl')
+    assert det.wake_in is None
+
+
+def test_wake_in_is_the_probe_deadline_once_the_grace_is_over():
+    probes = {('c', 'r1'): {'request': {'probers': ['a', 'b'],
+                                        'deadline': 106.0, 'created': 100.0},
+                            'answers': {'a': {'reachable': {'m': False}}}}}
+    hosts = {'a': {}, 'b': {}, 'c': {'state': HostState.SUSPECT,
+                                     'suspect_since': 100.0, 'grace': 2,
+                                     'probe': 'r1'}}
+    det = detection.detect(snap(hosts, ['a', 'b'], probes), 104.5,
+                           Policy(grace=2), 'ctl')
+    assert det.waiting == [('c', 'waiting for probes')]
+    assert det.wake_in == 1.5
+
+
 def test_any_reachable_answer_means_partitioned():
     probes = {('c', 'r1'): {'request': {'probers': ['a', 'b'],
                                         'deadline': 101.0},
@@ -403,3 +433,15 @@ def test_a_segment_of_an_availability_zone_groups_that_zones_hosts():
     # az2 itself brakes too (2 of 3): both groups are named
     assert set(det.brake) == {'az2', 'segment:edge'}
     assert states(det) == {}
+
+
+def test_the_loop_looks_again_when_the_grace_ends():
+    from vmr_coordinator.service import GRACE_SLACK, MIN_GAP, next_cycle_in
+    # nothing in grace: the rest of the period
+    assert next_cycle_in(1.0, 0.25) == 0.75
+    assert next_cycle_in(1.0, 1.5) == 0.0
+    # a grace ending before the period does: just after it ends
+    assert next_cycle_in(1.0, 0.25, wake_in=0.4) == 0.4 + GRACE_SLACK
+    # ...but never later than the period, nor a busy loop
+    assert next_cycle_in(1.0, 0.25, wake_in=3.0) == 0.75
+    assert next_cycle_in(1.0, 0.25, wake_in=0.0) == MIN_GAP
