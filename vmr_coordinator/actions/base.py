@@ -85,9 +85,20 @@ class ActionContext:
     event: dict
     deadline: float           # time.monotonic() deadline
     poll: float = 0.2
+    #: the engine's shared reader of waited servers
+    #: (:class:`vmr_coordinator.actions.reads.ServerReads`); None: each
+    #: wait reads its server alone
+    reads: object = None
 
     def remaining(self):
         return self.deadline - time.monotonic()
+
+    def read_server(self, compute, sid):
+        """``sid``'s server for a wait: through the shared reader when the
+        engine has one (one list call for every step waiting at once)."""
+        if self.reads is not None:
+            return self.reads.get(compute, sid)
+        return call(compute.get_server, sid)
 
 
 class Action:

@@ -104,7 +104,7 @@ class Evacuate(evidence.RecordedAction):
         if server.status == 'SHUTOFF' and start:
             base.call(compute.start_server, server)
             server = self.wait(
-                ctx, lambda: self._status(compute, sid, 'ACTIVE'),
+                ctx, lambda: self._status(ctx, compute, sid, 'ACTIVE'),
                 'server %s to become ACTIVE' % sid)
         text = 'evacuated to %s, %s' % (server.compute_host, server.status)
         return '%s (%s)' % (text, '; '.join(notes)) if notes else text
@@ -289,7 +289,7 @@ class Evacuate(evidence.RecordedAction):
         return dest.host
 
     def _moved(self, ctx, compute, sid, check_lost=True):
-        server = base.call(compute.get_server, sid)
+        server = ctx.read_server(compute, sid)
         if server.compute_host != ctx.host and not server.task_state and \
                 server.status in ('ACTIVE', 'SHUTOFF', 'ERROR'):
             return server
@@ -314,8 +314,8 @@ class Evacuate(evidence.RecordedAction):
         return None
 
     @staticmethod
-    def _status(compute, sid, status):
-        server = base.call(compute.get_server, sid)
+    def _status(ctx, compute, sid, status):
+        server = ctx.read_server(compute, sid)
         if server.status == 'ERROR':
             raise base.ActionError('server %s went to ERROR' % sid)
         return server if server.status == status and \

@@ -33,8 +33,8 @@ class LiveMigrate(evidence.RecordedAction):
             if server.task_state:
                 # Another task (a snapshot, a reboot) holds the server:
                 # Nova would answer 409 now; let it finish first.
-                self.wait(ctx, lambda: not base.call(
-                    compute.get_server, sid).task_state,
+                self.wait(ctx, lambda: not ctx.read_server(
+                    compute, sid).task_state,
                     'the running task of %s' % sid)
                 server = base.call(compute.get_server, sid)
                 if self._arrived(server, ctx.host, target):
@@ -49,7 +49,7 @@ class LiveMigrate(evidence.RecordedAction):
             base.call(compute.live_migrate_server, server, host=target,
                       block_migration=block)
         source = server.compute_host
-        server = self.wait(ctx, lambda: self._settled(compute, sid),
+        server = self.wait(ctx, lambda: self._settled(ctx, compute, sid),
                            'live migration of %s off %s' % (sid, source))
         if server.compute_host == source:
             raise base.RetryableError(
@@ -71,8 +71,8 @@ class LiveMigrate(evidence.RecordedAction):
         return server.compute_host != source
 
     @staticmethod
-    def _settled(compute, sid):
-        server = base.call(compute.get_server, sid)
+    def _settled(ctx, compute, sid):
+        server = ctx.read_server(compute, sid)
         if server.status == 'ERROR':
             raise base.ActionError('server %s went to ERROR during live '
                                    'migration (fault: %s)'

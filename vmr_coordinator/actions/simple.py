@@ -25,8 +25,8 @@ class _InPlace(evidence.RecordedAction):
         note = None
         if not self.already_done(server) or self.force:
             if server.task_state:
-                self.wait(ctx, lambda: not base.call(
-                    compute.get_server, ctx.server.id).task_state,
+                self.wait(ctx, lambda: not ctx.read_server(
+                    compute, ctx.server.id).task_state,
                     'the running task of %s' % ctx.server.id)
                 server = base.call(compute.get_server, ctx.server.id)
             note = self.act(ctx, server)
@@ -35,7 +35,7 @@ class _InPlace(evidence.RecordedAction):
         seen = {'task': False}
 
         def done():
-            s = base.call(compute.get_server, ctx.server.id)
+            s = ctx.read_server(compute, ctx.server.id)
             if s.task_state:
                 seen['task'] = True
             # A server that was ERROR before we acted stays ERROR until Nova

@@ -15,6 +15,7 @@ from vmr_common import exceptions
 from vmr_coordinator import contracts as contracts_mod
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import notifications
+from vmr_coordinator.actions import reads
 from vmr_coordinator.detection import HostState
 from vmr_coordinator.journal import Journal, RecoveryState
 from vmr_coordinator.recovery import decide
@@ -59,6 +60,8 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self.control_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix='vmr-control')
         self.inflight = set()
+        # the steps' waits read their servers through one list call
+        self.server_reads = reads.ServerReads()
         self._reported_instances = set()
         self._queued = {}
         self._seq = 0

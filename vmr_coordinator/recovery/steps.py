@@ -134,7 +134,8 @@ class Steps:
                 ctx = actions.ActionContext(
                     conn=self.conn, server=server, host=rec['host'],
                     event=rec.get('trigger', {}),
-                    deadline=time.monotonic() + timeout)
+                    deadline=time.monotonic() + timeout,
+                    reads=self.server_reads)
                 failure, retryable, away = None, False, False
                 try:
                     result = '%s: %s' % (rung['type'], action.run(ctx))

@@ -1,0 +1,127 @@
+"""One list call for every step that waits on its server.
+
+A step waiting for Nova (an evacuation, a start) reads its server again
+every ``ActionContext.poll`` seconds.  Ten steps at once were fifty
+``GET /servers/{id}`` a second on nova-api, competing with the
+evacuations they waited for: on the real tier VMR's evacuations took
+longer, counted from its fence, than Nova's own from its force-down.  The
+engine's steps share one :class:`ServerReads` instead: a step asking for
+its server joins the next list call that starts after it asked, and one
+``GET /servers/detail?changes-since=...`` answers every step waiting.
+
+Why every waited server is in that answer: Nova's ``updated`` of a server
+never goes back, and the list asks for the servers updated since the
+earliest ``updated`` seen of any server still waited on.  A server missing
+from it anyway (deleted: Nova may leave it out) is read on its own, as is
+a server asked for the first time (that read gives its ``updated``).  A
+cloud that refuses the list (a policy without ``all_tenants``) is read
+one server at a time, as before.
+"""
+
+import logging
+import threading
+import time
+
+from vmr_coordinator.actions import base
+
+LOG = logging.getLogger(__name__)
+
+#: seconds after its last read a server is no longer waited on (its
+#: ``updated`` then no longer holds the list's ``changes-since`` back)
+FORGET_AFTER = 30.0
+
+
+class ServerReads:
+    """Coalesces the waits' server reads into shared list calls."""
+
+    def __init__(self, forget_after=FORGET_AFTER, clock=time.monotonic):
+        self.forget_after = forget_after
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._waited = {}       # server id -> [updated, last asked]
+        self._started = 0       # list calls started ...
+        self._finished = 0      # ... and finished
+        self._running = False
+        self._found = {}        # server id -> server, of the last list
+        self._error = None      # what the last list raised
+        #: False once the cloud refused the list: one read per server
+        self.listing = True
+        #: list calls made (for tests and benchmarks)
+        self.lists = 0
+
+    def get(self, compute, sid):
+        """``sid``'s server as Nova has it now: read after this call began."""
+        with self._cond:
+            waited = self._waited.get(sid)
+            if waited is not None:
+                waited[1] = self.clock()
+        if waited is None or not self.listing:
+            return self._read_one(compute, sid)
+        if self._join_list(compute):
+            with self._cond:
+                server, error = self._found.get(sid), self._error
+            if error is not None:
+                raise error
+            # a deleted server is listed as DELETED: read alone, it is the
+            # 404 the step expects
+            if server is not None and server.status != 'DELETED':
+                return server
+        return self._read_one(compute, sid)
+
+    def _read_one(self, compute, sid):
+        server = base.call(compute.get_server, sid)
+        updated = getattr(server, 'updated_at', None)
+        if updated and self.listing:
+            with self._cond:
+                self._waited[server.id] = [updated, self.clock()]
+        return server
+
+    def _join_list(self, compute):
+        """Wait for a list call that starts after now (making it, when
+        none runs); False when the cloud refused to list."""
+        with self._cond:
+            need = self._started + 1
+            while self._finished < need:
+                if not self._running:
+                    self._running = True
+                    self._started += 1
+                    mine = self._started
+                    since = self._since()
+                    break
+                self._cond.wait()
+            else:
+                return self.listing
+        found, error = {}, None
+        try:
+            found = {s.id: s for s in base.call(lambda: list(
+                compute.servers(details=True, all_projects=True,
+                                changes_since=since)))}
+        except base.ActionError as exc:
+            # 400/403: this cloud (or our role) cannot list this way
+            LOG.warning('waits read servers one by one from now on: Nova '
+                        'refused to list servers changed since %s (%s)',
+                        since, exc)
+            self.listing = False
+        except Exception as exc:  # RetryableError, ServiceAway, ...
+            error = exc
+        with self._cond:
+            self.lists += 1
+            self._found, self._error = found, error
+            for sid, server in found.items():
+                waited = self._waited.get(sid)
+                updated = getattr(server, 'updated_at', None)
+                if waited is not None and updated:
+                    waited[0] = max(waited[0], updated)
+            self._finished = mine
+            self._running = False
+            self._cond.notify_all()
+        return self.listing
+
+    def _since(self):
+        """The earliest ``updated`` of the servers still waited on (under
+        the lock); forgets the ones nobody asked for lately."""
+        now = self.clock()
+        for sid, (_, asked) in list(self._waited.items()):
+            if now - asked > self.forget_after:
+                del self._waited[sid]
+        return min(updated for updated, _ in self._waited.values())
