@@ -130,6 +130,11 @@ def main(argv=None):
     parser.add_argument('--microversion', default=None,
                         help="real only: the compute microversion of Nova's "
                              "floor (default: the one VMR's evacuate uses)")
+    parser.add_argument('--network', choices=('private', 'none'),
+                        default='private',
+                        help="real only: the servers' network; 'none' "
+                             'boots them without a port (a cloud of Nova '
+                             'and Placement only, as issue 24 measured)')
     parser.add_argument('--keep-logs', action='store_true',
                         help='real only: keep each VMR run\'s work directory')
     parser.add_argument('--conductor', type=int, default=4,
@@ -187,6 +192,7 @@ def main_real(args, argv):
     def save(results):
         stats.write_results(output, dict(results, **{
             'cloud': 'real', 'timing': args.timing, 'repeat': args.repeat,
+            'network': args.network,
             'floor_microversion': microversion,
             'summary': real.summarise(results, sizes), 'command': command,
             'machine': platform.platform(), 'cpus': os.cpu_count()}))
@@ -194,7 +200,8 @@ def main_real(args, argv):
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = real.run(sizes, args.repeat, args.timing, microversion,
-                           sys.stderr, keep_logs=args.keep_logs, save=save)
+                           sys.stderr, keep_logs=args.keep_logs, save=save,
+                           network=args.network)
     finally:
         signal.signal(signal.SIGTERM, previous)
     save(results)
