@@ -3,7 +3,8 @@
     python -m tests.benchmarks.bench_heal [--servers 20,100]
         [--workers 1,4,8,16] [--repeat 1] [--journal-formats 1,2]
     python -m tests.benchmarks.bench_heal --cloud real [--servers 10,20]
-        [--repeat 5] [--timing shipped|demo]
+        [--repeat 5] [--timing shipped|demo] [--network private|none]
+        [--compare REV]
 
 ``--cloud real`` measures on real Nova instead, beside Nova's own floor:
 see :mod:`tests.benchmarks.bench_heal_real`.  What follows is the lab's.
@@ -36,10 +37,15 @@ import io
 import os
 import platform
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 from tests.benchmarks import stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def run_one(servers_on_victim, workers, conductor, log=sys.stderr,
@@ -135,6 +141,11 @@ def main(argv=None):
                         help="real only: the servers' network; 'none' "
                              'boots them without a port (a cloud of Nova '
                              'and Placement only, as issue 24 measured)')
+    parser.add_argument('--compare', metavar='REV', default=None,
+                        help='real only: also run the VMR of git revision '
+                             'REV (a worktree of it), in turns with this '
+                             'one on the same real tier: a before/after '
+                             'measured side by side')
     parser.add_argument('--keep-logs', action='store_true',
                         help='real only: keep each VMR run\'s work directory')
     parser.add_argument('--conductor', type=int, default=4,
@@ -189,8 +200,17 @@ def main_real(args, argv):
     command = 'python -m tests.benchmarks.bench_heal ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
 
+    compare = None
+    if args.compare:
+        compare = (args.compare, _worktree(args.compare))
+
     def save(results):
-        stats.write_results(output, dict(results, **{
+        extra = {}
+        if compare:
+            extra['summary_compare'] = real.summarise(results, sizes,
+                                                      compare[0])
+            extra['compare'] = compare[0]
+        stats.write_results(output, dict(results, **extra, **{
             'cloud': 'real', 'timing': args.timing, 'repeat': args.repeat,
             'network': args.network,
             'floor_microversion': microversion,
@@ -201,12 +221,26 @@ def main_real(args, argv):
     try:
         results = real.run(sizes, args.repeat, args.timing, microversion,
                            sys.stderr, keep_logs=args.keep_logs, save=save,
-                           network=args.network)
+                           network=args.network, compare=compare)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if compare:
+            subprocess.run(['git', 'worktree', 'remove', '--force',
+                            compare[1]], cwd=ROOT, check=False)
     save(results)
     print(real.table(real.summarise(results, sizes)))
+    if compare:
+        print('\n%s:' % compare[0])
+        print(real.table(real.summarise(results, sizes, compare[0])))
     return 0 if all(r.get('ok') for r in results['vmr']) else 1
+
+
+def _worktree(rev):
+    """A git worktree of ``rev`` in a temporary directory."""
+    path = tempfile.mkdtemp(prefix='vmr-bench-%s-' % rev.replace('/', '_'))
+    subprocess.run(['git', 'worktree', 'add', '--detach', path, rev],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return path
 
 
 def plot(name, results):

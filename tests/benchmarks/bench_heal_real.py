@@ -21,7 +21,14 @@ and restored between runs.  For each size and repeat, two runs on it:
   N evacuated at once at the microversion VMR's evacuate action uses (and
   started, where that microversion leaves them SHUTOFF).  Seconds from the
   force-down request to every server ACTIVE elsewhere: what Nova alone
-  needs, with no detection and no fence.
+  needs, with no detection and no fence.  VMR's ``after_fence`` (its
+  fence to all ACTIVE) is the part of its run comparable with it.
+
+Before the runs, one evacuation of Nova's own (2 servers, not counted)
+warms the tier up: the first one after a start was twice as slow.
+``--network none`` boots the servers without a port (a cloud of Nova and
+Placement only, as issue 24 measured); ``--compare REV`` runs the VMR of
+git revision REV as well, in turns with this one, on the same tier.
 """
 
 import concurrent.futures
@@ -167,17 +174,33 @@ def run_floor(cloud, n, microversion, timeout, network='private'):
     return result
 
 
-def run_vmr(cloud, n, timing, timeout, keep_logs=None, network='private'):
-    """The whole of VMR on the borrowed cloud: power loss of the victim."""
+def demo_class(source=None):
+    """The Demo whose agents and coordinators run the code of ``source`` (a
+    checkout; None: this one)."""
     from vmr_lab import demo as demo_mod
+    if source is None:
+        return demo_mod.Demo
+
+    class Other(demo_mod.Demo):
+        def _spawn_options(self, kind, name):
+            # ``python -c`` puts its working directory first on sys.path
+            return {'cwd': source, 'env': dict(os.environ,
+                                               PYTHONPATH=source)}
+    return Other
+
+
+def run_vmr(cloud, n, timing, timeout, keep_logs=None, network='private',
+            variant=('this', None)):
+    """The whole of VMR on the borrowed cloud: power loss of the victim.
+    ``variant`` is (name, checkout) of the VMR that runs."""
     cloud.restore()
     ids = boot_on_victim(cloud, n, 'vmr', network)
     out = io.StringIO()
     workdir = tempfile.mkdtemp(prefix='vmr-bench-real-')
-    demo = demo_mod.Demo(lab=cloud, real=True, timing=timing, out=out,
-                         workdir=workdir)
+    demo = demo_class(variant[1])(lab=cloud, real=True, timing=timing,
+                                  out=out, workdir=workdir)
     result = {'servers': n, 'timing': timing, 'network': network,
-              'load_before': load()}
+              'variant': variant[0], 'load_before': load()}
     watch_conn = cloud.connect(compute_api_version='2.96')
     watch = None
     try:
@@ -256,11 +279,13 @@ WARMUP_SERVERS = 2
 
 
 def run(sizes, repeat, timing, microversion, log, workdir=None,
-        keep_logs=False, save=None, network='private'):
+        keep_logs=False, save=None, network='private', compare=None):
     """Start one real tier, warm it up with one evacuation of Nova's own,
-    then run every (size, repeat) twice on it: VMR and Nova's floor; return
-    the results.  ``save(results)`` is called after every run, so an
-    interrupted benchmark keeps what it measured."""
+    then run every (size, repeat) on it: Nova's floor, then VMR (and, with
+    ``compare`` = (name, checkout), that VMR too, the two in turns);
+    return the results.  ``save(results)`` is called after every run, so
+    an interrupted benchmark keeps what it measured."""
+    variants = [('this', None)] + ([compare] if compare else [])
     from vmr_lab.real.cloud import RealCloud
     cloud = RealCloud(hosts=3, workdir=workdir)
     t0 = time.monotonic()
@@ -288,11 +313,13 @@ def run(sizes, repeat, timing, microversion, log, workdir=None,
                 results['floor'].append(floor)
                 print('  floor %d servers #%d: %s' % (n, i + 1, _short(
                     floor)), file=log)
-                vmr = _guarded(run_vmr, cloud, n, timing, timeout, keep_logs,
-                               network)
-                results['vmr'].append(vmr)
-                print('  VMR   %d servers #%d: %s' % (n, i + 1, _short(
-                    vmr)), file=log)
+                # side by side: each goes first in every other repeat
+                for variant in variants[::-1 if i % 2 else 1]:
+                    vmr = _guarded(run_vmr, cloud, n, timing, timeout,
+                                   keep_logs, network, variant)
+                    results['vmr'].append(vmr)
+                    print('  VMR %s %d servers #%d: %s' % (
+                        variant[0], n, i + 1, _short(vmr)), file=log)
                 log.flush()
                 if save is not None:
                     save(results)
@@ -316,14 +343,15 @@ def _short(result):
     return {k: v for k, v in result.items() if k != 'output'}
 
 
-def summarise(results, sizes):
-    """Per size: p50 / p99 of every phase over the runs that healed, the
-    floor's, the failures, the ratio and the overhead."""
+def summarise(results, sizes, variant='this'):
+    """Per size: p50 / p99 of every phase over the runs of ``variant``
+    that healed, the floor's, the failures, the ratio and the overhead."""
     out = {}
     for n in sizes:
         # a run whose servers could not even be booted measured nothing
         # of VMR nor of Nova's evacuations: counted apart
         vmr = [r for r in results['vmr'] if r['servers'] == n
+               and r.get('variant', 'this') == variant
                and not _setup_failed(r)]
         floor = [r for r in results['floor'] if r['servers'] == n
                  and not _setup_failed(r)]

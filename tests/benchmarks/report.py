@@ -74,7 +74,8 @@ def heal(data):
 
 def heal_real(data):
     """Per size: p50 / p99 of each phase after the power cut, Nova's floor,
-    the ratio and VMR's overhead over the floor."""
+    the ratio and VMR's overhead over the floor; with ``--compare``, the
+    other revision's table too."""
     from tests.benchmarks import bench_heal_real
     if 'summary' not in data:
         # parsed by hand from a stopped run's log: its table is in the doc
@@ -82,19 +83,14 @@ def heal_real(data):
         return
     sizes = sorted(int(n) for n in data['summary'])
     summary = bench_heal_real.summarise(data, sizes)
-    rows = []
-    for n, row in sorted(summary.items(), key=lambda kv: int(kv[0])):
-        def cell(name):
-            s = row.get(name)
-            return '%s / %s' % (f(s['p50']), f(s['p99'])) if s else '-'
-        rows.append([n, '%d/%d' % (row['healed'], row['runs'])] +
-                    [cell(p) for p in ('failed', 'record', 'fenced',
-                                       'planned', 'first_active',
-                                       'all_active', 'floor')] +
-                    [f(row.get('ratio_p50')), f(row.get('overhead_p50'))])
-    print(grid(['servers', 'healed', 'failed', 'record', 'fenced', 'planned',
-                'first ACTIVE', 'all ACTIVE', 'Nova floor', 'ratio',
-                'overhead s'], rows))
+    if data.get('compare'):
+        print('this revision:\n')
+    _heal_real_table(summary)
+    if data.get('compare'):
+        print('\n%s, in turns with it on the same real tier:\n'
+              % data['compare'])
+        _heal_real_table(bench_heal_real.summarise(data, sizes,
+                                                   data['compare']))
     loads = [x for r in data['vmr'] + data['floor']
              for x in (r['load_before'][0], r.get('load_after', [0])[0])
              if x]
@@ -107,6 +103,23 @@ def heal_real(data):
               'are not counted: %s)' % (setup, '; '.join(sorted({
                   r['error'][:120] for r in data['vmr'] + data['floor']
                   if bench_heal_real._setup_failed(r)}))))
+
+
+def _heal_real_table(summary):
+    rows = []
+    for n, row in sorted(summary.items(), key=lambda kv: int(kv[0])):
+        def cell(name, row=row):
+            s = row.get(name)
+            return '%s / %s' % (f(s['p50']), f(s['p99'])) if s else '-'
+        rows.append([n, '%d/%d' % (row['healed'], row['runs'])] +
+                    [cell(p) for p in ('failed', 'record', 'fenced',
+                                       'planned', 'first_active',
+                                       'all_active', 'after_fence',
+                                       'floor')] +
+                    [f(row.get('ratio_p50')), f(row.get('overhead_p50'))])
+    print(grid(['servers', 'healed', 'failed', 'record', 'fenced', 'planned',
+                'first ACTIVE', 'all ACTIVE', 'after fence', 'Nova floor',
+                'ratio', 'overhead s'], rows))
 
 
 def false_positives(data):

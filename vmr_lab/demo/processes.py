@@ -66,6 +66,7 @@ class Processes:
             {heartbeat_timing}
             [coordinator]
             {coordinator_timing}
+            {coordinator_options}
             [agent]
             addresses = {addresses}
             responder_networks = management
@@ -100,6 +101,8 @@ class Processes:
                         api_port=self._api_port(name),
                         webhook_token=self.webhook_token,
                         agent_options=self.agent_options if host else '',
+                        coordinator_options=(
+                            '' if host else self.coordinator_options),
                         secrets=self._secrets_file())
         path = os.path.join(self.workdir, '%s.conf' % name)
         with open(path, 'w') as fh:

@@ -29,6 +29,10 @@ class Demo(Processes, Servers, Scenarios):
     #: ``[journal] write_format`` of the coordinators (None: the default)
     journal_format = None
 
+    #: extra ``[coordinator]`` lines of the coordinators (a benchmark
+    #: tries ``engine_workers = 16`` this way)
+    coordinator_options = ''
+
     def __init__(self, hosts=3, servers=6, workdir=None, verbose=False,
                  out=sys.stdout, grace=0.0, lab_options=None,
                  agent_options='', real=False, lab=None, timing='demo'):
