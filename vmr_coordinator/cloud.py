@@ -5,7 +5,6 @@ compute 2.95 an evacuated server ends SHUTOFF and the evacuate action starts
 it.  Credentials stay in clouds.yaml; nothing here logs them.
 """
 
-import concurrent.futures
 import logging
 import os
 
@@ -120,40 +119,24 @@ def _flavor_of(server, flavor_ids):
     return names.get(flavor.id), flavor.id
 
 
-#: reads of one :func:`describe_servers` at once (aggregates, server groups,
-#: flavors, then the images)
-DESCRIBE_THREADS = 4
-
-
 def describe_servers(conn, servers, groups=None):
     """:class:`ServerFacts` of ``servers``, with everything selectors look
     at beyond the server itself (aggregates, server groups, flavor ids,
     images), each listed or fetched once. Used by recoveries, plans and
     contract dry runs alike; ``groups`` is :func:`server_groups` when the
-    caller has it already.
-
-    The reads go side by side: aggregates, server groups and flavors while
-    ``servers`` (an iterable: a generator is read meanwhile) is listed,
-    then one read per image.  One after another they were most of a plan's
-    time on a busy cloud.
-    """
-    if isinstance(servers, (list, tuple)) and not servers:
+    caller has it already."""
+    servers = list(servers)
+    if not servers:
         return []
-    with concurrent.futures.ThreadPoolExecutor(
-            DESCRIBE_THREADS, thread_name_prefix='vmr-describe') as pool:
-        by_host = pool.submit(aggregates_by_host, conn)
-        if groups is None:
-            groups = pool.submit(server_groups, conn)
-        flavors = pool.submit(flavor_ids, conn)
-        servers = list(servers)
-        image_ids = sorted({s.image.id for s in servers
-                            if s.image and s.image.id})
-        images = dict(zip(image_ids, pool.map(
-            lambda image_id: image_of(conn, image_id), image_ids),
-            strict=True))
-        by_host, flavors = by_host.result(), flavors.result()
-        if isinstance(groups, concurrent.futures.Future):
-            groups = groups.result()
+    by_host = aggregates_by_host(conn)
+    if groups is None:
+        groups = server_groups(conn)
+    flavors = flavor_ids(conn)
+    images = {}
+    for server in servers:
+        image_id = server.image.id if server.image else None
+        if image_id and image_id not in images:
+            images[image_id] = image_of(conn, image_id)
     return [server_facts(s, by_host.get(s.compute_host, ()),
                          groups.get(s.id),
                          images.get(s.image.id if s.image else None),

@@ -26,9 +26,12 @@ from vmr_coordinator.actions import base
 
 LOG = logging.getLogger(__name__)
 
-#: seconds after its last read a server is no longer waited on (its
-#: ``updated`` then no longer holds the list's ``changes-since`` back)
-FORGET_AFTER = 30.0
+#: seconds after its last read a server is no longer waited on: its
+#: ``updated`` then no longer holds the list's ``changes-since`` back.
+#: Waits read every ``ActionContext.poll`` (0.2 s); a server read again
+#: later is read alone first.  (At 30 s, a lab recovery of 100 servers
+#: listed every server it had healed at each poll: 20 % slower.)
+FORGET_AFTER = 2.0
 
 
 class ServerReads:

@@ -253,16 +253,6 @@ class Plan:
                     found[server.id] = server
         host = event.get('host')
         if host and not ids and not names:
-            # listed while describe_servers reads the rest
-            return cloud.describe_servers(conn, _unique(
-                lambda: cloud.servers_on_host(conn, host)))
+            for server in cloud.servers_on_host(conn, host):
+                found[server.id] = server
         return cloud.describe_servers(conn, found.values())
-
-
-def _unique(list_servers):
-    """The servers ``list_servers()`` returns, each once, read lazily."""
-    seen = set()
-    for server in list_servers():
-        if server.id not in seen:
-            seen.add(server.id)
-            yield server
