@@ -62,12 +62,7 @@ def run_one(servers_on_victim, workers, conductor, log=sys.stderr,
     class BenchDemo(demo_mod.Demo):
         contract = dict(demo_mod.DEMO_CONTRACT, limits=dict(
             demo_mod.DEMO_CONTRACT['limits'], concurrency=100, timeout=300))
-
-        def _conf(self, name, kind, *args, **kwargs):
-            path = super()._conf(name, kind, *args, **kwargs)
-            with open(path, 'a') as fh:
-                fh.write('[coordinator]\nengine_workers = %d\n' % workers)
-            return path
+        coordinator_options = 'engine_workers = %d' % workers
 
     BenchDemo.journal_format = journal_format
     out = io.StringIO()

@@ -183,9 +183,7 @@ def demo_class(source=None):
 
     class Other(demo_mod.Demo):
         def _spawn_options(self, kind, name):
-            # ``python -c`` puts its working directory first on sys.path
-            return {'cwd': source, 'env': dict(os.environ,
-                                               PYTHONPATH=source)}
+            return self.from_tree(source)
     return Other
 
 

@@ -67,12 +67,7 @@ class UpgradeLab(Demo):
     def _spawn_options(self, kind, name):
         if self.release_of.setdefault(name, 'old') != 'old':
             return {}
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (self.old, env.get('PYTHONPATH')) if p)
-        # python -c puts the working directory first on sys.path: not the
-        # checkout, whose packages would shadow 0.1.0's
-        return {'env': env, 'cwd': self.workdir}
+        return self.from_tree(self.old)
 
     def upgrade(self, name):
         """SIGTERM ``name`` (0.1.0), start it again on this release."""

@@ -161,8 +161,20 @@ class Processes:
 
     def _spawn_options(self, kind, name):
         """Extra ``Popen`` arguments (``env``, ``cwd``) for process
-        ``name``; a subclass runs another release this way."""
+        ``name``; a subclass runs another release this way
+        (:meth:`from_tree`)."""
         return {}
+
+    def from_tree(self, tree):
+        """The ``Popen`` arguments that run a process on the VMR packages
+        in directory ``tree`` (another release or revision) instead of
+        this checkout's."""
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (tree, env.get('PYTHONPATH')) if p)
+        # python -c puts the working directory first on sys.path: not the
+        # checkout, whose packages would shadow the tree's
+        return {'env': env, 'cwd': self.workdir}
 
     def _spawn(self, kind, name, conf):
         module = 'vmr_agent.cmd' if kind == 'agent' else 'vmr_coordinator.cmd'
