@@ -86,13 +86,15 @@ class Stressor:
 
 
 def run(minutes, agents, ttl, delay_ms, delay_fraction, starve,
-        pause_every, grace, pause_factor=0.5, seed=1, log=sys.stderr):
+        pause_every, grace, pause_factor=0.5, seed=1, log=sys.stderr,
+        period=None, probe_timeout=1.0):
     from vmr_lab.netproxy import TcpProxy
     rng = random.Random(seed)
     etcd = EtcdServer(name='vmr-fp').start()
     timing = {'ttl': ttl, 'interval': min(1.0, ttl / 3),
-              'period': min(0.5, ttl / 6), 'leader_ttl': 3,
-              'leader_margin': 0.5, 'probe_timeout': 1.0, 'grace': grace}
+              'period': period or min(0.5, ttl / 6), 'leader_ttl': 3,
+              'leader_margin': 0.5, 'probe_timeout': probe_timeout,
+              'grace': grace}
     cluster = Cluster([etcd.endpoint], agents=0, coordinators=2,
                       timing=timing)
     port = int(etcd.endpoint.rsplit(':', 1)[1])
@@ -189,11 +191,18 @@ def main(argv=None):
     parser.add_argument('--pause-every', type=float, default=20.0)
     parser.add_argument('--pause-factor', type=float, default=0.5,
                         help='pause length as a multiple of the TTL')
+    parser.add_argument('--period', type=float, default=None,
+                        help='[coordinator] period (default: min(0.5, '
+                             'ttl/6); the shipped default is 1)')
+    parser.add_argument('--probe-timeout', type=float, default=1.0,
+                        help='[coordinator] probe_timeout (the shipped '
+                             'default is 2)')
     parser.add_argument('--output', default='false_positives')
     args = parser.parse_args(argv)
     result = run(args.minutes, args.agents, args.ttl, args.delay_ms,
                  args.delay_fraction, args.starve, args.pause_every,
-                 args.grace, args.pause_factor)
+                 args.grace, args.pause_factor, period=args.period,
+                 probe_timeout=args.probe_timeout)
     result['command'] = 'python -m tests.benchmarks.bench_false_positives ' \
         + ' '.join(argv if argv is not None else sys.argv[1:])
     result['machine'] = platform.platform()

@@ -1,11 +1,13 @@
-"""The fence's Nova post step against real Nova: force down, then disable;
-un-force only once nova-compute reports again, enable only once it is up.
+"""The fence's Nova post step against real Nova: force down and disable in
+one request; un-force only once nova-compute reports again, enable only
+once it is up.
 
 Real nova-api decides on each disable and enable whether to call the
 compute over RPC (to sync the ``COMPUTE_STATUS_DISABLED`` trait): it calls
 only a service it believes up, and a call to a dead compute blocks for
 ``rpc_response_timeout`` (60 s).  Forcing the service down first makes it
-"down" at once, so the disable that follows returns at once -- the rule
+"down" at once, so the disable returns at once -- also when both go in
+one request, as Nova saves ``forced_down`` before it decides -- the rule
 the lab models (DESIGN §7) and ``nova_force_down`` is built on.
 """
 
@@ -68,14 +70,14 @@ def test_fence_forces_down_then_disables_and_undoes_carefully(cloud, conn,
         True, 'disabled', 'vmr: fenced')
     assert service(conn, 'compute-1').is_forced_down is False
 
-    # Two changing calls, in that order, both in nova-api's log; the
-    # disable found the service down and skipped the RPC to it (which
-    # would have waited 60 s for the dead compute).
+    # One changing call (forced_down and the status together) in
+    # nova-api's log; Nova saved forced_down first, so it found the
+    # service down and skipped the RPC to it (which would have waited
+    # 60 s for the dead compute).
     log = cloud.openstack.log_text('nova-api')
-    assert len(post.request_ids) == 2, post.request_ids
-    forced_at, disabled_at = log_positions(log, post.request_ids)
-    assert forced_at < disabled_at
-    assert SKIPPED_SYNC % host in log[disabled_at:]
+    assert len(post.request_ids) == 1, post.request_ids
+    (changed_at,) = log_positions(log, post.request_ids)
+    assert SKIPPED_SYNC % host in log[changed_at:]
 
     # Still off: un-forcing now would leave evacuated servers
     # unreconciled when the host comes back.

@@ -16,6 +16,14 @@ from it anyway (deleted: Nova may leave it out) is read on its own, as is
 a server asked for the first time (that read gives its ``updated``).  A
 cloud that refuses the list (a policy without ``all_tenants``) is read
 one server at a time, as before.
+
+A list that fails on the cloud's side (a 500, nova-api away) costs no
+wait anything: each of its waiters reads its own server instead, so only
+an error of that read reaches the step.  Three such failures in a row and
+the waits read one server at a time from then on: a real nova-api asks
+Neutron for the ports of every listed server in one URL, and a Neutron
+whose front end caps the request line (gunicorn's default 4094 bytes,
+about 85 servers) fails every long list while single reads work.
 """
 
 import logging
@@ -33,6 +41,10 @@ LOG = logging.getLogger(__name__)
 #: listed every server it had healed at each poll: 20 % slower.)
 FORGET_AFTER = 2.0
 
+#: list calls failing on the cloud's side in a row after which the waits
+#: read one server at a time
+MAX_LIST_FAILURES = 3
+
 
 class ServerReads:
     """Coalesces the waits' server reads into shared list calls."""
@@ -46,7 +58,8 @@ class ServerReads:
         self._finished = 0      # ... and finished
         self._running = False
         self._found = {}        # server id -> server, of the last list
-        self._error = None      # what the last list raised
+        self._failed = False    # the last list failed on the cloud's side
+        self._failures = 0      # ... so many times in a row
         #: False once the cloud refused the list: one read per server
         self.listing = True
         #: list calls made (for tests and benchmarks)
@@ -62,11 +75,9 @@ class ServerReads:
             return self._read_one(compute, sid)
         if self._join_list(compute):
             with self._cond:
-                server, error = self._found.get(sid), self._error
-            if error is not None:
-                raise error
+                server = None if self._failed else self._found.get(sid)
             # a deleted server is listed as DELETED: read alone, it is the
-            # 404 the step expects
+            # 404 the step expects; so is every server of a failed list
             if server is not None and server.status != 'DELETED':
                 return server
         return self._read_one(compute, sid)
@@ -94,22 +105,34 @@ class ServerReads:
                 self._cond.wait()
             else:
                 return self.listing
-        found, error = {}, None
+        found, failed = {}, False
         try:
             found = {s.id: s for s in base.call(lambda: list(
                 compute.servers(details=True, all_projects=True,
                                 changes_since=since)))}
+        except base.RetryableError as exc:
+            # 500, 503, cut: the cloud's own trouble; this list's waiters
+            # read alone, and only a run of them stops listing
+            failed = True
+            self._failures += 1
+            if self._failures >= MAX_LIST_FAILURES:
+                LOG.warning('waits read servers one by one from now on: '
+                            'Nova failed %d lists of servers in a row, the '
+                            'last with %s (a front end of nova-api or '
+                            'Neutron refusing long URLs? see '
+                            'doc/troubleshooting.rst)', self._failures, exc)
+                self.listing = False
         except base.ActionError as exc:
             # 400/403: this cloud (or our role) cannot list this way
             LOG.warning('waits read servers one by one from now on: Nova '
                         'refused to list servers changed since %s (%s)',
                         since, exc)
             self.listing = False
-        except Exception as exc:  # RetryableError, ServiceAway, ...
-            error = exc
+        else:
+            self._failures = 0
         with self._cond:
             self.lists += 1
-            self._found, self._error = found, error
+            self._found, self._failed = found, failed
             for sid, server in found.items():
                 waited = self._waited.get(sid)
                 updated = getattr(server, 'updated_at', None)

@@ -8,7 +8,12 @@ recoveries start at once (DESIGN §7).
 
 Order matters (DESIGN §7): force down **first**, then disable.  Disabling a
 service Nova still believes up makes nova-api call the dead compute and
-block for ``rpc_response_timeout``.
+block for ``rpc_response_timeout``.  Both go in one ``PUT
+/os-services/{id}`` (microversion 2.53+): Nova saves ``forced_down`` with
+the status and only then asks whether the service is up (no), so it never
+calls the compute; Nova's answer to it is the record it saved, the
+evidence.  One request instead of two plus a read: the fence's share of a
+heal on the real tier.
 
 ``unfence`` reverses it only when the compute is back: un-force once
 nova-compute reports again, enable only once it reports ``up`` and only if
@@ -197,25 +202,27 @@ class NovaForceDownFencer(base.Fencer):
         label = self._label(target)
         try:
             conn, svc = self._connected_service(target)
-            steps = []
+            steps, change = [], {}
             if not svc.is_forced_down:
-                self._sdk_call('force down', conn.compute.
-                               update_service_forced_down, svc, svc.host,
-                               svc.binary, True)
+                change['is_forced_down'] = True
                 steps.append('forced down')
             else:
                 steps.append('already forced down')
             if self.options['disable']:
                 if svc.status != 'disabled':
-                    # Only after forced_down: see the module docstring.
-                    self._sdk_call('disable', conn.compute.disable_service,
-                                   svc, svc.host, svc.binary,
-                                   disabled_reason=self.options['reason'])
+                    # in the same request as forced_down, which Nova saves
+                    # first: see the module docstring
+                    change.update(status='disabled',
+                                  disabled_reason=self.options['reason'])
                     steps.append("disabled ('%s')" % self.options['reason'])
                 else:
                     steps.append('already disabled')
-            svc = self._sdk_call('re-reading the service', self._service,
-                                 conn, target)
+            if change:
+                # Nova answers with the record it saved
+                svc = self._sdk_call(
+                    'force down' if 'is_forced_down' in change
+                    else 'disable', conn.compute.update_service, svc,
+                    **change)
         except NovaAway:
             raise               # asked again by _while_away
         except base.FenceError as exc:

@@ -97,3 +97,43 @@ def test_evacuations_waiting_together_share_one_reader(lab, conn):
         assert lab.server_running(server.id)
     assert reads.lists > 0
     assert lab.monitor.violations() == []
+
+
+def test_a_failed_list_costs_its_waiters_nothing(lab, conn):
+    web = boot(conn, 'web-1', 'compute-1')
+    reads = reads_mod.ServerReads()
+    reads.get(conn.compute, web.id)
+    # nova-api's 500 (e.g. Neutron refusing the ports of a long list):
+    # the waiter reads its server alone and the next wait lists again
+    lab.nova.inject_fault(500, count=1, method='GET',
+                          path_contains='/servers/detail')
+    assert reads.get(conn.compute, web.id).status == 'ACTIVE'
+    assert reads.listing and reads.lists == 1
+    assert reads.get(conn.compute, web.id).status == 'ACTIVE'
+    assert reads.lists == 2 and reads._failures == 0
+
+
+def test_lists_failing_in_a_row_turn_listing_off(lab, conn):
+    web = boot(conn, 'web-1', 'compute-1')
+    reads = reads_mod.ServerReads()
+    reads.get(conn.compute, web.id)
+    lab.nova.inject_fault(500, count=reads_mod.MAX_LIST_FAILURES,
+                          method='GET', path_contains='/servers/detail')
+    for _ in range(reads_mod.MAX_LIST_FAILURES):
+        assert reads.get(conn.compute, web.id).status == 'ACTIVE'
+    assert not reads.listing
+    # from now on one read per wait, no list
+    assert reads.get(conn.compute, web.id).status == 'ACTIVE'
+    assert reads.lists == reads_mod.MAX_LIST_FAILURES
+
+
+def test_a_failed_list_still_raises_the_servers_own_error(lab, conn):
+    web = boot(conn, 'web-1', 'compute-1')
+    reads = reads_mod.ServerReads()
+    reads.get(conn.compute, web.id)
+    # the list fails, and so does the server's own read: that error is
+    # the step's to handle (a wait polls through a 500)
+    lab.nova.inject_fault(500, count=2, method='GET', path_contains='/servers')
+    with pytest.raises(base.ServerError, match='500'):
+        reads.get(conn.compute, web.id)
+    assert reads.listing

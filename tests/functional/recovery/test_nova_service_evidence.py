@@ -31,8 +31,8 @@ def test_force_down_and_unforce_are_journaled_with_request_ids(
     (post,) = rec['fencing']['post']
     assert post['method'] == 'nova_force_down' and post['verified']
     assert 'forced down, disabled' in post['evidence']
-    # one force-down, one disable: two changing calls, two ids
-    assert len(post['request_ids']) == 2
+    # force-down and disable in one changing call: one id
+    assert len(post['request_ids']) == 1
     assert all(i.startswith('req-') for i in post['request_ids'])
     fenced = [e for e in rec['timeline'] if e['event'] == 'fenced'][-1]
     assert ', '.join(post['request_ids']) in fenced['detail']

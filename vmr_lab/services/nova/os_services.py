@@ -81,7 +81,10 @@ class OsServices:
                 raise Fault(400, 'Updating a %s service is not supported. '
                                  'Only nova-compute services can be updated.'
                             % service['binary'])
-        if status == 'disabled':
+        if status == 'disabled' and forced is not True:
+            # Nova saves forced_down with the status before it asks
+            # whether the service is up: forced down in the same request,
+            # it is down and nova-api never calls the compute
             self._maybe_block_on_dead_compute(service)
         with self.state_lock:
             self._apply_service_update(service, status,
