@@ -95,8 +95,7 @@ class Plan:
         if trigger.drains_host:
             self._disable_for_drain(rid, host,
                                     rec['trigger'].get('reason') or '')
-        facts = self._candidates(cloud, event,
-                                 self._read_ahead_context(ahead))
+        facts = self._candidates(cloud, event, ahead)
         valid = []
         for name, doc in sorted(snap.contracts.items()):
             try:
@@ -272,9 +271,10 @@ class Plan:
                                       evidence.annotate(said, ids))
             self.journal.update(rid, mutate)
 
-    def _candidates(self, cloud, event, context=None):
-        """ServerFacts of every server the event may concern (``context``:
-        a read-ahead of :func:`cloud.describe_context`)."""
+    def _candidates(self, cloud, event, ahead=None):
+        """ServerFacts of every server the event may concern, described
+        with the read-ahead ``ahead`` when it is good (taken after the
+        servers are listed: a read-ahead still under way ends meanwhile)."""
         conn = self.conn
         ids = list(event.get('server_ids') or [])
         if event.get('server_id'):
@@ -302,4 +302,5 @@ class Plan:
         if host and not ids and not names:
             for server in cloud.servers_on_host(conn, host):
                 found[server.id] = server
-        return cloud.describe_servers(conn, found.values(), context=context)
+        return cloud.describe_servers(conn, found.values(),
+                                      context=self._read_ahead_context(ahead))
