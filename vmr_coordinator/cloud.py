@@ -119,41 +119,28 @@ def _flavor_of(server, flavor_ids):
     return names.get(flavor.id), flavor.id
 
 
-def describe_servers(conn, servers, groups=None, context=None):
+def describe_servers(conn, servers, groups=None):
     """:class:`ServerFacts` of ``servers``, with everything selectors look
     at beyond the server itself (aggregates, server groups, flavor ids,
     images), each listed or fetched once. Used by recoveries, plans and
     contract dry runs alike; ``groups`` is :func:`server_groups` when the
-    caller has it already, ``context`` a :func:`describe_context` read
-    earlier (a recovery reads it while its fence runs)."""
+    caller has it already."""
     servers = list(servers)
     if not servers:
         return []
-    if context is None:
-        context = describe_context(conn, groups=groups)
-    images = context['images']
+    by_host = aggregates_by_host(conn)
+    if groups is None:
+        groups = server_groups(conn)
+    flavors = flavor_ids(conn)
+    images = {}
     for server in servers:
         image_id = server.image.id if server.image else None
         if image_id and image_id not in images:
             images[image_id] = image_of(conn, image_id)
-    return [server_facts(s, context['by_host'].get(s.compute_host, ()),
-                         context['groups'].get(s.id),
+    return [server_facts(s, by_host.get(s.compute_host, ()),
+                         groups.get(s.id),
                          images.get(s.image.id if s.image else None),
-                         context['flavors']) for s in servers]
-
-
-def describe_context(conn, servers=(), groups=None):
-    """What :func:`describe_servers` reads besides the servers: host ->
-    aggregates, server groups, flavor ids, and the images of ``servers``
-    (more are fetched when asked for)."""
-    context = {'by_host': aggregates_by_host(conn),
-               'groups': server_groups(conn) if groups is None else groups,
-               'flavors': flavor_ids(conn), 'images': {}}
-    for server in servers:
-        image_id = server.image.id if server.image else None
-        if image_id and image_id not in context['images']:
-            context['images'][image_id] = image_of(conn, image_id)
-    return context
+                         flavors) for s in servers]
 
 
 def flavor_ids(conn):

@@ -23,17 +23,12 @@ class Fence:
 
     # -- 2. fence -------------------------------------------------------------
     def _fence_job(self, rid, host, snap):
-        """Fence ``host``; once the fence is verified, plan at once, with
-        what the plan reads besides the servers read while it fenced."""
-        ahead = []
-        if self._fence(rid, host, snap, ahead):
-            self._chain(('plan', rid), self._plan_job, rid, snap,
-                        ahead[0] if ahead else None)
+        """Fence ``host``; once the fence is verified, plan at once."""
+        if self._fence(rid, host, snap):
+            self._chain(('plan', rid), self._plan_job, rid, snap)
 
-    def _fence(self, rid, host, snap, ahead=None):
-        """Run the fence ladder for ``host``; True when verified off.  With
-        a list ``ahead``, the plan's read-ahead is started beside the
-        ladder and appended to it."""
+    def _fence(self, rid, host, snap):
+        """Run the fence ladder for ``host``; True when verified off."""
         from vmr_coordinator.fencing.ladder import BlockedBackoff, run_ladder
         if not self.healer.election.is_leader():
             return False  # deposed while this job waited: the new leader fences
@@ -56,8 +51,6 @@ class Fence:
             verified, fencing = False, {'verified': False, 'reason': error,
                                         'attempts': []}
         else:
-            if ahead is not None:
-                ahead.append(self._read_ahead(host))
             result = run_ladder(self._target(host, snap), profile, self.conf)
             verified, fencing = result.verified, result.to_dict()
         backoff = BlockedBackoff.from_conf(self.conf)

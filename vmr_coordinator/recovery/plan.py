@@ -5,9 +5,7 @@ A part of :class:`vmr_coordinator.recovery.Recovery`; it uses the
 engine's journal, store, pool and connection.
 """
 
-import concurrent.futures
 import logging
-import threading
 
 import openstack
 
@@ -24,63 +22,20 @@ from vmr_coordinator.triggers.base import trigger_class
 
 LOG = logging.getLogger(__name__)
 
-#: seconds a read-ahead (what the plan describes servers with, read while
-#: the fence runs) stays good for the plan; an older one is read again
-READ_AHEAD_FOR = 30.0
-#: seconds the plan waits for a read-ahead still under way
-READ_AHEAD_WAIT = 10.0
-
 
 class Plan:
     """The planning stage of the recovery engine (mixed into ``Recovery``)."""
 
     # -- 3. plan --------------------------------------------------------------
-    def _read_ahead(self, host):
-        """Start reading, beside the fence, what the plan describes the
-        servers of ``host`` with (aggregates, server groups, flavors, their
-        images): a future of ``(started, context)``.  Reading is not
-        acting: the plan still lists the host's servers itself, after the
-        fence, and only those are healed.  On the real tier these reads
-        were most of the plan's second."""
-        from vmr_coordinator import cloud
-        future = concurrent.futures.Future()
-        started = self.clock()
-
-        def read():
-            try:
-                servers = cloud.servers_on_host(self.conn, host)
-                future.set_result((started, cloud.describe_context(
-                    self.conn, servers)))
-            except Exception as exc:  # the plan reads it again
-                future.set_exception(exc)
-        threading.Thread(target=read, daemon=True,
-                         name='vmr-read-ahead-%s' % host).start()
-        return future
-
-    def _read_ahead_context(self, ahead):
-        """The read-ahead's context if it is fresh and went through; None
-        (read it now) otherwise."""
-        if ahead is None:
-            return None
-        try:
-            started, context = ahead.result(timeout=READ_AHEAD_WAIT)
-        except Exception as exc:
-            LOG.debug('read-ahead unused: %s', exc)
-            return None
-        if self.clock() - started > READ_AHEAD_FOR:
-            return None
-        return context
-
-    def _plan_job(self, rid, snap, ahead=None):
+    def _plan_job(self, rid, snap):
         """Plan (after the fence's post steps that did not go through, run
-        again); once planned, dispatch the steps at once.  ``ahead``: a
-        :meth:`_read_ahead` started with the fence."""
+        again); once planned, dispatch the steps at once."""
         self._post_again(rid, snap)
-        rec = self._plan(rid, snap, ahead)
+        rec = self._plan(rid, snap)
         if rec is not None and rec.get('state') == RecoveryState.ACTING:
             self._drive_steps(rid, rec)
 
-    def _plan(self, rid, snap, ahead=None):
+    def _plan(self, rid, snap):
         """Match the contracts to the servers; the record as written (None
         when it was not waiting for a plan)."""
         from vmr_coordinator import cloud
@@ -95,7 +50,7 @@ class Plan:
         if trigger.drains_host:
             self._disable_for_drain(rid, host,
                                     rec['trigger'].get('reason') or '')
-        facts = self._candidates(cloud, event, ahead)
+        facts = self._candidates(cloud, event)
         valid = []
         for name, doc in sorted(snap.contracts.items()):
             try:
@@ -271,10 +226,8 @@ class Plan:
                                       evidence.annotate(said, ids))
             self.journal.update(rid, mutate)
 
-    def _candidates(self, cloud, event, ahead=None):
-        """ServerFacts of every server the event may concern, described
-        with the read-ahead ``ahead`` when it is good (taken after the
-        servers are listed: a read-ahead still under way ends meanwhile)."""
+    def _candidates(self, cloud, event):
+        """ServerFacts of every server the event may concern."""
         conn = self.conn
         ids = list(event.get('server_ids') or [])
         if event.get('server_id'):
@@ -302,5 +255,4 @@ class Plan:
         if host and not ids and not names:
             for server in cloud.servers_on_host(conn, host):
                 found[server.id] = server
-        return cloud.describe_servers(conn, found.values(),
-                                      context=self._read_ahead_context(ahead))
+        return cloud.describe_servers(conn, found.values())
