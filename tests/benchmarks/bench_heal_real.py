@@ -232,6 +232,7 @@ def run_vmr(cloud, n, timing, timeout, keep_logs=None, network='private',
         def after(t):
             return None if t is None else round(t - t_cut, 3)
         fenced_at = events.get('fenced')
+        fencing = rec.get('fencing') or {}
         active = watch.active_at
         result.update({
             'healed': bool(healed),
@@ -250,6 +251,12 @@ def run_vmr(cloud, n, timing, timeout, keep_logs=None, network='private',
             'after_fence': (round(max(active.values()) - fenced_at, 3)
                             if len(active) == n and fenced_at else None),
             'active': len(active),
+            # where the fence's time went: the power-off rung(s) and the
+            # post steps (Nova's force-down), each as the journal has it
+            'fence_rungs': [a.get('duration') for a in
+                            fencing.get('attempts') or ()],
+            'fence_post': [p.get('duration') for p in
+                           fencing.get('post') or ()],
             'ok': bool(healed) and len(active) == n})
         if not result['ok']:
             result['output'] = out.getvalue()[-4000:]
