@@ -7,6 +7,7 @@ it.  Credentials stay in clouds.yaml; nothing here logs them.
 
 import logging
 import os
+import time
 
 import openstack
 from openstack.config import loader
@@ -186,6 +187,28 @@ def server_groups(conn):
     except openstack.exceptions.SDKException as exc:
         LOG.debug('server groups unavailable: %s', exc)
     return groups
+
+
+def warm_up(conn, renew_within):
+    """Make ``conn`` ready for a heal: a token that does not expire within
+    ``renew_within`` seconds (renewed now rather than by the first call of
+    a heal), and the compute and image endpoints discovered, each with one
+    small read.  On the real tier the first calls of a fresh connection
+    (a token, two version documents, the proxies loaded) cost as much as
+    the fence's own.  Returns the seconds the token had left when it was
+    renewed, or None."""
+    auth, session = conn.session.auth, conn.session
+    renewed = None
+    access = auth.get_access(session)
+    if access.will_expire_soon(renew_within):
+        expires = access.expires
+        renewed = max(0, int(expires.timestamp() - time.time())) \
+            if expires else 0
+        auth.invalidate()
+        auth.get_access(session)
+    list(conn.compute.services(binary='nova-compute'))
+    next(iter(conn.image.images(limit=1)), None)
+    return renewed
 
 
 def servers_on_host(conn, host):

@@ -73,6 +73,8 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._return_waits = {}  # host -> why its return waits (said once)
         self._pruned_at = None
         self._reserved_at = None
+        self._warmed_at = None
+        self._warm_failing = False
         self._reserve_lock = threading.Lock()
         self.service_vm_policy = contracts_mod.ServiceVmPolicy.from_conf(
             self.conf)
@@ -203,6 +205,7 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
             self._dispatch(rid, snap.journal[rid][0], wanted)
         self._history(snap, now)
         self._reserve()
+        self._warm()
         self._notify(snap, now)
         return '; '.join(said)
 

@@ -1,5 +1,6 @@
-"""The engine's housekeeping: the journal's history and the segments'
-reserved hosts, each in the background on its own period.
+"""The engine's housekeeping: the journal's history, the segments'
+reserved hosts and the leader's cloud connection, each in the background
+on its own period.
 
 A part of :class:`vmr_coordinator.recovery.Recovery`; it uses the
 engine's journal, store, pool and connection.
@@ -7,6 +8,7 @@ engine's journal, store, pool and connection.
 
 import logging
 
+from vmr_common import exceptions
 from vmr_coordinator import journal as journal_mod
 from vmr_coordinator import segment_records
 from vmr_coordinator import segments as segments_mod
@@ -16,6 +18,10 @@ LOG = logging.getLogger(__name__)
 
 #: seconds between two checks that idle reserved hosts are disabled in Nova
 RESERVE_CHECK = 30.0
+#: seconds between two warm-ups of the leader's cloud connection
+WARM_CHECK = 60.0
+#: a token expiring within this many seconds is renewed by the warm-up
+WARM_RENEW = 600.0
 
 
 class Upkeep:
@@ -52,6 +58,36 @@ class Upkeep:
             return
         if self._submit(('reserve',), self._reserve_job):
             self._reserved_at = clock
+
+    # -- the cloud connection ---------------------------------------------------
+    def _warm(self):
+        """Every WARM_CHECK seconds: keep the leader's cloud connection
+        ready, so that the first calls of a heal (the fence's force-down,
+        the plan's reads) cost what any call costs."""
+        clock = self.monotonic()
+        if self._warmed_at is not None and \
+                clock - self._warmed_at < WARM_CHECK:
+            return
+        if self._submit(('warm',), self._warm_job):
+            self._warmed_at = clock
+
+    def _warm_job(self):
+        from vmr_coordinator import cloud
+        try:
+            renewed = cloud.warm_up(self.conn, WARM_RENEW)
+        except Exception as exc:  # a heal then pays for it; said once
+            if not self._warm_failing:
+                LOG.warning('cannot warm up the cloud connection (a heal '
+                            'will authenticate and discover the endpoints '
+                            'itself): %s', exceptions.first_line(exc))
+            self._warm_failing = True
+            return
+        if renewed is not None:
+            LOG.info('cloud connection: token renewed ahead of a heal (it '
+                     'had %d s left)', renewed)
+        elif self._warm_failing:
+            LOG.info('cloud connection warm again')
+        self._warm_failing = False
 
     def _reserve_job(self):
         from vmr_coordinator import cloud
