@@ -49,27 +49,27 @@ class Upkeep:
             if self._submit(('prune',), self._prune_job):
                 self._pruned_at = clock
 
+    def _every(self, period, key, job):
+        """Submit ``job`` under ``key`` when it last went more than
+        ``period`` seconds ago (or never)."""
+        clock = self.monotonic()
+        last = self._last_run.get(key)
+        if last is not None and clock - last < period:
+            return
+        if self._submit(key, job):
+            self._last_run[key] = clock
+
     def _reserve(self):
         """Every RESERVE_CHECK seconds: keep the segments' idle reserved
         hosts disabled in Nova, so the scheduler keeps them empty."""
-        clock = self.monotonic()
-        if self._reserved_at is not None and \
-                clock - self._reserved_at < RESERVE_CHECK:
-            return
-        if self._submit(('reserve',), self._reserve_job):
-            self._reserved_at = clock
+        self._every(RESERVE_CHECK, ('reserve',), self._reserve_job)
 
     # -- the cloud connection ---------------------------------------------------
     def _warm(self):
         """Every WARM_CHECK seconds: keep the leader's cloud connection
         ready, so that the first calls of a heal (the fence's force-down,
         the plan's reads) cost what any call costs."""
-        clock = self.monotonic()
-        if self._warmed_at is not None and \
-                clock - self._warmed_at < WARM_CHECK:
-            return
-        if self._submit(('warm',), self._warm_job):
-            self._warmed_at = clock
+        self._every(WARM_CHECK, ('warm',), self._warm_job)
 
     def _warm_job(self):
         from vmr_coordinator import cloud
