@@ -71,7 +71,6 @@ class Recovery(Intake, Fence, Plan, Steps, Returns, Upkeep):
         self._limits = {}
         self._waiting = {}      # contract -> recovery ids with steps waiting
         self._return_waits = {}  # host -> why its return waits (said once)
-        self._pruned_at = None
         self._last_run = {}     # periodic job key -> when it last went
         self._warm_failing = False
         self._reserve_lock = threading.Lock()

@@ -43,11 +43,7 @@ class Upkeep:
         if closed:
             self._submit(('archive',), self._archive_job, closed,
                          snap.journal)
-        clock = self.monotonic()
-        if self._pruned_at is None or \
-                clock - self._pruned_at >= opts.prune_interval:
-            if self._submit(('prune',), self._prune_job):
-                self._pruned_at = clock
+        self._every(opts.prune_interval, ('prune',), self._prune_job)
 
     def _every(self, period, key, job):
         """Submit ``job`` under ``key`` when it last went more than
